@@ -1,0 +1,50 @@
+# csplatform — the fixed entry points: `make run`, `make test`, `make bench`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test bench lint typecheck check migrate seed install clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	@$(PY) manage.py migrate --noinput
+
+seed: migrate
+	@$(PY) manage.py seed_demo --if-empty
+
+## Start web + worker + beat on the embedded default (SQLite, filesystem broker). Ctrl-C stops all.
+run: seed
+	@$(PY) manage.py collectstatic --noinput --verbosity 0
+	@$(PY) manage.py demo_logins --port $(PORT)
+	@exec $(VENV)/bin/honcho start -f Procfile
+
+## The whole test suite (SQLite by default; CI sets DATABASE_URL and CELERY_BROKER_URL).
+test: install
+	@scripts/ensure-chromium
+	@$(PY) manage.py makemigrations --check --dry-run >/dev/null || { echo "Model changes without migrations: run makemigrations."; exit 1; }
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "No tests were collected: that is a failure of the suite."; exit 1; fi; \
+	exit $$status
+
+## Benchmarks on PostgreSQL (DATABASE_URL, default the local server) and Redis.
+bench: install
+	@$(PY) -m bench $(BENCH_ARGS)
+
+lint: install
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check . || true
+
+typecheck: install
+	@$(VENV)/bin/mypy .
+
+clean:
+	rm -rf var staticfiles test-artifacts

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class LifecycleStage(models.TextChoices):
+    ONBOARDING = "onboarding", "Onboarding"
+    ADOPTING = "adopting", "Adopting"
+    MATURE = "mature", "Mature"
+    RENEWING = "renewing", "Renewing"
+    CHURNED = "churned", "Churned"
+
+
+class Region(models.TextChoices):
+    AMERICAS = "Americas", "Americas"
+    EMEA = "EMEA", "EMEA"
+    APAC = "APAC", "APAC"
+    MENA = "MENA", "MENA"
+
+
+# A region's reference time zone, used for send windows when a contact has none.
+REGION_TIME_ZONES = {
+    Region.AMERICAS: "America/New_York",
+    Region.EMEA: "Europe/Berlin",
+    Region.APAC: "Asia/Singapore",
+    Region.MENA: "Asia/Dubai",
+}
+
+
+class Vertical(models.TextChoices):
+    RETAIL = "retail", "Retail"
+    ECOMMERCE = "e-commerce", "E-commerce"
+    TRAVEL = "travel", "Travel"
+    GAMING = "gaming", "Gaming"
+    AGENCIES = "agencies", "Agencies"
+    B2B_SOFTWARE = "b2b-software", "B2B software"
+    MEDIA = "media", "Media & publishing"
+    FINANCE = "finance", "Financial services"
+    OTHER = "other", "Other"
+
+
+class TierSource(models.TextChoices):
+    POLICY = "policy", "Policy"
+    OVERRIDE = "override", "Override"
+
+
+class Account(models.Model):
+    crm_source = models.CharField(max_length=40, default="manual")
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    domain = models.CharField(max_length=255, blank=True, default="")
+    vertical = models.CharField(max_length=20, choices=Vertical.choices, blank=True, default="")
+    region = models.CharField(max_length=10, choices=Region.choices, blank=True, default="")
+    acv = models.DecimalField("ACV", max_digits=14, decimal_places=2, default=0)
+    lifecycle_stage = models.CharField(
+        max_length=12, choices=LifecycleStage.choices, default=LifecycleStage.ONBOARDING
+    )
+    contract_start = models.DateField(null=True, blank=True)
+    renewal_date = models.DateField(null=True, blank=True)
+    csm = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="csm_accounts",
+        verbose_name="CSM",
+    )
+    ae = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ae_accounts",
+        verbose_name="AE",
+    )
+    # The effective tier, denormalised for fast reads. Written only by segmentation services.
+    tier_code = models.CharField(max_length=10, blank=True, default="")
+    tier_name = models.CharField(max_length=80, blank=True, default="")
+    tier_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    tier_source = models.CharField(max_length=10, choices=TierSource.choices, blank=True, default="")
+    tier_explanation = models.TextField(blank=True, default="")
+    tier_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["crm_source", "external_id"], name="account_unique_crm_id"),
+            models.CheckConstraint(condition=Q(acv__gte=0), name="account_acv_non_negative"),
+            models.CheckConstraint(
+                condition=Q(renewal_date__isnull=True)
+                | Q(contract_start__isnull=True)
+                | Q(renewal_date__gte=F("contract_start")),
+                name="account_renewal_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["csm", "name"], name="account_csm_name"),
+            models.Index(fields=["ae", "name"], name="account_ae_name"),
+            models.Index(fields=["tier_code", "id"], name="account_tier"),
+            models.Index(fields=["updated_at", "id"], name="account_updated"),
+            models.Index(fields=["renewal_date"], name="account_renewal"),
+            models.Index(fields=["name"], name="account_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# Fields whose changes are kept in AccountFieldChange and re-evaluate the tier.
+TRACKED_FIELDS = ("acv", "csm", "ae", "lifecycle_stage", "renewal_date")
+
+
+class AccountFieldChange(models.Model):
+    """Who changed an account's ACV, owners, lifecycle stage or renewal date, and when."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="field_changes")
+    field = models.CharField(max_length=30)
+    old_value = models.CharField(max_length=255, blank=True, default="")
+    new_value = models.CharField(max_length=255, blank=True, default="")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=40, help_text="sync:<crm_source>, api, admin, web, seed")
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-changed_at"], name="acctchange_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}.{self.field}: {self.old_value} → {self.new_value}"
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True, default="")
+    role = models.CharField(max_length=120, blank=True, default="")
+    is_champion = models.BooleanField(default=False)
+    is_executive = models.BooleanField(default=False)
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # Unsubscribing is the person's decision: a CRM sync never clears it.
+    email_opt_out = models.BooleanField(default=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "email"], name="contact_unique_email_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+class UsageSnapshot(models.Model):
+    """One period of an account's product usage: the source of behavioural signals."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage_snapshots")
+    period_start = models.DateField()
+    active_users = models.PositiveIntegerField(default=0)
+    licensed_seats = models.PositiveIntegerField(default=0)
+    feature_adoption = models.DecimalField(
+        max_digits=4, decimal_places=3, default=0, help_text="Share of key features in use, 0–1."
+    )
+    support_tickets = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "period_start"], name="usage_unique_period"),
+            models.CheckConstraint(
+                condition=Q(feature_adoption__gte=0) & Q(feature_adoption__lte=1),
+                name="usage_feature_adoption_0_1",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "-period_start"], name="usage_account_latest")]
+        get_latest_by = "period_start"
+
+    def __str__(self) -> str:
+        return f"{self.account_id} @ {self.period_start}"
+
+    @property
+    def seat_utilisation(self) -> float | None:
+        if not self.licensed_seats:
+            return None
+        return self.active_users / self.licensed_seats

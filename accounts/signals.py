@@ -1,0 +1,17 @@
+"""Signals the accounts app declares; higher apps connect to them in their AppConfig.ready().
+
+All are sent after the transaction commits (``transaction.on_commit``), with ids, not objects.
+"""
+
+from django.dispatch import Signal
+
+# sender=Account, account_ids: list[int], fields: set[str] of changed fields among
+# TRACKED_FIELDS ("acv", "csm", "ae", "lifecycle_stage", "renewal_date") plus "created".
+accounts_changed = Signal()
+
+# sender=UsageSnapshot, account_ids: list[int] whose usage snapshots were created or changed.
+usage_received = Signal()
+
+# sender=Contact, account_ids: list[int] whose contacts were created or changed
+# (champion / executive flags matter to segmentation and flags).
+contacts_changed = Signal()

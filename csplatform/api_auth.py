@@ -1,0 +1,41 @@
+"""Token authentication against hashed keys, and the read-only token rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from .models import ApiToken, hash_token_key
+
+
+class HashedTokenAuthentication(authentication.TokenAuthentication):
+    keyword = "Token"
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, ApiToken]:
+        try:
+            token = ApiToken.objects.select_related("user").get(
+                key_hash=hash_token_key(key), revoked_at__isnull=True
+            )
+        except ApiToken.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        now = timezone.now()
+        # Touch last_used_at at most once a minute: a sync burst should not write per request.
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user, token
+
+
+class ReadOnlyTokenPermission(permissions.BasePermission):
+    """A read-only token may only use safe methods."""
+
+    message = "This API token is read-only."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        token = getattr(request, "auth", None)
+        if isinstance(token, ApiToken) and token.read_only:
+            return request.method in permissions.SAFE_METHODS
+        return True

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+
+def database_ok() -> bool:
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        logger.warning("database health check failed: %s", exc)
+        return False
+
+
+def broker_ok(timeout: float = 2.0) -> bool:
+    from .celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+            if conn.transport_cls == "filesystem" or conn.transport.driver_type == "filesystem":
+                return True
+            conn.default_channel  # noqa: B018 - opening a channel proves the broker answers
+        return True
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("broker health check failed: %s", exc)
+        return False

@@ -1,0 +1,139 @@
+"""Small middleware: request ids, API body limit, Vary for HTMX, login required, DB outages."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
+
+from .logging import request_id_var
+
+logger = logging.getLogger("csplatform.request")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Tags each request with an id (from ``X-Request-ID`` or new), logs its server-side time."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        response["X-Request-ID"] = request_id
+        response["Server-Timing"] = f"app;dur={elapsed_ms:.1f}"
+        match = getattr(request, "resolver_match", None)
+        logger.info(
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "path": request.path,
+                "view": match.view_name if match else None,
+                "status": response.status_code,
+                "duration_ms": round(elapsed_ms, 1),
+            },
+        )
+        return response
+
+
+class ApiBodySizeLimitMiddleware:
+    """Answer 413 before reading a body whose declared length is over the limit."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            return JsonResponse(
+                {"detail": f"Request body too large: {length} bytes; the limit is {limit} bytes."},
+                status=413,
+            )
+        return self.get_response(request)
+
+
+class HtmxVaryMiddleware:
+    """Pages render differently for HTMX requests: caches must key on the header."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_vary_headers(response, ("HX-Request",))
+        return response
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Every page needs a signed-in user; the API answers 401 itself (tokens or sessions).
+
+    An HTMX request whose session expired gets ``HX-Redirect`` to the login page (with ``next``
+    set to the page the person was on) instead of a login form swapped into a fragment.
+    """
+
+    def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> Any:
+        # The API authenticates itself (token or session) and answers 401; docs need a login.
+        if request.path_info.startswith(("/api/v1/", "/api/schema/")):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+        if request.headers.get("HX-Request") == "true":
+            from urllib.parse import urlencode, urlparse
+
+            from django.urls import reverse
+
+            current = request.headers.get("HX-Current-URL", "")
+            next_path = urlparse(current).path or "/"
+            response = HttpResponse(status=401)
+            response["HX-Redirect"] = f"{reverse('login')}?{urlencode({'next': next_path})}"
+            return response
+        return super().handle_no_permission(request, view_func)
+
+
+class DatabaseUnavailableMiddleware:
+    """A database outage answers 503 (and recovers by itself: CONN_HEALTH_CHECKS reconnects)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError | DatabaseError):
+            return None
+        if isinstance(exception, DatabaseError) and not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("database unavailable: %s", exception)
+        if request.path_info.startswith("/api/") or request.headers.get("HX-Request"):
+            response: HttpResponse = JsonResponse(
+                {"detail": "The database is unavailable; try again shortly."}, status=503
+            )
+        else:
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = "5"
+        return response

@@ -1,0 +1,54 @@
+"""Roles are Django groups, created by a data migration. Every permission check goes through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CSM = "CSM"
+ACCOUNT_EXECUTIVE = "Account Executive"
+CS_LEADERSHIP = "CS Leadership"
+INTEGRATION = "Integration"
+
+ALL_ROLES = (CSM, ACCOUNT_EXECUTIVE, CS_LEADERSHIP, INTEGRATION)
+
+
+def role_names(user: Any) -> frozenset[str]:
+    """The user's role names, cached on the user object for the request."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._role_names = cached
+    return cached
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    return bool(role_names(user) & set(roles))
+
+
+def is_csm(user: Any) -> bool:
+    return has_role(user, CSM)
+
+
+def is_account_executive(user: Any) -> bool:
+    return has_role(user, ACCOUNT_EXECUTIVE)
+
+
+def is_leader(user: Any) -> bool:
+    """CS Leadership, or a superuser operating the product."""
+    return bool(getattr(user, "is_superuser", False)) or has_role(user, CS_LEADERSHIP)
+
+
+def is_integration(user: Any) -> bool:
+    return has_role(user, INTEGRATION)
+
+
+def primary_role(user: Any) -> str | None:
+    """The role whose home page the user lands on."""
+    if is_leader(user):
+        return CS_LEADERSHIP
+    for role in (CSM, ACCOUNT_EXECUTIVE, INTEGRATION):
+        if has_role(user, role):
+            return role
+    return None

@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from rest_framework import permissions
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+    path("", include("segmentation.api.urls")),
+    path("", include("playbooks.api.urls")),
+    path("", include("engagement.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path("ready/", views.ready, name="ready"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", permission_classes=[permissions.IsAuthenticated]
+        ),
+        name="api-docs",
+    ),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("", include("accounts.urls")),
+    path("", include("segmentation.urls")),
+    path("", include("playbooks.urls")),
+    path("", include("engagement.urls")),
+]

@@ -1,0 +1,46 @@
+"""Core views: health, readiness and the role-dependent home page."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from .health import broker_ok, database_ok
+
+
+@login_not_required
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    """200 when the database and the broker answer, 503 otherwise."""
+    checks = {"database": database_ok(), "broker": broker_ok()}
+    status = 200 if all(checks.values()) else 503
+    return JsonResponse({"status": "ok" if status == 200 else "unavailable", "checks": checks}, status=status)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database answers and migrations are applied; the broker answers."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    checks = {"database": database_ok(), "broker": broker_ok(), "migrations": False}
+    if checks["database"]:
+        try:
+            executor = MigrationExecutor(connection)
+            checks["migrations"] = not executor.migration_plan(executor.loader.graph.leaf_nodes())
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            checks["migrations"] = False
+    status = 200 if all(checks.values()) else 503
+    return JsonResponse({"status": "ready" if status == 200 else "not ready", "checks": checks}, status=status)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's home: each app registers the home of the roles it serves."""
+    from .home import render_home
+
+    return render_home(request)
