@@ -56,3 +56,22 @@ class ApiToken(models.Model):
     @staticmethod
     def generate_key() -> str:
         return secrets.token_urlsafe(32)
+
+
+class PendingDispatch(models.Model):
+    """A task written in the same transaction as the change that needs it (a task outbox).
+
+    The row is deleted once the broker accepted the message; if the broker was down, the
+    sweeper (``csplatform.tasks.dispatch_sweep``, every minute) publishes it again. Tasks are
+    safe to run twice, so a message published twice does no harm; a message never published
+    would lose work.
+    """
+
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.task_name}({self.kwargs})"

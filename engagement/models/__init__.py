@@ -1,0 +1,1 @@
+"""Models of the engagement app, one module per sub-domain; each is imported here."""

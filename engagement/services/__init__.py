@@ -1,0 +1,1 @@
+"""Services of the engagement app: every write and every rule, one module per sub-domain."""

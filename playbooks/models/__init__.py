@@ -1,0 +1,1 @@
+"""Models of the playbooks app, one module per sub-domain; each is imported here."""

@@ -1,0 +1,1 @@
+"""Celery tasks of the playbooks app, one module per sub-domain; each is imported here."""
