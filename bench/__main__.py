@@ -1,0 +1,79 @@
+"""`make bench`: run every bench module against PostgreSQL and Redis and print BENCH lines.
+
+Usage: python -m bench [--only NAME ...]. DATABASE_URL defaults to a local `csplatform_bench`
+database (created when missing), CELERY_BROKER_URL to local Redis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import traceback
+from urllib.parse import urlparse
+
+
+def _ensure_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--only", nargs="*", help="run only bench modules whose name contains these")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform_bench")
+    os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings")
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    if os.environ["DATABASE_URL"].startswith("postgres"):
+        _ensure_database(os.environ["DATABASE_URL"])
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+    from bench.common import Context
+
+    import bench
+
+    modules = []
+    for info in pkgutil.iter_modules(bench.__path__):
+        if not info.name.startswith("bench_"):
+            continue
+        if args.only and not any(part in info.name for part in args.only):
+            continue
+        module = importlib.import_module(f"bench.{info.name}")
+        modules.append(module)
+    modules.sort(key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+    ctx = Context(options=vars(args))
+    failures = 0
+    for module in modules:
+        try:
+            for result in module.run(ctx):
+                print(result.line(), flush=True)
+                failures += result.passed is False
+        except Exception:  # noqa: BLE001 - one broken bench must not hide the others
+            failures += 1
+            print(f"BENCH {module.__name__} ERROR", flush=True)
+            traceback.print_exc()
+    print(f"# {len(modules)} bench modules, {failures} below goal or broken", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Shared pieces of `make bench`: the result line format and a context for bench modules.
+
+A bench module is ``bench/bench_<name>.py`` with ``ORDER: int`` and ``def run(ctx) -> list[Result]``.
+Figures are ratios to a baseline measured in the same run, because these machines are noisy.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Result:
+    name: str
+    value: float
+    unit: str
+    ratio: float | None = None
+    goal: float | None = None
+    # For ratios and values: True when bigger is better (throughput), False for times/counts.
+    higher_is_better: bool = False
+    note: str = ""
+
+    @property
+    def passed(self) -> bool | None:
+        if self.goal is None:
+            return None
+        measured = self.ratio if self.ratio is not None else self.value
+        return measured >= self.goal if self.higher_is_better else measured <= self.goal
+
+    def line(self) -> str:
+        value = f"{self.value:.3f}" if isinstance(self.value, float) else str(self.value)
+        parts = ["BENCH", self.name, value, self.unit]
+        parts.append(f"ratio={self.ratio:.3f}" if self.ratio is not None else "ratio=-")
+        parts.append(f"goal={self.goal:g}" if self.goal is not None else "goal=-")
+        verdict = self.passed
+        parts.append("-" if verdict is None else ("PASS" if verdict else "FAIL"))
+        line = " ".join(parts)
+        return f"{line}  # {self.note}" if self.note else line
+
+
+@dataclass
+class Context:
+    """What a bench module gets: options and small helpers."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def peak_rss_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    @staticmethod
+    @contextmanager
+    def timer() -> Iterator[Callable[[], float]]:
+        started = time.perf_counter()
+        elapsed: list[float] = []
+        yield lambda: elapsed[0] if elapsed else time.perf_counter() - started
+        elapsed.append(time.perf_counter() - started)
