@@ -75,3 +75,17 @@ class PendingDispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name}({self.kwargs})"
+
+
+class ScheduledRun(models.Model):
+    """One row per (periodic job, time slot): the unique constraint makes a second beat harmless."""
+
+    job = models.CharField(max_length=120)
+    slot = models.DateTimeField(help_text="Start of the time slot this run covers.")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="scheduledrun_unique_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"
