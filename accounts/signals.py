@@ -15,3 +15,10 @@ usage_received = Signal()
 # sender=Contact, account_ids: list[int] whose contacts were created or changed
 # (champion / executive flags matter to segmentation and flags).
 contacts_changed = Signal()
+
+# sender=Account, seed: int. Sent once on commit after `manage.py seed_demo` created demo data
+# (not by accounts.seeding.ensure_accounts, which benches use to fill a database quickly). Higher
+# apps connect to it to derive their own demo state from the seeded accounts: segmentation
+# evaluates the initial tiers, engagement creates demo touchpoints and tasks. Receivers must stay
+# set-based (the seed may hold a million accounts) and derive anything random from ``seed``.
+demo_data_seeded = Signal()
