@@ -1,0 +1,511 @@
+"""Deterministic demo data, fast enough to fill a database with a million accounts.
+
+Two entry points:
+
+``seed_demo(accounts=2000, seed=42, ...)``
+    What ``manage.py seed_demo`` runs: the demo people (CSMs, AEs, CS leaders, an integration
+    user, all with the password ``DEMO_PASSWORD``), then ``accounts`` customer accounts with
+    contacts and 26 weekly usage snapshots, in one transaction. On commit it sends
+    ``accounts.signals.demo_data_seeded`` so higher apps derive their demo state (tiers,
+    touchpoints, tasks). The same seed gives the same names, ACVs, owners, contacts and usage.
+
+``ensure_accounts(n, seed=7, detail_limit=DETAIL_LIMIT)``
+    For benchmarks: makes sure the database holds at least ``n`` accounts, adding demo accounts
+    (and the demo people) only when it holds fewer, and returns the account count. It does not
+    send ``demo_data_seeded``: a bench sets up the derived state it measures itself. Typical use
+    in ``bench/bench_<name>.py``::
+
+        from accounts.seeding import ensure_accounts
+        ensure_accounts(100_000)        # or 1_000_000; a no-op when already there
+
+Speed: rows are generated as plain tuples and streamed with COPY on PostgreSQL (psycopg
+``cursor.copy``) and with batched ``executemany`` INSERTs on SQLite. Contacts and usage
+snapshots are created for at most ``detail_limit`` accounts (20,000 by default), spread evenly
+over all accounts; beyond that, accounts have neither, which keeps a million accounts to
+seconds instead of minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+import math
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from csplatform import roles
+from csplatform.models import User
+
+from .demo_vocabulary import (
+    ACV_MAX,
+    ACV_MIN,
+    ACV_MU,
+    ACV_SIGMA,
+    CHAMPION_ROLES,
+    CONTACT_COUNTS,
+    EXECUTIVE_ROLES,
+    LIFECYCLES,
+    NAME_FIRST,
+    NAME_SECOND,
+    OTHER_ROLES,
+    OTHER_TIME_ZONES,
+    PERSON_FIRST,
+    PERSON_LAST,
+    REGIONS,
+    TRENDS,
+    VERTICALS,
+    pick,
+    pool,
+)
+from .models import REGION_TIME_ZONES, Account, Contact, LifecycleStage, Region, UsageSnapshot
+from .signals import demo_data_seeded
+
+logger = logging.getLogger(__name__)
+
+# Public on purpose: it only ever protects demo data on a laptop. Production has no demo users.
+DEMO_PASSWORD = "demo-password"  # noqa: S105
+DEMO_CRM_SOURCE = "demo"
+DEFAULT_ACCOUNTS = 2_000
+DEFAULT_SEED = 42
+DETAIL_LIMIT = 20_000
+WEEKS_OF_USAGE = 26
+SQLITE_BATCH = 5_000
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    weekly_capacity_hours: int
+    time_zone: str
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("maria", "Maria", "Santos", roles.CSM, 40, "America/New_York"),
+    DemoUser("james", "James", "Okafor", roles.CSM, 40, "America/Chicago"),
+    DemoUser("priya", "Priya", "Raman", roles.CSM, 36, "Asia/Singapore"),
+    DemoUser("lucas", "Lucas", "Meyer", roles.CSM, 40, "Europe/Berlin"),
+    DemoUser("sofia", "Sofia", "Rossi", roles.CSM, 32, "Europe/Rome"),
+    DemoUser("ahmed", "Ahmed", "Haddad", roles.CSM, 40, "Asia/Dubai"),
+    DemoUser("yuki", "Yuki", "Tanaka", roles.CSM, 30, "Asia/Tokyo"),
+    DemoUser("emma", "Emma", "Clarke", roles.CSM, 40, "Europe/London"),
+    DemoUser("tom", "Tom", "Becker", roles.ACCOUNT_EXECUTIVE, 40, "America/New_York"),
+    DemoUser("nina", "Nina", "Kowalski", roles.ACCOUNT_EXECUTIVE, 40, "Europe/Warsaw"),
+    DemoUser("omar", "Omar", "Farouk", roles.ACCOUNT_EXECUTIVE, 40, "Asia/Dubai"),
+    DemoUser("kenji", "Kenji", "Sato", roles.ACCOUNT_EXECUTIVE, 40, "Asia/Tokyo"),
+    DemoUser("lena", "Lena", "Fischer", roles.CS_LEADERSHIP, 20, "Europe/Berlin"),
+    DemoUser("david", "David", "Brooks", roles.CS_LEADERSHIP, 20, "America/New_York"),
+    DemoUser("crm-sync", "CRM", "Integration", roles.INTEGRATION, 0, "UTC"),
+)
+
+
+@dataclass
+class SeedSummary:
+    seed: int
+    accounts: int = 0
+    contacts: int = 0
+    usage_snapshots: int = 0
+    detail_accounts: int = 0
+    users: list[DemoUser] = field(default_factory=lambda: list(DEMO_USERS))
+    seconds: float = 0.0
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class _Detail:
+    """What contacts and usage need to know about an account that gets them."""
+
+    external_id: str
+    acv: float
+    region: str
+    domain: str
+    lifecycle_stage: str
+
+
+# --- Users ------------------------------------------------------------------------------------------
+
+
+def ensure_demo_users() -> dict[str, list[int]]:
+    """Create or refresh the demo people; returns user ids per role, in DEMO_USERS order."""
+    # One hash for all: hashing the same password fifteen times only costs seconds.
+    password_hash = make_password(DEMO_PASSWORD)
+    groups = {group.name: group for group in Group.objects.filter(name__in=roles.ALL_ROLES)}
+    ids: dict[str, list[int]] = {role: [] for role in roles.ALL_ROLES}
+    for person in DEMO_USERS:
+        user, _ = User.objects.update_or_create(
+            username=person.username,
+            defaults={
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "email": f"{person.username}@csplatform.example",
+                "password": password_hash,
+                "weekly_capacity_hours": person.weekly_capacity_hours,
+                "time_zone": person.time_zone,
+                "is_active": True,
+                "is_staff": person.role == roles.CS_LEADERSHIP,
+            },
+        )
+        user.groups.add(groups[person.role])
+        ids[person.role].append(user.pk)
+    return ids
+
+
+# --- Row generation -------------------------------------------------------------------------------
+
+
+def _account_rows(
+    rng: random.Random,
+    *,
+    start: int,
+    count: int,
+    detail_every: int,
+    csm_pool: Sequence[int],
+    ae_ids: Sequence[int],
+    today: dt.date,
+    details: list[_Detail],
+) -> Iterator[tuple[Any, ...]]:
+    """Yield account rows (ACCOUNT_FIELDS order); note in ``details`` who gets contacts/usage."""
+    for index in range(start, start + count):
+        vertical = pick(rng, VERTICALS)
+        name = f"{pick(rng, NAME_FIRST)} {pick(rng, NAME_SECOND[vertical])}"
+        domain = f"{name.lower().replace(' ', '')}{index}.example"
+        region = pick(rng, REGIONS)
+        acv = round(min(ACV_MAX, max(ACV_MIN, rng.lognormvariate(ACV_MU, ACV_SIGMA))), -2)
+        stage = pick(rng, LIFECYCLES)
+        if stage == LifecycleStage.RENEWING:
+            renewal = today + dt.timedelta(days=int(rng.random() * 90))
+        elif stage == LifecycleStage.CHURNED:
+            renewal = today - dt.timedelta(days=1 + int(rng.random() * 180))
+        else:
+            renewal = today + dt.timedelta(days=int(rng.random() * 365))
+        years = (
+            1 if stage in (LifecycleStage.ONBOARDING, LifecycleStage.ADOPTING) else 1 + int(rng.random() * 4)
+        )
+        contract_start = renewal - dt.timedelta(days=365 * years)
+        external_id = f"DEMO-{index:07d}"
+        if detail_every and index % detail_every == 0:
+            details.append(_Detail(external_id, acv, region, domain, stage))
+        yield (
+            DEMO_CRM_SOURCE,
+            external_id,
+            name,
+            domain,
+            vertical.value,
+            region.value,
+            f"{acv:.2f}",
+            stage.value,
+            contract_start,
+            renewal,
+            pick(rng, csm_pool),
+            pick(rng, ae_ids),
+        )
+
+
+# fmt: off
+ACCOUNT_FIELDS = (
+    "crm_source", "external_id", "name", "domain", "vertical", "region", "acv", "lifecycle_stage",
+    "contract_start", "renewal_date", "csm", "ae",
+)
+# fmt: on
+
+
+def _contact_rows(
+    rng: random.Random, details: Iterable[_Detail], account_ids: dict[str, int], now: Any
+) -> Iterator[tuple[Any, ...]]:
+    for detail in details:
+        account_id = account_ids[detail.external_id]
+        count = pick(rng, CONTACT_COUNTS)
+        has_champion = rng.random() < 0.85
+        seen: set[str] = set()
+        for position in range(count):
+            first, last = pick(rng, PERSON_FIRST), pick(rng, PERSON_LAST)
+            local = f"{first}.{last}".lower()
+            while local in seen:
+                local += str(position)
+            seen.add(local)
+            is_champion = has_champion and position == 0
+            is_executive = position == 1 or (count == 1 and rng.random() < 0.3)
+            if is_executive:
+                role = pick(rng, EXECUTIVE_ROLES)
+            elif is_champion:
+                role = pick(rng, CHAMPION_ROLES)
+            else:
+                role = pick(rng, OTHER_ROLES)
+            region = Region(detail.region)
+            zone = REGION_TIME_ZONES[region] if rng.random() < 0.7 else pick(rng, OTHER_TIME_ZONES[region])
+            opted_out = rng.random() < 0.03
+            yield (
+                account_id,
+                f"{local}@{detail.domain}",
+                f"{first} {last}",
+                role,
+                is_champion,
+                is_executive,
+                zone,
+                opted_out,
+                now if opted_out else None,
+            )
+
+
+CONTACT_FIELDS = (
+    "account",
+    "email",
+    "name",
+    "role",
+    "is_champion",
+    "is_executive",
+    "time_zone",
+    "email_opt_out",
+    "unsubscribed_at",
+)
+
+
+def _usage_rows(
+    rng: random.Random, details: Iterable[_Detail], account_ids: dict[str, int], weeks: Sequence[dt.date]
+) -> Iterator[tuple[Any, ...]]:
+    last = len(weeks) - 1 or 1
+    for detail in details:
+        account_id = account_ids[detail.external_id]
+        seats = max(5, min(20_000, int(detail.acv / 400)))
+        trend = "declining" if detail.lifecycle_stage == LifecycleStage.CHURNED else pick(rng, TRENDS)
+        base_use = 0.35 + rng.random() * 0.5
+        base_adoption = 0.2 + rng.random() * 0.5
+        tickets_per_week = 0.3 + seats / 150
+        for week_number, period_start in enumerate(weeks):
+            progress = week_number / last
+            spike = False
+            if trend == "growing":
+                factor = 0.6 + 0.7 * progress
+            elif trend == "declining":
+                factor = 1.15 - 0.75 * progress
+            elif trend == "spiky":
+                spike = rng.random() < 0.18
+                factor = 1.6 if spike else 0.75
+            else:
+                factor = 1.0
+            factor *= 0.95 + rng.random() * 0.1
+            use = min(1.0, base_use * factor)
+            adoption = min(1.0, base_adoption * (0.5 + factor / 2))
+            tickets = int(
+                rng.expovariate(1 / tickets_per_week) * (2.5 if spike or trend == "declining" else 1)
+            )
+            yield (account_id, period_start, round(seats * use), seats, f"{adoption:.3f}", tickets)
+
+
+USAGE_FIELDS = (
+    "account",
+    "period_start",
+    "active_users",
+    "licensed_seats",
+    "feature_adoption",
+    "support_tickets",
+)
+
+
+def usage_weeks(today: dt.date, weeks: int = WEEKS_OF_USAGE) -> list[dt.date]:
+    """Mondays of the last ``weeks`` complete weeks, oldest first."""
+    this_monday = today - dt.timedelta(days=today.weekday())
+    return [this_monday - dt.timedelta(weeks=weeks - offset) for offset in range(weeks)]
+
+
+# --- Writing ----------------------------------------------------------------------------------------
+
+
+def _bulk_insert(
+    model: type[models.Model], field_names: Sequence[str], rows: Iterable[tuple[Any, ...]]
+) -> int:
+    """Insert generated rows; every other column gets its model default (timestamps: now).
+
+    Columns are taken from the model, so a field another app adds later with a default does not
+    break seeding.
+    """
+    now = timezone.now()
+    concrete = {f.name: f for f in model._meta.concrete_fields}
+    named = [concrete[name] for name in field_names]
+    rest = [f for f in concrete.values() if not f.primary_key and f.name not in field_names]
+    rest_values = tuple(
+        (now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default())
+        for f in rest
+    )
+    rest_values = tuple(
+        f.get_db_prep_save(value, connection) for f, value in zip(rest, rest_values, strict=True)
+    )
+    postgres = connection.vendor == "postgresql"
+    columns = [str(f.column) for f in (*named, *rest)]
+    table = model._meta.db_table
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    written = 0
+    with connection.cursor() as cursor:
+        if postgres:
+            with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row + rest_values)
+                    written += 1
+            return written
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({placeholders})"
+        iterator = iter(rows)
+        while batch := [row + rest_values for row in itertools.islice(iterator, SQLITE_BATCH)]:
+            cursor.executemany(sql, batch)
+            written += len(batch)
+    return written
+
+
+def _sqlite_datetime(value: dt.datetime) -> Any:
+    return value if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(value)
+
+
+def _account_ids(external_ids: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for chunk_start in range(0, len(external_ids), 10_000):
+        chunk = external_ids[chunk_start : chunk_start + 10_000]
+        ids.update(
+            Account.objects.filter(crm_source=DEMO_CRM_SOURCE, external_id__in=chunk).values_list(
+                "external_id", "id"
+            )
+        )
+    return ids
+
+
+def seed_accounts(
+    count: int,
+    *,
+    seed: int,
+    start: int = 0,
+    detail_limit: int = DETAIL_LIMIT,
+    today: dt.date | None = None,
+    summary: SeedSummary | None = None,
+) -> SeedSummary:
+    """Insert ``count`` demo accounts numbered from ``start`` (plus contacts and usage for up to
+    ``detail_limit`` of them). Call inside a transaction; the demo users must exist."""
+    summary = summary or SeedSummary(seed=seed)
+    today = today or timezone.localdate()
+    user_ids = _demo_user_ids()
+    capacity = {person.username: person.weekly_capacity_hours for person in DEMO_USERS}
+    # CSMs with more hours carry more accounts.
+    csm_pool = pool([(user_id, capacity[name] // 2) for name, user_id in user_ids[roles.CSM]])
+    ae_ids = [user_id for _, user_id in user_ids[roles.ACCOUNT_EXECUTIVE]]
+    detail_every = math.ceil(count / detail_limit) if detail_limit > 0 and count else 0
+    rng = random.Random(f"csplatform-demo:{seed}:{start}")
+    details: list[_Detail] = []
+    summary.accounts += _bulk_insert(
+        Account,
+        ACCOUNT_FIELDS,
+        _account_rows(
+            rng,
+            start=start,
+            count=count,
+            detail_every=detail_every,
+            csm_pool=csm_pool,
+            ae_ids=ae_ids,
+            today=today,
+            details=details,
+        ),
+    )
+    if details:
+        account_ids = _account_ids([detail.external_id for detail in details])
+        detail_rng = random.Random(f"csplatform-demo-detail:{seed}:{start}")
+        now = _sqlite_datetime(timezone.now())
+        summary.contacts += _bulk_insert(
+            Contact, CONTACT_FIELDS, _contact_rows(detail_rng, details, account_ids, now)
+        )
+        summary.usage_snapshots += _bulk_insert(
+            UsageSnapshot, USAGE_FIELDS, _usage_rows(detail_rng, details, account_ids, usage_weeks(today))
+        )
+        summary.detail_accounts += len(details)
+    return summary
+
+
+def _demo_user_ids() -> dict[str, list[tuple[str, int]]]:
+    by_name = dict(
+        User.objects.filter(username__in=[p.username for p in DEMO_USERS]).values_list("username", "id")
+    )
+    result: dict[str, list[tuple[str, int]]] = {role: [] for role in roles.ALL_ROLES}
+    for person in DEMO_USERS:
+        result[person.role].append((person.username, by_name[person.username]))
+    return result
+
+
+def _next_demo_index() -> int:
+    last = (
+        Account.objects.filter(crm_source=DEMO_CRM_SOURCE, external_id__startswith="DEMO-")
+        .order_by("-external_id")
+        .values_list("external_id", flat=True)
+        .first()
+    )
+    return int(last.removeprefix("DEMO-")) + 1 if last else 0
+
+
+# --- Entry points -----------------------------------------------------------------------------------
+
+
+class DemoDataExists(Exception):
+    """Demo accounts are already there and the caller asked neither to skip nor to replace."""
+
+
+def seed_demo(
+    *,
+    accounts: int = DEFAULT_ACCOUNTS,
+    seed: int = DEFAULT_SEED,
+    if_empty: bool = False,
+    replace: bool = False,
+    detail_limit: int = DETAIL_LIMIT,
+    today: dt.date | None = None,
+) -> SeedSummary:
+    """Create the demo people and ``accounts`` demo accounts; send demo_data_seeded on commit."""
+    started = time.perf_counter()
+    summary = SeedSummary(seed=seed)
+    if if_empty and Account.objects.exists():
+        summary.skipped = True
+        return summary
+    with transaction.atomic():
+        demo_accounts = Account.objects.filter(crm_source=DEMO_CRM_SOURCE)
+        if demo_accounts.exists():
+            if not replace:
+                raise DemoDataExists(
+                    "Demo accounts already exist. Use --replace to delete them first, "
+                    "or --if-empty to skip seeding when any account exists."
+                )
+            demo_accounts.delete()
+        ensure_demo_users()
+        seed_accounts(accounts, seed=seed, detail_limit=detail_limit, today=today, summary=summary)
+        transaction.on_commit(lambda: _announce(seed))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _announce(seed: int) -> None:
+    """Every receiver gets its turn; a failing one is logged and then re-raised (data stays)."""
+    failures = []
+    for receiver, response in demo_data_seeded.send_robust(sender=Account, seed=seed):
+        if isinstance(response, Exception):
+            logger.error("demo_data_seeded receiver %r failed", receiver, exc_info=response)
+            failures.append(response)
+    if failures:
+        raise failures[0]
+
+
+def ensure_accounts(n: int, *, seed: int = 7, detail_limit: int = DETAIL_LIMIT) -> int:
+    """Make sure the database holds at least ``n`` accounts (for benches); returns the count.
+
+    Adds demo accounts numbered after the existing ones when there are fewer; does nothing
+    otherwise. Does not send demo_data_seeded.
+    """
+    existing = Account.objects.count()
+    if existing >= n:
+        return existing
+    with transaction.atomic():
+        ensure_demo_users()
+        seed_accounts(n - existing, seed=seed, start=_next_demo_index(), detail_limit=detail_limit)
+    return Account.objects.count()
