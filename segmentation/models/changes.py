@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ChangeSource(models.TextChoices):
+    REVIEW = "review", "Review"
+    EVENT = "event", "Event"
+    OVERRIDE = "override", "Override"
+    INITIAL = "initial", "Initial"
+
+
+class ChangeStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    APPLIED = "applied", "Applied"
+    REJECTED = "rejected", "Rejected"
+    # A newer evaluation replaced a proposal nobody decided on.
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class TierChange(models.Model):
+    """A change of an account's effective tier, applied or proposed. Applied ones are its history."""
+
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tier_changes")
+    policy = models.ForeignKey(
+        "segmentation.TierPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review = models.ForeignKey(
+        "segmentation.TierReview", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    override = models.ForeignKey(
+        "segmentation.TierOverride", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    from_code = models.CharField(max_length=10, blank=True, default="")
+    from_name = models.CharField(max_length=80, blank=True, default="")
+    from_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    to_code = models.CharField(max_length=10)
+    to_name = models.CharField(max_length=80)
+    to_rank = models.PositiveSmallIntegerField()
+    explanation = models.TextField()
+    # The structured explanation: [{"rule", "inputs", "effect", "text"}, ...]
+    steps = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    status = models.CharField(max_length=10, choices=ChangeStatus.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A chunk re-run after a crash can never record the same account twice in one review.
+            models.UniqueConstraint(
+                fields=["review", "account"], condition=Q(review__isnull=False), name="tierchange_once_per_review"
+            ),
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status="proposed"), name="tierchange_one_open_proposal"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="applied", applied_at__isnull=False) | ~Q(status="applied"),
+                name="tierchange_applied_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-id"], name="tierchange_account_recent"),
+            models.Index(fields=["status", "account"], name="tierchange_status"),
+            models.Index(fields=["applied_at"], name="tierchange_applied_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.from_code or '—'} → {self.to_code} ({self.status})"

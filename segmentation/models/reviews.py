@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ReviewStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class ReviewTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Nightly schedule"
+    MANUAL = "manual", "Started by a person"
+
+
+class TierReview(models.Model):
+    """One run of the active policy over every account, in primary-key chunks.
+
+    ``last_account_id`` and the counters are committed together with each chunk's changes, so a
+    review whose worker died resumes after the last committed chunk and never applies one twice.
+    """
+
+    policy = models.ForeignKey("segmentation.TierPolicy", on_delete=models.PROTECT, related_name="reviews")
+    status = models.CharField(max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.QUEUED)
+    trigger = models.CharField(max_length=10, choices=ReviewTrigger.choices, default=ReviewTrigger.MANUAL)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # True while queued or running; NULL afterwards. The partial unique constraint on it is what
+    # guarantees that only one review is under way, whatever the number of web processes or beats.
+    is_open = models.BooleanField(null=True, default=True, editable=False)
+    accounts_total = models.PositiveIntegerField(default=0)
+    accounts_done = models.PositiveIntegerField(default=0)
+    changes_applied = models.PositiveIntegerField(default=0)
+    changes_proposed = models.PositiveIntegerField(default=0)
+    last_account_id = models.BigIntegerField(default=0, help_text="Highest account id of the last committed chunk.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many workers started this review.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_open"], condition=Q(is_open=True), name="tierreview_one_open"),
+            models.CheckConstraint(
+                condition=Q(is_open=True, status__in=["queued", "running"])
+                | Q(is_open__isnull=True, status__in=["finished", "failed"]),
+                name="tierreview_open_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review #{self.pk} ({self.status})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.accounts_total:
+            return 100 if self.status == ReviewStatus.FINISHED else 0
+        return min(100, round(100 * self.accounts_done / self.accounts_total))

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class AccountTierState(models.Model):
+    """Segmentation's working memory about one account, beside the denormalised tier on Account.
+
+    Holds what the policy says (which may differ from the effective tier under an override or a
+    pending proposal), the hysteresis counter, and the structured explanation of the last
+    evaluation.
+    """
+
+    account = models.OneToOneField(
+        "accounts.Account", primary_key=True, on_delete=models.CASCADE, related_name="tier_state"
+    )
+    policy = models.ForeignKey(
+        "segmentation.TierPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    policy_tier_code = models.CharField(max_length=10, blank=True, default="")
+    policy_tier_rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Consecutive reviews at which the policy indicated a downgrade that hysteresis held back.
+    pending_downgrade_reviews = models.PositiveSmallIntegerField(default=0)
+    # The review that last counted towards pending_downgrade_reviews (a re-run never counts twice).
+    last_review_id = models.BigIntegerField(null=True, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+    # Flags raised by rules at the last evaluation: [{"kind", "days", "rule"}]
+    flags = models.JSONField(default=list, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.policy_tier_code}"
