@@ -1,1 +1,39 @@
 """Models of the engagement app, one module per sub-domain; each is imported here."""
+
+from .commitments import CommitmentStatus, HandoffCommitment
+from .coverage import EntitlementCoverage
+from .deliveries import DeliverySource, ModuleDelivery
+from .flags import ChampionWatch, Flag, FlagKind, FlagStatus
+from .outbox import (
+    EnrolmentStatus,
+    JourneyEnrolment,
+    JourneySettings,
+    OutboundEmail,
+    OutboundStatus,
+    StopReason,
+)
+from .tasks import PlaybookRun, Task, TaskStatus
+from .touchpoints import Touchpoint, TouchpointKind
+
+__all__ = [
+    "ChampionWatch",
+    "CommitmentStatus",
+    "DeliverySource",
+    "EnrolmentStatus",
+    "EntitlementCoverage",
+    "Flag",
+    "FlagKind",
+    "FlagStatus",
+    "HandoffCommitment",
+    "JourneyEnrolment",
+    "JourneySettings",
+    "ModuleDelivery",
+    "OutboundEmail",
+    "OutboundStatus",
+    "PlaybookRun",
+    "StopReason",
+    "Task",
+    "TaskStatus",
+    "Touchpoint",
+    "TouchpointKind",
+]

@@ -1,1 +1,21 @@
 """Models of the playbooks app, one module per sub-domain; each is imported here."""
+
+from .catalogue import AccountAddOn, AddOnSource, AddOnStatus, ModuleKind, ServiceModule, TierEntitlement
+from .journeys import DelayFrom, Journey, JourneyStep
+from .playbooks import Playbook, PlaybookStep, StepKind, Trigger
+
+__all__ = [
+    "AccountAddOn",
+    "AddOnSource",
+    "AddOnStatus",
+    "DelayFrom",
+    "Journey",
+    "JourneyStep",
+    "ModuleKind",
+    "Playbook",
+    "PlaybookStep",
+    "ServiceModule",
+    "StepKind",
+    "TierEntitlement",
+    "Trigger",
+]
