@@ -19,7 +19,7 @@ env = environ.Env()
 DEBUG = env.bool("DEBUG", default=True)
 
 # The development key is public (it is in this file). Production refuses it.
-DEVELOPMENT_SECRET_KEY = "csplatform-development-key-not-for-production"
+DEVELOPMENT_SECRET_KEY = "csplatform-development-key-not-for-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 
 ALLOWED_HOSTS: list[str] = env.list(
@@ -200,6 +200,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Customer Success <cs
 ANYMAIL = env.dict("ANYMAIL", default={})
 
 # --- REST API -----------------------------------------------------------------------------------
+# Reverse proxies in front of the app; the client address is read from X-Forwarded-For accordingly.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "csplatform.api_auth.HashedTokenAuthentication",
@@ -217,14 +219,14 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "csplatform.api_errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "csplatform.throttling.AnonRateThrottle",
+        "csplatform.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),
         "user": env.str("API_THROTTLE_USER", default="6000/minute"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "csplatform API",
@@ -251,9 +253,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-# Behind a proxy the client address is the last hop the proxy appended.
-AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Behind a proxy the client address is the one the proxies appended (NUM_PROXIES from the right).
+AXES_CLIENT_IP_CALLABLE = "csplatform.throttling.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- Security -------------------------------------------------------------------------------------
