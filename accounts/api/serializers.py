@@ -1,0 +1,189 @@
+"""Input and output serializers for the accounts API. They parse and render; rules live in services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import zoneinfo
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import Account, LifecycleStage, Region, Vertical
+from ..selectors import account_tier
+from ..services import MAX_SYNC_RECORDS
+
+# PostgreSQL's integer column (PositiveIntegerField) stops here; a bigger count is bad input.
+MAX_COUNT = 2_147_483_647
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with a numeric offset (``+00:00``), as the API contract shows."""
+
+    def to_representation(self, value: dt.datetime | None) -> Any:
+        if not value:
+            return None
+        return self.enforce_timezone(value).isoformat()
+
+
+class OwnerField(serializers.CharField):
+    """A username or an email; resolved to a user by the service (one query for a whole batch)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 254)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
+class TierSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    source = serializers.ChoiceField(choices=["policy", "override"])  # type: ignore[assignment]
+    explanation = serializers.CharField()
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    csm: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    ae: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    tier = serializers.SerializerMethodField()
+    created_at = OffsetDateTimeField(read_only=True)
+    updated_at = OffsetDateTimeField(read_only=True)
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "crm_source",
+            "external_id",
+            "name",
+            "domain",
+            "vertical",
+            "region",
+            "acv",
+            "lifecycle_stage",
+            "contract_start",
+            "renewal_date",
+            "csm",
+            "ae",
+            "tier",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(TierSerializer(allow_null=True))
+    def get_tier(self, account: Account) -> dict[str, str] | None:
+        return account_tier(account)
+
+
+class AccountFieldsSerializer(serializers.Serializer):
+    """The writable account fields, shared by create, patch and sync records."""
+
+    name = serializers.CharField(max_length=255)
+    domain = serializers.CharField(max_length=255, allow_blank=True, required=False)
+    vertical = serializers.ChoiceField(choices=Vertical.choices, allow_blank=True, required=False)
+    region = serializers.ChoiceField(choices=Region.choices, allow_blank=True, required=False)
+    acv = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
+    contract_start = serializers.DateField(allow_null=True, required=False)
+    renewal_date = serializers.DateField(allow_null=True, required=False)
+    csm = OwnerField(help_text="Username or email of the owning CSM; null clears it.")
+    ae = OwnerField(help_text="Username or email of the owning Account Executive; null clears it.")
+
+
+class AccountCreateSerializer(AccountFieldsSerializer):
+    crm_source = serializers.CharField(max_length=40, required=False, default="manual")
+    external_id = serializers.CharField(max_length=100)
+
+
+class AccountRecordSerializer(AccountFieldsSerializer):
+    """One record of an account sync: ``name`` is required only for an account that is new."""
+
+    external_id = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=255, required=False)
+
+
+class ContactRecordSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100, help_text="The account's CRM id.")
+    email = serializers.EmailField(max_length=254)
+    name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    role = serializers.CharField(max_length=120, allow_blank=True, required=False)
+    is_champion = serializers.BooleanField(required=False)
+    is_executive = serializers.BooleanField(required=False)
+    time_zone = serializers.CharField(max_length=64, allow_blank=True, required=False)
+    email_opt_out = serializers.BooleanField(
+        required=False, help_text="true records an opt-out; false never clears one."
+    )
+
+    def validate_time_zone(self, value: str) -> str:
+        if value and value not in _time_zone_names():
+            raise serializers.ValidationError(f'"{value}" is not an IANA time zone name.')
+        return value
+
+
+@functools.cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class MetricRecordSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100, help_text="The account's CRM id.")
+    period_start = serializers.DateField()
+    active_users = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
+    licensed_seats = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
+    support_tickets = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
+    feature_adoption = serializers.DecimalField(
+        max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False
+    )
+
+
+class SyncEnvelopeSerializer(serializers.Serializer):
+    """``{"crm_source": ..., "records": [...]}``; records are validated one by one afterwards."""
+
+    crm_source = serializers.CharField(max_length=40)
+    records = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
+
+    def validate_records(self, records: list[Any]) -> list[Any]:
+        if len(records) > MAX_SYNC_RECORDS:
+            raise serializers.ValidationError(
+                f"At most {MAX_SYNC_RECORDS} records per request; this one has {len(records)}. "
+                "Send the rest in further requests."
+            )
+        return records
+
+
+def envelope_for(record_serializer: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """A request serializer for the schema: the envelope with typed records."""
+    return type(
+        name,
+        (SyncEnvelopeSerializer,),
+        {"records": record_serializer(many=True, help_text=f"At most {MAX_SYNC_RECORDS} records.")},
+    )
+
+
+AccountSyncRequestSerializer = envelope_for(AccountRecordSerializer, "AccountSyncRequestSerializer")
+ContactSyncRequestSerializer = envelope_for(ContactRecordSerializer, "ContactSyncRequestSerializer")
+MetricSyncRequestSerializer = envelope_for(MetricRecordSerializer, "MetricSyncRequestSerializer")
+
+
+class SyncErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the record in the request, from 0.")
+    external_id = serializers.CharField(allow_null=True)
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.ListField(child=serializers.CharField())
+    )
+
+
+class SyncResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    errors = SyncErrorSerializer(many=True)  # type: ignore[assignment]

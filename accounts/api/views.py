@@ -1,0 +1,210 @@
+"""Accounts API: list/detail/create/patch and the three CRM sync endpoints. Thin: parse, check, call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, permissions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from csplatform.api_auth import ReadOnlyTokenPermission
+from csplatform.models import User
+
+from ..filters import AccountFilter
+from ..models import Account
+from ..selectors import accounts_visible_to
+from ..services import (
+    SyncResult,
+    account_create,
+    account_update,
+    accounts_sync,
+    can_create_accounts,
+    can_edit_account,
+    can_read_accounts,
+    can_reassign_owners,
+    can_sync,
+    contacts_sync,
+    metrics_sync,
+)
+from ..services.accounts import OWNER_FIELDS, AccountConflict
+from .serializers import (
+    AccountCreateSerializer,
+    AccountFieldsSerializer,
+    AccountRecordSerializer,
+    AccountSerializer,
+    AccountSyncRequestSerializer,
+    ContactRecordSerializer,
+    ContactSyncRequestSerializer,
+    MetricRecordSerializer,
+    MetricSyncRequestSerializer,
+    SyncEnvelopeSerializer,
+    SyncResultSerializer,
+)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The account was changed by someone else at the same time; reload and retry."
+    default_code = "conflict"
+
+
+class AccountPermission(permissions.BasePermission):
+    """Role decides the method; the object check decides the account (invisible ones are 404)."""
+
+    message = "Your role may not do this with accounts."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method == "POST":
+            return can_create_accounts(request.user)
+        return can_read_accounts(request.user)
+
+    def has_object_permission(self, request: Request, view: Any, obj: Account) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return can_edit_account(request.user, obj)
+
+
+class SyncPermission(permissions.BasePermission):
+    message = "Only integration users may sync records."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return can_sync(request.user)
+
+
+API_PERMISSIONS = [permissions.IsAuthenticated, ReadOnlyTokenPermission]
+
+
+def _actor(request: Request) -> User:
+    """The signed-in user (IsAuthenticated has already refused anonymous requests)."""
+    return cast(User, request.user)
+
+
+def _service_errors(call: Callable[[], Account]) -> Account:
+    """Turn a service's field errors into a 400 and a lost race into a 409."""
+    try:
+        return call()
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from exc
+    except AccountConflict as exc:
+        raise Conflict() from exc
+
+
+class AccountListCreateView(generics.ListCreateAPIView):
+    permission_classes = [*API_PERMISSIONS, AccountPermission]
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+
+    def get_queryset(self) -> Any:
+        return accounts_visible_to(user=self.request.user)
+
+    @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incoming = AccountCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        account = _service_errors(
+            lambda: account_create(actor=_actor(request), source="api", **incoming.validated_data)
+        )
+        return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountDetailView(generics.RetrieveUpdateAPIView):
+    permission_classes = [*API_PERMISSIONS, AccountPermission]
+    serializer_class = AccountSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return accounts_visible_to(user=self.request.user)
+
+    @extend_schema(request=AccountFieldsSerializer(partial=True), responses={200: AccountSerializer})
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        account = self.get_object()
+        incoming = AccountFieldsSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        changes = incoming.validated_data
+        if not can_reassign_owners(request.user) and _reassigns_owner(account, changes):
+            raise exceptions.PermissionDenied("Only CS Leadership can move an account to another CSM or AE.")
+        account = _service_errors(
+            lambda: account_update(account=account, actor=_actor(request), source="api", data=changes)
+        )
+        return Response(AccountSerializer(account).data)
+
+
+def _reassigns_owner(account: Account, changes: Mapping[str, Any]) -> bool:
+    for field in OWNER_FIELDS:
+        if field not in changes:
+            continue
+        owner = getattr(account, field)
+        ref = changes[field] or None
+        if owner is None and ref is None:
+            continue
+        if owner is None or ref is None or ref not in (owner.username, owner.email):
+            return True
+    return False
+
+
+SyncService = Callable[..., SyncResult]
+
+
+class SyncView(APIView):
+    """One request of at most 1000 records: each validated alone, the valid ones applied together."""
+
+    permission_classes = [*API_PERMISSIONS, SyncPermission]
+    record_serializer_class: type[serializers.Serializer]
+    sync_service: SyncService
+
+    def post(self, request: Request) -> Response:
+        envelope = SyncEnvelopeSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        crm_source = envelope.validated_data["crm_source"]
+        valid, invalid = _validate_records(self.record_serializer_class(), envelope.validated_data["records"])
+        result = self.sync_service(crm_source=crm_source, records=valid, actor=_actor(request))
+        for index, external_id, errors in invalid:
+            result.fail(index, external_id, errors)
+        return Response(result.as_dict())
+
+
+def _validate_records(
+    checker: serializers.Serializer, records: list[Any]
+) -> tuple[list[tuple[int, dict[str, Any]]], list[tuple[int, Any, Any]]]:
+    """Validate each record with one serializer instance (its fields are built once, not 1000 times)."""
+    valid: list[tuple[int, dict[str, Any]]] = []
+    invalid: list[tuple[int, Any, Any]] = []
+    for index, record in enumerate(records):
+        try:
+            valid.append((index, checker.run_validation(record)))
+        except serializers.ValidationError as exc:
+            external_id = record.get("external_id") if isinstance(record, dict) else None
+            if external_id is not None and not isinstance(external_id, str):
+                external_id = str(external_id)
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            invalid.append((index, external_id, detail))
+    return valid, invalid
+
+
+_SYNC_RESPONSES = {
+    200: SyncResultSerializer,
+    400: OpenApiResponse(description="The envelope is invalid (e.g. more than 1000 records)."),
+}
+
+
+@extend_schema(request=AccountSyncRequestSerializer, responses=_SYNC_RESPONSES)
+class AccountSyncView(SyncView):
+    record_serializer_class = AccountRecordSerializer
+    sync_service = staticmethod(accounts_sync)
+
+
+@extend_schema(request=ContactSyncRequestSerializer, responses=_SYNC_RESPONSES)
+class ContactSyncView(SyncView):
+    record_serializer_class = ContactRecordSerializer
+    sync_service = staticmethod(contacts_sync)
+
+
+@extend_schema(request=MetricSyncRequestSerializer, responses=_SYNC_RESPONSES)
+class MetricSyncView(SyncView):
+    record_serializer_class = MetricRecordSerializer
+    sync_service = staticmethod(metrics_sync)

@@ -1,0 +1,213 @@
+"""Single-account writes: create and update, with the field history and the change signal.
+
+Bulk sync (``sync.py``) follows the same rules set-based; the helpers shared by both live here:
+resolving owners, rendering history values and announcing changes on commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from csplatform.models import User
+
+from ..models import TRACKED_FIELDS, Account, AccountFieldChange
+from ..signals import accounts_changed
+
+# Fields a person or an integration may write; the tier fields belong to segmentation.
+EDITABLE_FIELDS = (
+    "name",
+    "domain",
+    "vertical",
+    "region",
+    "acv",
+    "lifecycle_stage",
+    "contract_start",
+    "renewal_date",
+    "csm",
+    "ae",
+)
+OWNER_FIELDS = ("csm", "ae")
+# AccountFieldChange.source is 40 characters; "sync:" plus a long CRM name must still fit.
+SOURCE_MAX_LENGTH = 40
+
+
+class AccountConflict(Exception):
+    """The account was created or changed by someone else at the same moment."""
+
+
+def user_refs_resolve(refs: Iterable[str]) -> dict[str, User]:
+    """Map usernames or emails (case-insensitive) to active users, in one query.
+
+    A reference that matches no user, or an email shared by several users, is left out.
+    """
+    wanted = {ref for ref in refs if ref}
+    if not wanted:
+        return {}
+    lowered = {ref.lower() for ref in wanted}
+    users = (
+        User.objects.annotate(email_lower=Lower("email"))
+        .filter(Q(username__in=wanted) | Q(email_lower__in=lowered), is_active=True)
+        .only("id", "username", "email")
+    )
+    by_username: dict[str, User] = {}
+    by_email: dict[str, list[User]] = defaultdict(list)
+    for user in users:
+        by_username[user.username] = user
+        if user.email:
+            by_email[user.email.lower()].append(user)
+    resolved: dict[str, User] = {}
+    for ref in wanted:
+        if ref in by_username:
+            resolved[ref] = by_username[ref]
+        elif len(by_email.get(ref.lower(), ())) == 1:
+            resolved[ref] = by_email[ref.lower()][0]
+    return resolved
+
+
+def unknown_user_message(ref: str) -> str:
+    return f'No active user with username or email "{ref}".'
+
+
+def history_text(value: Any) -> str:
+    """How a tracked value is written in AccountFieldChange (money with two places, usernames)."""
+    if value is None:
+        return ""
+    if isinstance(value, User):
+        return value.username
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def dates_error(contract_start: dt.date | None, renewal_date: dt.date | None) -> dict[str, list[str]]:
+    """The database refuses a renewal before the contract start; say so field by field first."""
+    if contract_start and renewal_date and renewal_date < contract_start:
+        message = f"The renewal date must not be before the contract start ({contract_start})."
+        return {"renewal_date": [message]}
+    return {}
+
+
+def source_label(source: str) -> str:
+    return source[:SOURCE_MAX_LENGTH]
+
+
+def notify_accounts_changed(changed: Mapping[frozenset[str], list[int]]) -> None:
+    """Send ``accounts_changed`` after commit, one signal per set of changed fields.
+
+    ``changed`` maps the set of changed tracked fields (or ``{"created"}``) to account ids.
+    """
+    batches = [(set(fields), sorted(ids)) for fields, ids in changed.items() if ids]
+    if not batches:
+        return
+
+    def send() -> None:
+        for fields, ids in batches:
+            accounts_changed.send(sender=Account, account_ids=ids, fields=fields)
+
+    transaction.on_commit(send)
+
+
+def _resolve_owners(data: dict[str, Any]) -> dict[str, Any]:
+    """Replace usernames/emails in ``csm``/``ae`` by users; unknown ones are a field error."""
+    refs = [data[f] for f in OWNER_FIELDS if isinstance(data.get(f), str) and data[f]]
+    users = user_refs_resolve(refs)
+    errors: dict[str, list[str]] = {}
+    resolved = dict(data)
+    for field in OWNER_FIELDS:
+        value = data.get(field)
+        if isinstance(value, str):
+            if not value:
+                resolved[field] = None
+            elif value in users:
+                resolved[field] = users[value]
+            else:
+                errors[field] = [unknown_user_message(value)]
+    if errors:
+        raise ValidationError(errors)
+    return resolved
+
+
+def _check_fields(data: Mapping[str, Any]) -> None:
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable account fields: {sorted(unknown)}")
+
+
+@transaction.atomic
+def account_create(
+    *,
+    actor: User | None,
+    source: str,
+    external_id: str,
+    name: str,
+    crm_source: str = "manual",
+    **fields: Any,
+) -> Account:
+    """Create one account. ``csm``/``ae`` may be users or usernames/emails."""
+    _check_fields(fields)
+    fields = _resolve_owners(fields)
+    account = Account(crm_source=crm_source, external_id=external_id, name=name, **fields)
+    errors = dates_error(account.contract_start, account.renewal_date)
+    if errors:
+        raise ValidationError(errors)
+    if Account.objects.filter(crm_source=crm_source, external_id=external_id).exists():
+        message = f'An account with external_id "{external_id}" already exists in "{crm_source}".'
+        raise ValidationError({"external_id": [message]})
+    try:
+        with transaction.atomic():
+            account.save()
+    except IntegrityError as exc:
+        # Someone created the same CRM id between our check and our insert.
+        raise AccountConflict(str(exc)) from exc
+    notify_accounts_changed({frozenset({"created"}): [account.pk]})
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, actor: User | None, source: str, data: Mapping[str, Any]) -> Account:
+    """Apply ``data`` to ``account``; record tracked changes; announce them after commit.
+
+    Only fields present in ``data`` are touched. The row is locked while it changes so two
+    editors do not record a history that skips a value.
+    """
+    _check_fields(data)
+    resolved = _resolve_owners(dict(data))
+    locked = Account.objects.select_for_update(of=("self",)).select_related("csm", "ae").get(pk=account.pk)
+    changes: dict[str, tuple[Any, Any]] = {}
+    for field, new in resolved.items():
+        old = getattr(locked, field)
+        if old != new:
+            changes[field] = (old, new)
+            setattr(locked, field, new)
+    errors = dates_error(locked.contract_start, locked.renewal_date)
+    if errors:
+        raise ValidationError(errors)
+    if not changes:
+        return locked
+    locked.save(update_fields=[*changes, "updated_at"])
+    tracked = [field for field in TRACKED_FIELDS if field in changes]
+    AccountFieldChange.objects.bulk_create(
+        AccountFieldChange(
+            account=locked,
+            field=field,
+            old_value=history_text(changes[field][0])[:255],
+            new_value=history_text(changes[field][1])[:255],
+            changed_by=actor,
+            source=source_label(source),
+        )
+        for field in tracked
+    )
+    if tracked:
+        notify_accounts_changed({frozenset(tracked): [locked.pk]})
+    return locked
