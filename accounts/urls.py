@@ -1,3 +1,10 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("accounts/", views.account_list, name="list"),
+    path("accounts/<int:account_id>/", views.account_detail, name="detail"),
+]

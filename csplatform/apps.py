@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class CsplatformConfig(AppConfig):
     name = "csplatform"
     verbose_name = "csplatform core"
+
+    def ready(self) -> None:
+        from . import roles
+        from .home import register_home
+        from .views import leadership_overview
+
+        register_home(roles.CS_LEADERSHIP, leadership_overview)

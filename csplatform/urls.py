@@ -16,6 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("overview/", views.leadership_overview, name="leadership-overview"),
     path("health/", views.health, name="health"),
     path("ready/", views.ready, name="ready"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -39,8 +39,22 @@ def ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ready" if status == 200 else "not ready", "checks": checks}, status=status)
 
 
+@never_cache
 def home(request: HttpRequest) -> HttpResponse:
     """The signed-in person's home: each app registers the home of the roles it serves."""
     from .home import render_home
 
     return render_home(request)
+
+
+def leadership_overview(request: HttpRequest) -> HttpResponse:
+    """CS Leadership's home: a shell whose panels load as fragments from the apps owning the data."""
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import render
+
+    from . import roles
+    from .htmx import overview_panels
+
+    if not roles.is_leader(request.user):
+        raise PermissionDenied("The leadership overview is for CS Leadership.")
+    return render(request, "overview.html", {"panels": overview_panels()})

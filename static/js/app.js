@@ -1,22 +1,152 @@
-// csplatform front-end glue: no inline scripts (CSP), htmx errors shown to the person.
-document.addEventListener("htmx:responseError", function (event) {
-  var xhr = event.detail.xhr;
-  var flash = document.getElementById("flash");
-  if (!flash) return;
-  var message = "Something went wrong (" + xhr.status + "). Please try again.";
-  if (xhr.status === 403) message = "You are not allowed to do that.";
-  if (xhr.status === 409) message = "This changed meanwhile: reload the page to see the latest.";
-  if (xhr.status === 503) message = "The service is briefly unavailable; try again in a moment.";
-  var div = document.createElement("div");
-  div.className = "alert alert-error";
-  div.textContent = message;
-  flash.replaceChildren(div);
-});
-document.addEventListener("htmx:sendError", function () {
-  var flash = document.getElementById("flash");
-  if (!flash) return;
-  var div = document.createElement("div");
-  div.className = "alert alert-error";
-  div.textContent = "The server could not be reached. Check your connection and try again.";
-  flash.replaceChildren(div);
-});
+// csplatform front-end glue. CSP forbids inline scripts and handlers: every behaviour lives here,
+// wired by data attributes. Charts read JSON from {{ value|json_script }} elements.
+(function () {
+  "use strict";
+
+  function flash(message, kind) {
+    var box = document.getElementById("flash");
+    if (!box) return;
+    var div = document.createElement("div");
+    div.className = "alert alert-" + (kind || "error");
+    div.setAttribute("role", kind === "error" ? "alert" : "status");
+    div.textContent = message;
+    box.replaceChildren(div);
+  }
+
+  // --- Errors from htmx requests are shown, never swallowed -----------------------------------
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var text = (xhr.responseText || "").trim();
+    var message = "Something went wrong (" + xhr.status + "). Please try again.";
+    if (type.indexOf("text/plain") === 0 && text && text.length < 500) {
+      message = text; // the server's own sentence (409 conflicts, 400s) says what happened
+    } else if (xhr.status === 403) {
+      message = "You are not allowed to do that.";
+    } else if (xhr.status === 404) {
+      message = "That no longer exists, or you cannot see it.";
+    } else if (xhr.status === 409) {
+      message = "This changed meanwhile: reload the page to see the latest.";
+    } else if (xhr.status === 503) {
+      message = "The service is briefly unavailable; try again in a moment.";
+    }
+    flash(message, "error");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    flash("The server could not be reached. Check your connection and try again.", "error");
+  });
+
+  // Server-sent notices (HX-Trigger: {"notice": "..."}) and dialog control.
+  document.addEventListener("notice", function (event) {
+    if (event.detail && event.detail.value) flash(event.detail.value, "success");
+  });
+  document.addEventListener("closeDialog", function () {
+    var dialog = document.getElementById("app-dialog");
+    if (dialog && dialog.open) dialog.close();
+  });
+
+  // --- Dialogs: buttons load a form into the shared <dialog>, which then opens ---------------
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "app-dialog-body") {
+      var dialog = document.getElementById("app-dialog");
+      if (dialog && !dialog.open) dialog.showModal();
+      var first = target.querySelector("[autofocus], input:not([type=hidden]), select, textarea, button");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var closer = event.target.closest("[data-dialog-close]");
+    if (closer) {
+      var dialog = closer.closest("dialog");
+      if (dialog) dialog.close();
+      event.preventDefault();
+      return;
+    }
+    var opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      var target = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (target && typeof target.showModal === "function") {
+        target.showModal();
+        event.preventDefault();
+      }
+    }
+  });
+
+  // Plain (non-htmx) forms that need a confirmation: <form data-confirm="...">.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !form.hasAttribute("hx-post") && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    // A plain form is submitted once: its buttons are disabled until the next page.
+    if (!form.hasAttribute("hx-post") && !form.hasAttribute("hx-get")) {
+      window.setTimeout(function () {
+        form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+      }, 0);
+    }
+  });
+
+  // Filter forms submit themselves when a select changes (and on typing, via hx-trigger).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    var form = el.closest && el.closest("form[data-autosubmit]");
+    if (form && el.tagName === "SELECT") {
+      if (window.htmx && form.hasAttribute("hx-get")) {
+        window.htmx.trigger(form, "submit");
+      } else {
+        form.requestSubmit();
+      }
+    }
+  });
+
+  // --- Charts --------------------------------------------------------------------------------
+  var palette = ["#1f3c88", "#3d6fd9", "#8fb0ef", "#f0a500", "#1b7f4b", "#b42318", "#6b4fbb", "#5b6575"];
+
+  function buildChart(canvas) {
+    if (canvas.dataset.chartReady || typeof window.Chart === "undefined") return;
+    var source = document.getElementById(canvas.dataset.chart);
+    if (!source) return;
+    var spec = JSON.parse(source.textContent);
+    var datasets = (spec.datasets || []).map(function (ds, i) {
+      var colour = ds.color || palette[i % palette.length];
+      var out = { label: ds.label, data: ds.data, borderColor: colour, backgroundColor: ds.colors || colour };
+      if (spec.type === "line") { out.backgroundColor = colour; out.tension = 0.25; out.pointRadius = 2; }
+      if (spec.type === "scatter") { out.pointRadius = 4; }
+      if (ds.yAxisID) out.yAxisID = ds.yAxisID;
+      return out;
+    });
+    var options = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: datasets.length > 1 || spec.type === "doughnut" } },
+      scales: {}
+    };
+    if (spec.type !== "doughnut") {
+      options.scales.y = { beginAtZero: true, title: { display: !!spec.yLabel, text: spec.yLabel || "" } };
+      options.scales.x = { title: { display: !!spec.xLabel, text: spec.xLabel || "" } };
+      if (spec.type === "scatter") {
+        options.scales.x.type = spec.xLog ? "logarithmic" : "linear";
+        options.plugins.tooltip = {
+          callbacks: { label: function (ctx) { return (ctx.raw.name || "") + " (" + ctx.raw.x + ", " + ctx.raw.y + ")"; } }
+        };
+      }
+      if (spec.stacked) { options.scales.x.stacked = true; options.scales.y.stacked = true; }
+      if (spec.yMax) options.scales.y.max = spec.yMax;
+      if (spec.horizontal) options.indexAxis = "y";
+    }
+    canvas.dataset.chartReady = "1";
+    // eslint-disable-next-line no-new
+    new window.Chart(canvas, { type: spec.type || "bar", data: { labels: spec.labels, datasets: datasets }, options: options });
+  }
+
+  function buildCharts(root) {
+    (root || document).querySelectorAll("canvas[data-chart]").forEach(buildChart);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { buildCharts(document); });
+  document.addEventListener("htmx:afterSettle", function () { buildCharts(document); });
+})();

@@ -1,0 +1,61 @@
+"""Forms of the account pages. Filters are validated like any input: a bad value is an error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from .models import LifecycleStage
+
+RENEWAL_WINDOWS = [
+    ("", "Any time"),
+    ("30", "Next 30 days"),
+    ("60", "Next 60 days"),
+    ("90", "Next 90 days"),
+    ("180", "Next 180 days"),
+]
+ORDER_CHOICES = [
+    ("name", "Name"),
+    ("-acv", "ACV, highest first"),
+    ("renewal", "Renewal date"),
+    ("tier", "Tier"),
+]
+
+
+class AccountFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, domain or CRM id"}),
+    )
+    # Drill-down links may name any tier code (one not in the list any more still filters).
+    tier = forms.RegexField(label="Tier", required=False, regex=r"^[A-Za-z0-9_-]{1,10}$", widget=forms.Select)
+    lifecycle = forms.ChoiceField(
+        label="Lifecycle", required=False, choices=[("", "Any stage"), *LifecycleStage.choices]
+    )
+    renewal_within = forms.TypedChoiceField(
+        label="Renewal", required=False, choices=RENEWAL_WINDOWS, coerce=int, empty_value=None
+    )
+    order = forms.ChoiceField(label="Order by", required=False, choices=ORDER_CHOICES)
+    csm = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    ae = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    page = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=100_000)
+
+    def __init__(self, *args: Any, tier_choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [
+            ("", "Any tier"),
+            *((code, f"{code} · {name}") for code, name in (tier_choices or [])),
+            ("none", "No tier yet"),
+        ]
+        wanted = self.data.get("tier") if self.is_bound else None
+        if wanted and wanted not in {code for code, _ in choices}:
+            choices.append((wanted, wanted))
+        self.fields["tier"].widget.choices = choices
+
+    def filters(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if k != "page" and v not in (None, "")}

@@ -1,0 +1,165 @@
+"""Reads shaped for the account pages: who may see which account, the portfolio list, the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from csplatform import roles
+
+from .models import Account, Contact, UsageSnapshot
+
+PAGE_SIZE = 50
+USAGE_WEEKS = 26
+
+
+def visible_accounts(user: Any) -> QuerySet[Account]:
+    """The accounts a person may open: leadership all, a CSM or an AE their own, others none."""
+    if roles.is_leader(user):
+        return Account.objects.all()
+    condition = Q()
+    if roles.is_csm(user):
+        condition |= Q(csm=user)
+    if roles.is_account_executive(user):
+        condition |= Q(ae=user)
+    if not condition:
+        return Account.objects.none()
+    return Account.objects.filter(condition)
+
+
+def visible_account_or_404(user: Any, account_id: int, *, related: tuple[str, ...] = ()) -> Account:
+    """The account if the person may see it; 404 otherwise (an id outside your book does not exist)."""
+    return get_object_or_404(visible_accounts(user).select_related(*related), pk=account_id)
+
+
+@dataclass
+class AccountPage:
+    """A page of accounts fetched without COUNT(*): one extra row says whether there is a next page."""
+
+    rows: list[Account]
+    page: int
+    has_next: bool
+    filters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def filter_accounts(queryset: QuerySet[Account], filters: dict[str, Any]) -> QuerySet[Account]:
+    """Apply cleaned list filters: search, tier, lifecycle stage, renewal window, owner."""
+    q = (filters.get("q") or "").strip()
+    if q:
+        queryset = queryset.filter(Q(name__icontains=q) | Q(domain__icontains=q) | Q(external_id=q))
+    if filters.get("tier"):
+        tier = filters["tier"]
+        queryset = queryset.filter(tier_code="") if tier == "none" else queryset.filter(tier_code=tier)
+    if filters.get("lifecycle"):
+        queryset = queryset.filter(lifecycle_stage=filters["lifecycle"])
+    if filters.get("renewal_within"):
+        today = timezone.localdate()
+        queryset = queryset.filter(
+            renewal_date__gte=today,
+            renewal_date__lte=today + dt.timedelta(days=int(filters["renewal_within"])),
+        )
+    if filters.get("csm"):
+        queryset = queryset.filter(csm_id=filters["csm"])
+    if filters.get("ae"):
+        queryset = queryset.filter(ae_id=filters["ae"])
+    return queryset
+
+
+ORDERINGS = {
+    "name": ("name", "id"),
+    "-acv": ("-acv", "id"),
+    "renewal": ("renewal_date", "id"),
+    "tier": ("tier_rank", "name", "id"),
+}
+
+
+def account_page(
+    user: Any, filters: dict[str, Any], *, page: int = 1, page_size: int = PAGE_SIZE
+) -> AccountPage:
+    queryset = filter_accounts(visible_accounts(user), filters).select_related("csm", "ae")
+    queryset = queryset.order_by(*ORDERINGS.get(filters.get("order") or "name", ORDERINGS["name"]))
+    start = (page - 1) * page_size
+    rows = list(queryset[start : start + page_size + 1])
+    return AccountPage(rows=rows[:page_size], page=page, has_next=len(rows) > page_size, filters=filters)
+
+
+def tier_choices_for(user: Any) -> list[tuple[str, str]]:
+    """The tiers present in what the person can see (small: one index scan)."""
+    rows = (
+        visible_accounts(user)
+        .exclude(tier_code="")
+        .order_by("tier_rank", "tier_code")
+        .values_list("tier_code", "tier_name")
+        .distinct()
+    )
+    seen: dict[str, str] = {}
+    for code, name in rows:
+        seen.setdefault(code, name)
+    return list(seen.items())
+
+
+@dataclass
+class AccountDetail:
+    account: Account
+    contacts: list[Contact]
+    usage: list[UsageSnapshot]
+    usage_chart: dict[str, Any]
+    utilisation_chart: dict[str, Any]
+    tickets_chart: dict[str, Any]
+
+    @property
+    def latest_usage(self) -> UsageSnapshot | None:
+        return self.usage[-1] if self.usage else None
+
+
+def account_detail(user: Any, account_id: int) -> AccountDetail:
+    account = visible_account_or_404(user, account_id, related=("csm", "ae"))
+    contacts = list(account.contacts.order_by("-is_executive", "-is_champion", "name", "id"))
+    usage = list(account.usage_snapshots.order_by("-period_start")[:USAGE_WEEKS])
+    usage.reverse()
+    labels = [s.period_start.isoformat() for s in usage]
+    return AccountDetail(
+        account=account,
+        contacts=contacts,
+        usage=usage,
+        usage_chart={
+            "type": "line",
+            "labels": labels,
+            "yLabel": "people",
+            "datasets": [
+                {"label": "Active users", "data": [s.active_users for s in usage]},
+                {"label": "Licensed seats", "data": [s.licensed_seats for s in usage], "color": "#8fb0ef"},
+            ],
+        },
+        utilisation_chart={
+            "type": "line",
+            "labels": labels,
+            "yLabel": "% of seats in use",
+            "datasets": [
+                {
+                    "label": "Seat utilisation %",
+                    "data": [
+                        round(s.seat_utilisation * 100, 1) if s.seat_utilisation is not None else None
+                        for s in usage
+                    ],
+                }
+            ],
+        },
+        tickets_chart={
+            "type": "bar",
+            "labels": labels,
+            "yLabel": "tickets",
+            "datasets": [
+                {"label": "Support tickets", "data": [s.support_tickets for s in usage], "color": "#f0a500"}
+            ],
+        },
+    )

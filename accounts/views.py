@@ -1,0 +1,54 @@
+"""Account pages: the portfolio list (and drill-down target) and the account page."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from csplatform import roles
+from csplatform.htmx import account_sections, querystring, render_page_or_fragment
+
+from . import selectors_web
+from .forms import AccountFilterForm
+
+
+def _can_list_accounts(user: object) -> bool:
+    return roles.is_leader(user) or roles.has_role(user, roles.CSM, roles.ACCOUNT_EXECUTIVE)
+
+
+def account_list(request: HttpRequest) -> HttpResponse:
+    """The accounts the person may see, filtered; leadership drill-downs land here."""
+    if not _can_list_accounts(request.user):
+        raise PermissionDenied("Your role has no account list.")
+    form = AccountFilterForm(request.GET or None, tier_choices=selectors_web.tier_choices_for(request.user))
+    filters = form.filters() if form.is_bound else {}
+    page_number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
+    page = selectors_web.account_page(request.user, filters, page=page_number)
+    context = {
+        "form": form,
+        "page": page,
+        "filters": filters,
+        "next_query": querystring(filters, page=page.page + 1),
+        "previous_query": querystring(filters, page=page.page - 1),
+        "is_own_portfolio": not roles.is_leader(request.user),
+    }
+    return render_page_or_fragment(request, "accounts/account_list.html", "results", context)
+
+
+def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+    """One account: header, contacts, usage; sections owned by other apps load as fragments."""
+    detail = selectors_web.account_detail(request.user, account_id)
+    return render(
+        request,
+        "accounts/account_detail.html",
+        {"detail": detail, "account": detail.account, "sections": account_sections()},
+    )
+
+
+def register_pages() -> None:
+    """Until richer homes are registered by the apps above, CSMs and AEs land on their portfolio."""
+    from csplatform.home import register_home
+
+    register_home(roles.CSM, account_list)
+    register_home(roles.ACCOUNT_EXECUTIVE, account_list)

@@ -1,0 +1,148 @@
+"""HTMX helpers shared by the page views of every app.
+
+Views stay thin: they check role and object, call a service or a selector and render with these.
+A fragment is a ``{% partialdef %}`` of the page template, so a page and its fragments never drift.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from . import roles
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_fragment(
+    request: HttpRequest,
+    template: str,
+    partial: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    trigger: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """Render one ``{% partialdef %}`` of a page template (``template.html#partial``)."""
+    response = render(request, f"{template}#{partial}", context, status=status)
+    if trigger:
+        add_trigger(response, trigger)
+    return response
+
+
+def render_page_or_fragment(
+    request: HttpRequest, template: str, partial: str, context: dict[str, Any]
+) -> HttpResponse:
+    """The whole page for a normal request, only ``partial`` for an HTMX one (same URL, same data)."""
+    # A history restore (back button after hx-push-url) needs the whole page again.
+    if is_htmx(request) and not request.headers.get("HX-History-Restore-Request"):
+        return render_fragment(request, template, partial, context)
+    return render(request, template, context)
+
+
+def render_form_errors(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """A form with its errors next to the fields: 422, which htmx is configured to swap."""
+    return render(request, template, context, status=422)
+
+
+def add_trigger(response: HttpResponse, events: dict[str, Any]) -> HttpResponse:
+    """Tell the page what happened (``HX-Trigger``), e.g. to close a dialog or refresh a panel."""
+    existing = response.get("HX-Trigger")
+    merged: dict[str, Any] = json.loads(existing) if existing else {}
+    merged.update(events)
+    response["HX-Trigger"] = json.dumps(merged)
+    return response
+
+
+def conflict(message: str) -> HttpResponse:
+    """409: the page acted on something that changed meanwhile. The message is shown as is."""
+    return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
+
+
+def bad_request(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+def require_roles(*checks: Callable[[Any], bool]) -> Callable[[View], View]:
+    """403 unless the signed-in person passes one of ``checks`` (``roles.is_leader``, ...)."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not any(check(request.user) for check in checks):
+                raise PermissionDenied("Your role cannot open this page.")
+            return view(request, *args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+leaders_only = require_roles(roles.is_leader)
+
+
+def querystring(params: dict[str, Any], **changes: Any) -> str:
+    """The current filters with some changed, for pagination and drill-down links."""
+    merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "", [])}
+    return urlencode(merged, doseq=True)
+
+
+# --- Account page sections --------------------------------------------------------------------
+# The account page belongs to the accounts app, which must not import the apps above it. Those
+# apps register the sections they own (a fragment URL taking the account id) in their ready().
+
+
+@dataclass(frozen=True)
+class AccountSection:
+    key: str
+    title: str
+    url_name: str
+    order: int
+    wide: bool = False
+
+
+_account_sections: dict[str, AccountSection] = {}
+
+
+def register_account_section(key: str, title: str, url_name: str, *, order: int, wide: bool = False) -> None:
+    _account_sections[key] = AccountSection(key=key, title=title, url_name=url_name, order=order, wide=wide)
+
+
+def account_sections() -> Iterable[AccountSection]:
+    return sorted(_account_sections.values(), key=lambda s: s.order)
+
+
+# --- Leadership overview panels ---------------------------------------------------------------
+# Each panel is an HTMX fragment served by the app that owns its data; apps register them here.
+
+
+@dataclass(frozen=True)
+class OverviewPanel:
+    key: str
+    title: str
+    url_name: str
+    order: int
+    wide: bool = False
+
+
+_overview_panels: dict[str, OverviewPanel] = {}
+
+
+def register_overview_panel(key: str, title: str, url_name: str, *, order: int, wide: bool = False) -> None:
+    _overview_panels[key] = OverviewPanel(key=key, title=title, url_name=url_name, order=order, wide=wide)
+
+
+def overview_panels() -> Iterable[OverviewPanel]:
+    return sorted(_overview_panels.values(), key=lambda p: p.order)

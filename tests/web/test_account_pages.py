@@ -1,0 +1,156 @@
+"""The portfolio list and the account page: who sees what, search, filters, fragments, queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import LifecycleStage
+from tests.factories import AccountFactory, ContactFactory, UsageSnapshotFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_is_sent_to_login_and_back(client):
+    response = client.get("/accounts/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/accounts/"
+
+
+def test_anonymous_htmx_request_gets_hx_redirect(client, htmx_headers):
+    response = client.get(
+        "/accounts/", headers={**htmx_headers, "HX-Current-URL": "http://testserver/accounts/"}
+    )
+    assert response.status_code == 401
+    assert response["HX-Redirect"] == "/login/?next=%2Faccounts%2F"
+
+
+def test_csm_sees_only_own_portfolio(alice, bob, signed_in):
+    AccountFactory(name="Alice One", csm=alice)
+    AccountFactory(name="Bob One", csm=bob)
+    response = signed_in(alice).get("/accounts/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Alice One" in body
+    assert "Bob One" not in body
+
+
+def test_leader_sees_every_account(lena, alice, bob, signed_in):
+    AccountFactory(name="Alice One", csm=alice)
+    AccountFactory(name="Bob One", csm=bob)
+    body = signed_in(lena).get("/accounts/").content.decode()
+    assert "Alice One" in body and "Bob One" in body
+
+
+def test_ae_sees_own_accounts_only(tom, tina, signed_in):
+    AccountFactory(name="Tom Deal", ae=tom)
+    AccountFactory(name="Tina Deal", ae=tina)
+    body = signed_in(tom).get("/accounts/").content.decode()
+    assert "Tom Deal" in body and "Tina Deal" not in body
+
+
+def test_integration_user_has_no_account_pages(ivan, signed_in):
+    assert signed_in(ivan).get("/accounts/").status_code == 403
+
+
+def test_search_and_filters_narrow_the_list(alice, signed_in):
+    AccountFactory(name="Globex Retail", csm=alice, lifecycle_stage=LifecycleStage.MATURE)
+    AccountFactory(name="Initech", csm=alice, lifecycle_stage=LifecycleStage.ONBOARDING)
+    client = signed_in(alice)
+    body = client.get("/accounts/", {"q": "glob"}).content.decode()
+    assert "Globex Retail" in body and "Initech" not in body
+    body = client.get("/accounts/", {"lifecycle": "onboarding"}).content.decode()
+    assert "Initech" in body and "Globex Retail" not in body
+
+
+def test_renewal_window_filter(alice, signed_in):
+    today = dt.date.today()
+    AccountFactory(
+        name="Soon",
+        csm=alice,
+        contract_start=today - dt.timedelta(days=300),
+        renewal_date=today + dt.timedelta(days=20),
+    )
+    AccountFactory(
+        name="Later",
+        csm=alice,
+        contract_start=today - dt.timedelta(days=300),
+        renewal_date=today + dt.timedelta(days=200),
+    )
+    body = signed_in(alice).get("/accounts/", {"renewal_within": "30"}).content.decode()
+    assert "Soon" in body and "Later" not in body
+
+
+def test_bad_filter_value_is_reported_not_a_500(alice, signed_in):
+    response = signed_in(alice).get("/accounts/", {"renewal_within": "7 days", "page": "-3"})
+    assert response.status_code == 200
+    assert "Some filters were not understood" in response.content.decode()
+
+
+def test_htmx_search_returns_only_the_results_fragment(alice, signed_in, htmx_headers):
+    AccountFactory(name="Globex", csm=alice)
+    response = signed_in(alice).get("/accounts/", {"q": "glob"}, headers=htmx_headers)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Globex" in body
+    assert "<html" not in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_pagination_without_count(alice, signed_in):
+    for i in range(55):
+        AccountFactory(name=f"Acct {i:03d}", csm=alice)
+    client = signed_in(alice)
+    first = client.get("/accounts/").content.decode()
+    assert "Acct 049" in first and "Acct 050" not in first and "Next" in first
+    second = client.get("/accounts/", {"page": 2}).content.decode()
+    assert "Acct 050" in second and "Acct 054" in second
+
+
+def test_portfolio_is_the_csm_home_with_few_queries(alice, signed_in, django_assert_max_num_queries):
+    for _ in range(60):
+        AccountFactory(csm=alice)
+    client = signed_in(alice)
+    with django_assert_max_num_queries(8):
+        response = client.get("/")
+    assert response.status_code == 200
+
+
+def test_account_page_shows_contacts_usage_and_tier(alice, signed_in):
+    account = AccountFactory(
+        name="Globex",
+        csm=alice,
+        acv=Decimal("80000"),
+        tier_code="ENT",
+        tier_name="Enterprise",
+        tier_rank=1,
+        tier_explanation="Enterprise because ACV 80,000 is at least 70,000.",
+    )
+    ContactFactory(account=account, name="Grace Hopper", is_champion=True)
+    for week in range(3):
+        UsageSnapshotFactory(
+            account=account,
+            period_start=dt.date(2026, 10, 5) + dt.timedelta(weeks=week),
+            active_users=30 + week,
+        )
+    response = signed_in(alice).get(f"/accounts/{account.id}/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Grace Hopper" in body and "champion" in body
+    assert "Enterprise because ACV 80,000" in body
+    assert 'id="chart-usage"' in body and "2026-10-19" in body
+
+
+def test_other_csms_account_is_404(alice, bob, signed_in):
+    account = AccountFactory(csm=bob)
+    assert signed_in(alice).get(f"/accounts/{account.id}/").status_code == 404
+
+
+def test_ae_opens_own_account_not_anothers(tom, tina, signed_in):
+    mine = AccountFactory(ae=tom)
+    theirs = AccountFactory(ae=tina)
+    client = signed_in(tom)
+    assert client.get(f"/accounts/{mine.id}/").status_code == 200
+    assert client.get(f"/accounts/{theirs.id}/").status_code == 404
