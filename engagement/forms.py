@@ -1,0 +1,13 @@
+"""Forms of the engagement pages: worklist filters and the inline actions' inputs."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.forms import AccountFilterForm
+
+from .models import FlagKind
+
+
+class WorklistFilterForm(AccountFilterForm):
+    flag = forms.ChoiceField(label="Flag", required=False, choices=[("", "Any flag"), *FlagKind.choices])
