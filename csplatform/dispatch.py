@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,9 +37,19 @@ def publish(pending_id: int) -> bool:
     row = PendingDispatch.objects.filter(pk=pending_id).first()
     if row is None:
         return True
+    return _send(row)
+
+
+def _send(row: PendingDispatch) -> bool:
+    if current_app.conf.task_always_eager:
+        # Eager mode (tests, CELERY_TASK_ALWAYS_EAGER): send_task ignores it, so run in-process.
+        PendingDispatch.objects.filter(pk=row.pk).delete()
+        task = current_app.tasks[row.task_name]
+        task.apply(kwargs=row.kwargs, throw=current_app.conf.task_eager_propagates)
+        return True
     try:
         current_app.send_task(row.task_name, kwargs=row.kwargs, retry=False)
-    except Exception as exc:  # noqa: BLE001 - the broker may be down; the sweeper retries
+    except Exception as exc:  # the broker may be down (any transport error): the sweeper retries
         PendingDispatch.objects.filter(pk=row.pk).update(
             attempts=row.attempts + 1, last_error=str(exc)[:1000]
         )
@@ -48,15 +59,27 @@ def publish(pending_id: int) -> bool:
     return True
 
 
-def sweep(*, limit: int = 1000) -> int:
-    """Re-publish rows older than the grace period. Returns how many were published."""
-    cutoff = timezone.now() - SWEEP_GRACE
-    ids = list(
-        PendingDispatch.objects.filter(created_at__lt=cutoff).order_by("id").values_list("id", flat=True)[:limit]
-    )
+def sweep(*, limit: int = 1000, grace: timedelta | None = None) -> int:
+    """Re-publish rows older than the grace period. Returns how many were published.
+
+    Rows are locked while they are published (``SKIP LOCKED``), so two sweepers running at once
+    (two beats, or a slow sweep overlapping the next) do not publish the same row twice.
+    """
+    if grace is None:
+        seconds = getattr(settings, "DISPATCH_SWEEP_GRACE_SECONDS", SWEEP_GRACE.total_seconds())
+        grace = timedelta(seconds=seconds)
+    cutoff = timezone.now() - grace
     published = 0
-    for pending_id in ids:
-        if not publish(pending_id):
-            break  # the broker is still down: stop and try again at the next sweep
-        published += 1
+    with transaction.atomic():
+        rows = list(
+            PendingDispatch.objects.select_for_update(skip_locked=True)
+            .filter(created_at__lte=cutoff)
+            .order_by("id")[:limit]
+        )
+        for row in rows:
+            if not _send(row):
+                break  # the broker is still down: stop and try again at the next sweep
+            published += 1
+    if published:
+        logger.info("re-published %d pending task(s)", published)
     return published

@@ -192,9 +192,18 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-# Publishing must not hang a web request when the broker is down.
-CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("max_retries", 2)
+# Publishing must not hang a web request when the broker is down: one connection attempt, bounded
+# socket waits, then the error. Nothing is lost: enqueue() keeps the task in the outbox table and
+# the sweeper publishes it once the broker is back. (kombu's defaults retry for about 6 seconds per
+# publish.) Workers reconnect by their own policy (broker_connection_max_retries), not this one.
+CELERY_BROKER_TRANSPORT_OPTIONS.update(
+    {"max_retries": 0, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update({"socket_connect_timeout": 2, "socket_timeout": 5})
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# A task whose on-commit publish failed is re-published by the sweeper after this many seconds.
+DISPATCH_SWEEP_GRACE_SECONDS = env.int("DISPATCH_SWEEP_GRACE_SECONDS", default=30)
 
 # --- Email --------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
@@ -320,3 +329,23 @@ LOGGING = {
 # Relationship economics (Storbacka): cost-to-serve = minutes x hourly cost + tickets x ticket cost.
 CSM_HOURLY_COST = env.float("CSM_HOURLY_COST", default=75.0)
 SUPPORT_TICKET_COST = env.float("SUPPORT_TICKET_COST", default=25.0)
+# Storbacka quadrant thresholds: ACV at or above is "high revenue"; annual cost to serve at or
+# above is "high cost".
+ECONOMICS_HIGH_REVENUE_ACV = env.float("ECONOMICS_HIGH_REVENUE_ACV", default=50000.0)
+ECONOMICS_HIGH_COST_TO_SERVE = env.float("ECONOMICS_HIGH_COST_TO_SERVE", default=5000.0)
+
+# Engagement: flags from usage signals. A flag expires after FLAG_EXPIRY_DAYS unless resolved.
+# Usage is compared between the latest usage period and the mean of the FLAG_BASELINE_PERIODS before.
+FLAG_BASELINE_PERIODS = env.int("FLAG_BASELINE_PERIODS", default=4)
+FLAG_USAGE_DROP_PERCENT = env.int("FLAG_USAGE_DROP_PERCENT", default=30)
+FLAG_USAGE_SPIKE_PERCENT = env.int("FLAG_USAGE_SPIKE_PERCENT", default=50)
+FLAG_TICKET_SURGE_FACTOR = env.float("FLAG_TICKET_SURGE_FACTOR", default=2.0)
+FLAG_TICKET_SURGE_MIN = env.int("FLAG_TICKET_SURGE_MIN", default=5)
+FLAG_RENEWAL_NEAR_DAYS = env.int("FLAG_RENEWAL_NEAR_DAYS", default=60)
+FLAG_EXPIRY_DAYS = env.int("FLAG_EXPIRY_DAYS", default=14)
+# Coverage: "share delivered on time" is measured over this trailing window.
+COVERAGE_WINDOW_DAYS = env.int("COVERAGE_WINDOW_DAYS", default=90)
+# An exceeding AE commitment accepted by leadership is an exception for this many days by default.
+COMMITMENT_EXCEPTION_DAYS = env.int("COMMITMENT_EXCEPTION_DAYS", default=365)
+# Worklist: renewals within this many days raise an account.
+WORKLIST_RENEWAL_DAYS = env.int("WORKLIST_RENEWAL_DAYS", default=90)
