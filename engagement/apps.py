@@ -5,7 +5,15 @@ class EngagementConfig(AppConfig):
     name = "engagement"
 
     def ready(self) -> None:
+        from segmentation.economics import register_minutes_sql
+
+        from . import receivers  # noqa: F401 - playbooks, flags and coverage follow other apps
         from . import receivers_journeys  # noqa: F401 - connects journey exits
         from .views import register_pages
 
         register_pages()
+        # Cost-to-serve counts the CSM minutes logged as touchpoints.
+        register_minutes_sql(
+            "SELECT account_id, SUM(minutes) AS minutes FROM engagement_touchpoint "
+            "WHERE occurred_at >= %(since)s GROUP BY account_id"
+        )

@@ -7,192 +7,520 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_initial'),
-        ('playbooks', '0001_catalogue_playbooks'),
+        ("accounts", "0002_initial"),
+        ("playbooks", "0001_catalogue_playbooks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChampionWatch',
+            name="ChampionWatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('champion_contact_ids', models.JSONField(default=list)),
-                ('checked_at', models.DateTimeField(auto_now=True)),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("champion_contact_ids", models.JSONField(default=list)),
+                ("checked_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ModuleDelivery',
+            name="ModuleDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('delivered_at', models.DateTimeField()),
-                ('delivered_on', models.DateField()),
-                ('source', models.CharField(choices=[('touchpoint', 'Touchpoint'), ('task', 'Completed task'), ('email', 'Journey email'), ('manual', 'Recorded by hand')], max_length=12)),
-                ('source_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='module_deliveries', to='accounts.account')),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='playbooks.servicemodule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("delivered_at", models.DateTimeField()),
+                ("delivered_on", models.DateField()),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("touchpoint", "Touchpoint"),
+                            ("task", "Completed task"),
+                            ("email", "Journey email"),
+                            ("manual", "Recorded by hand"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("source_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="module_deliveries",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deliveries",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'module deliveries',
+                "verbose_name_plural": "module deliveries",
             },
         ),
         migrations.CreateModel(
-            name='PlaybookRun',
+            name="PlaybookRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=80)),
-                ('tier_code', models.CharField(blank=True, default='', max_length=10)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='playbook_runs', to='accounts.account')),
-                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='playbooks.playbook')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=80)),
+                ("tier_code", models.CharField(blank=True, default="", max_length=10)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="playbook_runs",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "playbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="playbooks.playbook",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('checklist', models.JSONField(blank=True, default=list)),
-                ('due_on', models.DateField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='open', max_length=10)),
-                ('snoozed_until', models.DateField(blank=True, null=True)),
-                ('snooze_reason', models.CharField(blank=True, default='', max_length=255)),
-                ('estimated_minutes', models.PositiveIntegerField(default=30)),
-                ('tier_code', models.CharField(blank=True, default='', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_reason', models.CharField(blank=True, default='', max_length=255)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='accounts.account')),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to=settings.AUTH_USER_MODEL)),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('module', models.ForeignKey(blank=True, help_text='Completing the task records a delivery of this module.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='playbooks.servicemodule')),
-                ('playbook_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tasks', to='engagement.playbookrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                ("checklist", models.JSONField(blank=True, default=list)),
+                ("due_on", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("done", "Done"), ("cancelled", "Cancelled")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("snoozed_until", models.DateField(blank=True, null=True)),
+                ("snooze_reason", models.CharField(blank=True, default="", max_length=255)),
+                ("estimated_minutes", models.PositiveIntegerField(default=30)),
+                ("tier_code", models.CharField(blank=True, default="", max_length=10)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_reason", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Completing the task records a delivery of this module.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
+                (
+                    "playbook_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="tasks",
+                        to="engagement.playbookrun",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Touchpoint',
+            name="Touchpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('call', 'Call'), ('meeting', 'Meeting'), ('qbr', 'QBR'), ('email', 'Email'), ('training', 'Training'), ('escalation', 'Escalation')], max_length=12)),
-                ('occurred_at', models.DateTimeField()),
-                ('minutes', models.PositiveIntegerField(default=0)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='touchpoints', to='accounts.account')),
-                ('logged_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='touchpoints', to=settings.AUTH_USER_MODEL)),
-                ('module', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='playbooks.servicemodule')),
-                ('participants', models.ManyToManyField(blank=True, related_name='touchpoints', to='accounts.contact')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("call", "Call"),
+                            ("meeting", "Meeting"),
+                            ("qbr", "QBR"),
+                            ("email", "Email"),
+                            ("training", "Training"),
+                            ("escalation", "Escalation"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField()),
+                ("minutes", models.PositiveIntegerField(default=0)),
+                ("notes", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="touchpoints",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "logged_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="touchpoints",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
+                (
+                    "participants",
+                    models.ManyToManyField(blank=True, related_name="touchpoints", to="accounts.contact"),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EntitlementCoverage',
+            name="EntitlementCoverage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cadence_days', models.PositiveIntegerField()),
-                ('is_add_on', models.BooleanField(default=False)),
-                ('entitled_since', models.DateField()),
-                ('last_delivered_on', models.DateField(blank=True, null=True)),
-                ('next_due_on', models.DateField()),
-                ('delivered_in_window', models.PositiveIntegerField(default=0)),
-                ('planned_in_window', models.DecimalField(decimal_places=3, default=0, max_digits=8)),
-                ('computed_on', models.DateField()),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='coverage', to='accounts.account')),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='playbooks.servicemodule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cadence_days", models.PositiveIntegerField()),
+                ("is_add_on", models.BooleanField(default=False)),
+                ("entitled_since", models.DateField()),
+                ("last_delivered_on", models.DateField(blank=True, null=True)),
+                ("next_due_on", models.DateField()),
+                ("delivered_in_window", models.PositiveIntegerField(default=0)),
+                ("planned_in_window", models.DecimalField(decimal_places=3, default=0, max_digits=8)),
+                ("computed_on", models.DateField()),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coverage",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['next_due_on'], name='coverage_next_due')],
-                'constraints': [models.UniqueConstraint(fields=('account', 'module'), name='coverage_unique_account_module')],
+                "indexes": [models.Index(fields=["next_due_on"], name="coverage_next_due")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "module"), name="coverage_unique_account_module"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Flag',
+            name="Flag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('usage_drop', 'Usage drop'), ('usage_spike', 'Usage spike'), ('ticket_surge', 'Ticket surge'), ('renewal_near', 'Renewal near'), ('champion_left', 'Champion left')], max_length=20)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved'), ('expired', 'Expired')], default='open', max_length=10)),
-                ('explanation', models.CharField(max_length=300)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('raised_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('resolution_note', models.CharField(blank=True, default='', max_length=300)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='accounts.account')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("usage_drop", "Usage drop"),
+                            ("usage_spike", "Usage spike"),
+                            ("ticket_surge", "Ticket surge"),
+                            ("renewal_near", "Renewal near"),
+                            ("champion_left", "Champion left"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("resolved", "Resolved"), ("expired", "Expired")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("explanation", models.CharField(max_length=300)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("raised_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("resolution_note", models.CharField(blank=True, default="", max_length=300)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="flags",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'expires_at'], name='flag_status_expiry'), models.Index(fields=['account', 'status'], name='flag_account_status')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('account', 'kind'), name='flag_one_open_per_kind')],
+                "indexes": [
+                    models.Index(fields=["status", "expires_at"], name="flag_status_expiry"),
+                    models.Index(fields=["account", "status"], name="flag_account_status"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "open")),
+                        fields=("account", "kind"),
+                        name="flag_one_open_per_kind",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HandoffCommitment',
+            name="HandoffCommitment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cadence_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('description', models.TextField(blank=True, default='')),
-                ('deal_reference', models.CharField(blank=True, default='', max_length=120)),
-                ('note', models.TextField(blank=True, default='')),
-                ('status', models.CharField(choices=[('within_tier', 'Within the tier'), ('exceeds_tier', 'Exceeds the tier (leadership decides)'), ('accepted', 'Accepted as an exception'), ('declined', 'Declined')], max_length=14)),
-                ('check_explanation', models.CharField(blank=True, default='', max_length=300)),
-                ('checked_at', models.DateTimeField()),
-                ('checked_tier_code', models.CharField(blank=True, default='', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_reason', models.TextField(blank=True, default='')),
-                ('exception_until', models.DateField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='commitments', to='accounts.account')),
-                ('add_on', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='commitments', to='playbooks.accountaddon')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('logged_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='commitments', to=settings.AUTH_USER_MODEL)),
-                ('module', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='playbooks.servicemodule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cadence_days", models.PositiveIntegerField(blank=True, null=True)),
+                ("description", models.TextField(blank=True, default="")),
+                ("deal_reference", models.CharField(blank=True, default="", max_length=120)),
+                ("note", models.TextField(blank=True, default="")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("within_tier", "Within the tier"),
+                            ("exceeds_tier", "Exceeds the tier (leadership decides)"),
+                            ("accepted", "Accepted as an exception"),
+                            ("declined", "Declined"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("check_explanation", models.CharField(blank=True, default="", max_length=300)),
+                ("checked_at", models.DateTimeField()),
+                ("checked_tier_code", models.CharField(blank=True, default="", max_length=10)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_reason", models.TextField(blank=True, default="")),
+                ("exception_until", models.DateField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="commitments",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "add_on",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="commitments",
+                        to="playbooks.accountaddon",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "logged_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="commitments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'account'], name='commitment_status_account')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('cadence_days__isnull', True), ('cadence_days__gt', 0), _connector='OR'), name='commitment_cadence_positive'), models.CheckConstraint(condition=models.Q(('module__isnull', False), models.Q(('description', ''), _negated=True), _connector='OR'), name='commitment_module_or_description')],
+                "indexes": [models.Index(fields=["status", "account"], name="commitment_status_account")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("cadence_days__isnull", True), ("cadence_days__gt", 0), _connector="OR"
+                        ),
+                        name="commitment_cadence_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("module__isnull", False),
+                            models.Q(("description", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="commitment_module_or_description",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='moduledelivery',
-            index=models.Index(fields=['account', 'module', '-delivered_on'], name='delivery_account_module'),
+            model_name="moduledelivery",
+            index=models.Index(fields=["account", "module", "-delivered_on"], name="delivery_account_module"),
         ),
         migrations.AddConstraint(
-            model_name='moduledelivery',
-            constraint=models.UniqueConstraint(condition=models.Q(('source_id__isnull', False)), fields=('source', 'source_id', 'module'), name='moduledelivery_unique_source'),
+            model_name="moduledelivery",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("source_id__isnull", False)),
+                fields=("source", "source_id", "module"),
+                name="moduledelivery_unique_source",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='playbookrun',
-            constraint=models.UniqueConstraint(fields=('playbook', 'account', 'key'), name='playbookrun_unique_event'),
+            model_name="playbookrun",
+            constraint=models.UniqueConstraint(
+                fields=("playbook", "account", "key"), name="playbookrun_unique_event"
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['assignee', 'status', 'due_on'], name='task_assignee_due'),
+            model_name="task",
+            index=models.Index(fields=["assignee", "status", "due_on"], name="task_assignee_due"),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['account', 'status'], name='task_account_status'),
+            model_name="task",
+            index=models.Index(fields=["account", "status"], name="task_account_status"),
         ),
         migrations.AddConstraint(
-            model_name='task',
-            constraint=models.CheckConstraint(condition=models.Q(('snoozed_until__isnull', True), models.Q(('snooze_reason', ''), _negated=True), _connector='OR'), name='task_snooze_needs_reason'),
+            model_name="task",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("snoozed_until__isnull", True),
+                    models.Q(("snooze_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="task_snooze_needs_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='touchpoint',
-            index=models.Index(fields=['account', '-occurred_at'], name='touchpoint_account_time'),
+            model_name="touchpoint",
+            index=models.Index(fields=["account", "-occurred_at"], name="touchpoint_account_time"),
         ),
         migrations.AddIndex(
-            model_name='touchpoint',
-            index=models.Index(fields=['occurred_at'], name='touchpoint_time'),
+            model_name="touchpoint",
+            index=models.Index(fields=["occurred_at"], name="touchpoint_time"),
         ),
         migrations.AddConstraint(
-            model_name='touchpoint',
-            constraint=models.CheckConstraint(condition=models.Q(('minutes__gte', 0)), name='touchpoint_minutes_non_negative'),
+            model_name="touchpoint",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("minutes__gte", 0)), name="touchpoint_minutes_non_negative"
+            ),
         ),
     ]

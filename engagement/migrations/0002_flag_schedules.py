@@ -14,7 +14,11 @@ def create_schedules(apps, schema_editor):
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     for name, task, hour, minute in SCHEDULES:
         crontab, _ = CrontabSchedule.objects.get_or_create(
-            minute=str(minute), hour=str(hour), day_of_week="*", day_of_month="*", month_of_year="*",
+            minute=str(minute),
+            hour=str(hour),
+            day_of_week="*",
+            day_of_month="*",
+            month_of_year="*",
             timezone="UTC",
         )
         PeriodicTask.objects.get_or_create(name=name, defaults={"task": task, "crontab": crontab})

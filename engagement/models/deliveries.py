@@ -14,7 +14,9 @@ class DeliverySource(models.TextChoices):
 
 
 class ModuleDelivery(models.Model):
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="module_deliveries")
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="module_deliveries"
+    )
     module = models.ForeignKey("playbooks.ServiceModule", on_delete=models.PROTECT, related_name="deliveries")
     delivered_at = models.DateTimeField()
     # The calendar day of the delivery in the account's time zone: cadences count local days.
@@ -32,7 +34,9 @@ class ModuleDelivery(models.Model):
                 name="moduledelivery_unique_source",
             )
         ]
-        indexes = [models.Index(fields=["account", "module", "-delivered_on"], name="delivery_account_module")]
+        indexes = [
+            models.Index(fields=["account", "module", "-delivered_on"], name="delivery_account_module")
+        ]
 
     def __str__(self) -> str:
         return f"{self.module_id} to {self.account_id} on {self.delivered_on}"

@@ -1,1 +1,32 @@
 """Celery tasks of the engagement app, one module per sub-domain; each is imported here."""
+
+from .engagement import (
+    champions_check,
+    coverage_nightly,
+    coverage_recompute_accounts,
+    demo_data,
+    flags_detect,
+    flags_nightly,
+    onboarding_playbooks,
+    override_playbooks,
+    renewal_playbooks_nightly,
+    tier_change_handle,
+    tier_changes_handle,
+)
+from .journeys import journeys_dispatch, journeys_tick
+
+__all__ = [
+    "champions_check",
+    "coverage_nightly",
+    "coverage_recompute_accounts",
+    "demo_data",
+    "flags_detect",
+    "flags_nightly",
+    "journeys_dispatch",
+    "journeys_tick",
+    "onboarding_playbooks",
+    "override_playbooks",
+    "renewal_playbooks_nightly",
+    "tier_change_handle",
+    "tier_changes_handle",
+]

@@ -6,110 +6,345 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_initial'),
-        ('segmentation', '0002_default_policy'),
+        ("accounts", "0002_initial"),
+        ("segmentation", "0002_default_policy"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Playbook',
+            name="Playbook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True, default='')),
-                ('trigger', models.CharField(choices=[('entered_tier', 'Account entered the tier'), ('left_tier', 'Account left the tier'), ('onboarding_started', 'Onboarding started'), ('renewal_in_days', 'Renewal in N days'), ('flag_raised', 'Flag raised'), ('override_applied', 'Tier override applied'), ('commitment_accepted', 'AE commitment accepted')], max_length=24)),
-                ('tier_code', models.CharField(blank=True, default='', max_length=10)),
-                ('renewal_days', models.PositiveIntegerField(blank=True, help_text="For 'renewal in N days': how many days before the renewal.", null=True)),
-                ('flag_kind', models.CharField(blank=True, default='', help_text="For 'flag raised': which flag kind; empty for any.", max_length=20)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=60, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("entered_tier", "Account entered the tier"),
+                            ("left_tier", "Account left the tier"),
+                            ("onboarding_started", "Onboarding started"),
+                            ("renewal_in_days", "Renewal in N days"),
+                            ("flag_raised", "Flag raised"),
+                            ("override_applied", "Tier override applied"),
+                            ("commitment_accepted", "AE commitment accepted"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("tier_code", models.CharField(blank=True, default="", max_length=10)),
+                (
+                    "renewal_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="For 'renewal in N days': how many days before the renewal.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "flag_kind",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="For 'flag raised': which flag kind; empty for any.",
+                        max_length=20,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'indexes': [models.Index(fields=['trigger', 'tier_code'], name='playbook_trigger_tier')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('trigger', 'renewal_in_days'), _negated=True), ('renewal_days__gt', 0), _connector='OR'), name='playbook_renewal_days_required')],
+                "ordering": ["name"],
+                "indexes": [models.Index(fields=["trigger", "tier_code"], name="playbook_trigger_tier")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("trigger", "renewal_in_days"), _negated=True),
+                            ("renewal_days__gt", 0),
+                            _connector="OR",
+                        ),
+                        name="playbook_renewal_days_required",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ServiceModule',
+            name="ServiceModule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('kind', models.CharField(choices=[('human', 'Human'), ('automated', 'Automated'), ('self_serve', 'Self-serve')], max_length=12)),
-                ('description', models.TextField(blank=True, default='')),
-                ('default_cadence_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('expected_minutes', models.PositiveIntegerField(default=0, help_text='CSM minutes one occurrence takes; 0 for automated and self-serve modules.')),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("human", "Human"),
+                            ("automated", "Automated"),
+                            ("self_serve", "Self-serve"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("description", models.TextField(blank=True, default="")),
+                ("default_cadence_days", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "expected_minutes",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="CSM minutes one occurrence takes; 0 for automated and self-serve modules.",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('default_cadence_days__isnull', True), ('default_cadence_days__gt', 0), _connector='OR'), name='servicemodule_cadence_positive')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("default_cadence_days__isnull", True),
+                            ("default_cadence_days__gt", 0),
+                            _connector="OR",
+                        ),
+                        name="servicemodule_cadence_positive",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PlaybookStep',
+            name="PlaybookStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('kind', models.CharField(choices=[('task', 'Create a CSM task'), ('journey', 'Enrol contacts in a journey')], default='task', max_length=10)),
-                ('title', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True, default='')),
-                ('due_offset_days', models.PositiveIntegerField(default=0, help_text='Task due this many days after the trigger.')),
-                ('checklist', models.JSONField(blank=True, default=list, help_text='A list of short strings.')),
-                ('estimated_minutes', models.PositiveIntegerField(default=30)),
-                ('journey_code', models.SlugField(blank=True, default='', max_length=60)),
-                ('playbook', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='playbooks.playbook')),
-                ('module', models.ForeignKey(blank=True, help_text='Completing the task delivers this module.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='playbooks.servicemodule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("task", "Create a CSM task"), ("journey", "Enrol contacts in a journey")],
+                        default="task",
+                        max_length=10,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True, default="")),
+                (
+                    "due_offset_days",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Task due this many days after the trigger."
+                    ),
+                ),
+                (
+                    "checklist",
+                    models.JSONField(blank=True, default=list, help_text="A list of short strings."),
+                ),
+                ("estimated_minutes", models.PositiveIntegerField(default=30)),
+                ("journey_code", models.SlugField(blank=True, default="", max_length=60)),
+                (
+                    "playbook",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="playbooks.playbook",
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Completing the task delivers this module.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['playbook', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('playbook', 'position'), name='playbookstep_unique_position'), models.CheckConstraint(condition=models.Q(models.Q(('kind', 'journey'), _negated=True), models.Q(('journey_code', ''), _negated=True), _connector='OR'), name='playbookstep_journey_code_required')],
+                "ordering": ["playbook", "position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("playbook", "position"), name="playbookstep_unique_position"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "journey"), _negated=True),
+                            models.Q(("journey_code", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="playbookstep_journey_code_required",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='AccountAddOn',
+            name="AccountAddOn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cadence_days', models.PositiveIntegerField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('pending', 'Waiting for leadership'), ('approved', 'Approved'), ('declined', 'Declined'), ('cancelled', 'Cancelled')], default='pending', max_length=10)),
-                ('source', models.CharField(choices=[('request', 'Requested'), ('commitment', 'Accepted AE commitment')], default='request', max_length=12)),
-                ('note', models.TextField(blank=True, default='')),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_reason', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='add_ons', to='accounts.account')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='add_ons', to='playbooks.servicemodule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("cadence_days", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting for leadership"),
+                            ("approved", "Approved"),
+                            ("declined", "Declined"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("request", "Requested"), ("commitment", "Accepted AE commitment")],
+                        default="request",
+                        max_length=12,
+                    ),
+                ),
+                ("note", models.TextField(blank=True, default="")),
+                ("starts_on", models.DateField()),
+                ("ends_on", models.DateField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_reason", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="add_ons",
+                        to="accounts.account",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="add_ons",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['account', 'status'], name='addon_account_status')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('cadence_days__isnull', True), ('cadence_days__gt', 0), _connector='OR'), name='accountaddon_cadence_positive'), models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='accountaddon_ends_after_start')],
+                "indexes": [models.Index(fields=["account", "status"], name="addon_account_status")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("cadence_days__isnull", True), ("cadence_days__gt", 0), _connector="OR"
+                        ),
+                        name="accountaddon_cadence_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("ends_on__isnull", True),
+                            ("ends_on__gte", models.F("starts_on")),
+                            _connector="OR",
+                        ),
+                        name="accountaddon_ends_after_start",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TierEntitlement',
+            name="TierEntitlement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cadence_days', models.PositiveIntegerField(blank=True, help_text='Deliver at least every N days; empty when not recurring.', null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tier_entitlements', to='playbooks.servicemodule')),
-                ('tier', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entitlements', to='segmentation.tier')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "cadence_days",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Deliver at least every N days; empty when not recurring.",
+                        null=True,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tier_entitlements",
+                        to="playbooks.servicemodule",
+                    ),
+                ),
+                (
+                    "tier",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="entitlements",
+                        to="segmentation.tier",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['tier', 'module__name'],
-                'constraints': [models.UniqueConstraint(fields=('tier', 'module'), name='tierentitlement_unique_module'), models.CheckConstraint(condition=models.Q(('cadence_days__isnull', True), ('cadence_days__gt', 0), _connector='OR'), name='tierentitlement_cadence_positive')],
+                "ordering": ["tier", "module__name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("tier", "module"), name="tierentitlement_unique_module"),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("cadence_days__isnull", True), ("cadence_days__gt", 0), _connector="OR"
+                        ),
+                        name="tierentitlement_cadence_positive",
+                    ),
+                ],
             },
         ),
     ]

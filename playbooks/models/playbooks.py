@@ -64,7 +64,9 @@ class PlaybookStep(models.Model):
     kind = models.CharField(max_length=10, choices=StepKind.choices, default=StepKind.TASK)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    due_offset_days = models.PositiveIntegerField(default=0, help_text="Task due this many days after the trigger.")
+    due_offset_days = models.PositiveIntegerField(
+        default=0, help_text="Task due this many days after the trigger."
+    )
     checklist = models.JSONField(default=list, blank=True, help_text="A list of short strings.")
     module = models.ForeignKey(
         "playbooks.ServiceModule",

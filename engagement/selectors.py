@@ -1,0 +1,454 @@
+"""Reads of the engagement app, shaped for pages and endpoints. All query-count work lives here.
+
+The HTML pages and the API call these; none of them writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
+
+from accounts.models import Account
+from csplatform import roles
+from csplatform.models import User
+from playbooks.models import AddOnStatus
+from playbooks.selectors import approved_add_ons, entitlements_for_account, tier_weekly_minutes
+
+from .models import (
+    CommitmentStatus,
+    EntitlementCoverage,
+    Flag,
+    FlagStatus,
+    HandoffCommitment,
+    ModuleDelivery,
+    Task,
+    TaskStatus,
+    Touchpoint,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Worklist
+# ---------------------------------------------------------------------------------------------
+
+# Points per reason; the worklist orders by their sum. Overdue service and risk flags weigh most
+# because they are what the tier promised and what signals churn; tier rank breaks ties.
+SCORE_OVERDUE_ENTITLEMENT = 30
+SCORE_OVERDUE_PER_DAY = 1  # plus one point per day the oldest entitlement is overdue (capped)
+SCORE_OVERDUE_DAYS_CAP = 30
+SCORE_FLAG = 25
+SCORE_RISK_FLAG = 35  # usage drop, champion left, ticket surge
+SCORE_RENEWAL_SOON = 30  # within 30 days
+SCORE_RENEWAL = 15  # within settings.WORKLIST_RENEWAL_DAYS
+SCORE_PENDING_PROPOSAL = 20
+SCORE_PENDING_COMMITMENT = 15
+SCORE_OVERDUE_TASK = 10
+SCORE_PER_TIER_RANK = 5  # (5 - rank) x 5: Enterprise +20 … Tier 3 +5
+
+RISK_FLAGS = {"usage_drop", "champion_left", "ticket_surge"}
+
+
+@dataclass
+class WorklistEntry:
+    account: Account
+    score: int
+    reasons: list[str] = field(default_factory=list)
+    overdue_entitlements: int = 0
+    open_flags: list[str] = field(default_factory=list)
+    overdue_tasks: int = 0
+    open_tasks: int = 0
+    pending_commitments: int = 0
+    pending_proposal: bool = False
+    days_to_renewal: int | None = None
+
+
+def _pending_proposal_exists() -> Any:
+    try:
+        from segmentation.models import TierChange
+    except ImportError:  # pragma: no cover - segmentation without proposals
+        return Value(False)
+    return Exists(TierChange.objects.filter(account_id=OuterRef("pk"), status="proposed"))
+
+
+def _count_subquery(queryset: QuerySet[Any]) -> Subquery:
+    return Subquery(
+        queryset.order_by().values("account_id").annotate(n=Count("pk")).values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def accounts_for_worklist(
+    *,
+    csm: User | None,
+    tier_code: str | None = None,
+    flag_kind: str | None = None,
+    search: str | None = None,
+    needs_attention: bool = False,
+    limit: int | None = None,
+    today: dt.date | None = None,
+) -> list[WorklistEntry]:
+    """A CSM's portfolio ordered by what needs attention, each with the reasons for its place.
+
+    ``csm=None`` lists every account with a CSM (leadership view). Two queries whatever the
+    portfolio size: accounts with their counts as subqueries, then the open flags' kinds.
+    Overdue entitlements come from the materialised coverage table (``coverage_recompute``).
+    """
+    today = today or timezone.localdate()
+    tasks = Task.objects.filter(account_id=OuterRef("pk"), status=TaskStatus.OPEN).filter(
+        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
+    )
+    accounts = Account.objects.exclude(lifecycle_stage="churned").annotate(
+        overdue_entitlements=Coalesce(
+            _count_subquery(
+                EntitlementCoverage.objects.filter(account_id=OuterRef("pk"), next_due_on__lt=today)
+            ),
+            0,
+        ),
+        oldest_due=Subquery(
+            EntitlementCoverage.objects.filter(account_id=OuterRef("pk"), next_due_on__lt=today)
+            .order_by("next_due_on")
+            .values("next_due_on")[:1]
+        ),
+        open_flag_count=Coalesce(
+            _count_subquery(Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN)), 0
+        ),
+        overdue_tasks=Coalesce(_count_subquery(tasks.filter(due_on__lt=today)), 0),
+        open_tasks=Coalesce(_count_subquery(tasks), 0),
+        pending_commitments=Coalesce(
+            _count_subquery(
+                HandoffCommitment.objects.filter(
+                    account_id=OuterRef("pk"), status=CommitmentStatus.EXCEEDS_TIER
+                )
+            ),
+            0,
+        ),
+        pending_proposal=_pending_proposal_exists(),
+    )
+    accounts = accounts.filter(csm=csm) if csm is not None else accounts.filter(csm__isnull=False)
+    if tier_code:
+        accounts = accounts.filter(tier_code=tier_code)
+    if search:
+        accounts = accounts.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    if flag_kind:
+        accounts = accounts.filter(
+            Exists(Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN, kind=flag_kind))
+        )
+    rows = list(accounts)
+    flagged = [a.pk for a in rows if a.open_flag_count]
+    kinds: dict[int, list[str]] = defaultdict(list)
+    if flagged:
+        for account_id, kind in (
+            Flag.objects.filter(account_id__in=flagged, status=FlagStatus.OPEN)
+            .order_by("raised_at")
+            .values_list("account_id", "kind")
+        ):
+            kinds[account_id].append(kind)
+    entries = [_worklist_entry(account, kinds.get(account.pk, []), today) for account in rows]
+    if needs_attention:
+        entries = [e for e in entries if e.reasons]
+    entries.sort(key=lambda e: (-e.score, e.account.tier_rank or 99, e.account.name, e.account.pk))
+    return entries[:limit] if limit else entries
+
+
+def _worklist_entry(account: Any, flag_kinds: list[str], today: dt.date) -> WorklistEntry:
+    from .models import FlagKind
+
+    entry = WorklistEntry(
+        account=account,
+        score=0,
+        overdue_entitlements=account.overdue_entitlements,
+        open_flags=flag_kinds,
+        overdue_tasks=account.overdue_tasks,
+        open_tasks=account.open_tasks,
+        pending_commitments=account.pending_commitments,
+        pending_proposal=bool(account.pending_proposal),
+    )
+    score = 0
+    if account.overdue_entitlements:
+        days = (today - account.oldest_due).days if account.oldest_due else 0
+        score += SCORE_OVERDUE_ENTITLEMENT + SCORE_OVERDUE_PER_DAY * min(days, SCORE_OVERDUE_DAYS_CAP)
+        noun = "entitlement" if account.overdue_entitlements == 1 else "entitlements"
+        entry.reasons.append(f"{account.overdue_entitlements} {noun} overdue (oldest by {days} days)")
+    for kind in flag_kinds:
+        score += SCORE_RISK_FLAG if kind in RISK_FLAGS else SCORE_FLAG
+        entry.reasons.append(f"Flag: {FlagKind(kind).label}")
+    if account.renewal_date and account.renewal_date >= today:
+        days_left = (account.renewal_date - today).days
+        entry.days_to_renewal = days_left
+        if days_left <= 30:
+            score += SCORE_RENEWAL_SOON
+            entry.reasons.append(f"Renews in {days_left} days")
+        elif days_left <= settings.WORKLIST_RENEWAL_DAYS:
+            score += SCORE_RENEWAL
+            entry.reasons.append(f"Renews in {days_left} days")
+    if entry.pending_proposal:
+        score += SCORE_PENDING_PROPOSAL
+        entry.reasons.append("Tier proposal waiting for review")
+    if account.pending_commitments:
+        score += SCORE_PENDING_COMMITMENT
+        entry.reasons.append(f"{account.pending_commitments} AE commitment(s) beyond the tier")
+    if account.overdue_tasks:
+        score += SCORE_OVERDUE_TASK
+        entry.reasons.append(f"{account.overdue_tasks} overdue task(s)")
+    if account.tier_rank:
+        score += max(0, 5 - account.tier_rank) * SCORE_PER_TIER_RANK
+    entry.score = score
+    return entry
+
+
+# ---------------------------------------------------------------------------------------------
+# Coverage
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CoverageLine:
+    module_code: str
+    module_name: str
+    cadence_days: int | None
+    source: str
+    last_delivered_on: dt.date | None
+    next_due_on: dt.date | None
+    overdue: bool
+
+
+def coverage_for_account(*, account: Account, today: dt.date | None = None) -> list[CoverageLine]:
+    """Each entitlement of the account with its last delivery and next due day (three queries)."""
+    today = today or timezone.localdate()
+    rows = {row.module_id: row for row in EntitlementCoverage.objects.filter(account=account)}
+    last = dict(
+        ModuleDelivery.objects.filter(account=account)
+        .values("module_id")
+        .annotate(last=Max("delivered_on"))
+        .values_list("module_id", "last")
+    )
+    lines = []
+    for entitlement in entitlements_for_account(account=account, on=today):
+        row = rows.get(entitlement.module_id)
+        next_due = row.next_due_on if row and entitlement.cadence_days else None
+        lines.append(
+            CoverageLine(
+                module_code=entitlement.module_code,
+                module_name=entitlement.module_name,
+                cadence_days=entitlement.cadence_days,
+                source=entitlement.source,
+                last_delivered_on=last.get(entitlement.module_id),
+                next_due_on=next_due,
+                overdue=bool(next_due and next_due < today),
+            )
+        )
+    return lines
+
+
+@dataclass
+class CoverageShare:
+    key: str
+    planned: Decimal
+    delivered_on_time: Decimal
+    overdue: int
+
+    @property
+    def share(self) -> float | None:
+        return float(self.delivered_on_time / self.planned) if self.planned else None
+
+
+def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[CoverageShare]:
+    """Share of entitlements delivered on time over the trailing window, per CSM or per tier.
+
+    ``group_by`` is ``"csm"`` (key: username) or ``"tier"`` (key: tier code). One query over the
+    materialised coverage table.
+    """
+    today = today or timezone.localdate()
+    column = {"csm": "account__csm__username", "tier": "account__tier_code"}[group_by]
+    rows = (
+        EntitlementCoverage.objects.values(column)
+        .annotate(
+            planned=Sum("planned_in_window"),
+            delivered=Sum(Least("delivered_in_window", "planned_in_window")),
+            overdue=Count("pk", filter=Q(next_due_on__lt=today)),
+        )
+        .order_by(column)
+    )
+    return [
+        CoverageShare(
+            key=row[column] or "",
+            planned=Decimal(row["planned"] or 0),
+            delivered_on_time=Decimal(row["delivered"] or 0),
+            overdue=row["overdue"],
+        )
+        for row in rows
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CsmCapacity:
+    csm: User
+    accounts: int
+    capacity_hours: Decimal
+    entitlement_hours: Decimal
+    task_hours: Decimal
+
+    @property
+    def required_hours(self) -> Decimal:
+        return self.entitlement_hours + self.task_hours
+
+    @property
+    def utilisation(self) -> float | None:
+        return float(self.required_hours / self.capacity_hours) if self.capacity_hours else None
+
+    @property
+    def overloaded(self) -> bool:
+        return self.required_hours > self.capacity_hours
+
+    @property
+    def spare_hours(self) -> Decimal:
+        return self.capacity_hours - self.required_hours
+
+
+def _hours(minutes: float) -> Decimal:
+    return (Decimal(str(minutes)) / 60).quantize(Decimal("0.01"))
+
+
+def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = None) -> list[CsmCapacity]:
+    """Weekly hours each CSM's portfolio needs against their capacity (five queries).
+
+    required = Σ over the portfolio of entitled module minutes × 7 / cadence days (tier and add-on
+    entitlements) + the estimates of open tasks due within the next 7 days (overdue included).
+    """
+    today = today or timezone.localdate()
+    csms = User.objects.filter(groups__name=roles.CSM, is_active=True).order_by("username")
+    if csm_ids is not None:
+        csms = csms.filter(pk__in=csm_ids)
+    csms_list = list(csms.distinct())
+    ids = [u.pk for u in csms_list]
+    per_tier = tier_weekly_minutes()
+    minutes: dict[int, float] = defaultdict(float)
+    accounts: dict[int, int] = defaultdict(int)
+    for csm_id, tier_code, n in (
+        Account.objects.filter(csm_id__in=ids)
+        .exclude(lifecycle_stage="churned")
+        .values("csm_id", "tier_code")
+        .annotate(n=Count("pk"))
+        .values_list("csm_id", "tier_code", "n")
+    ):
+        minutes[csm_id] += per_tier.get(tier_code, 0.0) * n
+        accounts[csm_id] += n
+    add_ons = (
+        approved_add_ons(
+            account_ids=Account.objects.filter(csm_id__in=ids).values_list("pk", flat=True), on=today
+        )
+        .filter(cadence_days__isnull=False)
+        .values_list("account__csm_id", "module__expected_minutes", "cadence_days")
+    )
+    for csm_id, expected, cadence in add_ons:
+        minutes[csm_id] += expected * 7 / cadence
+    task_minutes = dict(
+        Task.objects.filter(
+            assignee_id__in=ids, status=TaskStatus.OPEN, due_on__lte=today + dt.timedelta(days=7)
+        )
+        .values("assignee_id")
+        .annotate(m=Sum("estimated_minutes"))
+        .values_list("assignee_id", "m")
+    )
+    return [
+        CsmCapacity(
+            csm=user,
+            accounts=accounts[user.pk],
+            capacity_hours=Decimal(user.weekly_capacity_hours),
+            entitlement_hours=_hours(minutes[user.pk]),
+            task_hours=_hours(task_minutes.get(user.pk) or 0),
+        )
+        for user in csms_list
+    ]
+
+
+def csm_suggestions_for_account(*, account: Account, today: dt.date | None = None) -> list[CsmCapacity]:
+    """CSMs ordered by the room they would have left after taking ``account`` (most room first);
+    only CSMs who would stay within capacity are suggested."""
+    today = today or timezone.localdate()
+    load = Decimal(0)
+    for entitlement in entitlements_for_account(account=account, on=today):
+        load += Decimal(str(entitlement.weekly_minutes)) / 60
+    candidates = [c for c in csm_capacity(today=today) if c.csm.pk != account.csm_id]
+    fitting = [c for c in candidates if c.spare_hours - load >= 0]
+    return sorted(fitting, key=lambda c: (-(c.spare_hours - load), c.csm.username))
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists for pages and the API
+# ---------------------------------------------------------------------------------------------
+
+
+def visible_accounts(*, user: Any) -> QuerySet[Account]:
+    """Accounts whose engagement records ``user`` may read: all for leaders and integrations,
+    the owned ones for CSMs and AEs."""
+    if roles.is_leader(user) or roles.is_integration(user):
+        return Account.objects.all()
+    return Account.objects.filter(Q(csm_id=user.pk) | Q(ae_id=user.pk))
+
+
+def touchpoints_for(*, user: Any, account_id: int | None = None) -> QuerySet[Touchpoint]:
+    """Touchpoints the user may read, newest first, ready for the timeline."""
+    touchpoints = Touchpoint.objects.filter(account__in=visible_accounts(user=user))
+    if account_id is not None:
+        touchpoints = touchpoints.filter(account_id=account_id)
+    return touchpoints.select_related("logged_by", "module", "account").prefetch_related("participants")
+
+
+def tasks_for_csm(
+    *, csm: User, include_snoozed: bool = False, today: dt.date | None = None
+) -> QuerySet[Task]:
+    today = today or timezone.localdate()
+    tasks = Task.objects.filter(assignee=csm, status=TaskStatus.OPEN)
+    if not include_snoozed:
+        tasks = tasks.filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today))
+    return tasks.select_related("account", "module").order_by("due_on", "pk")
+
+
+def tasks_for_account(*, account: Account) -> QuerySet[Task]:
+    return (
+        Task.objects.filter(account=account)
+        .select_related("module", "assignee")
+        .order_by("status", "due_on", "pk")
+    )
+
+
+def commitments_for(*, user: Any, account_id: int | None = None) -> QuerySet[HandoffCommitment]:
+    """Commitments the user may read: leaders all, AEs and CSMs those on their accounts."""
+    commitments = HandoffCommitment.objects.filter(account__in=visible_accounts(user=user))
+    if account_id is not None:
+        commitments = commitments.filter(account_id=account_id)
+    return commitments.select_related("account", "module", "logged_by", "decided_by")
+
+
+def commitments_awaiting_decision() -> QuerySet[HandoffCommitment]:
+    """The leadership queue: commitments that exceed the tier, oldest first."""
+    return (
+        HandoffCommitment.objects.filter(status=CommitmentStatus.EXCEEDS_TIER)
+        .select_related("account", "module", "logged_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def open_flags_for_account(*, account: Account) -> QuerySet[Flag]:
+    return Flag.objects.filter(account=account, status=FlagStatus.OPEN).order_by("-raised_at")
+
+
+def pending_add_ons() -> QuerySet[Any]:
+    from playbooks.models import AccountAddOn
+
+    return AccountAddOn.objects.filter(status=AddOnStatus.PENDING).select_related(
+        "account", "module", "requested_by"
+    )

@@ -1,0 +1,140 @@
+"""Starting playbooks: one run per (playbook, account, event), its steps become tasks or enrolments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from playbooks.models import Playbook, StepKind, Trigger
+from playbooks.selectors import playbooks_for
+
+from ..models import PlaybookRun, Task
+from .clock import account_today
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def playbook_run_start(*, playbook: Playbook, account: Account, key: str) -> PlaybookRun | None:
+    """Run ``playbook`` for ``account`` because of event ``key``; None if that event already ran it."""
+    try:
+        with transaction.atomic():
+            run = PlaybookRun.objects.create(
+                playbook=playbook, account=account, key=key[:80], tier_code=playbook.tier_code
+            )
+    except IntegrityError:
+        return None
+    today = account_today(region=account.region)
+    tasks = []
+    for step in playbook.steps.all():
+        if step.kind == StepKind.TASK:
+            tasks.append(
+                Task(
+                    account=account,
+                    assignee_id=account.csm_id,
+                    title=step.title,
+                    description=step.description,
+                    checklist=list(step.checklist or []),
+                    due_on=today + dt.timedelta(days=step.due_offset_days),
+                    module_id=step.module_id,
+                    estimated_minutes=step.estimated_minutes,
+                    playbook_run=run,
+                    tier_code=playbook.tier_code,
+                )
+            )
+        elif step.kind == StepKind.JOURNEY:
+            journey_enrol(
+                journey_code=step.journey_code, account_id=account.pk, source=f"playbook:{playbook.code}"
+            )
+    Task.objects.bulk_create(tasks)
+    return run
+
+
+def journey_enrol(*, journey_code: str, account_id: int, source: str) -> bool:
+    """Enrol the account's contacts in a journey through the journeys service, if it is installed."""
+    try:
+        from . import journeys
+    except ImportError:
+        journeys = None  # type: ignore[assignment]
+    start = getattr(journeys, "enrolment_start_for_account", None)
+    if start is None:
+        logger.info(
+            "journeys are not available; skipped enrolling account %s in %s", account_id, journey_code
+        )
+        return False
+    start(journey_code=journey_code, account_id=account_id, source=source)
+    return True
+
+
+def playbooks_start(
+    *, account: Account, trigger: str, key: str, tier_code: str | None = None, flag_kind: str = ""
+) -> list[PlaybookRun]:
+    """Start every active playbook for ``trigger`` that applies to the account's (or given) tier."""
+    tier = account.tier_code if tier_code is None else tier_code
+    runs = []
+    for playbook in playbooks_for(trigger=trigger, tier_code=tier, flag_kind=flag_kind):
+        run = playbook_run_start(playbook=playbook, account=account, key=key)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+@transaction.atomic
+def tier_change_handle(*, account_id: int, from_code: str, to_code: str, change_id: int) -> None:
+    """An account changed tier: cancel the old tier's playbook tasks, start left/entered playbooks,
+    re-check open commitments and recompute coverage. Safe to run twice (runs are keyed)."""
+    from .commitments import commitments_recheck
+    from .coverage import coverage_recompute
+    from .tasks import tasks_cancel_for_left_tier
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None or from_code == to_code:
+        return
+    key = f"tier_change:{change_id}"
+    if from_code:
+        tasks_cancel_for_left_tier(account_id=account_id, tier_code=from_code)
+        playbooks_start(account=account, trigger=Trigger.LEFT_TIER, key=key, tier_code=from_code)
+    if to_code:
+        playbooks_start(account=account, trigger=Trigger.ENTERED_TIER, key=key, tier_code=to_code)
+    commitments_recheck(account_ids=[account_id])
+    coverage_recompute(account_ids=[account_id])
+
+
+def renewal_playbooks_start(*, today: dt.date | None = None) -> int:
+    """Start 'renewal in N days' playbooks for accounts renewing within N days (once per renewal)."""
+    today = today or timezone.localdate()
+    started = 0
+    for playbook in Playbook.objects.filter(is_active=True, trigger=Trigger.RENEWAL_IN_DAYS).prefetch_related(
+        "steps"
+    ):
+        accounts = Account.objects.filter(
+            renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=playbook.renewal_days or 0)
+        ).exclude(lifecycle_stage="churned")
+        if playbook.tier_code:
+            accounts = accounts.filter(tier_code=playbook.tier_code)
+        already = set(
+            PlaybookRun.objects.filter(playbook=playbook, key__startswith="renewal:").values_list(
+                "account_id", "key"
+            )
+        )
+        for account in accounts.iterator(chunk_size=2000):
+            key = f"renewal:{account.renewal_date.isoformat()}"  # type: ignore[union-attr]
+            if (account.pk, key) in already:
+                continue
+            if playbook_run_start(playbook=playbook, account=account, key=key) is not None:
+                started += 1
+    return started
+
+
+def onboarding_playbooks_start(*, account_ids: Iterable[int]) -> int:
+    """Start 'onboarding started' playbooks for accounts now in the onboarding stage (once each)."""
+    started = 0
+    for account in Account.objects.filter(pk__in=list(account_ids), lifecycle_stage="onboarding"):
+        key = f"onboarding:{account.contract_start or account.created_at.date()}"
+        started += len(playbooks_start(account=account, trigger=Trigger.ONBOARDING_STARTED, key=key))
+    return started
