@@ -1,15 +1,20 @@
 # csplatform — the fixed entry points: `make run`, `make test`, `make bench`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Python 3.11 is required; prefer an explicit python3.11 when the default python3 is another version.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+export PYTHONUNBUFFERED := 1
 
 .PHONY: run test bench lint typecheck check migrate seed install clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+		|| { echo "csplatform needs Python 3.11 (found: $$($(PYTHON) --version)); run: make PYTHON=/path/to/python3.11 ..."; exit 1; }
+	@test -x $(PY) || { echo "Creating the virtualenv in $(VENV)..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing pinned dependencies (requirements.lock)..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $@
 
@@ -21,7 +26,8 @@ migrate: install
 seed: migrate
 	@$(PY) manage.py seed_demo --if-empty
 
-## Start web + worker + beat on the embedded default (SQLite, filesystem broker). Ctrl-C stops all.
+## Start web + worker + beat on the embedded default (SQLite, filesystem broker under var/, or
+## VAR_DIR). Seeds demo data into an empty database. Ctrl-C stops all three.
 run: seed
 	@$(PY) manage.py collectstatic --noinput --verbosity 0
 	@$(PY) manage.py demo_logins --port $(PORT)
