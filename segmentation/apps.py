@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class SegmentationConfig(AppConfig):
     name = "segmentation"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401

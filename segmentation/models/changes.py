@@ -60,7 +60,9 @@ class TierChange(models.Model):
         constraints = [
             # A chunk re-run after a crash can never record the same account twice in one review.
             models.UniqueConstraint(
-                fields=["review", "account"], condition=Q(review__isnull=False), name="tierchange_once_per_review"
+                fields=["review", "account"],
+                condition=Q(review__isnull=False),
+                name="tierchange_once_per_review",
             ),
             models.UniqueConstraint(
                 fields=["account"], condition=Q(status="proposed"), name="tierchange_one_open_proposal"

@@ -37,7 +37,9 @@ class TierReview(models.Model):
     accounts_done = models.PositiveIntegerField(default=0)
     changes_applied = models.PositiveIntegerField(default=0)
     changes_proposed = models.PositiveIntegerField(default=0)
-    last_account_id = models.BigIntegerField(default=0, help_text="Highest account id of the last committed chunk.")
+    last_account_id = models.BigIntegerField(
+        default=0, help_text="Highest account id of the last committed chunk."
+    )
     attempts = models.PositiveSmallIntegerField(default=0, help_text="How many workers started this review.")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -48,7 +50,9 @@ class TierReview(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["is_open"], condition=Q(is_open=True), name="tierreview_one_open"),
+            models.UniqueConstraint(
+                fields=["is_open"], condition=Q(is_open=True), name="tierreview_one_open"
+            ),
             models.CheckConstraint(
                 condition=Q(is_open=True, status__in=["queued", "running"])
                 | Q(is_open__isnull=True, status__in=["finished", "failed"]),

@@ -8,7 +8,9 @@ from django.db import models
 class TierSummary(models.Model):
     """Per review and tier: accounts and ACV at the end of the review."""
 
-    review = models.ForeignKey("segmentation.TierReview", on_delete=models.CASCADE, related_name="tier_summaries")
+    review = models.ForeignKey(
+        "segmentation.TierReview", on_delete=models.CASCADE, related_name="tier_summaries"
+    )
     tier_code = models.CharField(max_length=10)
     tier_name = models.CharField(max_length=80)
     tier_rank = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -21,6 +23,9 @@ class TierSummary(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["review", "tier_code"], name="tiersummary_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.tier_code}: {self.accounts}"
 
 
 class TierMigration(models.Model):
@@ -37,11 +42,16 @@ class TierMigration(models.Model):
             models.UniqueConstraint(fields=["review", "from_code", "to_code"], name="tiermigration_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.from_code or '—'} → {self.to_code}: {self.accounts}"
+
 
 class OverrideSummary(models.Model):
     """Active overrides at the end of a review, by reason and from (policy) / to (override) tier."""
 
-    review = models.ForeignKey("segmentation.TierReview", on_delete=models.CASCADE, related_name="override_summaries")
+    review = models.ForeignKey(
+        "segmentation.TierReview", on_delete=models.CASCADE, related_name="override_summaries"
+    )
     reason = models.CharField(max_length=30)
     policy_tier_code = models.CharField(max_length=10, blank=True, default="")
     tier_code = models.CharField(max_length=10)
@@ -53,6 +63,9 @@ class OverrideSummary(models.Model):
                 fields=["review", "reason", "policy_tier_code", "tier_code"], name="overridesummary_unique"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.policy_tier_code} → {self.tier_code}: {self.accounts}"
 
 
 class Quadrant(models.TextChoices):
@@ -67,7 +80,9 @@ class Quadrant(models.TextChoices):
 class QuadrantSummary(models.Model):
     """Per review and quadrant: accounts, ACV and annual cost to serve."""
 
-    review = models.ForeignKey("segmentation.TierReview", on_delete=models.CASCADE, related_name="quadrant_summaries")
+    review = models.ForeignKey(
+        "segmentation.TierReview", on_delete=models.CASCADE, related_name="quadrant_summaries"
+    )
     quadrant = models.CharField(max_length=30, choices=Quadrant.choices)
     accounts = models.PositiveIntegerField()
     acv_sum = models.DecimalField(max_digits=18, decimal_places=2)
@@ -77,3 +92,6 @@ class QuadrantSummary(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["review", "quadrant"], name="quadrantsummary_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quadrant}: {self.accounts}"

@@ -1,0 +1,387 @@
+"""Evaluate a batch of accounts and write the outcome: the one place that writes an account's tier.
+
+Reviews, event-driven re-evaluation, initial tiering and override expiry all end in
+``evaluate_batch``: per batch it reads tier state, overrides and signals in a handful of queries,
+evaluates in Python (``segmentation.engine``), and writes with set-based statements. The account
+update is conditional on the tier the batch read, so a concurrent override or event wins: an
+account whose tier moved under the batch is left alone and re-evaluated by an event task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from csplatform.dispatch import enqueue
+
+from ..engine import Evaluation, OverrideInfo, PolicySnapshot, evaluate
+from ..models import (
+    AccountTierState,
+    ApplyMode,
+    ChangeSource,
+    ChangeStatus,
+    OverrideReason,
+    OverrideStatus,
+    TierChange,
+    TierOverride,
+    TierPolicy,
+)
+from ..rules import signals_used
+from ..signals import tier_changed, tier_changes_applied
+from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
+
+logger = logging.getLogger(__name__)
+
+# Event batches: one task evaluates at most this many accounts (a few hundred ms of work).
+EVENT_BATCH_SIZE = 500
+# Rows per VALUES statement: 7 parameters each stays well below driver parameter limits.
+WRITE_BATCH = 1000
+
+
+@dataclass
+class BatchOutcome:
+    evaluated: int = 0
+    applied: int = 0
+    proposed: int = 0
+    change_ids: list[int] = field(default_factory=list)
+    changed_account_ids: list[int] = field(default_factory=list)
+    # Accounts whose tier moved under the batch (an override, an event): re-evaluated separately.
+    skipped_account_ids: list[int] = field(default_factory=list)
+
+
+def active_policy_snapshot() -> PolicySnapshot:
+    policy = TierPolicy.objects.prefetch_related("tiers").get(status="active")
+    return PolicySnapshot.from_policy(policy)
+
+
+def load_facts(account_ids: Sequence[int]) -> list[AccountFacts]:
+    rows = Account.objects.filter(id__in=account_ids).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
+    return [AccountFacts(*row) for row in rows]
+
+
+def _overrides_for(ids: list[int], today: dt.date, now: dt.datetime) -> dict[int, OverrideInfo]:
+    """Active overrides of ``ids``; ones past their expiry are expired here (fallback to the policy)."""
+    rows = TierOverride.objects.filter(account_id__in=ids, status=OverrideStatus.ACTIVE).values_list(
+        "id",
+        "account_id",
+        "tier_code",
+        "tier_name",
+        "tier_rank",
+        "requested_by__username",
+        "expires_on",
+        "reason",
+        "note",
+    )
+    active: dict[int, OverrideInfo] = {}
+    expired: list[int] = []
+    for override_id, account_id, code, name, rank, username, expires_on, reason, note in rows:
+        if expires_on < today:
+            expired.append(override_id)
+            continue
+        active[account_id] = OverrideInfo(
+            override_id, code, name, rank, username, expires_on, OverrideReason(reason).label, note
+        )
+    if expired:
+        TierOverride.objects.filter(id__in=expired, status=OverrideStatus.ACTIVE).update(
+            status=OverrideStatus.EXPIRED, ended_at=now
+        )
+    return active
+
+
+def _proposal_explanation(current: AccountFacts, evaluation: Evaluation) -> str:
+    return (
+        f"{current.tier_name} until the proposed move to {evaluation.effective_name} is accepted or "
+        f"rejected. Proposed because: {evaluation.sentence}"
+    )
+
+
+def evaluate_batch(
+    *,
+    policy: PolicySnapshot,
+    facts: list[AccountFacts],
+    source: str,
+    review_id: int | None = None,
+    today: dt.date | None = None,
+    by_id: int | None = None,
+) -> BatchOutcome:
+    """Evaluate ``facts`` under ``policy`` and write tiers, state, changes. Call inside a transaction."""
+    now = timezone.now()
+    today = today or timezone.localdate()
+    outcome = BatchOutcome(evaluated=len(facts))
+    if not facts:
+        return outcome
+    ids = [f.id for f in facts]
+    states = {
+        row[0]: row[1:]
+        for row in AccountTierState.objects.filter(account_id__in=ids).values_list(
+            "account_id", "policy_tier_code", "pending_downgrade_reviews", "last_review_id"
+        )
+    }
+    overrides = _overrides_for(ids, today, now)
+    proposals = dict(
+        TierChange.objects.filter(account_id__in=ids, status=ChangeStatus.PROPOSED).values_list(
+            "account_id", "to_code"
+        )
+    )
+    needed = signals_used(list(policy.rules))
+    signals = signals_for(facts, policy=policy, needed=needed, today=today)
+
+    state_rows: list[AccountTierState] = []
+    account_writes: list[tuple[Any, ...]] = []
+    pending_changes: dict[int, TierChange] = {}
+    superseded: list[int] = []
+    for account in facts:
+        state = states.get(account.id)
+        if state is not None:
+            previous_code, pending, last_review = state
+        else:
+            previous_code = account.tier_code if account.tier_source != "override" else ""
+            pending, last_review = 0, None
+        counts_as_review = source == ChangeSource.REVIEW and last_review != review_id
+        result = evaluate(
+            policy,
+            acv=account.acv,
+            signals=signals[account.id],
+            previous_policy_code=previous_code,
+            pending_downgrade_reviews=pending,
+            counts_as_review=counts_as_review,
+            override=overrides.get(account.id),
+        )
+        state_rows.append(
+            AccountTierState(
+                account_id=account.id,
+                policy_id=policy.id,
+                policy_tier_code=result.policy_tier.code,
+                policy_tier_rank=result.policy_tier.rank,
+                pending_downgrade_reviews=result.pending_downgrade_reviews,
+                last_review_id=review_id if source == ChangeSource.REVIEW else last_review,
+                steps=result.steps,
+                flags=result.flags,
+                evaluated_at=now,
+            )
+        )
+        code, name, rank, tier_source, explanation = (
+            result.effective_code,
+            result.effective_name,
+            result.effective_rank,
+            result.source,
+            result.sentence,
+        )
+        moves = code != account.tier_code
+        proposes = (
+            moves
+            and policy.apply_mode == ApplyMode.PROPOSE
+            and source in (ChangeSource.REVIEW, ChangeSource.EVENT)
+            and result.source == "policy"
+            and account.tier_source == "policy"  # an expired override falls back directly
+            and account.tier_code != ""
+        )
+        if account.id in proposals and (not proposes or proposals[account.id] != code):
+            superseded.append(account.id)
+        if proposes:
+            if proposals.get(account.id) != code:
+                pending_changes[account.id] = _change(
+                    account, result, source, ChangeStatus.PROPOSED, review_id, policy, by_id, None
+                )
+            code, name, rank, tier_source = (
+                account.tier_code,
+                account.tier_name,
+                account.tier_rank,
+                account.tier_source,
+            )
+            explanation = _proposal_explanation(account, result)
+        elif moves:
+            change_source = ChangeSource.OVERRIDE if result.source == "override" else source
+            pending_changes[account.id] = _change(
+                account, result, change_source, ChangeStatus.APPLIED, review_id, policy, by_id, now
+            )
+        if (code, name, rank, tier_source, explanation) != (
+            account.tier_code,
+            account.tier_name,
+            account.tier_rank,
+            account.tier_source,
+            account.tier_explanation,
+        ):
+            account_writes.append(
+                (
+                    account.id,
+                    code,
+                    name,
+                    rank,
+                    tier_source,
+                    explanation,
+                    account.tier_code,
+                    account.tier_source,
+                )
+            )
+
+    written = set(_write_accounts(account_writes, now))
+    outcome.skipped_account_ids = [row[0] for row in account_writes if row[0] not in written]
+    skipped = set(outcome.skipped_account_ids)
+    _upsert_states([s for s in state_rows if s.account_id not in skipped])
+    if superseded:
+        TierChange.objects.filter(
+            account_id__in=[a for a in superseded if a not in skipped], status=ChangeStatus.PROPOSED
+        ).update(status=ChangeStatus.SUPERSEDED, decided_at=now)
+    changes = [c for account_id, c in pending_changes.items() if account_id not in skipped]
+    created = TierChange.objects.bulk_create(changes, batch_size=WRITE_BATCH)
+    for change in created:
+        if change.status == ChangeStatus.APPLIED:
+            outcome.applied += 1
+            outcome.change_ids.append(change.pk)
+            outcome.changed_account_ids.append(change.account_id)
+        else:
+            outcome.proposed += 1
+    if outcome.skipped_account_ids:
+        # Re-read after the concurrent writer committed: its tier stands, the explanation follows.
+        enqueue_reevaluation(account_ids=outcome.skipped_account_ids)
+    _send_on_commit(created, source, review_id)
+    return outcome
+
+
+def _change(
+    account: AccountFacts,
+    result: Evaluation,
+    source: str,
+    status: str,
+    review_id: int | None,
+    policy: PolicySnapshot,
+    by_id: int | None,
+    applied_at: dt.datetime | None,
+) -> TierChange:
+    return TierChange(
+        account_id=account.id,
+        policy_id=policy.id,
+        review_id=review_id if source == ChangeSource.REVIEW else None,
+        override_id=result.override_id if source == ChangeSource.OVERRIDE else None,
+        from_code=account.tier_code,
+        from_name=account.tier_name,
+        from_rank=account.tier_rank,
+        to_code=result.effective_code,
+        to_name=result.effective_name,
+        to_rank=result.effective_rank,
+        explanation=result.sentence,
+        steps=result.steps,
+        source=source,
+        status=status,
+        by_id=by_id,
+        applied_at=applied_at,
+    )
+
+
+def _send_on_commit(created: list[TierChange], source: str, review_id: int | None) -> None:
+    applied = [c for c in created if c.status == ChangeStatus.APPLIED]
+    if not applied:
+        return
+    if source in (ChangeSource.REVIEW, ChangeSource.INITIAL):
+        account_ids = [c.account_id for c in applied]
+        change_ids = [c.pk for c in applied]
+        transaction.on_commit(
+            lambda: tier_changes_applied.send(
+                sender=TierChange,
+                account_ids=account_ids,
+                change_ids=change_ids,
+                source=source,
+                review_id=review_id,
+            )
+        )
+        return
+    for change in applied:
+        send_tier_changed(change)
+
+
+def send_tier_changed(change: TierChange) -> None:
+    kwargs = {
+        "account_id": change.account_id,
+        "from_code": change.from_code,
+        "to_code": change.to_code,
+        "source": change.source,
+        "change_id": change.pk,
+    }
+    transaction.on_commit(lambda: tier_changed.send(sender=TierChange, **kwargs))
+
+
+def _write_accounts(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[int]:
+    """Write tiers with UPDATE ... FROM (VALUES ...), only where the tier is still the one read.
+
+    Returns the ids written. Rows: (id, code, name, rank, source, explanation, old_code, old_source).
+    """
+    written: list[int] = []
+    table = Account._meta.db_table
+    for start in range(0, len(rows), WRITE_BATCH):
+        batch = rows[start : start + WRITE_BATCH]
+        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+        params: list[Any] = [value for row in batch for value in row]
+        sql = (
+            "WITH v(id, code, name, rank, source, explanation, old_code, old_source) "
+            f"AS (VALUES {placeholders}) "
+            f"UPDATE {table} SET tier_code = v.code, tier_name = v.name, "
+            "tier_rank = CAST(v.rank AS smallint), "
+            "tier_source = v.source, tier_explanation = v.explanation, tier_updated_at = %s "
+            f"FROM v WHERE {table}.id = v.id AND {table}.tier_code = v.old_code "
+            f"AND {table}.tier_source = v.old_source RETURNING {table}.id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, now])
+            written.extend(row[0] for row in cursor.fetchall())
+    return written
+
+
+def _upsert_states(rows: list[AccountTierState]) -> None:
+    AccountTierState.objects.bulk_create(
+        rows,
+        batch_size=WRITE_BATCH,
+        update_conflicts=True,
+        unique_fields=["account"],
+        update_fields=[
+            "policy",
+            "policy_tier_code",
+            "policy_tier_rank",
+            "pending_downgrade_reviews",
+            "last_review_id",
+            "steps",
+            "flags",
+            "evaluated_at",
+        ],
+    )
+
+
+def tier_evaluate_accounts(
+    *,
+    account_ids: Iterable[int],
+    source: str = ChangeSource.EVENT,
+    by: Any = None,
+    today: dt.date | None = None,
+) -> BatchOutcome:
+    """Re-evaluate these accounts now under the active policy (events, override expiry, initial)."""
+    policy = active_policy_snapshot()
+    total = BatchOutcome()
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), EVENT_BATCH_SIZE):
+        with transaction.atomic():
+            facts = load_facts(ids[start : start + EVENT_BATCH_SIZE])
+            part = evaluate_batch(
+                policy=policy, facts=facts, source=source, by_id=getattr(by, "pk", None), today=today
+            )
+        total.evaluated += part.evaluated
+        total.applied += part.applied
+        total.proposed += part.proposed
+        total.change_ids += part.change_ids
+        total.changed_account_ids += part.changed_account_ids
+    return total
+
+
+def enqueue_reevaluation(*, account_ids: Iterable[int]) -> None:
+    """Enqueue event re-evaluation on commit, in batches of EVENT_BATCH_SIZE ids per task."""
+    from ..tasks import reevaluate_accounts
+
+    ids = sorted(set(account_ids))
+    for start in range(0, len(ids), EVENT_BATCH_SIZE):
+        enqueue(reevaluate_accounts, account_ids=ids[start : start + EVENT_BATCH_SIZE])

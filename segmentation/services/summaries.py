@@ -1,0 +1,78 @@
+"""Summary tables a finished review writes, so dashboards read a few rows instead of a million."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+
+from accounts.models import Account
+
+from .. import economics
+from ..models import (
+    ChangeStatus,
+    OverrideStatus,
+    OverrideSummary,
+    QuadrantSummary,
+    ReviewStatus,
+    TierChange,
+    TierMigration,
+    TierOverride,
+    TierReview,
+    TierSummary,
+)
+
+
+@transaction.atomic
+def review_summaries_write(*, review_id: int, today: dt.date) -> None:
+    """(Re)write the tier, migration, override and quadrant summaries of a review."""
+    for model in (TierSummary, TierMigration, OverrideSummary, QuadrantSummary):
+        model.objects.filter(review_id=review_id).delete()
+
+    tiers = (
+        Account.objects.order_by()
+        .values("tier_code", "tier_name", "tier_rank")
+        .annotate(
+            accounts=Count("id"), acv_sum=Sum("acv"), overridden=Count("id", filter=Q(tier_source="override"))
+        )
+    )
+    TierSummary.objects.bulk_create(
+        TierSummary(review_id=review_id, acv_sum=row.pop("acv_sum") or Decimal(0), **row) for row in tiers
+    )
+
+    previous = (
+        TierReview.objects.filter(status=ReviewStatus.FINISHED, id__lt=review_id).order_by("-id").first()
+    )
+    since = previous.finished_at if previous and previous.finished_at else None
+    change_table = TierChange._meta.db_table
+    account_table = Account._meta.db_table
+    sql = (
+        f"SELECT c.from_code, a.tier_code, COUNT(*), SUM(a.acv) FROM {change_table} c "
+        f"JOIN (SELECT account_id, MIN(id) AS first_id FROM {change_table} "
+        f"      WHERE status = %s {'AND applied_at > %s' if since else ''} GROUP BY account_id) f "
+        "  ON c.id = f.first_id "
+        f"JOIN {account_table} a ON a.id = c.account_id "
+        "WHERE c.from_code <> a.tier_code GROUP BY c.from_code, a.tier_code"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ChangeStatus.APPLIED.value, *([since] if since else [])])
+        migrations = cursor.fetchall()
+    TierMigration.objects.bulk_create(
+        TierMigration(review_id=review_id, from_code=f, to_code=t, accounts=n, acv_sum=acv or 0)
+        for f, t, n, acv in migrations
+    )
+
+    overrides = (
+        TierOverride.objects.filter(status=OverrideStatus.ACTIVE)
+        .values("reason", "policy_tier_code", "tier_code")
+        .annotate(accounts=Count("id"))
+        .order_by()
+    )
+    OverrideSummary.objects.bulk_create(OverrideSummary(review_id=review_id, **row) for row in overrides)
+
+    QuadrantSummary.objects.bulk_create(
+        QuadrantSummary(review_id=review_id, quadrant=q, accounts=n, acv_sum=acv, cost_sum=cost)
+        for q, n, acv, cost in economics.quadrant_totals(today)
+    )

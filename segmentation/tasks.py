@@ -1,0 +1,48 @@
+"""Thin Celery tasks: take ids, call a service, safe to run twice."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import timedelta
+
+from celery import shared_task
+
+from csplatform.scheduling import claim_slot
+
+from .models import ReviewTrigger
+
+
+@shared_task(name="segmentation.run_tier_review", acks_late=True)
+def run_tier_review(review_id: int) -> None:
+    """Run or resume one review; a second delivery finds it claimed (or done) and returns."""
+    from .services.reviews import tier_review_run
+
+    tier_review_run(review_id=review_id)
+
+
+@shared_task(name="segmentation.reevaluate_accounts")
+def reevaluate_accounts(account_ids: list[int]) -> None:
+    """Event-driven re-evaluation of a batch of accounts (ACV, owners, usage, contacts changed)."""
+    from .services.evaluation import tier_evaluate_accounts
+
+    tier_evaluate_accounts(account_ids=account_ids)
+
+
+@shared_task(name="segmentation.nightly_review")
+def nightly_review() -> None:
+    if not claim_slot("segmentation.nightly_review", every=timedelta(days=1)):
+        return
+    from .services.reviews import ReviewInProgress, tier_review_start
+
+    # When one is open it was resumed if its worker had died: it is tonight's review.
+    with suppress(ReviewInProgress):
+        tier_review_start(trigger=ReviewTrigger.SCHEDULE)
+
+
+@shared_task(name="segmentation.expire_overrides")
+def expire_overrides() -> None:
+    if not claim_slot("segmentation.expire_overrides", every=timedelta(days=1)):
+        return
+    from .services.overrides import tier_overrides_expire
+
+    tier_overrides_expire()
