@@ -146,3 +146,22 @@ def register_overview_panel(key: str, title: str, url_name: str, *, order: int, 
 
 def overview_panels() -> Iterable[OverviewPanel]:
     return sorted(_overview_panels.values(), key=lambda p: p.order)
+
+
+def add_service_errors(form: Any, error: Any) -> None:
+    """Put a service's ValidationError next to the matching form fields (others on top)."""
+    if hasattr(error, "message_dict"):
+        for name, messages in error.message_dict.items():
+            target = name if name in form.fields else None
+            for message in messages:
+                form.add_error(target, message if target else f"{name}: {message}" if name != "__all__" else message)
+    else:
+        for message in getattr(error, "messages", [str(error)]):
+            form.add_error(None, message)
+
+
+def retarget_to_dialog(response: HttpResponse) -> HttpResponse:
+    """An invalid dialog form goes back into the dialog, not into the row the form targets."""
+    response["HX-Retarget"] = "#app-dialog-body"
+    response["HX-Reswap"] = "innerHTML"
+    return response

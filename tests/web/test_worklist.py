@@ -92,3 +92,110 @@ def test_worklist_query_budget_with_500_accounts(alice, signed_in, django_assert
         response = client.get("/")
     assert response.status_code == 200
     assert response.content.decode().count('id="worklist-row-') == 50
+
+
+def _task(account, **kwargs):
+    from engagement.models import Task
+
+    return Task.objects.create(account=account, assignee=account.csm, title=kwargs.pop("title", "Kickoff call"),
+                               due_on=kwargs.pop("due_on", dt.date.today() - dt.timedelta(days=2)), **kwargs)
+
+
+def test_log_touchpoint_inline_returns_the_updated_row(alice, signed_in, htmx_headers):
+    account = AccountFactory(name="Globex", csm=alice)
+    client = signed_in(alice)
+    form = client.get(f"/accounts/{account.id}/touchpoints/new/?from=worklist", headers=htmx_headers)
+    assert form.status_code == 200 and "<html" not in form.content.decode()
+    response = client.post(
+        f"/accounts/{account.id}/touchpoints/new/",
+        {"kind": "call", "occurred_at": dt.date.today().isoformat() + "T10:00", "minutes": 30, "from": "worklist"},
+        headers=htmx_headers,
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="worklist-row-{account.id}"' in body and "row-updated" in body
+    assert "Last touch: " + dt.date.today().isoformat() in body
+    assert "closeDialog" in response["HX-Trigger"]
+    assert account.touchpoints.count() == 1
+
+
+def test_touchpoint_errors_are_shown_next_to_the_fields(alice, signed_in, htmx_headers):
+    account = AccountFactory(csm=alice)
+    response = signed_in(alice).post(
+        f"/accounts/{account.id}/touchpoints/new/",
+        {"kind": "smoke-signal", "occurred_at": "2999-01-01T10:00", "minutes": -5, "from": "worklist"},
+        headers=htmx_headers,
+    )
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert response["HX-Retarget"] == "#app-dialog-body"
+    assert 'id="id_kind_error"' in body and 'id="id_minutes_error"' in body
+    assert account.touchpoints.count() == 0
+
+
+def test_touchpoint_service_rule_errors_come_back_per_field(alice, signed_in, htmx_headers):
+    account = AccountFactory(csm=alice)
+    response = signed_in(alice).post(
+        f"/accounts/{account.id}/touchpoints/new/",
+        {"kind": "call", "occurred_at": "2999-01-01T10:00", "minutes": 5},
+        headers=htmx_headers,
+    )
+    assert response.status_code == 422
+    assert "later than tomorrow" in response.content.decode()
+
+
+def test_cannot_log_touchpoint_on_another_csms_account(alice, bob, signed_in):
+    account = AccountFactory(csm=bob)
+    response = signed_in(alice).post(
+        f"/accounts/{account.id}/touchpoints/new/", {"kind": "call", "occurred_at": "2026-01-01T10:00", "minutes": 5}
+    )
+    assert response.status_code == 404
+
+
+def test_plain_form_post_redirects_to_the_account(alice, signed_in):
+    account = AccountFactory(csm=alice)
+    response = signed_in(alice).post(
+        f"/accounts/{account.id}/touchpoints/new/",
+        {"kind": "call", "occurred_at": dt.date.today().isoformat() + "T09:00", "minutes": 15},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/accounts/{account.id}/"
+
+
+def test_complete_task_inline_twice_completes_once(alice, signed_in, htmx_headers):
+    account = AccountFactory(csm=alice)
+    task = _task(account)
+    client = signed_in(alice)
+    first = client.post(f"/tasks/{task.id}/complete/", {"from": "worklist"}, headers=htmx_headers)
+    second = client.post(f"/tasks/{task.id}/complete/", {"from": "worklist"}, headers=htmx_headers)
+    assert first.status_code == 200 and second.status_code == 200
+    task.refresh_from_db()
+    assert task.status == "done"
+    assert "Kickoff call" not in second.content.decode()
+
+
+def test_completing_a_cancelled_task_is_a_conflict_with_a_message(alice, signed_in, htmx_headers):
+    task = _task(AccountFactory(csm=alice), status="cancelled")
+    response = signed_in(alice).post(f"/tasks/{task.id}/complete/", headers=htmx_headers)
+    assert response.status_code == 409
+    assert "cancelled" in response.content.decode()
+
+
+def test_snooze_needs_a_reason_and_a_future_day(alice, signed_in, htmx_headers):
+    task = _task(AccountFactory(csm=alice))
+    client = signed_in(alice)
+    bad = client.post(f"/tasks/{task.id}/snooze/", {"until": "2020-01-01", "reason": ""}, headers=htmx_headers)
+    assert bad.status_code == 422 and 'id="id_reason_error"' in bad.content.decode()
+    good = client.post(
+        f"/tasks/{task.id}/snooze/",
+        {"until": (dt.date.today() + dt.timedelta(days=7)).isoformat(), "reason": "Customer on holiday",
+         "from": "worklist"},
+        headers=htmx_headers,
+    )
+    assert good.status_code == 200
+    task.refresh_from_db()
+    assert task.snoozed_until == dt.date.today() + dt.timedelta(days=7)
+
+
+def test_other_csms_task_is_404(alice, bob, signed_in):
+    task = _task(AccountFactory(csm=bob))
+    assert signed_in(alice).post(f"/tasks/{task.id}/complete/").status_code == 404

@@ -1,0 +1,66 @@
+"""AE handoffs: my accounts, commitments checked against entitlements, visibility by AE."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from engagement.models import HandoffCommitment
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _mm3(**kwargs):
+    return AccountFactory(acv=Decimal("9000"), tier_code="MM3", tier_name="Mid-Market Tier 3", tier_rank=4, **kwargs)
+
+
+def test_handoffs_is_the_ae_home_with_my_accounts(tom, tina, signed_in):
+    _mm3(name="Tom Deal", ae=tom)
+    _mm3(name="Tina Deal", ae=tina)
+    body = signed_in(tom).get("/").content.decode()
+    assert "My handoffs" in body and "Tom Deal" in body and "Tina Deal" not in body
+
+
+def test_commitment_exceeding_the_tier_is_flagged(tom, signed_in, htmx_headers):
+    account = _mm3(ae=tom)
+    client = signed_in(tom)
+    page = client.get(f"/handoffs/{account.id}/").content.decode()
+    assert "What MM3 includes" in page
+    response = client.post(
+        f"/handoffs/{account.id}/", {"module": "qbr", "cadence_days": 30, "deal_reference": "OPP-1"},
+        headers=htmx_headers,
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "exceeds tier" in body
+    commitment = HandoffCommitment.objects.get(account=account)
+    assert commitment.status == "exceeds_tier"
+
+
+def test_check_preview_uses_the_same_rule_before_saving(tom, signed_in, htmx_headers):
+    account = _mm3(ae=tom)
+    response = signed_in(tom).post(f"/handoffs/{account.id}/check/", {"module": "qbr", "cadence_days": 30},
+                                   headers=htmx_headers)
+    assert response.status_code == 200 and "exceeds tier" in response.content.decode()
+    assert not HandoffCommitment.objects.exists()
+
+
+def test_commitment_form_errors_next_to_fields(tom, signed_in, htmx_headers):
+    account = _mm3(ae=tom)
+    response = signed_in(tom).post(f"/handoffs/{account.id}/", {"cadence_days": 0}, headers=htmx_headers)
+    assert response.status_code == 422
+    assert 'id="id_cadence_days_error"' in response.content.decode()
+    assert not HandoffCommitment.objects.exists()
+
+
+def test_ae_cannot_open_another_aes_handoff(tom, tina, signed_in):
+    account = _mm3(ae=tina)
+    client = signed_in(tom)
+    assert client.get(f"/handoffs/{account.id}/").status_code == 404
+    assert client.post(f"/handoffs/{account.id}/", {"description": "x"}).status_code == 404
+
+
+def test_csm_cannot_open_handoffs(alice, signed_in):
+    assert signed_in(alice).get("/handoffs/").status_code == 403
