@@ -1,3 +1,27 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+urlpatterns = [
+    path("tiers/", views.TierListView.as_view(), name="tiers-list"),
+    path("accounts/<int:pk>/tier-history/", views.TierHistoryView.as_view(), name="accounts-tier-history"),
+    path(
+        "accounts/<int:pk>/tier-override/", views.AccountOverrideView.as_view(), name="accounts-tier-override"
+    ),
+    path("tier-reviews/", views.TierReviewStartView.as_view(), name="tier-reviews-list"),
+    path("tier-reviews/<int:pk>/", views.TierReviewDetailView.as_view(), name="tier-reviews-detail"),
+    path("tier-overrides/", views.OverrideListView.as_view(), name="tier-overrides-list"),
+    path(
+        "tier-overrides/<int:pk>/approve/",
+        views.OverrideDecisionView.as_view(decision="approve"),
+        name="tier-overrides-approve",
+    ),
+    path(
+        "tier-overrides/<int:pk>/decline/",
+        views.OverrideDecisionView.as_view(decision="decline"),
+        name="tier-overrides-decline",
+    ),
+    path("tier-proposals/", views.ProposalListView.as_view(), name="tier-proposals-list"),
+    path("tier-proposals/<int:pk>/accept/", views.ProposalAcceptView.as_view(), name="tier-proposals-accept"),
+    path("tier-proposals/<int:pk>/reject/", views.ProposalRejectView.as_view(), name="tier-proposals-reject"),
+]

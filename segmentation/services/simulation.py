@@ -48,7 +48,8 @@ class SimulationResult:
     # {(from_code, to_code): count}, on the policy's own tier (overrides aside)
     matrix: dict[tuple[str, str], int] = field(default_factory=dict)
     moving: int = 0
-    moving_ids: list[int] = field(default_factory=list)
+    # (account id, current tier code, tier code under the simulated policy), in id order
+    moving_accounts: list[tuple[int, str, str]] = field(default_factory=list)
     hours_before_total: float | None = None
     hours_after_total: float | None = None
 
@@ -103,7 +104,7 @@ def tier_policy_simulate(*, policy: TierPolicy, today: dt.date | None = None) ->
             acv_after[new_code] += account.acv
             matrix[(account.tier_code, new_code)] += 1
             if new_code != account.tier_code:
-                result.moving_ids.append(account.id)
+                result.moving_accounts.append((account.id, account.tier_code, new_code))
         result.accounts += len(facts)
     names = {t.code: (t.name, t.rank) for t in snapshot.tiers}
     codes = [t.code for t in snapshot.tiers] + sorted(set(before) - {t.code for t in snapshot.tiers})
@@ -124,5 +125,5 @@ def tier_policy_simulate(*, policy: TierPolicy, today: dt.date | None = None) ->
         result.hours_before_total = sum(hours_before.values())
         result.hours_after_total = sum(hours_after.values())
     result.matrix = dict(matrix)
-    result.moving = len(result.moving_ids)
+    result.moving = len(result.moving_accounts)
     return result

@@ -1,0 +1,191 @@
+"""Segmentation API: tiers, tier history, reviews, overrides and proposals. Thin: parse, check
+role and object, call a service or selector, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, permissions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from csplatform import roles
+
+from .. import selectors
+from ..models import TierChange, TierOverride, TierReview
+from ..services import (
+    ReviewInProgress,
+    tier_override_approve,
+    tier_override_decline,
+    tier_override_request,
+    tier_proposal_accept,
+    tier_proposal_reject,
+    tier_review_start,
+)
+from .serializers import (
+    OverrideDecisionSerializer,
+    OverrideRequestSerializer,
+    ProposalRejectSerializer,
+    TierChangeSerializer,
+    TierListSerializer,
+    TierOverrideSerializer,
+    TierReviewSerializer,
+)
+
+
+def may_run_reviews(user: Any) -> bool:
+    return roles.is_leader(user) or roles.is_integration(user) or bool(getattr(user, "is_staff", False))
+
+
+class ReviewPermission(permissions.BasePermission):
+    message = "Only CS Leadership, integrations and admins may start or follow tier reviews."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return may_run_reviews(request.user)
+
+
+def _call(service: Any, **kwargs: Any) -> Any:
+    """Run a service, turning its refusals into DRF's 400 / 403 answers."""
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        raise exceptions.ValidationError(detail) from exc
+    except DjangoPermissionDenied as exc:
+        raise exceptions.PermissionDenied(str(exc) or None) from exc
+
+
+class TierListView(APIView):
+    @extend_schema(responses=TierListSerializer, summary="The active policy's tiers in rank order")
+    def get(self, request: Request) -> Response:
+        tiers = selectors.active_tiers_with_entitlements()
+        return Response(TierListSerializer({"next": None, "previous": None, "results": tiers}).data)
+
+
+class TierHistoryView(generics.ListAPIView):
+    serializer_class = TierChangeSerializer
+
+    def get_queryset(self) -> QuerySet[TierChange]:
+        account = selectors.account_visible(user=self.request.user, account_id=self.kwargs["pk"])
+        if account is None:
+            raise Http404
+        return selectors.account_tier_history(account=account)
+
+
+class TierReviewStartView(APIView):
+    permission_classes = [permissions.IsAuthenticated, ReviewPermission]
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: TierReviewSerializer,
+            409: OpenApiResponse(TierReviewSerializer, "A review is running"),
+        },
+        summary="Start a review of all accounts under the active policy",
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            review = tier_review_start(requested_by=request.user)
+        except ReviewInProgress as running:
+            body = {**TierReviewSerializer(running.review).data, "detail": str(running)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        review = selectors.review_get(review.pk)
+        return Response(TierReviewSerializer(review).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TierReviewDetailView(generics.RetrieveAPIView):
+    permission_classes = [permissions.IsAuthenticated, ReviewPermission]
+    serializer_class = TierReviewSerializer
+    queryset = TierReview.objects.select_related("policy")
+
+
+class AccountOverrideView(APIView):
+    """POST: override this account's tier (may need CS Leadership approval)."""
+
+    @extend_schema(request=OverrideRequestSerializer, responses={201: TierOverrideSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        account = selectors.account_visible(user=request.user, account_id=pk)
+        if account is None:
+            raise Http404
+        data = OverrideRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        override = _call(
+            tier_override_request,
+            account=account,
+            by=request.user,
+            tier_code=data.validated_data["tier"],
+            reason=data.validated_data["reason"],
+            note=data.validated_data["note"],
+            expires_on=data.validated_data.get("expires_on"),
+        )
+        return Response(TierOverrideSerializer(override).data, status=status.HTTP_201_CREATED)
+
+
+class OverrideListView(generics.ListAPIView):
+    """Overrides on accounts the reader may see; ``?status=pending`` for the approval queue."""
+
+    serializer_class = TierOverrideSerializer
+
+    def get_queryset(self) -> QuerySet[TierOverride]:
+        overrides = selectors.overrides_visible_to(user=self.request.user)
+        wanted = self.request.query_params.get("status")
+        return overrides.filter(status=wanted) if wanted else overrides
+
+
+class OverrideDecisionView(APIView):
+    decision = "approve"
+
+    @extend_schema(request=OverrideDecisionSerializer, responses=TierOverrideSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        override = selectors.overrides_visible_to(user=request.user).filter(pk=pk).first()
+        if override is None:
+            raise Http404
+        data = OverrideDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        service = tier_override_approve if self.decision == "approve" else tier_override_decline
+        override = _call(service, override=override, by=request.user, note=data.validated_data["note"])
+        return Response(TierOverrideSerializer(override).data)
+
+
+class ProposalListView(generics.ListAPIView):
+    """Open tier proposals the reader may decide."""
+
+    serializer_class = TierChangeSerializer
+
+    def get_queryset(self) -> QuerySet[TierChange]:
+        return selectors.proposals_open_for(user=self.request.user)
+
+
+class ProposalAcceptView(APIView):
+    @extend_schema(request=None, responses=TierChangeSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        change = selectors.proposals_open_for(user=request.user).filter(pk=pk).first()
+        if change is None:
+            raise Http404
+        change = _call(tier_proposal_accept, change=change, by=request.user)
+        return Response(TierChangeSerializer(change).data)
+
+
+class ProposalRejectView(APIView):
+    @extend_schema(request=ProposalRejectSerializer, responses=TierOverrideSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        change = selectors.proposals_open_for(user=request.user).filter(pk=pk).first()
+        if change is None:
+            raise Http404
+        data = ProposalRejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        _, override = _call(
+            tier_proposal_reject,
+            change=change,
+            by=request.user,
+            reason=data.validated_data["reason"],
+            note=data.validated_data["note"],
+            expires_on=data.validated_data.get("expires_on"),
+        )
+        return Response(TierOverrideSerializer(override).data)
