@@ -45,6 +45,9 @@ class AccountFilterForm(forms.Form):
 
     def __init__(self, *args: Any, tier_choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.set_tier_choices(tier_choices or [])
+
+    def set_tier_choices(self, tier_choices: list[tuple[str, str]]) -> None:
         choices = [
             ("", "Any tier"),
             *((code, f"{code} · {name}") for code, name in (tier_choices or [])),

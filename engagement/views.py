@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Account
+from csplatform.models import User
 from accounts.selectors_web import visible_account_or_404, visible_accounts
 from csplatform import roles
 from csplatform.htmx import (
@@ -27,6 +30,7 @@ from playbooks.selectors import entitlements_for_account
 from . import selectors_web
 from .forms import CommitmentForm, SnoozeForm, TouchpointForm, WorklistFilterForm
 from .models import HandoffCommitment, Task
+from .selectors import accounts_for_worklist, csm_capacity
 from .services.commitments import commitment_check, commitment_log
 from .services.tasks import task_complete, task_snooze
 from .services.touchpoints import touchpoint_log
@@ -34,10 +38,15 @@ from .services.touchpoints import touchpoint_log
 WORKLIST = "engagement/worklist.html"
 
 
-def _active_tier_choices() -> list[tuple[str, str]]:
-    from segmentation.models import Tier
-
-    return list(Tier.objects.filter(policy__status="active").order_by("rank").values_list("code", "name"))
+def _worklist_csm(request: HttpRequest, filters: dict[str, object]) -> Any:
+    """Whose worklist: a CSM's own; leadership may open any CSM's (``?csm=<id>``)."""
+    if roles.is_leader(request.user) and filters.get("csm"):
+        return get_object_or_404(User, pk=filters["csm"])
+    if roles.is_csm(request.user):
+        return request.user
+    if roles.is_leader(request.user):
+        return request.user  # a leader without a portfolio sees an empty worklist and the filter
+    raise PermissionDenied("The worklist is for CSMs.")
 
 
 def worklist(request: HttpRequest) -> HttpResponse:
@@ -45,35 +54,48 @@ def worklist(request: HttpRequest) -> HttpResponse:
     if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
         raise PermissionDenied("The worklist is for CSMs.")
     today = selectors_web.local_today()
-    form = WorklistFilterForm(request.GET or None, tier_choices=_active_tier_choices())
+    form = WorklistFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else {}
-    if roles.is_leader(request.user) and not filters.get("csm"):
-        # Leadership opens a CSM's worklist from the capacity panel; the whole book is not a worklist.
-        filters["csm"] = request.user.pk
+    csm = _worklist_csm(request, filters)
+    entries = accounts_for_worklist(
+        csm=csm, flag_kind=filters.get("flag"), search=filters.get("q"), today=today
+    )
+    form.set_tier_choices(selectors_web.tier_choices(entries))
+    if filters.get("tier") and filters["tier"] != "none":
+        entries = [e for e in entries if e.account.tier_code == filters["tier"]]
+    entries = selectors_web.filter_entries(entries, filters, today=today)
     page_number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
     size = selectors_web.WORKLIST_PAGE_SIZE
     start = (page_number - 1) * size
-    accounts = list(
-        selectors_web.worklist_queryset(request.user, filters, today=today).select_related("csm")[
-            start : start + size + 1
-        ]
-    )
-    has_next = len(accounts) > size
-    rows = selectors_web.worklist_rows(accounts[:size], today=today)
-    mine = visible_accounts(request.user).exclude(lifecycle_stage="churned")
     context = {
         "form": form,
         "filters": filters,
-        "rows": rows,
+        "worklist_csm": csm,
+        "rows": selectors_web.worklist_rows(entries[start : start + size], today=today),
+        "total": len(entries),
         "page": page_number,
-        "has_next": has_next,
+        "has_next": len(entries) > start + size,
         "next_query": querystring(filters, page=page_number + 1),
         "previous_query": querystring(filters, page=page_number - 1),
-        "capacity": selectors_web.capacity_for(request.user, mine),
         "today": today,
+        **ACTIONS,
     }
-    context.update(ACTIONS)
     return render_page_or_fragment(request, WORKLIST, "results", context)
+
+
+def worklist_capacity(request: HttpRequest) -> HttpResponse:
+    """The capacity and on-time coverage cards at the top of the worklist (its own fragment)."""
+    if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
+        raise PermissionDenied("The worklist is for CSMs.")
+    form = WorklistFilterForm(request.GET or None)
+    csm = _worklist_csm(request, form.filters() if form.is_bound else {})
+    capacity = next(iter(csm_capacity(csm_ids=[csm.pk])), None)
+    context = {
+        "capacity": capacity,
+        "utilisation_percent": round(100 * capacity.utilisation) if capacity and capacity.utilisation else 0,
+        "coverage": selectors_web.on_time_coverage_for_csm(csm.pk),
+    }
+    return render_fragment(request, WORKLIST, "capacity", context)
 
 
 # The inline actions the worklist rows offer (each URL exists once its service does).
@@ -83,11 +105,17 @@ ACTIONS = {"touchpoint_urls": True, "task_urls": True}
 def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str) -> HttpResponse:
     """One refreshed worklist row (after an inline action), closing the dialog and saying what happened."""
     today = selectors_web.local_today()
-    account = selectors_web.worklist_queryset(request.user, {}, today=today).filter(pk=account_id).first()
-    if account is None:  # e.g. a leader acting on an account outside their worklist view
+    account = Account.objects.filter(pk=account_id).only("csm").first()
+    csm = account.csm if account is not None and account.csm_id else None
+    entry = None
+    if csm is not None:
+        entry = next(
+            (e for e in accounts_for_worklist(csm=csm, today=today) if e.account.pk == account_id), None
+        )
+    if entry is None:  # an account without a CSM is on nobody's worklist
         response = HttpResponse(status=204)
     else:
-        row = selectors_web.worklist_rows([account], today=today)[0]
+        row = selectors_web.worklist_rows([entry], today=today)[0]
         response = render_fragment(
             request, WORKLIST, "row", {"row": row, "updated": True, "today": today, **ACTIONS}
         )

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def _mm3(**kwargs):
-    return AccountFactory(acv=Decimal("9000"), tier_code="MM3", tier_name="Mid-Market Tier 3", tier_rank=4, **kwargs)
+    return AccountFactory(
+        acv=Decimal("9000"), tier_code="MM3", tier_name="Mid-Market Tier 3", tier_rank=4, **kwargs
+    )
 
 
 def test_handoffs_is_the_ae_home_with_my_accounts(tom, tina, signed_in):
@@ -29,7 +31,8 @@ def test_commitment_exceeding_the_tier_is_flagged(tom, signed_in, htmx_headers):
     page = client.get(f"/handoffs/{account.id}/").content.decode()
     assert "What MM3 includes" in page
     response = client.post(
-        f"/handoffs/{account.id}/", {"module": "qbr", "cadence_days": 30, "deal_reference": "OPP-1"},
+        f"/handoffs/{account.id}/",
+        {"module": "qbr", "cadence_days": 30, "deal_reference": "OPP-1"},
         headers=htmx_headers,
     )
     body = response.content.decode()
@@ -41,8 +44,9 @@ def test_commitment_exceeding_the_tier_is_flagged(tom, signed_in, htmx_headers):
 
 def test_check_preview_uses_the_same_rule_before_saving(tom, signed_in, htmx_headers):
     account = _mm3(ae=tom)
-    response = signed_in(tom).post(f"/handoffs/{account.id}/check/", {"module": "qbr", "cadence_days": 30},
-                                   headers=htmx_headers)
+    response = signed_in(tom).post(
+        f"/handoffs/{account.id}/check/", {"module": "qbr", "cadence_days": 30}, headers=htmx_headers
+    )
     assert response.status_code == 200 and "exceeds tier" in response.content.decode()
     assert not HandoffCommitment.objects.exists()
 

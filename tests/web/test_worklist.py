@@ -47,7 +47,7 @@ def test_worklist_is_the_csm_home_in_priority_order_with_why(alice, signed_in):
     assert "My worklist" in body
     assert body.index("Falling Co") < body.index("Renewing Co") < body.index("Calm Co")
     assert "Usage drop" in body
-    assert "renewal in 21 days" in body
+    assert "Renews in 21 days" in body
     assert inline_script_problems(body) == []
     assert calm.name in body and renewing.name in body
 
@@ -70,12 +70,19 @@ def test_worklist_shows_only_own_accounts(alice, bob, signed_in):
     assert "Alice Co" in body and "Bob Co" not in body
 
 
-def test_capacity_and_coverage_are_at_the_top(alice, signed_in):
+def test_capacity_and_coverage_are_at_the_top(alice, signed_in, htmx_headers, django_assert_max_num_queries):
     alice.weekly_capacity_hours = Decimal("30")
     alice.save()
-    AccountFactory(csm=alice)
-    body = signed_in(alice).get("/").content.decode()
-    assert "Capacity" in body and "of 30 h / week" in body
+    AccountFactory.create_batch(
+        5, csm=alice, acv=Decimal("80000"), tier_code="ENT", tier_name="Enterprise", tier_rank=1
+    )
+    client = signed_in(alice)
+    page = client.get("/").content.decode()
+    assert 'hx-get="/worklist/capacity/"' in page
+    with django_assert_max_num_queries(12):
+        response = client.get("/worklist/capacity/", headers=htmx_headers)
+    body = response.content.decode()
+    assert "of 30 h / week" in body and "5 accounts" in body
     assert "Coverage on time" in body
 
 
@@ -97,8 +104,13 @@ def test_worklist_query_budget_with_500_accounts(alice, signed_in, django_assert
 def _task(account, **kwargs):
     from engagement.models import Task
 
-    return Task.objects.create(account=account, assignee=account.csm, title=kwargs.pop("title", "Kickoff call"),
-                               due_on=kwargs.pop("due_on", dt.date.today() - dt.timedelta(days=2)), **kwargs)
+    return Task.objects.create(
+        account=account,
+        assignee=account.csm,
+        title=kwargs.pop("title", "Kickoff call"),
+        due_on=kwargs.pop("due_on", dt.date.today() - dt.timedelta(days=2)),
+        **kwargs,
+    )
 
 
 def test_log_touchpoint_inline_returns_the_updated_row(alice, signed_in, htmx_headers):
@@ -108,7 +120,12 @@ def test_log_touchpoint_inline_returns_the_updated_row(alice, signed_in, htmx_he
     assert form.status_code == 200 and "<html" not in form.content.decode()
     response = client.post(
         f"/accounts/{account.id}/touchpoints/new/",
-        {"kind": "call", "occurred_at": dt.date.today().isoformat() + "T10:00", "minutes": 30, "from": "worklist"},
+        {
+            "kind": "call",
+            "occurred_at": dt.date.today().isoformat() + "T10:00",
+            "minutes": 30,
+            "from": "worklist",
+        },
         headers=htmx_headers,
     )
     body = response.content.decode()
@@ -147,7 +164,8 @@ def test_touchpoint_service_rule_errors_come_back_per_field(alice, signed_in, ht
 def test_cannot_log_touchpoint_on_another_csms_account(alice, bob, signed_in):
     account = AccountFactory(csm=bob)
     response = signed_in(alice).post(
-        f"/accounts/{account.id}/touchpoints/new/", {"kind": "call", "occurred_at": "2026-01-01T10:00", "minutes": 5}
+        f"/accounts/{account.id}/touchpoints/new/",
+        {"kind": "call", "occurred_at": "2026-01-01T10:00", "minutes": 5},
     )
     assert response.status_code == 404
 
@@ -183,12 +201,17 @@ def test_completing_a_cancelled_task_is_a_conflict_with_a_message(alice, signed_
 def test_snooze_needs_a_reason_and_a_future_day(alice, signed_in, htmx_headers):
     task = _task(AccountFactory(csm=alice))
     client = signed_in(alice)
-    bad = client.post(f"/tasks/{task.id}/snooze/", {"until": "2020-01-01", "reason": ""}, headers=htmx_headers)
+    bad = client.post(
+        f"/tasks/{task.id}/snooze/", {"until": "2020-01-01", "reason": ""}, headers=htmx_headers
+    )
     assert bad.status_code == 422 and 'id="id_reason_error"' in bad.content.decode()
     good = client.post(
         f"/tasks/{task.id}/snooze/",
-        {"until": (dt.date.today() + dt.timedelta(days=7)).isoformat(), "reason": "Customer on holiday",
-         "from": "worklist"},
+        {
+            "until": (dt.date.today() + dt.timedelta(days=7)).isoformat(),
+            "reason": "Customer on holiday",
+            "from": "worklist",
+        },
         headers=htmx_headers,
     )
     assert good.status_code == 200
