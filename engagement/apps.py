@@ -7,11 +7,15 @@ class EngagementConfig(AppConfig):
     def ready(self) -> None:
         from segmentation.economics import register_minutes_sql
 
-        from . import receivers  # noqa: F401 - playbooks, flags and coverage follow other apps
-        from . import receivers_journeys  # noqa: F401 - connects journey exits
+        from . import (
+            receivers,  # noqa: F401 - playbooks, flags and coverage follow other apps
+            receivers_journeys,  # noqa: F401 - connects journey exits
+        )
         from .views import register_pages
+        from .views_journeys import register_journey_pages
 
         register_pages()
+        register_journey_pages()
         # Cost-to-serve counts the CSM minutes logged as touchpoints.
         register_minutes_sql(
             "SELECT account_id, SUM(minutes) AS minutes FROM engagement_touchpoint "

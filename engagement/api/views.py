@@ -1,0 +1,293 @@
+"""Engagement API: thin views that parse, check the role, and call one service or selector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Account
+from csplatform import roles
+from csplatform.models import User
+
+from .. import selectors
+from ..models import Flag, HandoffCommitment, Task
+from ..services.commitments import commitment_accept, commitment_decline, commitment_log
+from ..services.flags import flag_resolve
+from ..services.tasks import task_complete, task_create, task_snooze
+from ..services.touchpoints import touchpoint_log
+from . import serializers as s
+
+
+def call_service(service: Any, **kwargs: Any) -> Any:
+    """Run a service; its field-keyed ValidationError becomes DRF's 400 body."""
+    try:
+        return service(**kwargs)
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        raise serializers.ValidationError(detail) from None
+
+
+def account_for_input(account_id: int) -> Account:
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        raise serializers.ValidationError({"account": [f"Unknown account {account_id}."]})
+    return account
+
+
+def _account_filter(request: Request) -> int | None:
+    raw = request.query_params.get("account")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise serializers.ValidationError({"account": ["A valid integer is required."]}) from None
+
+
+ACCOUNT_PARAM = OpenApiParameter("account", int, description="Only records of this account.")
+
+
+class TouchpointListCreateView(generics.ListAPIView):
+    """`GET /api/v1/touchpoints/?account=<id>` and `POST /api/v1/touchpoints/`."""
+
+    serializer_class = s.TouchpointSerializer
+
+    def get_queryset(self) -> Any:
+        return selectors.touchpoints_for(user=self.request.user, account_id=_account_filter(self.request))
+
+    @extend_schema(parameters=[ACCOUNT_PARAM])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=s.TouchpointInputSerializer, responses={201: s.TouchpointSerializer})
+    def post(self, request: Request) -> Response:
+        data = _valid(s.TouchpointInputSerializer, request)
+        touchpoint = call_service(
+            touchpoint_log,
+            by=request.user,
+            account=account_for_input(data["account"]),
+            kind=data["kind"],
+            occurred_at=data["occurred_at"],
+            minutes=data["minutes"],
+            module_code=data.get("module") or None,
+            notes=data["notes"],
+            participant_ids=data["participants"],
+        )
+        return Response(s.TouchpointSerializer(touchpoint).data, status=status.HTTP_201_CREATED)
+
+
+class CommitmentListCreateView(generics.ListAPIView):
+    """`GET|POST /api/v1/commitments/`: AEs log promises on their accounts; the response carries
+    the check's `status` (`within_tier`, `exceeds_tier`, `accepted`, `declined`)."""
+
+    serializer_class = s.CommitmentSerializer
+
+    def get_queryset(self) -> Any:
+        commitments = selectors.commitments_for(
+            user=self.request.user, account_id=_account_filter(self.request)
+        )
+        wanted = self.request.query_params.get("status")
+        return commitments.filter(status=wanted) if wanted else commitments
+
+    @extend_schema(parameters=[ACCOUNT_PARAM, OpenApiParameter("status", str)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=s.CommitmentInputSerializer, responses={201: s.CommitmentSerializer})
+    def post(self, request: Request) -> Response:
+        data = _valid(s.CommitmentInputSerializer, request)
+        commitment = call_service(
+            commitment_log,
+            by=request.user,
+            account=account_for_input(data["account"]),
+            module_code=data.get("module") or None,
+            cadence_days=data.get("cadence_days"),
+            description=data["description"],
+            deal_reference=data["deal_reference"],
+            note=data["note"],
+        )
+        return Response(s.CommitmentSerializer(commitment).data, status=status.HTTP_201_CREATED)
+
+
+def _visible_commitment(request: Request, pk: int) -> HandoffCommitment:
+    return get_object_or_404(selectors.commitments_for(user=request.user), pk=pk)
+
+
+class CommitmentAcceptView(APIView):
+    @extend_schema(request=s.CommitmentAcceptSerializer, responses={200: s.CommitmentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(s.CommitmentAcceptSerializer, request)
+        commitment = call_service(
+            commitment_accept,
+            by=request.user,
+            commitment=_visible_commitment(request, pk),
+            until=data.get("until"),
+            note=data["note"],
+        )
+        return Response(s.CommitmentSerializer(commitment).data)
+
+
+class CommitmentDeclineView(APIView):
+    @extend_schema(request=s.CommitmentDeclineSerializer, responses={200: s.CommitmentSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(s.CommitmentDeclineSerializer, request)
+        commitment = call_service(
+            commitment_decline,
+            by=request.user,
+            commitment=_visible_commitment(request, pk),
+            reason=data["reason"],
+        )
+        return Response(s.CommitmentSerializer(commitment).data)
+
+
+class TaskListCreateView(generics.ListAPIView):
+    """`GET /api/v1/tasks/`: the signed-in CSM's open tasks (`?account=` for one account's tasks)."""
+
+    serializer_class = s.TaskSerializer
+
+    def get_queryset(self) -> Any:
+        account_id = _account_filter(self.request)
+        if account_id is not None:
+            account = get_object_or_404(selectors.visible_accounts(user=self.request.user), pk=account_id)
+            return selectors.tasks_for_account(account=account)
+        return selectors.tasks_for_csm(csm=self.request.user, include_snoozed=True)
+
+    @extend_schema(parameters=[ACCOUNT_PARAM])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=s.TaskInputSerializer, responses={201: s.TaskSerializer})
+    def post(self, request: Request) -> Response:
+        data = _valid(s.TaskInputSerializer, request)
+        task = call_service(
+            task_create,
+            by=request.user,
+            account=account_for_input(data["account"]),
+            title=data["title"],
+            due_on=data["due_on"],
+            description=data["description"],
+            checklist=data["checklist"],
+            module_code=data.get("module") or None,
+            estimated_minutes=data["estimated_minutes"],
+        )
+        return Response(s.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+def _visible_task(request: Request, pk: int) -> Task:
+    return get_object_or_404(
+        Task.objects.filter(account__in=selectors.visible_accounts(user=request.user)), pk=pk
+    )
+
+
+class TaskCompleteView(APIView):
+    @extend_schema(request=None, responses={200: s.TaskSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        task = call_service(task_complete, by=request.user, task=_visible_task(request, pk))
+        return Response(s.TaskSerializer(task).data)
+
+
+class TaskSnoozeView(APIView):
+    @extend_schema(request=s.TaskSnoozeSerializer, responses={200: s.TaskSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(s.TaskSnoozeSerializer, request)
+        task = call_service(
+            task_snooze,
+            by=request.user,
+            task=_visible_task(request, pk),
+            until=data["until"],
+            reason=data["reason"],
+        )
+        return Response(s.TaskSerializer(task).data)
+
+
+class FlagListView(generics.ListAPIView):
+    """`GET /api/v1/flags/?account=<id>`: open flags on the accounts the user may see."""
+
+    serializer_class = s.FlagSerializer
+
+    def get_queryset(self) -> Any:
+        flags = Flag.objects.filter(
+            account__in=selectors.visible_accounts(user=self.request.user), status="open"
+        )
+        account_id = _account_filter(self.request)
+        return flags.filter(account_id=account_id) if account_id is not None else flags
+
+    @extend_schema(parameters=[ACCOUNT_PARAM])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class FlagResolveView(APIView):
+    @extend_schema(request=s.FlagResolveSerializer, responses={200: s.FlagSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        data = _valid(s.FlagResolveSerializer, request)
+        flag = get_object_or_404(
+            Flag.objects.filter(account__in=selectors.visible_accounts(user=request.user)), pk=pk
+        )
+        flag = call_service(flag_resolve, by=request.user, flag=flag, note=data["note"])
+        return Response(s.FlagSerializer(flag).data)
+
+
+class AccountCoverageView(APIView):
+    """`GET /api/v1/accounts/{id}/coverage/`: each entitlement, last delivered, next due, overdue."""
+
+    @extend_schema(responses={200: s.CoverageLineSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        account = get_object_or_404(selectors.visible_accounts(user=request.user), pk=pk)
+        lines = selectors.coverage_for_account(account=account)
+        return Response(s.CoverageLineSerializer(lines, many=True).data)
+
+
+class WorklistView(APIView):
+    """`GET /api/v1/worklist/`: the CSM's accounts in priority order with the reasons.
+    Leaders may pass `?csm=<username>`."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("csm", str),
+            OpenApiParameter("tier", str),
+            OpenApiParameter("flag", str),
+        ],
+        responses={200: s.WorklistEntrySerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        csm: User | None = request.user  # type: ignore[assignment]
+        wanted = request.query_params.get("csm")
+        if roles.is_leader(request.user):
+            csm = get_object_or_404(User, username=wanted) if wanted else None
+        elif not roles.is_csm(request.user):
+            raise exceptions.PermissionDenied("The worklist is for CSMs and CS Leadership.")
+        entries = selectors.accounts_for_worklist(
+            csm=csm,
+            tier_code=request.query_params.get("tier") or None,
+            flag_kind=request.query_params.get("flag") or None,
+            limit=500,
+        )
+        return Response(s.WorklistEntrySerializer(entries, many=True).data)
+
+
+class CapacityView(APIView):
+    """`GET /api/v1/capacity/`: weekly hours needed against capacity; leaders see every CSM."""
+
+    @extend_schema(responses={200: s.CapacitySerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        if roles.is_leader(request.user):
+            rows = selectors.csm_capacity()
+        elif roles.is_csm(request.user):
+            rows = selectors.csm_capacity(csm_ids=[request.user.pk])
+        else:
+            raise exceptions.PermissionDenied("Capacity is shown to CSMs and CS Leadership.")
+        return Response(s.CapacitySerializer(rows, many=True).data)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
