@@ -35,4 +35,5 @@ urlpatterns = [
     path("", include("segmentation.urls")),
     path("", include("playbooks.urls")),
     path("", include("engagement.urls")),
+    path("", include("engagement.urls_journeys")),
 ]

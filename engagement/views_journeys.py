@@ -1,0 +1,327 @@
+"""Journey screens: list and results, the editor, preview, dry run, the review list, account side.
+
+Views parse, check the role and the object, and call a service or a selector. CS Leadership
+edits journeys and settings; a CSM sees journeys and acts on the accounts they own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Account, Contact
+from csplatform import roles
+from csplatform.htmx import add_service_errors, is_htmx, leaders_only, register_account_section, require_roles
+from playbooks.journey_templates import PLACEHOLDERS
+from playbooks.models import Journey, JourneyStep
+from playbooks.services.journeys import (
+    JOURNEY_FIELDS,
+    STEP_FIELDS,
+    journey_pause,
+    journey_resume,
+    journey_save,
+    journey_step_save,
+)
+
+from .models import JourneyEnrolment, OutboundEmail
+from .selectors_journeys import (
+    account_enrolments,
+    journey_enrolments,
+    journey_results,
+    journeys_overview,
+    outbound_for_account,
+    stuck_for_review,
+)
+from .services.journeys import (
+    contact_problem,
+    enrolment_start,
+    enrolment_stop,
+    enrolments_stop_for_account,
+    journey_plan,
+    journey_settings,
+    journey_settings_update,
+    step_render,
+)
+from .services.sending import REVIEW_ACTIONS, outbound_review_resolve
+
+leaders_and_csms = require_roles(roles.is_leader, roles.is_csm)
+
+
+class JourneyForm(forms.ModelForm):
+    class Meta:
+        model = Journey
+        fields = list(JOURNEY_FIELDS)
+        widgets = {
+            "send_window_start": forms.TimeInput(attrs={"type": "time"}),
+            "send_window_end": forms.TimeInput(attrs={"type": "time"}),
+            "description": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class StepForm(forms.ModelForm):
+    class Meta:
+        model = JourneyStep
+        fields = list(STEP_FIELDS)
+        widgets = {
+            "body_text_template": forms.Textarea(attrs={"rows": 14, "class": "mono"}),
+            "body_html_template": forms.Textarea(attrs={"rows": 6, "class": "mono"}),
+        }
+
+
+class SettingsForm(forms.Form):
+    sending_paused = forms.BooleanField(required=False, label="Pause all journey email (global kill switch)")
+    paused_reason = forms.CharField(required=False, max_length=255)
+    weekly_cap = forms.IntegerField(min_value=1, max_value=14, label="Emails per contact per 7 days")
+
+
+def _can_see_account(user: Any, account: Account) -> bool:
+    return roles.is_leader(user) or (roles.is_csm(user) and account.csm_id == user.pk)
+
+
+# --- Journeys: list, editor, pause ------------------------------------------------------------
+
+
+@require_GET
+@leaders_and_csms
+def journey_list(request: HttpRequest) -> HttpResponse:
+    config = journey_settings()
+    context = {
+        "overview": journeys_overview(),
+        "config": config,
+        "settings_form": SettingsForm(
+            initial={"sending_paused": config.sending_paused, "paused_reason": config.paused_reason,
+                     "weekly_cap": config.weekly_cap}
+        ),
+        "stuck_count": stuck_for_review().count() if roles.is_leader(request.user) else 0,
+    }
+    return render(request, "journeys/list.html", context)
+
+
+@require_POST
+@leaders_only
+def settings_update(request: HttpRequest) -> HttpResponse:
+    form = SettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            journey_settings_update(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            state = "paused" if form.cleaned_data["sending_paused"] else "on"
+            messages.success(request, f"Journey settings saved: sending is {state}.")
+            return redirect("journeys:list")
+    problems = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+    messages.error(request, f"Settings not saved: {problems}")
+    return redirect("journeys:list")
+
+
+@leaders_only
+def journey_new(request: HttpRequest) -> HttpResponse:
+    form = JourneyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            journey = journey_save(user=request.user, data=form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Journey “{journey.name}” created. Add its first step.")
+            return redirect("journeys:detail", journey_id=journey.pk)
+    status = 422 if form.errors else 200
+    return render(request, "journeys/journey_form.html", {"form": form}, status=status)
+
+
+@leaders_and_csms
+def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
+    journey = get_object_or_404(Journey, pk=journey_id)
+    form = JourneyForm(request.POST or None, instance=journey)
+    if request.method == "POST":
+        if not roles.is_leader(request.user):
+            raise PermissionDenied("Only CS Leadership may edit journeys.")
+        if form.is_valid():
+            try:
+                journey_save(user=request.user, data=form.cleaned_data, journey=journey)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Journey saved.")
+                return redirect("journeys:detail", journey_id=journey.pk)
+    context = {
+        "journey": journey,
+        "form": form,
+        "steps": journey.steps.order_by("position"),
+        "enrolments": journey_enrolments(journey=journey, limit=50),
+        "can_edit": roles.is_leader(request.user),
+    }
+    return render(request, "journeys/detail.html", context, status=422 if form.errors else 200)
+
+
+@require_POST
+@leaders_only
+def journey_pause_view(request: HttpRequest, journey_id: int) -> HttpResponse:
+    journey = get_object_or_404(Journey, pk=journey_id)
+    journey_pause(user=request.user, journey=journey, reason=request.POST.get("reason", ""))
+    messages.warning(request, f"“{journey.name}” is paused: nothing of it is scheduled or sent.")
+    return redirect("journeys:detail", journey_id=journey.pk)
+
+
+@require_POST
+@leaders_only
+def journey_resume_view(request: HttpRequest, journey_id: int) -> HttpResponse:
+    journey = get_object_or_404(Journey, pk=journey_id)
+    journey_resume(user=request.user, journey=journey)
+    messages.success(request, f"“{journey.name}” is sending again.")
+    return redirect("journeys:detail", journey_id=journey.pk)
+
+
+@leaders_only
+def step_edit(request: HttpRequest, journey_id: int, step_id: int | None = None) -> HttpResponse:
+    journey = get_object_or_404(Journey, pk=journey_id)
+    step = get_object_or_404(JourneyStep, pk=step_id, journey=journey) if step_id else None
+    form = StepForm(request.POST or None, instance=step)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = journey_step_save(user=request.user, journey=journey, data=form.cleaned_data, step=step)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Step {saved.position} “{saved.name}” saved.")
+            return redirect("journeys:detail", journey_id=journey.pk)
+    context = {"journey": journey, "step": step, "form": form, "placeholders": PLACEHOLDERS}
+    return render(request, "journeys/step_form.html", context, status=422 if form.errors else 200)
+
+
+# --- Preview, dry run, results, review ---------------------------------------------------------
+
+
+def _contact_from_query(request: HttpRequest) -> Contact | None:
+    wanted = request.GET.get("contact", "").strip()
+    if not wanted:
+        return None
+    contacts = Contact.objects.select_related("account", "account__csm")
+    matches = contacts.filter(pk=int(wanted)) if wanted.isdigit() else contacts.filter(email__iexact=wanted)
+    contact = matches.first()
+    if contact is not None and not _can_see_account(request.user, contact.account):
+        raise PermissionDenied("You can preview emails only for contacts of your own accounts.")
+    return contact
+
+
+@require_GET
+@leaders_and_csms
+def step_preview(request: HttpRequest, journey_id: int, step_id: int) -> HttpResponse:
+    step = get_object_or_404(JourneyStep.objects.select_related("journey"), pk=step_id, journey_id=journey_id)
+    contact = _contact_from_query(request)
+    context: dict[str, Any] = {"journey": step.journey, "step": step, "contact": contact,
+                               "query": request.GET.get("contact", "")}
+    if contact is not None:
+        context["rendered"] = step_render(step=step, contact=contact, account=contact.account)
+        context["problem"] = contact_problem(contact)
+    elif context["query"]:
+        context["not_found"] = True
+    return render(request, "journeys/preview.html", context)
+
+
+@require_GET
+@leaders_only
+def journey_dry_run(request: HttpRequest, journey_id: int) -> HttpResponse:
+    journey = get_object_or_404(Journey, pk=journey_id)
+    plan = journey_plan(journey=journey, days=7)
+    return render(request, "journeys/dry_run.html", {"journey": journey, "plan": plan, "scope": journey.name})
+
+
+@require_GET
+@leaders_only
+def journey_results_view(request: HttpRequest, journey_id: int) -> HttpResponse:
+    journey = get_object_or_404(Journey, pk=journey_id)
+    context = {"journey": journey, "results": journey_results(journey=journey)}
+    return render(request, "journeys/results.html", context)
+
+
+@require_GET
+@leaders_only
+def review_list(request: HttpRequest) -> HttpResponse:
+    context = {"rows": stuck_for_review()[:500], "actions": REVIEW_ACTIONS}
+    return render(request, "journeys/review.html", context)
+
+
+@require_POST
+@leaders_only
+def review_resolve(request: HttpRequest, outbound_id: int) -> HttpResponse:
+    row = get_object_or_404(OutboundEmail, pk=outbound_id)
+    try:
+        outbound_review_resolve(user=request.user, outbound=row, action=request.POST.get("action", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Email to {row.to_email} resolved.")
+    return redirect("journeys:review")
+
+
+# --- The account side -------------------------------------------------------------------------
+
+
+def _account_for(request: HttpRequest, account_id: int) -> Account:
+    account = get_object_or_404(Account.objects.select_related("csm"), pk=account_id)
+    if not _can_see_account(request.user, account):
+        raise PermissionDenied("Only the account's CSM or CS Leadership may see its journeys.")
+    return account
+
+
+@require_GET
+def account_journeys(request: HttpRequest, account_id: int) -> HttpResponse:
+    """The account's enrolments, recent journey emails and the next 7 days (page or HTMX section)."""
+    account = _account_for(request, account_id)
+    context = {
+        "account": account,
+        "enrolments": account_enrolments(account_id=account.pk),
+        "emails": outbound_for_account(account_id=account.pk, limit=20),
+        "plan": journey_plan(account=account, days=7),
+        "journeys": Journey.objects.order_by("name"),
+        "contacts": account.contacts.order_by("name"),
+    }
+    template = "journeys/account.html#section" if is_htmx(request) else "journeys/account.html"
+    return render(request, template, context)
+
+
+@require_POST
+def account_enrol(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account_for(request, account_id)
+    journey = Journey.objects.filter(pk=request.POST.get("journey") or 0).first()
+    contact = account.contacts.filter(pk=request.POST.get("contact") or 0).select_related("account").first()
+    if journey is None or contact is None:
+        messages.error(request, "Choose a journey and a contact of this account.")
+        return redirect("journeys:account-journeys", account_id=account.pk)
+    try:
+        enrolment_start(user=request.user, journey=journey, contact=contact)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{contact} enrolled in {journey.name}.")
+    return redirect("journeys:account-journeys", account_id=account.pk)
+
+
+@require_POST
+def enrolment_stop_view(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+    enrolments = JourneyEnrolment.objects.select_related("account", "contact", "journey")
+    enrolment = get_object_or_404(enrolments, pk=enrolment_id)
+    _account_for(request, enrolment.account_id)
+    enrolment_stop(user=request.user, enrolment=enrolment)
+    messages.success(request, f"{enrolment.contact} will get no more emails from {enrolment.journey.name}.")
+    return redirect("journeys:account-journeys", account_id=enrolment.account_id)
+
+
+@require_POST
+def account_stop_all(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = _account_for(request, account_id)
+    stopped = enrolments_stop_for_account(user=request.user, account=account)
+    messages.success(request, f"Stopped {stopped} journey enrolment(s) of {account.name}.")
+    return redirect("journeys:account-journeys", account_id=account.pk)
+
+
+def register_journey_pages() -> None:
+    register_account_section("journeys", "Journeys", "journeys:account-journeys", order=60, wide=True)

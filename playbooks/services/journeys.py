@@ -1,0 +1,195 @@
+"""Editing journeys: every rule about what a journey and its steps may contain.
+
+Templates and skip conditions are checked here, at save time, so a broken template never
+reaches the sender. The HTML editor and any API call these functions; neither repeats a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from csplatform import roles
+from playbooks.journey_templates import TemplateProblem, validate_template
+from playbooks.models import DelayFrom, Journey, JourneyStep
+
+TEMPLATE_FIELDS = ("subject_template", "body_text_template", "body_html_template")
+JOURNEY_FIELDS = (
+    "code",
+    "name",
+    "description",
+    "tier_code",
+    "send_window_start",
+    "send_window_end",
+    "send_on_weekends",
+)
+STEP_FIELDS = (
+    "name",
+    "delay_days",
+    "delay_hours",
+    "delay_from",
+    "subject_template",
+    "body_text_template",
+    "body_html_template",
+    "skip_condition",
+    "module_code",
+)
+
+
+def _require_leader(user: Any) -> None:
+    if not roles.is_leader(user):
+        raise PermissionError("Only CS Leadership may edit journeys.")
+
+
+# --- Skip conditions --------------------------------------------------------------------------
+# A skip condition is one condition of the segmentation signal vocabulary, written as text
+# ("seat_utilisation >= 0.6") and read into segmentation's condition shape
+# ({"signal", "op", "value"}). Validation and evaluation are segmentation's; these two functions
+# are the only place journeys touch them.
+
+_CONDITION = re.compile(r"^\s*([a-z_0-9]+)\s*(>=|<=|==|>|<)\s*(\S+)\s*$")
+
+
+def skip_condition_parse(*, condition: str) -> dict[str, Any] | None:
+    """The condition as segmentation's ``{"signal", "op", "value"}``; None when blank."""
+    if not condition.strip():
+        return None
+    match = _CONDITION.match(condition)
+    if not match:
+        raise ValidationError(
+            "Write a condition as “signal operator value”, e.g. “seat_utilisation >= 0.6”."
+        )
+    signal, op, raw = match.groups()
+    value: Any
+    if raw.lower() in ("true", "false"):
+        value = raw.lower() == "true"
+    else:
+        try:
+            value = float(raw) if "." in raw else int(raw)
+        except ValueError:
+            value = raw
+    return {"signal": signal, "op": op, "value": value}
+
+
+def skip_condition_validate(*, condition: str) -> None:
+    """Raise ValidationError when ``condition`` is not a valid signal condition."""
+    from segmentation.rules import _validate_condition
+
+    parsed = skip_condition_parse(condition=condition)
+    if parsed is None:
+        return
+    problems = _validate_condition(parsed, "condition")
+    if problems:
+        raise ValidationError([problem.removeprefix("condition").lstrip(".: ") for problem in problems])
+
+
+def skip_conditions_for_accounts(*, condition: str, account_ids: list[int]) -> dict[int, bool]:
+    """Whether ``condition`` holds for each account now (never when a signal has no data)."""
+    parsed = skip_condition_parse(condition=condition)
+    if parsed is None or not account_ids:
+        return dict.fromkeys(account_ids, False)
+    from accounts.models import Account
+    from segmentation.engine import PolicySnapshot, condition_holds
+    from segmentation.models import TierPolicy
+    from segmentation.signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
+
+    policy = TierPolicy.objects.filter(status="active").prefetch_related("tiers").first()
+    if policy is None:
+        return dict.fromkeys(account_ids, False)
+    facts = [
+        AccountFacts(*row)
+        for row in Account.objects.filter(pk__in=account_ids).values_list(*ACCOUNT_FACT_FIELDS)
+    ]
+    values = signals_for(
+        facts,
+        policy=PolicySnapshot.from_policy(policy),
+        needed={parsed["signal"]},
+        today=timezone.localdate(),
+    )
+    return {
+        account_id: bool(
+            account_id in values and condition_holds(parsed, values[account_id].get(parsed["signal"]))
+        )
+        for account_id in account_ids
+    }
+
+
+# --- Journeys and steps -----------------------------------------------------------------------
+
+
+def journey_step_validate(*, data: Mapping[str, Any]) -> None:
+    """Raise ValidationError keyed by field, with the template line and reason."""
+    errors: dict[str, list[str]] = {}
+    for field in TEMPLATE_FIELDS:
+        source = data.get(field) or ""
+        if field != "body_html_template" and not source.strip():
+            errors[field] = ["This template may not be empty."]
+            continue
+        try:
+            validate_template(source)
+        except TemplateProblem as problem:
+            errors[field] = [f"Line {problem.line}: {problem.reason}"]
+    try:
+        skip_condition_validate(condition=data.get("skip_condition") or "")
+    except ValidationError as exc:
+        errors["skip_condition"] = exc.messages
+    if data.get("delay_from", DelayFrom.PREVIOUS) not in DelayFrom.values:
+        errors["delay_from"] = [f"Choose one of: {', '.join(DelayFrom.values)}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def journey_validate(*, data: Mapping[str, Any]) -> None:
+    start, end = data.get("send_window_start"), data.get("send_window_end")
+    if isinstance(start, dt.time) and isinstance(end, dt.time) and end <= start:
+        raise ValidationError({"send_window_end": ["The send window must end after it starts."]})
+
+
+@transaction.atomic
+def journey_save(*, user: Any, data: Mapping[str, Any], journey: Journey | None = None) -> Journey:
+    _require_leader(user)
+    journey_validate(data=data)
+    journey = journey or Journey()
+    for field in JOURNEY_FIELDS:
+        if field in data:
+            setattr(journey, field, data[field])
+    journey.full_clean()
+    journey.save()
+    return journey
+
+
+@transaction.atomic
+def journey_step_save(
+    *, user: Any, journey: Journey, data: Mapping[str, Any], step: JourneyStep | None = None
+) -> JourneyStep:
+    """Create or change a step; a template that fails to render is refused with line and reason."""
+    _require_leader(user)
+    journey_step_validate(data=data)
+    if step is None:
+        last = journey.steps.order_by("-position").values_list("position", flat=True).first() or 0
+        step = JourneyStep(journey=journey, position=last + 1)
+    for field in STEP_FIELDS:
+        if field in data:
+            setattr(step, field, data[field] if data[field] is not None else "")
+    step.full_clean(exclude=["journey"])
+    step.save()
+    return step
+
+
+@transaction.atomic
+def journey_pause(*, user: Any, journey: Journey, reason: str = "") -> None:
+    """Journey kill switch: nothing of this journey is scheduled or sent until resumed."""
+    _require_leader(user)
+    Journey.objects.filter(pk=journey.pk).update(is_paused=True, paused_reason=reason[:255])
+
+
+@transaction.atomic
+def journey_resume(*, user: Any, journey: Journey) -> None:
+    _require_leader(user)
+    Journey.objects.filter(pk=journey.pk).update(is_paused=False, paused_reason="")
