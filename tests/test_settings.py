@@ -1,0 +1,147 @@
+"""Configuration comes from the environment: unsafe production values stop the process at start.
+
+Each case starts a fresh Python process, because settings are read once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from csplatform.settings import BASE_DIR, DEVELOPMENT_SECRET_KEY
+
+LONG_RANDOM_KEY = "k3y-" + "x7Qp9LmZ2vRt8WsY4bNc6DfGh1JkAe5U" * 2
+
+# Variables the tests decide; anything the outer environment (CI) set for them is dropped.
+CONFIG_VARIABLES = (
+    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL", "VAR_DIR",
+    "EMAIL_BACKEND", "EMAIL_FILE_PATH", "DEFAULT_FROM_EMAIL", "SECURE_SSL_REDIRECT",
+)  # fmt: skip
+
+SHOW_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings
+from csplatform.celery import app
+print(json.dumps({
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "database": str(settings.DATABASES["default"]["NAME"]),
+    "broker": app.conf.broker_url,
+    "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "scheduler": settings.CELERY_BEAT_SCHEDULER,
+    "debug": settings.DEBUG,
+    "email_backend": settings.EMAIL_BACKEND,
+    "site_url": settings.SITE_URL,
+}))
+"""
+
+
+def run_python(code: str, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}
+    env.update({"DJANGO_SETTINGS_MODULE": "csplatform.settings", "LOG_LEVEL": "WARNING"})
+    env.setdefault("VAR_DIR", str(tmp_path / "var"))
+    env.update(variables)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def start_django(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    return run_python("import django; django.setup()", tmp_path, **variables)
+
+
+def test_production_refuses_the_development_secret_key(tmp_path: Path) -> None:
+    result = start_django(tmp_path, DEBUG="false", ALLOWED_HOSTS="cs.example.com")
+
+    assert result.returncode == 1
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY is the development key" in result.stderr
+
+
+def test_production_refuses_the_development_key_even_when_set_explicitly(tmp_path: Path) -> None:
+    result = start_django(
+        tmp_path, DEBUG="false", SECRET_KEY=DEVELOPMENT_SECRET_KEY, ALLOWED_HOSTS="cs.example.com"
+    )
+
+    assert result.returncode == 1
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key(tmp_path: Path) -> None:
+    result = start_django(tmp_path, DEBUG="false", SECRET_KEY="short-key", ALLOWED_HOSTS="cs.example.com")
+
+    assert result.returncode == 1
+    assert "shorter than 50 characters" in result.stderr
+
+
+def test_production_refuses_empty_allowed_hosts(tmp_path: Path) -> None:
+    result = start_django(tmp_path, DEBUG="false", SECRET_KEY=LONG_RANDOM_KEY)
+
+    assert result.returncode == 1
+    assert "ALLOWED_HOSTS is empty" in result.stderr
+
+
+def test_production_with_safe_values_passes_the_deployment_checklist(tmp_path: Path) -> None:
+    result = run_python(
+        "import sys; from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        tmp_path,
+        DEBUG="false",
+        SECRET_KEY=LONG_RANDOM_KEY,
+        ALLOWED_HOSTS="cs.example.com",
+        SITE_URL="https://cs.example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_development_defaults_are_sqlite_and_a_filesystem_broker_under_var_dir(tmp_path: Path) -> None:
+    var_dir = tmp_path / "embedded"
+
+    result = run_python(SHOW_SETTINGS, tmp_path, VAR_DIR=str(var_dir))
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["debug"] is True
+    assert shown["engine"] == "django.db.backends.sqlite3"
+    assert shown["database"] == str(var_dir / "csplatform.sqlite3")
+    assert shown["broker"].startswith("filesystem://")
+    # What the web process writes out is what the worker reads in.
+    assert shown["transport"]["data_folder_in"] == shown["transport"]["data_folder_out"]
+    assert (var_dir / "broker" / "queue").is_dir()
+    assert shown["scheduler"] == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert shown["email_backend"] == "django.core.mail.backends.filebased.EmailBackend"
+
+
+def test_postgres_and_redis_urls_switch_without_code_change(tmp_path: Path) -> None:
+    result = run_python(
+        SHOW_SETTINGS,
+        tmp_path,
+        DATABASE_URL="postgres://cs:secret@db.internal:5432/csplatform",
+        CELERY_BROKER_URL="redis://cache.internal:6379/0",
+        SITE_URL="https://cs.example.com/",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+    )
+
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["engine"] == "django.db.backends.postgresql"
+    assert shown["database"] == "csplatform"
+    assert shown["broker"] == "redis://cache.internal:6379/0"
+    assert "data_folder_in" not in shown["transport"]
+    assert shown["site_url"] == "https://cs.example.com"
+    assert shown["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
+
+
+@pytest.mark.parametrize("value", ["false", "False", "0", "no"])
+def test_every_spelling_of_false_means_production(tmp_path: Path, value: str) -> None:
+    result = start_django(tmp_path, DEBUG=value)
+
+    assert result.returncode == 1
+    assert "DEBUG is false" in result.stderr
