@@ -12,8 +12,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Least
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Least
 from django.utils import timezone
 
 from accounts.models import Account
@@ -271,7 +283,13 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
         EntitlementCoverage.objects.values(column)
         .annotate(
             planned=Sum("planned_in_window"),
-            delivered=Sum(Least("delivered_in_window", "planned_in_window")),
+            delivered=Sum(
+                Least(
+                    Cast("delivered_in_window", DecimalField(max_digits=8, decimal_places=3)),
+                    "planned_in_window",
+                    output_field=DecimalField(max_digits=8, decimal_places=3),
+                )
+            ),
             overdue=Count("pk", filter=Q(next_due_on__lt=today)),
         )
         .order_by(column)

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -67,7 +68,12 @@ def journey_enrol(*, journey_code: str, account_id: int, source: str) -> bool:
             "journeys are not available; skipped enrolling account %s in %s", account_id, journey_code
         )
         return False
-    start(journey_code=journey_code, account_id=account_id, source=source)
+    try:
+        start(journey_code=journey_code, account_id=account_id, source=source)
+    except ValidationError as exc:
+        # A playbook naming a journey that was renamed or removed must not block its tasks.
+        logger.warning("could not enrol account %s in journey %s: %s", account_id, journey_code, exc.messages)
+        return False
     return True
 
 
