@@ -102,18 +102,25 @@ def source_label(source: str) -> str:
     return source[:SOURCE_MAX_LENGTH]
 
 
-def notify_accounts_changed(changed: Mapping[frozenset[str], list[int]]) -> None:
-    """Send ``accounts_changed`` after commit, one signal per set of changed fields.
+def notify_accounts_changed(
+    *, created: Iterable[int] = (), changed: Mapping[int, set[str]] | None = None
+) -> None:
+    """Send ``accounts_changed`` after commit: once for created accounts, once for changed ones.
 
-    ``changed`` maps the set of changed tracked fields (or ``{"created"}``) to account ids.
+    ``changed`` maps account ids to their changed tracked fields; the signal carries the union,
+    so a batch of any size costs receivers one call (they look at the accounts themselves).
     """
-    batches = [(set(fields), sorted(ids)) for fields, ids in changed.items() if ids]
-    if not batches:
+    created_ids = sorted(created)
+    changed_ids = sorted(changed or {})
+    changed_fields: set[str] = set().union(*(changed or {}).values())
+    if not created_ids and not changed_ids:
         return
 
     def send() -> None:
-        for fields, ids in batches:
-            accounts_changed.send(sender=Account, account_ids=ids, fields=fields)
+        if created_ids:
+            accounts_changed.send(sender=Account, account_ids=created_ids, fields={"created"})
+        if changed_ids:
+            accounts_changed.send(sender=Account, account_ids=changed_ids, fields=changed_fields)
 
     transaction.on_commit(send)
 
@@ -170,7 +177,7 @@ def account_create(
     except IntegrityError as exc:
         # Someone created the same CRM id between our check and our insert.
         raise AccountConflict(str(exc)) from exc
-    notify_accounts_changed({frozenset({"created"}): [account.pk]})
+    notify_accounts_changed(created=[account.pk])
     return account
 
 
@@ -209,5 +216,5 @@ def account_update(*, account: Account, actor: User | None, source: str, data: M
         for field in tracked
     )
     if tracked:
-        notify_accounts_changed({frozenset(tracked): [locked.pk]})
+        notify_accounts_changed(changed={locked.pk: set(tracked)})
     return locked

@@ -11,7 +11,6 @@ on their own and change nothing; the result lists them by index.
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +39,8 @@ MAX_SYNC_RECORDS = 1000
 Record = tuple[int, Mapping[str, Any]]
 
 CONTACT_FIELDS = ("name", "role", "is_champion", "is_executive", "time_zone")
+# Model attribute names of the editable fields: owners are written by id, not by object.
+_ACCOUNT_ATTNAMES = tuple(f"{name}_id" if name in OWNER_FIELDS else name for name in EDITABLE_FIELDS)
 METRIC_FIELDS = ("active_users", "licensed_seats", "support_tickets", "feature_adoption")
 
 
@@ -123,18 +124,25 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
     users = user_refs_resolve(
         data[f] for _, data in unique for f in OWNER_FIELDS if isinstance(data.get(f), str)
     )
-    existing = {
-        account.external_id: account
-        for account in Account.objects.select_for_update(of=("self",))
+    # Plain dicts, not models: a thousand model instances cost more than the query.
+    existing: dict[str, dict[str, Any]] = {
+        row["external_id"]: row
+        for row in Account.objects.select_for_update(of=("self",))
         .filter(crm_source=crm_source, external_id__in=[data["external_id"] for _, data in unique])
-        .annotate(csm_username=F("csm__username"), ae_username=F("ae__username"))
+        .values(
+            "id",
+            "external_id",
+            *_ACCOUNT_ATTNAMES,
+            csm_username=F("csm__username"),
+            ae_username=F("ae__username"),
+        )
     }
 
     username_by_id = {user.pk: user.username for user in users.values()}
     to_write: list[Account] = []
     created_ids: list[str] = []
     history: list[tuple[str, str, Any, Any]] = []  # (external_id, field, old, new)
-    changed_by_fields: dict[frozenset[str], list[int]] = defaultdict(list)
+    changed_fields: dict[int, set[str]] = {}
     for index, data in unique:
         external_id = data["external_id"]
         values: dict[str, Any] = {}
@@ -168,15 +176,11 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
             created_ids.append(external_id)
             continue
 
-        changes = {
-            name: (getattr(current, name), value)
-            for name, value in values.items()
-            if getattr(current, name) != value
-        }
+        changes = {name: (current[name], value) for name, value in values.items() if current[name] != value}
         if not changes:
             result.unchanged += 1
             continue
-        merged = {attname: getattr(current, attname) for attname in _ACCOUNT_ATTNAMES}
+        merged = {attname: current[attname] for attname in _ACCOUNT_ATTNAMES}
         merged.update({name: new for name, (_, new) in changes.items()})
         date_errors = dates_error(merged["contract_start"], merged["renewal_date"])
         if date_errors:
@@ -191,11 +195,11 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
                 continue
             tracked.append(field_name)
             if field_name in OWNER_FIELDS:
-                old = getattr(current, f"{field_name}_username")
+                old = current[f"{field_name}_username"]
                 new = username_by_id.get(new)
             history.append((external_id, field_name, old, new))
         if tracked:
-            changed_by_fields[frozenset(tracked)].append(current.pk)
+            changed_fields[current["id"]] = set(tracked)
 
     if to_write:
         Account.objects.bulk_create(
@@ -204,7 +208,7 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
             unique_fields=["crm_source", "external_id"],
             update_fields=[*_ACCOUNT_ATTNAMES, "updated_at"],
         )
-    ids = {external_id: account.pk for external_id, account in existing.items()}
+    ids = {external_id: row["id"] for external_id, row in existing.items()}
     ids.update({account.external_id: account.pk for account in to_write if account.pk is not None})
     if any(external_id not in ids for external_id in created_ids):
         # Only for a database that cannot return ids from an upsert.
@@ -222,14 +226,8 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
             for external_id, field_name, old, new in history
         )
     result.created = len(created_ids)
-    if created_ids:
-        changed_by_fields[frozenset({"created"})].extend(ids[external_id] for external_id in created_ids)
-    notify_accounts_changed(changed_by_fields)
+    notify_accounts_changed(created=[ids[external_id] for external_id in created_ids], changed=changed_fields)
     return result
-
-
-# Model attribute names of the editable fields: owners are written by id, not by object.
-_ACCOUNT_ATTNAMES = tuple(f"{name}_id" if name in OWNER_FIELDS else name for name in EDITABLE_FIELDS)
 
 
 @transaction.atomic
