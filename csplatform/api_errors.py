@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, OperationalError
+from django.db import InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,7 +16,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": "Request body too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
         )
-    if isinstance(exc, OperationalError | DatabaseError) and _is_connection_error(exc):
+    if isinstance(exc, OperationalError | InterfaceError):
         return Response(
             {"detail": "The database is unavailable; try again shortly."},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -24,10 +24,3 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
     return drf_exception_handler(exc, context)
 
-
-def _is_connection_error(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(
-        marker in text
-        for marker in ("connection", "server closed", "could not connect", "terminating", "shutdown")
-    )

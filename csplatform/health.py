@@ -14,7 +14,7 @@ def database_ok() -> bool:
             cursor.execute("SELECT 1")
             cursor.fetchone()
         return True
-    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+    except Exception as exc:
         logger.warning("database health check failed: %s", exc)
         return False
 
@@ -29,6 +29,6 @@ def broker_ok(timeout: float = 2.0) -> bool:
                 return True
             conn.default_channel  # noqa: B018 - opening a channel proves the broker answers
         return True
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         logger.warning("broker health check failed: %s", exc)
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -10,10 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+from django.views import defaults
 
 from .logging import request_id_var
 
@@ -30,7 +32,10 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        request_id = (
+            incoming if incoming and len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        )
+        request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
@@ -114,8 +119,29 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
         return super().handle_no_permission(request, view_func)
 
 
+def is_database_unavailable(exception: BaseException | None) -> bool:
+    """True for the errors a lost or refused database connection raises (psycopg, via Django)."""
+    return isinstance(exception, OperationalError | InterfaceError)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    if request.path_info.startswith("/api/") or request.headers.get("HX-Request"):
+        response: HttpResponse = JsonResponse(
+            {"detail": "The database is unavailable; try again shortly."}, status=503
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = "5"
+    return response
+
+
 class DatabaseUnavailableMiddleware:
-    """A database outage answers 503 (and recovers by itself: CONN_HEALTH_CHECKS reconnects)."""
+    """A database outage answers 503 (and recovers by itself: CONN_HEALTH_CHECKS reconnects).
+
+    This catches what views raise. The session and user are loaded *before* the view (by the
+    login-required check), where ``process_exception`` never sees the error: ``server_error``
+    (the ``handler500``) answers 503 for those.
+    """
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -124,16 +150,16 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError | DatabaseError):
-            return None
-        if isinstance(exception, DatabaseError) and not isinstance(exception, OperationalError | InterfaceError):
+        if not is_database_unavailable(exception):
             return None
         logger.warning("database unavailable: %s", exception)
-        if request.path_info.startswith("/api/") or request.headers.get("HX-Request"):
-            response: HttpResponse = JsonResponse(
-                {"detail": "The database is unavailable; try again shortly."}, status=503
-            )
-        else:
-            response = HttpResponse(render_to_string("503.html"), status=503)
-        response["Retry-After"] = "5"
-        return response
+        return database_unavailable_response(request)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: a database outage anywhere in the request is a 503, anything else a 500."""
+    exception = sys.exc_info()[1]
+    if is_database_unavailable(exception):
+        logger.warning("database unavailable: %s", exception)
+        return database_unavailable_response(request)
+    return defaults.server_error(request)

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from rest_framework import permissions
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import permissions
 
 from . import views
 
@@ -37,3 +37,6 @@ urlpatterns = [
     path("", include("engagement.urls")),
     path("", include("engagement.urls_journeys")),
 ]
+
+# A database outage before the view runs (session, user) is a 503, not a 500.
+handler500 = "csplatform.middleware.server_error"
