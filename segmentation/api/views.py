@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform import roles
+from csplatform.api_auth import ReadOnlyTokenPermission
 
 from .. import selectors
 from ..models import TierChange, TierOverride, TierReview
@@ -79,7 +80,7 @@ class TierHistoryView(generics.ListAPIView):
 
 
 class TierReviewStartView(APIView):
-    permission_classes = [permissions.IsAuthenticated, ReviewPermission]
+    permission_classes = [permissions.IsAuthenticated, ReadOnlyTokenPermission, ReviewPermission]
 
     @extend_schema(
         request=None,
@@ -100,7 +101,7 @@ class TierReviewStartView(APIView):
 
 
 class TierReviewDetailView(generics.RetrieveAPIView):
-    permission_classes = [permissions.IsAuthenticated, ReviewPermission]
+    permission_classes = [permissions.IsAuthenticated, ReadOnlyTokenPermission, ReviewPermission]
     serializer_class = TierReviewSerializer
     queryset = TierReview.objects.select_related("policy")
 

@@ -7,20 +7,19 @@ from typing import Any
 import pytest
 
 from accounts.models import Account
-from segmentation.services.reviews import tier_review_run, tier_review_start
+from segmentation.services.reviews import tier_review_start
 from tests.factories import AccountFactory
 
 
 @pytest.fixture
-def run_review(db: None) -> Callable[..., Any]:
-    """run_review() -> the finished TierReview (eager Celery already ran it on commit)."""
+def run_review(db: None, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """run_review() -> the finished TierReview: the task enqueued on commit runs eagerly, and so
+    do the event tasks it enqueues."""
 
     def run(**kwargs: Any) -> Any:
-        review = tier_review_start(**kwargs)
+        with django_capture_on_commit_callbacks(execute=True):
+            review = tier_review_start(**kwargs)
         review.refresh_from_db()
-        if review.status != "finished":  # when the task did not run eagerly
-            tier_review_run(review_id=review.pk)
-            review.refresh_from_db()
         return review
 
     return run
