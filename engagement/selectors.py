@@ -32,7 +32,7 @@ from accounts.models import Account
 from csplatform import roles
 from csplatform.models import User
 from playbooks.models import AddOnStatus
-from playbooks.selectors import approved_add_ons, entitlements_for_account, tier_weekly_minutes
+from playbooks.selectors import approved_add_ons, entitlements_by_tier_code, entitlements_for_account
 
 from .models import (
     CommitmentStatus,
@@ -340,10 +340,11 @@ def _hours(minutes: float) -> Decimal:
 
 
 def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = None) -> list[CsmCapacity]:
-    """Weekly hours each CSM's portfolio needs against their capacity (five queries).
+    """Weekly hours each CSM's portfolio needs against their capacity (four queries).
 
     required = Σ over the portfolio of entitled module minutes × 7 / cadence days (tier and add-on
-    entitlements) + the estimates of open tasks due within the next 7 days (overdue included).
+    entitlements; an add-on counts only what it adds over the tier's cadence) + the estimates of
+    open tasks due within the next 7 days (overdue included).
     """
     today = today or timezone.localdate()
     csms = User.objects.filter(groups__name=roles.CSM, is_active=True).order_by("username")
@@ -351,7 +352,11 @@ def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = No
         csms = csms.filter(pk__in=csm_ids)
     csms_list = list(csms.distinct())
     ids = [u.pk for u in csms_list]
-    per_tier = tier_weekly_minutes()
+    by_tier = entitlements_by_tier_code()
+    per_tier = {code: sum(e.weekly_minutes for e in entitlements) for code, entitlements in by_tier.items()}
+    per_module = {
+        (code, e.module_id): e.weekly_minutes for code, entitlements in by_tier.items() for e in entitlements
+    }
     minutes: dict[int, float] = defaultdict(float)
     accounts: dict[int, int] = defaultdict(int)
     for csm_id, tier_code, n in (
@@ -368,10 +373,13 @@ def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = No
             account_ids=Account.objects.filter(csm_id__in=ids).values_list("pk", flat=True), on=today
         )
         .filter(cadence_days__isnull=False)
-        .values_list("account__csm_id", "module__expected_minutes", "cadence_days")
+        .values_list(
+            "account__csm_id", "account__tier_code", "module_id", "module__expected_minutes", "cadence_days"
+        )
     )
-    for csm_id, expected, cadence in add_ons:
-        minutes[csm_id] += expected * 7 / cadence
+    for csm_id, tier_code, module_id, expected, cadence in add_ons:
+        # An add-on replaces the tier's cadence for its module when it is more frequent.
+        minutes[csm_id] += max(0.0, expected * 7 / cadence - per_module.get((tier_code, module_id), 0.0))
     task_minutes = dict(
         Task.objects.filter(
             assignee_id__in=ids, status=TaskStatus.OPEN, due_on__lte=today + dt.timedelta(days=7)

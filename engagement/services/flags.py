@@ -102,7 +102,7 @@ def _usage_signals_for(account_ids: Sequence[int] | None, id_range: tuple[int, i
     if account_ids is not None:
         snapshots = snapshots.filter(account_id__in=account_ids)
     if id_range is not None:
-        snapshots = snapshots.filter(account_id__range=id_range)
+        snapshots = snapshots.filter(account_id__gte=id_range[0], account_id__lte=id_range[1])
     periods: dict[int, list[Period]] = defaultdict(list)
     for account_id, users, tickets in (
         snapshots.filter(row__lte=depth)

@@ -44,6 +44,7 @@ def portfolio(alice, bob, frozen_now):
 
 def test_coverage_rows_match_the_hand_computation(portfolio) -> None:
     a, b, c = portfolio
+    assert not EntitlementCoverage.objects.filter(account=c).exists(), "MM3 owes no recurring service"
     rows = {(r.account_id, r.module.code): r for r in EntitlementCoverage.objects.select_related("module")}
     assert set(rows) == {(a.pk, "qbr"), (a.pk, "catch_up"), (b.pk, "catch_up"), (b.pk, "webinars")}
     qbr = rows[(a.pk, "qbr")]
