@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
+from django.utils import timezone
 
 from .models import ApiToken, User, hash_token_key
 
@@ -15,3 +18,8 @@ def api_token_issue(*, user: User, read_only: bool = False) -> tuple[ApiToken, s
         user=user, key_hash=hash_token_key(key), prefix=key[:8], read_only=read_only
     )
     return token, key
+
+
+def api_tokens_revoke(*, tokens: Any) -> int:
+    """Revoke the given tokens (a queryset) at once; already revoked ones keep their date."""
+    return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -1,0 +1,142 @@
+"""Django admin for operators. Account edits go through the same service as the API and pages."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from csplatform.models import User
+
+from .models import Account, AccountFieldChange, Contact, UsageSnapshot
+from .services import account_create, account_update
+from .services.accounts import EDITABLE_FIELDS
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+    fields = ("name", "email", "role", "is_champion", "is_executive", "email_opt_out")
+    show_change_link = True
+
+
+class FieldChangeInline(admin.TabularInline):
+    model = AccountFieldChange
+    extra = 0
+    fields = ("changed_at", "field", "old_value", "new_value", "changed_by", "source")
+    readonly_fields = fields
+    ordering = ("-changed_at",)
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "crm_source",
+        "external_id",
+        "acv",
+        "tier_code",
+        "lifecycle_stage",
+        "region",
+        "csm",
+    )
+    list_filter = ("tier_code", "lifecycle_stage", "region", "vertical", "csm")
+    search_fields = ("name", "domain", "external_id")
+    list_select_related = ("csm", "ae")
+    autocomplete_fields = ("csm", "ae")
+    readonly_fields = (
+        "tier_code",
+        "tier_name",
+        "tier_source",
+        "tier_explanation",
+        "tier_updated_at",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("name", "crm_source", "external_id", "domain", "vertical", "region")}),
+        ("Contract", {"fields": ("acv", "lifecycle_stage", "contract_start", "renewal_date")}),
+        ("Owners", {"fields": ("csm", "ae")}),
+        (
+            "Tier (maintained by segmentation)",
+            {"fields": ("tier_code", "tier_name", "tier_source", "tier_explanation", "tier_updated_at")},
+        ),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (ContactInline, FieldChangeInline)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None) -> Any:
+        # The CRM id is the sync key: fixed once the account exists.
+        if obj is not None:
+            return (*self.readonly_fields, "crm_source", "external_id")
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
+        """Save through the services so admin edits keep the history and re-evaluate the tier."""
+        actor = cast(User, request.user)
+        data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
+        if change:
+            changed = {name: value for name, value in data.items() if name in form.changed_data}
+            saved = account_update(account=obj, actor=actor, source="admin", data=changed)
+        else:
+            saved = account_create(
+                actor=actor,
+                source="admin",
+                crm_source=form.cleaned_data.get("crm_source") or "manual",
+                external_id=form.cleaned_data["external_id"],
+                **data,
+            )
+        obj.pk = saved.pk
+        obj.created_at = saved.created_at
+        obj.updated_at = saved.updated_at
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "account", "role", "is_champion", "is_executive", "email_opt_out")
+    list_filter = ("is_champion", "is_executive", "email_opt_out")
+    search_fields = ("email", "name", "account__name")
+    list_select_related = ("account",)
+    raw_id_fields = ("account",)
+
+
+@admin.register(UsageSnapshot)
+class UsageSnapshotAdmin(admin.ModelAdmin):
+    list_display = (
+        "account",
+        "period_start",
+        "active_users",
+        "licensed_seats",
+        "feature_adoption",
+        "support_tickets",
+    )
+    list_filter = ("period_start",)
+    search_fields = ("account__name", "account__external_id")
+    list_select_related = ("account",)
+    raw_id_fields = ("account",)
+    date_hierarchy = "period_start"
+
+
+@admin.register(AccountFieldChange)
+class AccountFieldChangeAdmin(admin.ModelAdmin):
+    """The history is evidence: operators read it, nobody edits it."""
+
+    list_display = ("changed_at", "account", "field", "old_value", "new_value", "changed_by", "source")
+    list_filter = ("field", "source")
+    search_fields = ("account__name", "account__external_id")
+    list_select_related = ("account", "changed_by")
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
