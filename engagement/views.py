@@ -8,10 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from csplatform.models import User
 from accounts.selectors_web import visible_account_or_404, visible_accounts
 from csplatform import roles
 from csplatform.htmx import (
@@ -19,19 +18,30 @@ from csplatform.htmx import (
     add_trigger,
     conflict,
     is_htmx,
+    leaders_only,
     querystring,
     render_fragment,
     render_page_or_fragment,
     retarget_to_dialog,
 )
+from csplatform.models import User
 from playbooks.models import ServiceModule
 from playbooks.selectors import entitlements_for_account
 
 from . import selectors_web
-from .forms import CommitmentForm, SnoozeForm, TouchpointForm, WorklistFilterForm
+from .forms import CommitmentForm, DecisionForm, SnoozeForm, TouchpointForm, WorklistFilterForm
 from .models import HandoffCommitment, Task
-from .selectors import accounts_for_worklist, csm_capacity
-from .services.commitments import commitment_check, commitment_log
+from .selectors import (
+    accounts_for_worklist,
+    commitments_awaiting_decision,
+    commitments_for,
+    coverage_for_account,
+    coverage_share,
+    csm_capacity,
+    pending_add_ons,
+    tasks_for_account,
+)
+from .services.commitments import commitment_accept, commitment_check, commitment_decline, commitment_log
 from .services.tasks import task_complete, task_snooze
 from .services.touchpoints import touchpoint_log
 
@@ -99,10 +109,10 @@ def worklist_capacity(request: HttpRequest) -> HttpResponse:
 
 
 # The inline actions the worklist rows offer (each URL exists once its service does).
-ACTIONS = {"touchpoint_urls": True, "task_urls": True}
+ACTIONS = {"touchpoint_urls": True, "task_urls": True, "proposal_urls": True, "override_urls": True}
 
 
-def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str) -> HttpResponse:
+def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str | None) -> HttpResponse:
     """One refreshed worklist row (after an inline action), closing the dialog and saying what happened."""
     today = selectors_web.local_today()
     account = Account.objects.filter(pk=account_id).only("csm").first()
@@ -119,6 +129,8 @@ def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str)
         response = render_fragment(
             request, WORKLIST, "row", {"row": row, "updated": True, "today": today, **ACTIONS}
         )
+    if notice is None:
+        return response
     return add_trigger(response, {"closeDialog": True, "notice": notice, "accountChanged": account_id})
 
 
@@ -211,9 +223,19 @@ def task_snooze_view(request: HttpRequest, task_id: int) -> HttpResponse:
 
 def register_pages() -> None:
     from csplatform.home import register_home
+    from csplatform.htmx import register_account_section, register_overview_panel
 
     register_home(roles.CSM, worklist)
     register_home(roles.ACCOUNT_EXECUTIVE, handoffs)
+    register_account_section("coverage", "Entitlements vs delivered", "engagement:account-coverage", order=20)
+    register_account_section("tasks", "Open tasks", "engagement:account-tasks", order=30)
+    register_account_section("commitments", "AE commitments", "engagement:account-commitments", order=40)
+    register_account_section("timeline", "Timeline", "engagement:account-timeline", order=50, wide=True)
+    register_overview_panel("coverage", "Coverage by tier and CSM", "engagement:panel-coverage", order=30)
+    register_overview_panel(
+        "commitments", "Commitments awaiting a decision", "engagement:panel-commitments", order=50
+    )
+    register_overview_panel("capacity", "CSM capacity", "engagement:panel-capacity", order=60)
 
 
 # --- AE handoffs ------------------------------------------------------------------------------
@@ -313,3 +335,132 @@ def handoff_check(request: HttpRequest, account_id: int) -> HttpResponse:
         "check",
         {"check_status": status, "check_explanation": explanation},
     )
+
+
+@require_GET
+def worklist_row(request: HttpRequest, account_id: int) -> HttpResponse:
+    """One worklist row, re-read after something changed on the account (``account-changed-<id>``)."""
+    visible_account_or_404(request.user, account_id)
+    return worklist_row_response(request, account_id, notice=None)
+
+
+# --- Account page sections -------------------------------------------------------------------
+
+SECTIONS = "engagement/account_sections.html"
+
+
+def account_coverage(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = visible_account_or_404(request.user, account_id)
+    lines = coverage_for_account(account=account, today=selectors_web.local_today())
+    return render_fragment(request, SECTIONS, "coverage", {"account": account, "lines": lines})
+
+
+def account_tasks(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = visible_account_or_404(request.user, account_id)
+    tasks = [t for t in tasks_for_account(account=account) if t.status == "open"]
+    return render_fragment(
+        request, SECTIONS, "tasks", {"account": account, "tasks": tasks, "today": selectors_web.local_today()}
+    )
+
+
+def account_commitments(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = visible_account_or_404(request.user, account_id)
+    commitments = list(commitments_for(user=request.user, account_id=account.pk).order_by("-created_at"))
+    return render_fragment(request, SECTIONS, "commitments", {"account": account, "commitments": commitments})
+
+
+def account_timeline(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = visible_account_or_404(request.user, account_id)
+    items = selectors_web.account_timeline(account.pk)
+    return render_fragment(request, SECTIONS, "timeline", {"account": account, "items": items})
+
+
+# --- Approvals inbox (CS Leadership) --------------------------------------------------------
+
+
+@leaders_only
+def approvals(request: HttpRequest) -> HttpResponse:
+    """Overrides needing approval, commitments exceeding the tier, add-on modules: decide inline."""
+    from segmentation.selectors import overrides_awaiting_approval
+
+    context = {
+        "overrides": list(overrides_awaiting_approval()[:200]),
+        "commitments": list(commitments_awaiting_decision()[:200]),
+        "add_ons": list(pending_add_ons().order_by("created_at")[:200]),
+    }
+    return render(request, "engagement/approvals.html", context)
+
+
+@leaders_only
+@require_POST
+def commitment_decide(request: HttpRequest, commitment_id: int) -> HttpResponse:
+    commitment = get_object_or_404(
+        HandoffCommitment.objects.select_related("account", "module"), pk=commitment_id
+    )
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        if is_htmx(request):
+            return HttpResponse(
+                " ".join(e for errs in form.errors.values() for e in errs),
+                status=400,
+                content_type="text/plain",
+            )
+        return redirect("engagement:approvals")
+    data = form.cleaned_data
+    try:
+        if data["decision"] == "approve":
+            commitment = commitment_accept(
+                by=request.user, commitment=commitment, until=data["until"], note=data["reason"]
+            )
+        else:
+            commitment = commitment_decline(by=request.user, commitment=commitment, reason=data["reason"])
+    except ValidationError as exc:
+        if "status" in getattr(exc, "message_dict", {}):
+            return conflict(" ".join(exc.message_dict["status"]))
+        return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
+    notice = f"Commitment on {commitment.account.name} {commitment.get_status_display().lower()}."
+    if is_htmx(request):
+        response = render_fragment(
+            request, "engagement/approvals.html", "commitment_decided", {"c": commitment}
+        )
+        return add_trigger(response, {"notice": notice})
+    from django.contrib import messages
+
+    messages.success(request, notice)
+    return redirect("engagement:approvals")
+
+
+# --- Leadership panels owned by engagement --------------------------------------------------
+
+PANELS = "engagement/panels.html"
+
+
+@leaders_only
+def coverage_panel(request: HttpRequest) -> HttpResponse:
+    today = selectors_web.local_today()
+    by_tier = coverage_share(group_by="tier", today=today)
+    by_csm = coverage_share(group_by="csm", today=today)
+    return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": by_csm})
+
+
+@leaders_only
+def commitments_panel(request: HttpRequest) -> HttpResponse:
+    waiting = commitments_awaiting_decision()
+    return render_fragment(
+        request, PANELS, "commitments", {"commitments": list(waiting[:8]), "count": waiting.count()}
+    )
+
+
+@leaders_only
+def capacity_panel(request: HttpRequest) -> HttpResponse:
+    rows = csm_capacity(today=selectors_web.local_today())
+    chart = {
+        "type": "bar",
+        "horizontal": True,
+        "labels": [r.csm.display_name for r in rows],
+        "xLabel": "% of weekly capacity",
+        "datasets": [
+            {"label": "Utilisation %", "data": [round(100 * (r.utilisation or 0)) for r in rows]},
+        ],
+    }
+    return render_fragment(request, PANELS, "capacity", {"rows": rows, "chart": chart})

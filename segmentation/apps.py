@@ -6,3 +6,6 @@ class SegmentationConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401
+        from .views import register_pages
+
+        register_pages()

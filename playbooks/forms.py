@@ -1,0 +1,28 @@
+"""Forms of the playbooks pages: tier entitlements in the policy editor, add-on decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from .models import ServiceModule
+
+
+class EntitlementForm(forms.Form):
+    tier = forms.IntegerField(widget=forms.HiddenInput)
+    module = forms.ChoiceField(label="Service module")
+    cadence_days = forms.IntegerField(
+        label="Every (days)", required=False, min_value=1, max_value=3650, help_text="Empty: not recurring."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["module"].choices = list(
+            ServiceModule.objects.filter(is_active=True).values_list("code", "name")
+        )
+
+
+class AddOnDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
+    reason = forms.CharField(label="Reason", required=False, max_length=2000)

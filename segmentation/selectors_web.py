@@ -1,0 +1,122 @@
+"""Page-shaped reads for the leadership panels this app owns. Reads only.
+
+Dashboards read the summary tables the last review wrote (never a GROUP BY over every account),
+plus the tier changes applied since that review, so a decision shows up at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from accounts.models import Account
+
+from . import economics
+from .models import ChangeStatus, Quadrant, TierChange, TierReview
+
+
+@dataclass
+class TierCount:
+    code: str
+    name: str
+    rank: int | None
+    accounts: int
+    acv: Decimal
+
+
+def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]:
+    """Accounts and ACV per tier: the last review's summary moved by the changes applied since.
+
+    Returns (rows, live) where ``live`` says no review has finished yet and the figures were
+    counted directly (small books only: a fresh install or a demo).
+    """
+    review: TierReview | None = summaries["review"]
+    if review is None:
+        rows = (
+            Account.objects.values("tier_code", "tier_name", "tier_rank")
+            .annotate(n=Count("pk"), acv=Sum("acv"))
+            .order_by("tier_rank", "tier_code")
+        )
+        return [
+            TierCount(r["tier_code"], r["tier_name"], r["tier_rank"], r["n"], Decimal(r["acv"] or 0))
+            for r in rows
+        ], True
+    by_code = {
+        s.tier_code: TierCount(s.tier_code, s.tier_name, s.tier_rank, s.accounts, Decimal(s.acv_sum))
+        for s in summaries["tiers"]
+    }
+    since = review.finished_at or review.created_at
+    moves = (
+        TierChange.objects.filter(status=ChangeStatus.APPLIED, applied_at__gt=since)
+        .values("from_code", "to_code", "to_name", "to_rank")
+        .annotate(n=Count("pk"), acv=Sum("account__acv"))
+    )
+    for move in moves:
+        acv = Decimal(move["acv"] or 0)
+        source = by_code.get(move["from_code"])
+        if source is not None:
+            source.accounts -= move["n"]
+            source.acv -= acv
+        target = by_code.setdefault(
+            move["to_code"], TierCount(move["to_code"], move["to_name"], move["to_rank"], 0, Decimal(0))
+        )
+        target.accounts += move["n"]
+        target.acv += acv
+    rows = sorted(by_code.values(), key=lambda t: (t.rank is None, t.rank or 0, t.code))
+    return rows, False
+
+
+def migration_matrix(
+    summaries: dict[str, Any],
+) -> tuple[list[str], list[tuple[str, list[tuple[int, Decimal]]]]]:
+    """(codes, rows): accounts moving from the row tier to the column tier since the review before."""
+    migrations = summaries["migrations"]
+    order = {t.tier_code: t.tier_rank or 99 for t in summaries["tiers"]}
+    codes = sorted(
+        {m.from_code for m in migrations} | {m.to_code for m in migrations},
+        key=lambda c: (order.get(c, 99), c),
+    )
+    cells = {(m.from_code, m.to_code): (m.accounts, Decimal(m.acv_sum)) for m in migrations}
+    return codes, [(f, [(t, *cells.get((f, t), (0, Decimal(0)))) for t in codes]) for f in codes]
+
+
+def previous_finished_review(review: TierReview) -> TierReview | None:
+    return (
+        TierReview.objects.filter(status="finished", pk__lt=review.pk)
+        .only("pk", "finished_at")
+        .order_by("-pk")
+        .first()
+    )
+
+
+SCATTER_SAMPLE = 200
+
+
+def economics_scatter() -> list[dict[str, Any]]:
+    """Revenue against cost to serve for the largest accounts (the grid's interesting corner)."""
+    table = Account._meta.db_table
+    where = f"WHERE a.id IN (SELECT id FROM {table} ORDER BY acv DESC LIMIT {SCATTER_SAMPLE})"
+    sql = (
+        f"SELECT q.id, q.acv, q.cost, q.quadrant, acc.name FROM ({economics.cost_sql(where=where)}) q "
+        f"JOIN {table} acc ON acc.id = q.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, economics.cost_params(timezone.localdate()))
+        rows = cursor.fetchall()
+    return [
+        {"id": r[0], "x": float(r[1]), "y": round(float(r[2] or 0), 2), "quadrant": r[3], "name": r[4]}
+        for r in rows
+    ]
+
+
+QUADRANT_ORDER = [
+    Quadrant.HIGH_REVENUE_LOW_COST,
+    Quadrant.HIGH_REVENUE_HIGH_COST,
+    Quadrant.LOW_REVENUE_LOW_COST,
+    Quadrant.LOW_REVENUE_HIGH_COST,
+]

@@ -1,0 +1,183 @@
+"""Leadership overview panels owned by segmentation; each is its own HTMX fragment with drill-downs."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import Account
+from csplatform.htmx import leaders_only
+
+from .. import economics
+from .. import selectors_web as web
+from ..models import (
+    ChangeStatus,
+    OverrideReason,
+    OverrideStatus,
+    Quadrant,
+    TierChange,
+    TierOverride,
+    TierReview,
+)
+from ..selectors import latest_review_summaries
+from ..services.feedback import override_feedback
+
+PANELS = "segmentation/panels.html"
+DRILLDOWN_LIMIT = 200
+
+
+@leaders_only
+def distribution_panel(request: HttpRequest) -> HttpResponse:
+    summaries = latest_review_summaries()
+    rows, live = web.tier_distribution(summaries)
+    chart = {
+        "type": "bar",
+        "labels": [r.code or "none" for r in rows],
+        "yLabel": "accounts",
+        "datasets": [{"label": "Accounts", "data": [r.accounts for r in rows]}],
+    }
+    acv_chart = {
+        "type": "doughnut",
+        "labels": [r.code or "none" for r in rows],
+        "datasets": [
+            {
+                "label": "ACV",
+                "data": [float(r.acv) for r in rows],
+                "colors": ["#1f3c88", "#3d6fd9", "#8fb0ef", "#dfe7f7", "#f0a500", "#5b6575"],
+            }
+        ],
+    }
+    context = {
+        "rows": rows,
+        "live": live,
+        "review": summaries["review"],
+        "chart": chart,
+        "acv_chart": acv_chart,
+        "total": sum(r.accounts for r in rows),
+        "total_acv": sum(r.acv for r in rows),
+    }
+    return render(request, f"{PANELS}#distribution", context)
+
+
+@leaders_only
+def migrations_panel(request: HttpRequest) -> HttpResponse:
+    summaries = latest_review_summaries()
+    codes, rows = web.migration_matrix(summaries)
+    return render(
+        request, f"{PANELS}#migrations", {"codes": codes, "rows": rows, "review": summaries["review"]}
+    )
+
+
+@leaders_only
+def overrides_panel(request: HttpRequest) -> HttpResponse:
+    groups = override_feedback()
+    by_reason: dict[str, int] = {}
+    for group in groups:
+        by_reason[group.reason] = by_reason.get(group.reason, 0) + group.accounts
+    reasons = [
+        (code, label, by_reason.get(code, 0)) for code, label in OverrideReason.choices if by_reason.get(code)
+    ]
+    pending = TierOverride.objects.filter(status=OverrideStatus.PENDING).count()
+    chart = {
+        "type": "bar",
+        "horizontal": True,
+        "labels": [label for _, label, _ in reasons],
+        "datasets": [{"label": "Active overrides", "data": [n for _, _, n in reasons], "color": "#f0a500"}],
+    }
+    context = {"reasons": reasons, "groups": groups[:8], "pending": pending, "chart": chart}
+    return render(request, f"{PANELS}#overrides", context)
+
+
+@leaders_only
+def economics_panel(request: HttpRequest) -> HttpResponse:
+    summaries = latest_review_summaries()
+    by_quadrant = {q.quadrant: q for q in summaries["quadrants"]}
+    quadrants = [(q.value, q.label, by_quadrant.get(q.value)) for q in web.QUADRANT_ORDER]
+    return render(request, f"{PANELS}#economics", {"quadrants": quadrants, "review": summaries["review"]})
+
+
+@leaders_only
+def economics_scatter(request: HttpRequest) -> HttpResponse:
+    points = web.economics_scatter()
+    colours = {
+        Quadrant.HIGH_REVENUE_LOW_COST: "#1b7f4b",
+        Quadrant.HIGH_REVENUE_HIGH_COST: "#3d6fd9",
+        Quadrant.LOW_REVENUE_LOW_COST: "#8fb0ef",
+        Quadrant.LOW_REVENUE_HIGH_COST: "#b42318",
+    }
+    chart = {
+        "type": "scatter",
+        "xLabel": "ACV (revenue)",
+        "yLabel": "cost to serve / year",
+        "datasets": [
+            {"label": q.label, "color": colours[q], "data": [p for p in points if p["quadrant"] == q.value]}
+            for q in web.QUADRANT_ORDER
+        ],
+    }
+    return render(request, f"{PANELS}#scatter", {"chart": chart, "points": points})
+
+
+# --- Drill-downs: the accounts behind a number ---------------------------------------------------
+
+
+def _drilldown(request: HttpRequest, title: str, accounts: list[Account], note: str = "") -> HttpResponse:
+    return render(
+        request,
+        "segmentation/drilldown.html",
+        {"title": title, "rows": accounts, "note": note, "limit": DRILLDOWN_LIMIT},
+    )
+
+
+@leaders_only
+def migration_accounts(request: HttpRequest, review_id: int) -> HttpResponse:
+    try:
+        review = TierReview.objects.get(pk=review_id, status="finished")
+    except TierReview.DoesNotExist:
+        raise Http404("No such finished review.") from None
+    from_code, to_code = request.GET.get("from", ""), request.GET.get("to", "")
+    previous = web.previous_finished_review(review)
+    changes = TierChange.objects.filter(
+        status=ChangeStatus.APPLIED, from_code=from_code, to_code=to_code, applied_at__lte=review.finished_at
+    )
+    if previous is not None and previous.finished_at:
+        changes = changes.filter(applied_at__gt=previous.finished_at)
+    accounts = list(
+        Account.objects.filter(pk__in=changes.values("account_id"))
+        .select_related("csm", "ae")
+        .order_by("-acv", "id")[:DRILLDOWN_LIMIT]
+    )
+    return _drilldown(
+        request, f"Accounts moved {from_code or 'none'} → {to_code} (review #{review.pk})", accounts
+    )
+
+
+@leaders_only
+def override_accounts(request: HttpRequest, reason: str) -> HttpResponse:
+    if reason not in OverrideReason.values:
+        raise Http404("No such reason.")
+    overrides = TierOverride.objects.filter(status=OverrideStatus.ACTIVE, reason=reason)
+    accounts = list(
+        Account.objects.filter(pk__in=overrides.values("account_id"))
+        .select_related("csm", "ae")
+        .order_by("-acv", "id")[:DRILLDOWN_LIMIT]
+    )
+    return _drilldown(request, f"Accounts overridden for {OverrideReason(reason).label}", accounts)
+
+
+@leaders_only
+def quadrant_accounts(request: HttpRequest, quadrant: str) -> HttpResponse:
+    if quadrant not in Quadrant.values:
+        raise Http404("No such quadrant.")
+    sql = f"SELECT id FROM ({economics.cost_sql()}) q WHERE quadrant = %(quadrant)s ORDER BY acv DESC, id LIMIT {DRILLDOWN_LIMIT}"  # noqa: E501
+    with connection.cursor() as cursor:
+        cursor.execute(sql, economics.cost_params(timezone.localdate(), quadrant=quadrant))
+        ids = [row[0] for row in cursor.fetchall()]
+    accounts = list(Account.objects.filter(pk__in=ids).select_related("csm", "ae").order_by("-acv", "id"))
+    return _drilldown(
+        request,
+        f"{Quadrant(quadrant).label}: accounts by ACV",
+        accounts,
+        note="Cost to serve as of today (the panel shows the last review's figures).",
+    )

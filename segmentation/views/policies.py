@@ -1,0 +1,175 @@
+"""Policy editor and what-if simulation (CS Leadership only)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from csplatform.htmx import add_service_errors, conflict, is_htmx, leaders_only, render_fragment
+
+from ..forms import PolicySettingsForm, TierFormSet
+from ..models import PolicyStatus, TierPolicy
+from ..selectors import active_policy, policies_list, policy_with_tiers
+from ..services.policies import tier_policy_activate, tier_policy_clone, tier_policy_update
+from ..services.simulation import tier_policy_simulate
+
+EDITOR = "segmentation/policy_detail.html"
+
+
+def _policy_or_404(policy_id: int) -> TierPolicy:
+    try:
+        return policy_with_tiers(policy_id)
+    except TierPolicy.DoesNotExist:
+        raise Http404("No such policy.") from None
+
+
+@leaders_only
+def policy_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "segmentation/policy_list.html", {"policies": list(policies_list())})
+
+
+@leaders_only
+@require_POST
+def policy_new_draft(request: HttpRequest) -> HttpResponse:
+    """Start a draft from the active policy (or from the policy named in the form)."""
+    source_id = request.POST.get("from")
+    source = _policy_or_404(int(source_id)) if source_id and source_id.isdigit() else active_policy()
+    draft = tier_policy_clone(policy=source, by=request.user)
+    messages.success(request, f"Draft v{draft.version} created from v{source.version}.")
+    return redirect("segmentation:policy-detail", policy_id=draft.pk)
+
+
+def _forms_for(policy: TierPolicy, data: Any = None) -> tuple[PolicySettingsForm, Any]:
+    initial = {
+        "name": policy.name,
+        "hysteresis_band": policy.hysteresis_band,
+        "downgrade_after_consecutive_reviews": policy.downgrade_after_consecutive_reviews,
+        "apply_mode": policy.apply_mode,
+        "notes": policy.notes,
+        "rules": policy.rules,
+    }
+    tiers = [
+        {"code": t.code, "name": t.name, "rank": t.rank, "touch_model": t.touch_model, "min_acv": t.min_acv}
+        for t in policy.tiers.all()
+    ]
+    settings_form = PolicySettingsForm(data, initial=initial)
+    tier_forms = TierFormSet(data, initial=tiers, prefix="tiers")
+    return settings_form, tier_forms
+
+
+def _editor_context(policy: TierPolicy, settings_form: PolicySettingsForm, tier_forms: Any) -> dict[str, Any]:
+    return {
+        "policy": policy,
+        "settings_form": settings_form,
+        "tier_forms": tier_forms,
+        "editable": policy.status == PolicyStatus.DRAFT,
+        "rules_json": json.dumps(policy.rules, indent=2),
+    }
+
+
+@leaders_only
+@require_http_methods(["GET", "POST"])
+def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """A policy; a draft is edited here (tiers, thresholds, rules, hysteresis) with errors inline."""
+    policy = _policy_or_404(policy_id)
+    if request.method == "POST":
+        if policy.status != PolicyStatus.DRAFT:
+            return conflict(
+                f"v{policy.version} is {policy.status} now and can no longer be edited; reload the page."
+            )
+        settings_form, tier_forms = _forms_for(policy, request.POST)
+        if settings_form.is_valid() and tier_forms.is_valid():
+            data = settings_form.cleaned_data
+            tiers = [
+                {**f.cleaned_data, "min_acv": Decimal(f.cleaned_data["min_acv"])}
+                for f in tier_forms.forms
+                if f.cleaned_data and not f.cleaned_data.get("DELETE")
+            ]
+            for tier in tiers:
+                tier.pop("DELETE", None)
+            try:
+                policy = tier_policy_update(
+                    policy=policy,
+                    by=request.user,
+                    tiers=tiers,
+                    name=data["name"],
+                    hysteresis_band=data["hysteresis_band"],
+                    downgrade_after_consecutive_reviews=data["downgrade_after_consecutive_reviews"],
+                    apply_mode=data["apply_mode"],
+                    notes=data["notes"],
+                    rules=data["rules"] if data["rules"] is not None else [],
+                )
+            except ValidationError as exc:
+                if "status" in getattr(exc, "message_dict", {}):
+                    return conflict(" ".join(exc.message_dict["status"]))
+                add_service_errors(settings_form, exc)
+            else:
+                policy = _policy_or_404(policy.pk)
+                settings_form, tier_forms = _forms_for(policy)
+                context = _editor_context(policy, settings_form, tier_forms)
+                context["saved"] = True
+                if is_htmx(request):
+                    return render_fragment(request, EDITOR, "editor", context)
+                messages.success(request, "Draft saved.")
+                return redirect("segmentation:policy-detail", policy_id=policy.pk)
+        context = _editor_context(policy, settings_form, tier_forms)
+        if is_htmx(request):
+            return render_fragment(request, EDITOR, "editor", context, status=422)
+        return render(request, EDITOR, context, status=422)
+    settings_form, tier_forms = _forms_for(policy)
+    return render(request, EDITOR, _editor_context(policy, settings_form, tier_forms))
+
+
+@leaders_only
+@require_POST
+def policy_simulate(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """What-if: the policy on today's accounts — before/after per tier, transitions, CSM hours."""
+    policy = _policy_or_404(policy_id)
+    result = tier_policy_simulate(policy=policy)
+    codes = sorted(
+        {code for pair in result.matrix for code in pair},
+        key=lambda c: next((t.rank or 99 for t in result.tiers if t.code == c), 99),
+    )
+    matrix = [[result.matrix.get((f, t), 0) for t in codes] for f in codes]
+    chart = {
+        "type": "bar",
+        "labels": [t.code for t in result.tiers],
+        "yLabel": "accounts",
+        "datasets": [
+            {"label": "Today", "data": [t.accounts_before for t in result.tiers], "color": "#8fb0ef"},
+            {"label": f"Under v{policy.version}", "data": [t.accounts_after for t in result.tiers]},
+        ],
+    }
+    context = {
+        "policy": policy,
+        "result": result,
+        "codes": codes,
+        "matrix_rows": zip(codes, matrix, strict=True),
+        "chart": chart,
+    }
+    if is_htmx(request):
+        return render_fragment(request, "segmentation/simulation.html", "result", context)
+    return render(request, "segmentation/simulation.html", context)
+
+
+@leaders_only
+@require_POST
+def policy_activate(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """Activate a draft (after a confirmation on the page); the next review applies it."""
+    policy = _policy_or_404(policy_id)
+    try:
+        tier_policy_activate(policy=policy, by=request.user)
+    except ValidationError as exc:
+        if "status" in getattr(exc, "message_dict", {}):
+            return conflict(" ".join(exc.message_dict["status"]))
+        messages.error(request, "The draft cannot be activated: " + "; ".join(exc.messages))
+        return redirect("segmentation:policy-detail", policy_id=policy.pk)
+    messages.success(request, f"v{policy.version} is now the active policy. Start a review to apply it.")
+    return redirect("segmentation:policy-detail", policy_id=policy.pk)
