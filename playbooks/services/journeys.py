@@ -18,6 +18,7 @@ from django.utils import timezone
 from csplatform import roles
 from playbooks.journey_templates import TemplateProblem, validate_template
 from playbooks.models import DelayFrom, Journey, JourneyStep
+from playbooks.services.catalogue import module_get_by_code
 
 TEMPLATE_FIELDS = ("subject_template", "body_text_template", "body_html_template")
 JOURNEY_FIELDS = (
@@ -139,6 +140,10 @@ def journey_step_validate(*, data: Mapping[str, Any]) -> None:
         skip_condition_validate(condition=data.get("skip_condition") or "")
     except ValidationError as exc:
         errors["skip_condition"] = exc.messages
+    try:
+        module_get_by_code(data.get("module_code") or None, field="module_code")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if data.get("delay_from", DelayFrom.PREVIOUS) not in DelayFrom.values:
         errors["delay_from"] = [f"Choose one of: {', '.join(DelayFrom.values)}."]
     if errors:

@@ -19,8 +19,14 @@ TUESDAY_10_BERLIN = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def account(alice: Any) -> Account:
-    return AccountFactory(name="Northwind Retail", region="EMEA", csm=alice, tier_code="MM3",
-                          tier_name="Mid-Market Tier 3", acv=8000)
+    return AccountFactory(
+        name="Northwind Retail",
+        region="EMEA",
+        csm=alice,
+        tier_code="MM3",
+        tier_name="Mid-Market Tier 3",
+        acv=8000,
+    )
 
 
 @pytest.fixture
@@ -31,10 +37,23 @@ def contact(account: Account) -> Contact:
 @pytest.fixture
 def journey(db: None) -> Journey:
     journey = JourneyFactory(code="welcome", name="Welcome", tier_code="MM3")
-    JourneyStepFactory(journey=journey, position=1, name="Welcome", delay_days=0, delay_from="enrolment",
-                       subject_template="Welcome {{ contact.first_name }}", module_code="")
-    JourneyStepFactory(journey=journey, position=2, name="Invite your team", delay_days=3,
-                       subject_template="Invite your team at {{ account.name }}")
-    JourneyStepFactory(journey=journey, position=3, name="Academy", delay_days=7,
-                       subject_template="Learn at your own pace")
+    JourneyStepFactory(
+        journey=journey,
+        position=1,
+        name="Welcome",
+        delay_days=0,
+        delay_from="enrolment",
+        subject_template="Welcome {{ contact.first_name }}",
+        module_code="",
+    )
+    JourneyStepFactory(
+        journey=journey,
+        position=2,
+        name="Invite your team",
+        delay_days=3,
+        subject_template="Invite your team at {{ account.name }}",
+    )
+    JourneyStepFactory(
+        journey=journey, position=3, name="Academy", delay_days=7, subject_template="Learn at your own pace"
+    )
     return journey

@@ -154,8 +154,9 @@ def test_a_delay_in_hours_counts_elapsed_hours_across_the_us_dst_change(alice):
 
     account = AccountFactory(region="Americas", csm=alice)
     ContactFactory(account=account, time_zone="America/New_York")
-    journey = JourneyFactory(code="hours", send_on_weekends=True,
-                             send_window_start=dt.time(0, 0), send_window_end=dt.time(23, 59))
+    journey = JourneyFactory(
+        code="hours", send_on_weekends=True, send_window_start=dt.time(0, 0), send_window_end=dt.time(23, 59)
+    )
     JourneyStepFactory(journey=journey, position=1, delay_from="enrolment")
     JourneyStepFactory(journey=journey, position=2, delay_hours=24)
     # New York leaves summer time on Sunday 1 November 2026 at 02:00.
@@ -171,8 +172,13 @@ def test_a_delay_in_hours_counts_elapsed_hours_across_the_us_dst_change(alice):
 def test_a_step_is_skipped_when_its_condition_holds(account, contact):
     UsageSnapshotFactory(account=account, active_users=45, licensed_seats=50)  # 90% of seats used
     journey = JourneyFactory(code="skip")
-    JourneyStepFactory(journey=journey, position=1, delay_from="enrolment",
-                       subject_template="Invite your team", skip_condition="seat_utilisation >= 0.6")
+    JourneyStepFactory(
+        journey=journey,
+        position=1,
+        delay_from="enrolment",
+        subject_template="Invite your team",
+        skip_condition="seat_utilisation >= 0.6",
+    )
     JourneyStepFactory(journey=journey, position=2, subject_template="Academy")
     with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
         enrolment_start_for_account(journey_code="skip", account_id=account.pk, source="test")
@@ -187,8 +193,13 @@ def test_a_step_is_skipped_when_its_condition_holds(account, contact):
 def test_a_step_is_sent_when_its_condition_does_not_hold(account, contact):
     UsageSnapshotFactory(account=account, active_users=10, licensed_seats=50)
     journey = JourneyFactory(code="noskip")
-    JourneyStepFactory(journey=journey, position=1, delay_from="enrolment",
-                       subject_template="Invite your team", skip_condition="seat_utilisation >= 0.6")
+    JourneyStepFactory(
+        journey=journey,
+        position=1,
+        delay_from="enrolment",
+        subject_template="Invite your team",
+        skip_condition="seat_utilisation >= 0.6",
+    )
     with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
         enrolment_start_for_account(journey_code="noskip", account_id=account.pk, source="test")
     run_journeys(TUESDAY_10_BERLIN)

@@ -1,0 +1,145 @@
+"""The outbox: claim before send, exactly one row per (enrolment, step), retries, failures, review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+from typing import Any
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+
+from engagement.models import ModuleDelivery, OutboundEmail, OutboundStatus
+from engagement.services.journeys import enrolment_start_for_account, journey_due_steps_schedule
+from engagement.services.sending import STUCK_AFTER, outbound_claim, outbound_dispatch, outbound_stuck
+
+from .conftest import TUESDAY_10_BERLIN
+from .factories import OutboundEmailFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class FailingBackend(EmailBackend):
+    """Raises ``error`` for every message (set on the class by a test)."""
+
+    error: Exception = ConnectionError("connection reset")
+
+    def send_messages(self, messages: Any) -> int:
+        raise self.error
+
+
+def test_running_the_scheduler_twice_creates_one_row_per_enrolment_and_step(account, contact, journey):
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        journey_due_steps_schedule(now=TUESDAY_10_BERLIN)
+        journey_due_steps_schedule(now=TUESDAY_10_BERLIN)
+    assert OutboundEmail.objects.count() == 1
+
+
+def test_a_row_is_claimed_by_exactly_one_sender():
+    OutboundEmailFactory.create_batch(3)
+    first = outbound_claim(limit=10)
+    second = outbound_claim(limit=10)
+
+    assert len(first) == 3 and second == []
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {OutboundStatus.SENDING}
+
+
+def test_a_sender_sends_only_rows_still_pending():
+    sent_already = OutboundEmailFactory(status=OutboundStatus.SENT)
+    OutboundEmailFactory(status=OutboundStatus.SENDING)
+    pending = OutboundEmailFactory()
+
+    outbound_dispatch()
+
+    assert len(mail.outbox) == 1 and mail.outbox[0].to[0].endswith(f"<{pending.to_email}>")
+    sent_already.refresh_from_db()
+    assert sent_already.status == OutboundStatus.SENT
+
+
+def test_a_sent_row_records_the_backends_message_id():
+    row = OutboundEmailFactory()
+    outbound_dispatch()
+    row.refresh_from_db()
+
+    assert row.status == OutboundStatus.SENT and row.sent_at is not None
+    assert row.message_id == mail.outbox[0].extra_headers["Message-ID"]
+    assert row.message_id.startswith("<") and f"journey{row.pk}" in row.message_id
+
+
+def test_a_transient_failure_is_retried_with_backoff(settings):
+    settings.EMAIL_BACKEND = "tests.journeys.test_outbox.FailingBackend"
+    FailingBackend.error = ConnectionError("connection reset")
+    row = OutboundEmailFactory()
+    start = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        assert outbound_dispatch()["retrying"] == 1
+    row.refresh_from_db()
+    assert row.status == OutboundStatus.PENDING and row.attempts == 1
+    assert row.next_attempt_at == start + dt.timedelta(minutes=1)
+    assert "connection reset" in row.detail
+
+    with time_machine.travel(start + dt.timedelta(seconds=30), tick=False):
+        assert outbound_dispatch()["retrying"] == 0  # not due yet
+    with time_machine.travel(start + dt.timedelta(minutes=1), tick=False):
+        outbound_dispatch()
+    row.refresh_from_db()
+    assert row.attempts == 2 and row.next_attempt_at == start + dt.timedelta(minutes=3)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with time_machine.travel(start + dt.timedelta(minutes=3), tick=False):
+        outbound_dispatch()
+    row.refresh_from_db()
+    assert row.status == OutboundStatus.SENT and len(mail.outbox) == 1
+
+
+def test_transient_failures_give_up_after_the_last_attempt(settings):
+    settings.EMAIL_BACKEND = "tests.journeys.test_outbox.FailingBackend"
+    FailingBackend.error = ConnectionError("connection reset")
+    row = OutboundEmailFactory(attempts=4)
+    outbound_dispatch()
+    row.refresh_from_db()
+    assert row.status == OutboundStatus.FAILED and row.attempts == 5
+
+
+def test_a_permanent_failure_is_failed_with_the_error(settings):
+    settings.EMAIL_BACKEND = "tests.journeys.test_outbox.FailingBackend"
+    FailingBackend.error = smtplib.SMTPRecipientsRefused({"x@y.example": (550, b"no such user")})
+    row = OutboundEmailFactory()
+    outbound_dispatch()
+    row.refresh_from_db()
+    assert row.status == OutboundStatus.FAILED and "SMTPRecipientsRefused" in row.detail
+    assert row.next_attempt_at is None
+
+
+def test_a_row_stuck_in_sending_is_listed_for_review_and_never_resent():
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    stuck = OutboundEmailFactory(
+        status=OutboundStatus.SENDING, claimed_at=now - STUCK_AFTER - dt.timedelta(1)
+    )
+    in_flight = OutboundEmailFactory(status=OutboundStatus.SENDING, claimed_at=now)
+    with time_machine.travel(now, tick=False):
+        outbound_dispatch()
+        assert list(outbound_stuck()) == [stuck]
+    assert mail.outbox == []
+    in_flight.refresh_from_db()
+    assert in_flight.status == OutboundStatus.SENDING
+
+
+def test_a_sent_step_that_delivers_a_module_counts_as_coverage(account, contact, journey):
+    journey.steps.filter(position=1).update(module_code="onboarding_emails")
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        journey_due_steps_schedule(now=TUESDAY_10_BERLIN)
+        outbound_dispatch()
+
+    row = OutboundEmail.objects.get()
+    delivery = ModuleDelivery.objects.get()
+    assert (delivery.account_id, delivery.module.code, delivery.source, delivery.source_id) == (
+        account.pk,
+        "onboarding_emails",
+        "email",
+        row.pk,
+    )

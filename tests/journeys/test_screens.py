@@ -1,0 +1,259 @@
+"""Journey screens through real URLs: editor validation, permissions, preview, dry run, results, review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django_celery_beat.models import PeriodicTask
+
+from engagement.models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus
+from engagement.services.journeys import enrolment_start_for_account, journey_due_steps_schedule
+from engagement.services.sending import STUCK_AFTER, outbound_dispatch
+from engagement.unsubscribe import unsubscribe_token
+from playbooks.journey_templates import validate_template
+from playbooks.models import Journey, JourneyStep
+from tests.factories import AccountFactory, ContactFactory
+
+from .conftest import TUESDAY_10_BERLIN
+from .factories import OutboundEmailFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID_STEP = {
+    "name": "Welcome",
+    "delay_days": "0",
+    "delay_hours": "0",
+    "delay_from": "enrolment",
+    "subject_template": "Welcome {{ contact.first_name }}",
+    "body_text_template": "Hi {{ contact.name }},\n\nwelcome.\n",
+    "body_html_template": "",
+    "skip_condition": "",
+    "module_code": "",
+}
+
+
+def test_default_journeys_are_seeded_with_valid_templates():
+    onboarding = Journey.objects.get(code="digital-onboarding")
+    adoption = Journey.objects.get(code="mm2-adoption")
+    assert (onboarding.tier_code, adoption.tier_code) == ("MM3", "MM2")
+    assert onboarding.steps.count() == 5 and adoption.steps.count() == 4
+    for step in JourneyStep.objects.filter(journey__in=[onboarding, adoption]):
+        for source in (step.subject_template, step.body_text_template):
+            validate_template(source)
+        assert "{{ links.unsubscribe }}" in step.body_text_template
+
+
+def test_the_scheduler_tick_is_a_periodic_task_every_minute():
+    task = PeriodicTask.objects.get(task="engagement.journeys_tick")
+    assert (task.interval.every, task.interval.period) == (1, "minutes")
+
+
+def test_leadership_adds_a_step(client, lena, journey):
+    client.force_login(lena)
+    response = client.post(reverse("journeys:step-new", args=[journey.pk]), VALID_STEP)
+    assert response.status_code == 302
+    assert journey.steps.order_by("-position").first().name == "Welcome"
+
+
+@pytest.mark.parametrize(
+    ("field", "source", "expected"),
+    [
+        (
+            "body_text_template",
+            "Hi {{ contact.first_name }},\n\nyour CSM is {{ csm.nmae }}.",
+            "Line 3: unknown placeholder “csm.nmae”",
+        ),
+        (
+            "body_text_template",
+            "Hi,\n{% if contact.name %}\nno end",
+            "Line 2: template syntax error: Unclosed tag",
+        ),
+        ("subject_template", "Hi {{ contact.name|safe }}", "Line 1: filter “safe” is not allowed"),
+        (
+            "body_html_template",
+            "<p>\n{% include 'secrets.html' %}</p>",
+            "Line 2: the tag “include” is not allowed",
+        ),
+        ("skip_condition", "seats_used >= 0.6", "unknown signal 'seats_used'"),
+        ("module_code", "no-such-module", "Unknown service module"),
+    ],
+)
+def test_a_broken_template_is_refused_at_save_time_with_line_and_reason(
+    client, lena, journey, field, source, expected
+):
+    client.force_login(lena)
+    step = journey.steps.get(position=1)
+    response = client.post(
+        reverse("journeys:step-edit", args=[journey.pk, step.pk]), {**VALID_STEP, field: source}
+    )
+
+    assert response.status_code == 422
+    assert expected in html.unescape(response.content.decode())
+    step.refresh_from_db()
+    assert step.subject_template == "Welcome {{ contact.first_name }}"
+
+
+def test_only_leadership_edits_journeys(client, alice, tom, journey):
+    step = journey.steps.get(position=1)
+    client.force_login(alice)
+    assert client.get(reverse("journeys:list")).status_code == 200
+    assert (
+        client.post(reverse("journeys:step-edit", args=[journey.pk, step.pk]), VALID_STEP).status_code == 403
+    )
+    assert client.post(reverse("journeys:pause", args=[journey.pk])).status_code == 403
+    assert client.post(reverse("journeys:settings"), {"weekly_cap": "5"}).status_code == 403
+    client.force_login(tom)
+    assert client.get(reverse("journeys:list")).status_code == 403
+
+
+def test_leadership_pauses_a_journey_and_all_sending(client, lena, journey):
+    client.force_login(lena)
+    client.post(reverse("journeys:pause", args=[journey.pk]), {"reason": "Wrong link in step 2"})
+    journey.refresh_from_db()
+    assert journey.is_paused and journey.paused_reason == "Wrong link in step 2"
+
+    response = client.post(
+        reverse("journeys:settings"), {"sending_paused": "on", "paused_reason": "Incident", "weekly_cap": "3"}
+    )
+    assert response.status_code == 302
+    page = client.get(reverse("journeys:list")).content.decode()
+    assert "All journey email is paused." in page and "Incident" in page
+
+
+def test_preview_renders_a_step_for_a_chosen_contact(client, lena, contact, journey):
+    client.force_login(lena)
+    step = journey.steps.get(position=2)
+    response = client.get(
+        reverse("journeys:step-preview", args=[journey.pk, step.pk]), {"contact": contact.email}
+    )
+
+    assert response.status_code == 200
+    assert response.context["rendered"].subject == "Invite your team at Northwind Retail"
+    assert "Hi Jordan Miller," in response.content.decode()
+
+
+def test_a_csm_previews_only_contacts_of_their_accounts(client, bob, contact, journey):
+    client.force_login(bob)
+    step = journey.steps.get(position=1)
+    response = client.get(
+        reverse("journeys:step-preview", args=[journey.pk, step.pk]), {"contact": contact.pk}
+    )
+    assert response.status_code == 403
+
+
+def test_the_dry_run_shows_who_gets_what_in_the_next_seven_days(client, lena, account, contact, journey):
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        client.force_login(lena)
+        response = client.get(reverse("journeys:dry-run", args=[journey.pk]))
+
+    plan = response.context["plan"]
+    assert [(p.step.position, p.at, p.subject) for p in plan] == [
+        (1, TUESDAY_10_BERLIN, "Welcome Jordan"),
+        (2, TUESDAY_10_BERLIN + dt.timedelta(days=3), "Invite your team at Northwind Retail"),
+    ]
+    assert OutboundEmail.objects.count() == 0  # a dry run sends and stores nothing
+
+
+def test_the_dry_run_matches_what_the_sender_then_does(client, lena, account, contact, journey):
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        client.force_login(lena)
+        plan = client.get(reverse("journeys:dry-run", args=[journey.pk])).context["plan"]
+    sent: list[tuple[int, dt.datetime]] = []
+    moment = TUESDAY_10_BERLIN
+    while moment <= TUESDAY_10_BERLIN + dt.timedelta(days=7):
+        with time_machine.travel(moment, tick=False):
+            journey_due_steps_schedule(now=moment)
+            outbound_dispatch()
+        moment += dt.timedelta(hours=1)
+    sent = [(row.step.position, row.created_at) for row in OutboundEmail.objects.order_by("id")]
+    assert sent == [(p.step.position, p.at) for p in plan]
+
+
+def test_results_per_journey_and_step(client, lena, account, contact, journey):
+    ContactFactory(account=account, email="second@northwind.example")
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        journey_due_steps_schedule(now=TUESDAY_10_BERLIN)
+        outbound_dispatch()
+    client.post(reverse("journeys:unsubscribe", kwargs={"token": unsubscribe_token(contact_id=contact.pk)}))
+    client.force_login(lena)
+    response = client.get(reverse("journeys:results", args=[journey.pk]))
+
+    results = response.context["results"]
+    assert results.enrolled == 2 and results.stopped == 1 and results.counts["unsubscribed"] == 1
+    first = results.steps[0]
+    assert first.counts["sent"] == 2 and first.counts["unsubscribed"] == 1
+
+
+def test_the_review_list_and_its_decisions(client, lena):
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    stuck = OutboundEmailFactory(
+        status=OutboundStatus.SENDING, claimed_at=now - STUCK_AFTER - dt.timedelta(1)
+    )
+    client.force_login(lena)
+    with time_machine.travel(now, tick=False):
+        page = client.get(reverse("journeys:review"))
+        assert list(page.context["rows"]) == [stuck]
+        client.post(reverse("journeys:review-resolve", args=[stuck.pk]), {"action": "give_up"})
+    stuck.refresh_from_db()
+    assert stuck.status == OutboundStatus.FAILED and stuck.reviewed_by == lena
+
+
+def test_the_account_csm_enrols_by_hand_and_stops_an_enrolment(client, alice, account, contact, journey):
+    client.force_login(alice)
+    response = client.post(
+        reverse("journeys:account-enrol", args=[account.pk]), {"journey": journey.pk, "contact": contact.pk}
+    )
+    assert response.status_code == 302
+    enrolment = JourneyEnrolment.objects.get()
+    assert enrolment.source == "manual" and enrolment.enrolled_by == alice
+
+    client.post(reverse("journeys:enrolment-stop", args=[enrolment.pk]))
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.STOPPED and enrolment.stop_reason == "stopped_by_csm"
+
+
+def test_another_csm_cannot_see_or_stop_the_accounts_journeys(client, bob, account, contact, journey):
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+    client.force_login(bob)
+    enrolment = JourneyEnrolment.objects.get()
+    assert client.get(reverse("journeys:account-journeys", args=[account.pk])).status_code == 403
+    assert client.post(reverse("journeys:enrolment-stop", args=[enrolment.pk])).status_code == 403
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.ACTIVE
+
+
+def test_the_account_section_lists_enrolments_in_few_queries(
+    client, alice, django_assert_max_num_queries, journey
+):
+    account = AccountFactory(csm=alice, tier_code="MM3")
+    ContactFactory.create_batch(15, account=account)
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        journey_due_steps_schedule(now=TUESDAY_10_BERLIN)
+    client.force_login(alice)
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("journeys:account-journeys", args=[account.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response.content.count(b"Stop</button>") == 15
+
+
+def test_the_list_and_results_stay_at_a_fixed_number_of_queries(
+    client, lena, django_assert_max_num_queries, journey
+):
+    account = AccountFactory(tier_code="MM3")
+    ContactFactory.create_batch(10, account=account)
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        journey_due_steps_schedule(now=TUESDAY_10_BERLIN)
+    client.force_login(lena)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("journeys:list")).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("journeys:results", args=[journey.pk])).status_code == 200
