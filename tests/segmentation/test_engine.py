@@ -159,7 +159,8 @@ def test_floor_raises_to_at_least_a_tier_and_leaves_higher_tiers_alone():
     high = run(policy(floor), 80000, signals={"has_executive_sponsor": True})
     assert low.effective_code == "MM1"
     assert low.sentence == (
-        "ACV 9,000 < 15,000 → Mid-Market Tier 3; has an executive sponsor → raised to at least Mid-Market Tier 1."
+        "ACV 9,000 < 15,000 → Mid-Market Tier 3; "
+        "has an executive sponsor → raised to at least Mid-Market Tier 1."
     )
     assert high.effective_code == "ENT"
 
@@ -199,8 +200,9 @@ def test_a_drop_inside_the_band_is_held_and_counted():
     assert result.effective_code == "MM1"
     assert result.pending_downgrade_reviews == 1
     assert result.sentence == (
-        "ACV 46,000 ≥ 15,000 → Mid-Market Tier 2; ACV 46,000 within 10% below the Mid-Market Tier 1 threshold "
-        "of 50,000 → stays Mid-Market Tier 1 (downgrade held: 1 of 2 consecutive reviews)."
+        "ACV 46,000 ≥ 15,000 → Mid-Market Tier 2; "
+        "ACV 46,000 within 10% below the Mid-Market Tier 1 threshold of 50,000 → "
+        "stays Mid-Market Tier 1 (downgrade held: 1 of 2 consecutive reviews)."
     )
 
 
@@ -228,7 +230,8 @@ def test_the_second_consecutive_review_applies_a_held_downgrade():
     )
     assert (first.effective_code, second.effective_code) == ("MM1", "MM2")
     assert second.sentence == (
-        "ACV 46,000 ≥ 15,000 → Mid-Market Tier 2; downgrade indicated at 2 consecutive reviews → Mid-Market Tier 2."
+        "ACV 46,000 ≥ 15,000 → Mid-Market Tier 2; "
+        "downgrade indicated at 2 consecutive reviews → Mid-Market Tier 2."
     )
 
 

@@ -51,7 +51,8 @@ def test_an_unknown_signal_is_named():
 def test_an_unknown_tier_is_named():
     errors = validate_rules([good_rule(effect={"type": "floor", "tier": "GOLD"})], tier_codes=TIERS)
     assert errors == [
-        "rule 1 ('Sponsor floor').effect.tier: unknown tier 'GOLD'; this policy's tiers are ENT, MM1, MM2, MM3."
+        "rule 1 ('Sponsor floor').effect.tier: unknown tier 'GOLD'; "
+        "this policy's tiers are ENT, MM1, MM2, MM3."
     ]
 
 
