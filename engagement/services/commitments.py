@@ -147,7 +147,7 @@ def _locked_for_decision(by: Any, commitment: HandoffCommitment) -> HandoffCommi
     if not roles.is_leader(by):
         raise PermissionDenied("Only CS Leadership may accept or decline a commitment.")
     locked = (
-        HandoffCommitment.objects.select_for_update()
+        HandoffCommitment.objects.select_for_update(of=("self",))
         .select_related("account", "module")
         .get(pk=commitment.pk)
     )

@@ -67,7 +67,7 @@ def task_complete(*, by: Any, task: Task, completed_at: dt.datetime | None = Non
 
     Completing a task twice changes nothing the second time.
     """
-    locked = Task.objects.select_for_update().select_related("account", "module").get(pk=task.pk)
+    locked = Task.objects.select_for_update(of=("self",)).select_related("account", "module").get(pk=task.pk)
     require_work_on(by, locked.account, action="complete tasks")
     if locked.status == TaskStatus.DONE:
         return locked

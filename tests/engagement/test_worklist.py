@@ -18,12 +18,12 @@ pytestmark = pytest.mark.django_db
 
 def test_accounts_are_ordered_by_what_needs_attention_with_reasons(alice, bob, frozen_now) -> None:
     today = frozen_now.date()
-    calm = tiered_account("MM3", csm=alice, name="Calm", renewal_date=dt.date(2027, 9, 1))
+    tiered_account("MM3", csm=alice, name="Calm", renewal_date=dt.date(2027, 9, 1))
     overdue = tiered_account(
         "MM1", csm=alice, name="Overdue", tiered_on=dt.date(2026, 1, 1), renewal_date=dt.date(2027, 9, 1)
     )
     flagged = tiered_account("MM3", csm=alice, name="Flagged", renewal_date=dt.date(2027, 9, 1))
-    renewing = tiered_account("MM3", csm=alice, name="Renewing", renewal_date=today + dt.timedelta(days=20))
+    tiered_account("MM3", csm=alice, name="Renewing", renewal_date=today + dt.timedelta(days=20))
     promised = tiered_account("MM3", csm=alice, name="Promised", renewal_date=dt.date(2027, 9, 1))
     tiered_account("MM3", csm=bob, name="Not mine")
     module_delivery_record(
