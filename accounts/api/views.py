@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +31,7 @@ from ..services import (
     contacts_sync,
     metrics_sync,
 )
-from ..services.accounts import OWNER_FIELDS, AccountConflict
+from ..services.accounts import OWNER_FIELDS, AccountConflict, account_version
 from .serializers import (
     AccountCreateSerializer,
     AccountFieldsSerializer,
@@ -120,7 +120,22 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
     def get_queryset(self) -> Any:
         return accounts_visible_to(user=self.request.user)
 
-    @extend_schema(request=AccountFieldsSerializer(partial=True), responses={200: AccountSerializer})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        account = self.get_object()
+        return _with_etag(Response(AccountSerializer(account).data), account)
+
+    @extend_schema(
+        request=AccountFieldsSerializer(partial=True),
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="The ETag of the account as read; a change made since then answers 409.",
+            )
+        ],
+        responses={200: AccountSerializer, 409: OpenApiResponse(description="Changed by someone else.")},
+    )
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         account = self.get_object()
         incoming = AccountFieldsSerializer(data=request.data, partial=True)
@@ -128,10 +143,25 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
         changes = incoming.validated_data
         if not can_reassign_owners(request.user) and _reassigns_owner(account, changes):
             raise exceptions.PermissionDenied("Only CS Leadership can move an account to another CSM or AE.")
+        expected = _if_match(request)
         account = _service_errors(
-            lambda: account_update(account=account, actor=_actor(request), source="api", data=changes)
+            lambda: account_update(
+                account=account, actor=_actor(request), source="api", data=changes, expected_version=expected
+            )
         )
-        return Response(AccountSerializer(account).data)
+        return _with_etag(Response(AccountSerializer(account).data), account)
+
+
+def _with_etag(response: Response, account: Account) -> Response:
+    response["ETag"] = f'"{account_version(account)}"'
+    return response
+
+
+def _if_match(request: Request) -> str | None:
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    return header.removeprefix("W/").strip('"')
 
 
 def _reassigns_owner(account: Account, changes: Mapping[str, Any]) -> bool:

@@ -73,6 +73,11 @@ def user_refs_resolve(refs: Iterable[str]) -> dict[str, User]:
     return resolved
 
 
+def account_version(account: Account) -> str:
+    """An opaque version of the account's stored state (its last change time), for optimistic edits."""
+    return f"{account.updated_at.timestamp():.6f}" if account.updated_at else ""
+
+
 def unknown_user_message(ref: str) -> str:
     return f'No active user with username or email "{ref}".'
 
@@ -182,15 +187,25 @@ def account_create(
 
 
 @transaction.atomic
-def account_update(*, account: Account, actor: User | None, source: str, data: Mapping[str, Any]) -> Account:
+def account_update(
+    *,
+    account: Account,
+    actor: User | None,
+    source: str,
+    data: Mapping[str, Any],
+    expected_version: str | None = None,
+) -> Account:
     """Apply ``data`` to ``account``; record tracked changes; announce them after commit.
 
     Only fields present in ``data`` are touched. The row is locked while it changes so two
-    editors do not record a history that skips a value.
+    editors do not record a history that skips a value. With ``expected_version`` (from
+    ``account_version`` of what the editor saw), a change made meanwhile is an AccountConflict.
     """
     _check_fields(data)
     resolved = _resolve_owners(dict(data))
     locked = Account.objects.select_for_update(of=("self",)).select_related("csm", "ae").get(pk=account.pk)
+    if expected_version is not None and expected_version != account_version(locked):
+        raise AccountConflict("The account changed since it was read.")
     changes: dict[str, tuple[Any, Any]] = {}
     for field, new in resolved.items():
         old = getattr(locked, field)

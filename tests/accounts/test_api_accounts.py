@@ -450,3 +450,29 @@ def test_the_schema_describes_the_accounts_endpoints(client):
     ]
     result = schema["components"]["schemas"][sync["$ref"].rsplit("/", 1)[-1]]["properties"]
     assert set(result) == {"created", "updated", "unchanged", "failed", "errors"}
+
+
+# --- optimistic concurrency ---------------------------------------------------------------------
+
+
+def test_a_patch_with_a_stale_etag_is_a_409(integration_client):
+    account = AccountFactory(acv=Decimal("100"))
+    etag = integration_client.get(detail(account))["ETag"]
+    first = integration_client.patch(detail(account), {"acv": "200"}, format="json", HTTP_IF_MATCH=etag)
+    assert first.status_code == 200
+    assert first["ETag"] != etag
+    stale = integration_client.patch(detail(account), {"acv": "300"}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 409
+    assert "changed by someone else" in stale.json()["detail"]
+    account.refresh_from_db()
+    assert account.acv == Decimal("200")
+    fresh = integration_client.patch(
+        detail(account), {"acv": "300"}, format="json", HTTP_IF_MATCH=first["ETag"]
+    )
+    assert fresh.status_code == 200
+
+
+def test_a_patch_without_if_match_is_last_writer_wins(integration_client):
+    account = AccountFactory(acv=Decimal("100"))
+    assert integration_client.patch(detail(account), {"acv": "200"}, format="json").status_code == 200
+    assert integration_client.patch(detail(account), {"acv": "300"}, format="json").status_code == 200
