@@ -378,6 +378,7 @@ def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = No
         )
     )
     for csm_id, tier_code, module_id, expected, cadence in add_ons:
+        assert cadence  # filtered above
         # An add-on replaces the tier's cadence for its module when it is more frequent.
         minutes[csm_id] += max(0.0, expected * 7 / cadence - per_module.get((tier_code, module_id), 0.0))
     task_minutes = dict(

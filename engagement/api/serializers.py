@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ..models import Flag, HandoffCommitment, Task, Touchpoint, TouchpointKind
@@ -18,9 +20,15 @@ class TouchpointInputSerializer(serializers.Serializer):
 
 
 class TouchpointSerializer(serializers.ModelSerializer):
-    module = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    logged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    participants = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    module: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    logged_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    participants: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
 
     class Meta:
         model = Touchpoint
@@ -49,9 +57,15 @@ class CommitmentInputSerializer(serializers.Serializer):
 
 
 class CommitmentSerializer(serializers.ModelSerializer):
-    module = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    logged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    module: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    logged_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = HandoffCommitment
@@ -98,8 +112,12 @@ class TaskInputSerializer(serializers.Serializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    module = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    module: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Task
@@ -153,7 +171,7 @@ class CoverageLineSerializer(serializers.Serializer):
     module = serializers.CharField(source="module_code")
     module_name = serializers.CharField()
     cadence_days = serializers.IntegerField(allow_null=True)
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     last_delivered_on = serializers.DateField(allow_null=True)
     next_due_on = serializers.DateField(allow_null=True)
     overdue = serializers.BooleanField()

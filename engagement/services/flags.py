@@ -135,6 +135,7 @@ def _renewal_signals(
             {"renewal_date": renewal.isoformat()},
         )
         for pk, renewal in accounts.values_list("pk", "renewal_date")
+        if renewal is not None
     ]
 
 

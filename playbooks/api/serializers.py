@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ..models import AccountAddOn, ServiceModule, TierEntitlement
@@ -29,7 +31,9 @@ class EntitlementInputSerializer(serializers.Serializer):
 
 
 class EntitlementSerializer(serializers.ModelSerializer):
-    module = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    module: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     tier_code = serializers.CharField(source="tier.code", read_only=True)
     policy_version = serializers.IntegerField(source="tier.policy.version", read_only=True)
 
@@ -54,9 +58,15 @@ class AddOnDecisionSerializer(serializers.Serializer):
 
 
 class AddOnSerializer(serializers.ModelSerializer):
-    module = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    module: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = AccountAddOn
