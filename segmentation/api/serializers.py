@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ..models import OverrideReason, TierChange, TierOverride, TierReview
@@ -30,7 +32,9 @@ class TierListSerializer(serializers.Serializer):
 class TierChangeSerializer(serializers.ModelSerializer):
     from_tier = serializers.CharField(source="from_code")
     to_tier = serializers.CharField(source="to_code")
-    by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     steps = serializers.JSONField()
 
     class Meta:
@@ -85,8 +89,12 @@ class TierOverrideSerializer(serializers.ModelSerializer):
     account = serializers.IntegerField(source="account_id")
     tier = serializers.CharField(source="tier_code")
     policy_tier = serializers.CharField(source="policy_tier_code")
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = TierOverride

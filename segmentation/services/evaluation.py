@@ -167,6 +167,7 @@ def evaluate_batch(
                 evaluated_at=now,
             )
         )
+        rank: int | None
         code, name, rank, tier_source, explanation = (
             result.effective_code,
             result.effective_name,

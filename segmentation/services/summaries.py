@@ -39,7 +39,16 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
         )
     )
     TierSummary.objects.bulk_create(
-        TierSummary(review_id=review_id, acv_sum=row.pop("acv_sum") or Decimal(0), **row) for row in tiers
+        TierSummary(
+            review_id=review_id,
+            tier_code=row["tier_code"],
+            tier_name=row["tier_name"],
+            tier_rank=row["tier_rank"],
+            accounts=row["accounts"],
+            acv_sum=row["acv_sum"] or Decimal(0),
+            overridden=row["overridden"],
+        )
+        for row in tiers
     )
 
     previous = (
