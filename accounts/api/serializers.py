@@ -38,7 +38,9 @@ class OwnerField(serializers.CharField):
         super().__init__(**kwargs)
 
 
-class TierSerializer(serializers.Serializer):
+class AccountTierSerializer(serializers.Serializer):
+    """The effective tier as shown on an account (null before the first evaluation)."""
+
     code = serializers.CharField()
     name = serializers.CharField()
     source = serializers.ChoiceField(choices=["policy", "override"])  # type: ignore[assignment]
@@ -78,7 +80,7 @@ class AccountSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(TierSerializer(allow_null=True))
+    @extend_schema_field(AccountTierSerializer(allow_null=True))
     def get_tier(self, account: Account) -> dict[str, str] | None:
         return account_tier(account)
 
