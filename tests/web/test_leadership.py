@@ -94,7 +94,7 @@ def test_override_needing_approval_then_approved_moves_the_distribution(
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 204
-    assert "account-changed-%d" % account.id in response["HX-Trigger"]
+    assert f"account-changed-{account.id}" in response["HX-Trigger"]
     override = TierOverride.objects.get(account=account)
     assert override.status == "pending"
     assert "awaiting CS Leadership approval" in csm.get(f"/accounts/{account.id}/tier/").content.decode()
