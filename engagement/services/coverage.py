@@ -1,9 +1,10 @@
 """Coverage: per account and recurring entitlement, the last delivery and the next due day.
 
-``coverage_recompute`` rewrites ``EntitlementCoverage`` set-based, in SQL: one upsert computed
-from the entitlements (tier under the active policy, plus approved current add-ons) joined to the
-delivery ledger, then one delete of rows no longer entitled. A row is only written when a figure
-changed, so a nightly run over 100k accounts mostly reads.
+``coverage_recompute`` rewrites ``EntitlementCoverage`` set-based, in SQL: the current figures are
+computed into a temporary table from the entitlements (tier under the active policy, plus approved
+current add-ons) joined to the delivery ledger, then the table is brought in line with them
+(changed rows updated, new rows inserted, rows no longer owed deleted). A row is only written
+when a figure changed, so a nightly run over 100k accounts mostly reads.
 
 Definitions (the same in the dashboard and the worklist):
 - next due = (last delivery day, or the day the entitlement began) + cadence days;
@@ -67,22 +68,36 @@ def coverage_select_sql(*, scope: str) -> str:
         )
     )
     return f"""
-        WITH ent AS (
-            SELECT a.id AS account_id, e.module_id, e.cadence_days, 0 AS is_add_on, {since_tier} AS since
-            FROM accounts_account a
-            JOIN segmentation_tier t ON t.code = a.tier_code AND t.policy_id = %(policy_id)s
-            JOIN playbooks_tierentitlement e ON e.tier_id = t.id
-            WHERE e.cadence_days IS NOT NULL AND {scope.format(col="a.id")}
-            UNION ALL
-            SELECT ad.account_id, ad.module_id, ad.cadence_days, 1 AS is_add_on, ad.starts_on AS since
+        WITH addon AS (
+            SELECT ad.account_id, ad.module_id,
+                   MIN(ad.cadence_days) AS cadence_days, MIN(ad.starts_on) AS since
             FROM playbooks_accountaddon ad
             WHERE ad.status = 'approved' AND ad.cadence_days IS NOT NULL AND ad.starts_on <= %(today)s
               AND (ad.ends_on IS NULL OR ad.ends_on >= %(today)s) AND {scope.format(col="ad.account_id")}
+            GROUP BY ad.account_id, ad.module_id
         ),
-        merged AS (
-            SELECT account_id, module_id, MIN(cadence_days) AS cadence_days,
-                   (MAX(is_add_on) = 1) AS is_add_on, MIN(since) AS since
-            FROM ent GROUP BY account_id, module_id
+        m AS (
+            -- The tier's recurring entitlements; a more frequent add-on for the module wins.
+            SELECT a.id AS account_id, e.module_id,
+                   CASE WHEN ad.cadence_days < e.cadence_days THEN ad.cadence_days ELSE e.cadence_days END
+                       AS cadence_days,
+                   (ad.cadence_days IS NOT NULL AND ad.cadence_days < e.cadence_days) AS is_add_on,
+                   {since_tier} AS since
+            FROM accounts_account a
+            JOIN segmentation_tier t ON t.code = a.tier_code AND t.policy_id = %(policy_id)s
+            JOIN playbooks_tierentitlement e ON e.tier_id = t.id
+            LEFT JOIN addon ad ON ad.account_id = a.id AND ad.module_id = e.module_id
+            WHERE e.cadence_days IS NOT NULL AND {scope.format(col="a.id")}
+            UNION ALL
+            -- Add-ons for modules the tier does not recur.
+            SELECT ad.account_id, ad.module_id, ad.cadence_days, (1 = 1) AS is_add_on, ad.since
+            FROM addon ad
+            JOIN accounts_account a ON a.id = ad.account_id
+            WHERE NOT EXISTS (
+                SELECT 1 FROM segmentation_tier t
+                JOIN playbooks_tierentitlement e ON e.tier_id = t.id
+                WHERE t.policy_id = %(policy_id)s AND t.code = a.tier_code AND e.module_id = ad.module_id
+                  AND e.cadence_days IS NOT NULL)
         ),
         dl AS (
             SELECT account_id, module_id, MAX(delivered_on) AS last_on,
@@ -97,9 +112,8 @@ def coverage_select_sql(*, scope: str) -> str:
                COALESCE(dl.in_window, 0) AS delivered_in_window,
                {planned} AS planned_in_window,
                %(today)s AS computed_on
-        FROM merged m
+        FROM m
         LEFT JOIN dl ON dl.account_id = m.account_id AND dl.module_id = m.module_id
-        WHERE 1 = 1
     """
 
 
@@ -118,37 +132,42 @@ _CHANGING = (
 )
 
 
-def _upsert_sql(scope: str) -> str:
-    updates = ", ".join(f"{col} = EXCLUDED.{col}" for col in (*_CHANGING, "computed_on"))
-    sql = (
-        f"INSERT INTO engagement_entitlementcoverage ({_COLUMNS}) {coverage_select_sql(scope=scope)} "
-        f"ON CONFLICT (account_id, module_id) DO UPDATE SET {updates}"
-    )
+NEW = "engagement_coverage_new"
+TABLE = "engagement_entitlementcoverage"
+
+
+def _write_statements() -> list[str]:
+    """Statements that bring the table in line with the computed rows in the temporary table.
+
+    PostgreSQL: three hash joins (update what changed, insert what is new, delete what is no longer
+    owed) instead of a per-row conflict check, so a run where little changed mostly reads. SQLite
+    (small embedded databases): an upsert and a delete.
+    """
+    key = "c.account_id = n.account_id AND c.module_id = n.module_id"
     if connection.vendor == "postgresql":
-        # Write only rows whose figures changed: a nightly run then mostly reads.
-        old = ", ".join(f"engagement_entitlementcoverage.{col}" for col in _CHANGING)
-        new = ", ".join(f"EXCLUDED.{col}" for col in _CHANGING)
-        sql += f" WHERE ({old}) IS DISTINCT FROM ({new})"
-    return sql
+        changed_old = ", ".join(f"c.{col}" for col in _CHANGING)
+        changed_new = ", ".join(f"n.{col}" for col in _CHANGING)
+        assignments = ", ".join(f"{col} = n.{col}" for col in (*_CHANGING, "computed_on"))
+        return [
+            f"ANALYZE {NEW}",
+            f"UPDATE {TABLE} AS c SET {assignments} FROM {NEW} AS n "
+            f"WHERE {key} AND ({changed_old}) IS DISTINCT FROM ({changed_new})",
+            f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM {NEW} AS n "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS c WHERE {key})",
+        ]
+    updates = ", ".join(f"{col} = excluded.{col}" for col in (*_CHANGING, "computed_on"))
+    return [
+        f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM {NEW} WHERE 1 = 1 "
+        f"ON CONFLICT (account_id, module_id) DO UPDATE SET {updates}",
+    ]
 
 
 def _delete_stale_sql(scope: str) -> str:
-    return f"""
-        DELETE FROM engagement_entitlementcoverage
-        WHERE {scope.format(col="engagement_entitlementcoverage.account_id")}
-          AND NOT EXISTS (
-            SELECT 1 FROM accounts_account a
-            JOIN segmentation_tier t ON t.code = a.tier_code AND t.policy_id = %(policy_id)s
-            JOIN playbooks_tierentitlement e ON e.tier_id = t.id
-            WHERE a.id = engagement_entitlementcoverage.account_id
-              AND e.module_id = engagement_entitlementcoverage.module_id AND e.cadence_days IS NOT NULL)
-          AND NOT EXISTS (
-            SELECT 1 FROM playbooks_accountaddon ad
-            WHERE ad.account_id = engagement_entitlementcoverage.account_id
-              AND ad.module_id = engagement_entitlementcoverage.module_id
-              AND ad.status = 'approved' AND ad.cadence_days IS NOT NULL AND ad.starts_on <= %(today)s
-              AND (ad.ends_on IS NULL OR ad.ends_on >= %(today)s))
-    """
+    return (
+        f"DELETE FROM {TABLE} WHERE {scope.format(col=TABLE + '.account_id')} AND NOT EXISTS "
+        f"(SELECT 1 FROM {NEW} AS n "
+        f"WHERE n.account_id = {TABLE}.account_id AND n.module_id = {TABLE}.module_id)"
+    )
 
 
 def coverage_params(*, today: dt.date, policy_id: int) -> dict[str, Any]:
@@ -187,5 +206,9 @@ def coverage_recompute(*, account_ids: Iterable[int] | None = None, today: dt.da
 
 def _run(scope: str, params: dict[str, Any]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(scope), params)
+        cursor.execute(f"DROP TABLE IF EXISTS {NEW}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {NEW} AS {coverage_select_sql(scope=scope)}", params)
+        for statement in _write_statements():
+            cursor.execute(statement)
         cursor.execute(_delete_stale_sql(scope), params)
+        cursor.execute(f"DROP TABLE {NEW}")
