@@ -260,6 +260,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # Several models have a "kind" field with different choices: name their enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointKindEnum": "engagement.models.touchpoints.TouchpointKind",
+        "ServiceModuleKindEnum": "playbooks.models.catalogue.ModuleKind",
+        "FlagKindEnum": "engagement.models.flags.FlagKind",
+    },
 }
 
 CACHES = {

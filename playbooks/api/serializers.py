@@ -24,13 +24,13 @@ class ServiceModuleSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EntitlementInputSerializer(serializers.Serializer):
+class TierEntitlementInputSerializer(serializers.Serializer):
     tier = serializers.IntegerField()
     module = serializers.CharField(max_length=40)
     cadence_days = serializers.IntegerField(allow_null=True, required=False)
 
 
-class EntitlementSerializer(serializers.ModelSerializer):
+class TierEntitlementSerializer(serializers.ModelSerializer):
     module: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="code", read_only=True
     )

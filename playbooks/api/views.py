@@ -46,16 +46,16 @@ class ServiceModuleListView(generics.ListAPIView):
 class EntitlementListCreateView(generics.ListAPIView):
     """`GET /api/v1/entitlements/` (active and draft policies) and `POST` to set one (CS Leadership)."""
 
-    serializer_class = s.EntitlementSerializer
+    serializer_class = s.TierEntitlementSerializer
 
     def get_queryset(self) -> Any:
         return TierEntitlement.objects.select_related("tier__policy", "module").exclude(
             tier__policy__status="retired"
         )
 
-    @extend_schema(request=s.EntitlementInputSerializer, responses={201: s.EntitlementSerializer})
+    @extend_schema(request=s.TierEntitlementInputSerializer, responses={201: s.TierEntitlementSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(s.EntitlementInputSerializer, request)
+        data = _valid(s.TierEntitlementInputSerializer, request)
         tier = Tier.objects.select_related("policy").filter(pk=data["tier"]).first()
         if tier is None:
             raise serializers.ValidationError({"tier": [f"Unknown tier {data['tier']}."]})
@@ -66,7 +66,7 @@ class EntitlementListCreateView(generics.ListAPIView):
             module_code=data["module"],
             cadence_days=data.get("cadence_days"),
         )
-        return Response(s.EntitlementSerializer(entitlement).data, status=status.HTTP_201_CREATED)
+        return Response(s.TierEntitlementSerializer(entitlement).data, status=status.HTTP_201_CREATED)
 
 
 def _visible_add_ons(user: Any) -> Any:
