@@ -260,6 +260,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "csplatform.api_errors.document_error_responses",
+    ],
     # Several models have a "kind" field with different choices: name their enums explicitly.
     "ENUM_NAME_OVERRIDES": {
         "TouchpointKindEnum": "engagement.models.touchpoints.TouchpointKind",

@@ -40,3 +40,5 @@ urlpatterns = [
 
 # A database outage before the view runs (session, user) is a 503, not a 500.
 handler500 = "csplatform.middleware.server_error"
+# A URL under /api/ that matches no route still answers JSON.
+handler404 = "csplatform.api_errors.page_not_found"
