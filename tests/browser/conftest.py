@@ -42,7 +42,7 @@ def page_for(browser: Any, live_server: Any) -> Iterator[Any]:
     """page_for(username) -> a new browser page signed in through the login form."""
     contexts: list[Any] = []
 
-    def make(username: str, password: str = "correct-horse-battery", width: int = 1366) -> Any:
+    def make(username: str, password: str = "correct-horse-battery", width: int = 1366) -> Any:  # noqa: S107
         context = browser.new_context(viewport={"width": width, "height": 900}, base_url=live_server.url)
         contexts.append(context)
         page = context.new_page()

@@ -117,7 +117,9 @@ def test_leader_approves_an_override_and_sees_the_distribution_move(demo, page_f
     expect(leader.get_by_role("heading", name="Leadership overview")).to_be_visible()
     ent = leader.get_by_test_id("tier-count-ENT")
     expect(ent).to_have_text("1")
-    expect(leader.locator("#panel-capacity canvas")).to_be_visible()
+    # Charts are drawn from the JSON each fragment carries (no inline script).
+    expect(leader.locator("#panel-distribution canvas[data-chart-ready]")).to_have_count(1)
+    expect(leader.locator("#panel-capacity canvas[data-chart-ready]")).to_have_count(1)
     screenshot(leader, "leadership-overview")
 
     leader.goto("/approvals/")
