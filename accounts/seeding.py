@@ -175,24 +175,36 @@ def _account_rows(
     today: dt.date,
     details: list[_Detail],
 ) -> Iterator[tuple[Any, ...]]:
-    """Yield account rows (ACCOUNT_FIELDS order); note in ``details`` who gets contacts/usage."""
+    """Yield account rows (ACCOUNT_FIELDS order); note in ``details`` who gets contacts/usage.
+
+    The hot loop of a million-account seed: pools hold plain strings and dates are looked up in
+    precomputed lists, which halves the time of calling helpers and building enums per row.
+    """
+    rand, lognormal = rng.random, rng.lognormvariate
+    verticals = [str(v.value) for v in VERTICALS]
+    regions = [str(r.value) for r in REGIONS]
+    stages = [str(s.value) for s in LIFECYCLES]
+    second_names = {str(v.value): names for v, names in NAME_SECOND.items()}
+    next_year = [today + dt.timedelta(days=d) for d in range(365)]
+    past_half_year = [today - dt.timedelta(days=1 + d) for d in range(180)]
+    short_contracts = {LifecycleStage.ONBOARDING.value, LifecycleStage.ADOPTING.value}
+    renewing, churned = LifecycleStage.RENEWING.value, LifecycleStage.CHURNED.value
+    year = dt.timedelta(days=365)
     for index in range(start, start + count):
-        vertical = pick(rng, VERTICALS)
-        name = f"{pick(rng, NAME_FIRST)} {pick(rng, NAME_SECOND[vertical])}"
+        vertical = verticals[int(rand() * len(verticals))]
+        seconds = second_names[vertical]
+        name = f"{NAME_FIRST[int(rand() * len(NAME_FIRST))]} {seconds[int(rand() * len(seconds))]}"
         domain = f"{name.lower().replace(' ', '')}{index}.example"
-        region = pick(rng, REGIONS)
-        acv = round(min(ACV_MAX, max(ACV_MIN, rng.lognormvariate(ACV_MU, ACV_SIGMA))), -2)
-        stage = pick(rng, LIFECYCLES)
-        if stage == LifecycleStage.RENEWING:
-            renewal = today + dt.timedelta(days=int(rng.random() * 90))
-        elif stage == LifecycleStage.CHURNED:
-            renewal = today - dt.timedelta(days=1 + int(rng.random() * 180))
+        region = regions[int(rand() * len(regions))]
+        acv = round(min(ACV_MAX, max(ACV_MIN, lognormal(ACV_MU, ACV_SIGMA))), -2)
+        stage = stages[int(rand() * len(stages))]
+        if stage == renewing:
+            renewal = next_year[int(rand() * 90)]
+        elif stage == churned:
+            renewal = past_half_year[int(rand() * 180)]
         else:
-            renewal = today + dt.timedelta(days=int(rng.random() * 365))
-        years = (
-            1 if stage in (LifecycleStage.ONBOARDING, LifecycleStage.ADOPTING) else 1 + int(rng.random() * 4)
-        )
-        contract_start = renewal - dt.timedelta(days=365 * years)
+            renewal = next_year[int(rand() * 365)]
+        contract_start = renewal - year * (1 if stage in short_contracts else 1 + int(rand() * 4))
         external_id = f"DEMO-{index:07d}"
         if detail_every and index % detail_every == 0:
             details.append(_Detail(external_id, acv, region, domain, stage))
@@ -201,14 +213,14 @@ def _account_rows(
             external_id,
             name,
             domain,
-            vertical.value,
-            region.value,
+            vertical,
+            region,
             f"{acv:.2f}",
-            stage.value,
+            stage,
             contract_start,
             renewal,
-            pick(rng, csm_pool),
-            pick(rng, ae_ids),
+            csm_pool[int(rand() * len(csm_pool))],
+            ae_ids[int(rand() * len(ae_ids))],
         )
 
 
@@ -506,6 +518,13 @@ def ensure_accounts(n: int, *, seed: int = 7, detail_limit: int = DETAIL_LIMIT) 
     if existing >= n:
         return existing
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Two benches topping up the same database at once: the second waits, then counts again.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('csplatform.ensure_accounts'))")
+            existing = Account.objects.count()
+            if existing >= n:
+                return existing
         ensure_demo_users()
         seed_accounts(n - existing, seed=seed, start=_next_demo_index(), detail_limit=detail_limit)
     return Account.objects.count()
