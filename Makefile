@@ -52,5 +52,10 @@ lint: install
 typecheck: install
 	@$(VENV)/bin/mypy .
 
+## Linters, types, migrations and Django's checks: the quick part of .ci/run.
+check: lint typecheck
+	@$(PY) manage.py makemigrations --check --dry-run
+	@$(PY) manage.py check
+
 clean:
 	rm -rf var staticfiles test-artifacts
