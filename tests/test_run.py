@@ -1,5 +1,6 @@
-"""`make run` end to end: demo data, every role signs in, static files, a task through the
-filesystem broker, and Ctrl-C (SIGINT to the process group) leaves no process behind."""
+"""How csplatform runs: `make run` end to end (demo data, every role signs in, static files, a
+task through the filesystem broker, Ctrl-C leaves no process behind) and the container health
+check used by docker-compose."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -20,8 +22,6 @@ import requests
 
 from accounts.seeding import DEMO_PASSWORD
 from csplatform.settings import BASE_DIR
-
-pytestmark = pytest.mark.slow
 
 STARTUP_SECONDS = 240
 
@@ -115,6 +115,7 @@ def wait_until_healthy(app: RunningApp) -> None:
     raise AssertionError(f"/health/ never answered 200:\n{app.output()[-4000:]}")
 
 
+@pytest.mark.slow
 def test_make_run_serves_demo_data_runs_tasks_and_stops_on_ctrl_c(running_app: RunningApp) -> None:
     app = running_app
     wait_until_healthy(app)
@@ -150,3 +151,26 @@ def test_make_run_serves_demo_data_runs_tasks_and_stops_on_ctrl_c(running_app: R
     app.process.wait(timeout=60)
     _gone, alive = psutil.wait_procs(processes, timeout=30)
     assert alive == [], [p.pid for p in alive]
+
+
+def run_health_check(port: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "scripts" / "healthcheck.py")],
+        env={**os.environ, "PORT": str(port), "ALLOWED_HOSTS": ".example.com,localhost"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_container_health_check_passes_when_the_site_is_healthy(live_server: Any) -> None:
+    result = run_health_check(int(live_server.url.rsplit(":", 1)[1]))
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_container_health_check_fails_when_nothing_answers() -> None:
+    result = run_health_check(free_port())
+
+    assert result.returncode == 1
+    assert "health check failed" in result.stderr
