@@ -31,7 +31,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing when any account exists (used by make run)"
         )
-        parser.add_argument("--replace", action="store_true", help="delete earlier demo accounts first")
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help=(
+                "delete earlier demo accounts (and what hangs off them) first; fine for thousands, "
+                "slow for hundreds of thousands, where a new database is quicker"
+            ),
+        )
         parser.add_argument(
             "--detail-limit",
             type=int,
