@@ -1,0 +1,366 @@
+"""Load: 50 concurrent users for 60 s against gunicorn + PostgreSQL + Redis with 1,000,000 accounts,
+while a full tier review runs.
+
+The mix (``bench/locustfile.py``): CSMs on their worklist and account pages, leaders on the
+overview and its panels, API clients reading accounts and tier history, CRM syncs of 50 records
+(whose ACV changes enqueue re-evaluations for the worker), and the trivial view (the anonymous
+sign-in form) as the same-run baseline. Figures come from the server-side ``Server-Timing``
+header, per page: p50/p95/p99 in milliseconds, p95 also as a ratio to the trivial view's p95.
+Throughput is requests per second over the run; errors are every non-2xx/3xx answer or failed
+request (goal 0).
+
+Setup (not timed): ``ensure_accounts(n)``, static files collected, gunicorn (2 processes x 4
+threads, production settings) and one Celery worker started on loopback, every 20th account's ACV
+moved across a threshold so the review has real work, and the review started through the API
+as a CS leader just before the load begins.
+
+``BENCH_LOAD_ACCOUNTS`` (default 1,000,000), ``BENCH_LOAD_USERS`` (50) and ``BENCH_LOAD_SECONDS``
+(60) shrink the run for development.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from django.db import connection
+
+from bench.common import Context, Result
+
+ORDER = 90
+ACCOUNTS = int(os.environ.get("BENCH_LOAD_ACCOUNTS", "1000000"))
+USERS = int(os.environ.get("BENCH_LOAD_USERS", "50"))
+SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "60"))
+BASE_DIR = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+BASELINE = "trivial view"
+# p95 of a page as a multiple of the trivial view's p95 in the same run.
+GOAL_P95_RATIO = {
+    "worklist": 60.0,
+    "account page": 40.0,
+    "leadership overview": 40.0,
+    "overview panel (htmx)": 40.0,
+    "api accounts list": 30.0,
+    "api account detail": 20.0,
+    "api tier history": 20.0,
+    "api sync (50 records)": 80.0,
+}
+EVERY_NTH_CHANGES = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _prepare_people_and_config(workdir: Path) -> dict[str, Any]:
+    from accounts.models import Account
+    from accounts.seeding import DEMO_PASSWORD, DEMO_USERS
+    from csplatform import roles
+    from csplatform.models import User
+    from csplatform.services import api_token_issue
+
+    by_role = {roles.CSM: "csm", roles.CS_LEADERSHIP: "leader", roles.INTEGRATION: "integration"}
+    people: dict[str, list[str]] = {"csm": [], "leader": [], "integration": []}
+    for person in DEMO_USERS:
+        if person.role in by_role:
+            people[by_role[person.role]].append(person.username)
+    integration = User.objects.get(username=people["integration"][0])
+    leader = User.objects.get(username=people["leader"][0])
+    accounts_by_csm = {
+        username: list(
+            Account.objects.filter(csm__username=username, id__gt=0)
+            .order_by("id")
+            .values_list("id", flat=True)[:: max(1, ACCOUNTS // 4000)][:300]
+        )
+        for username in people["csm"]
+    }
+    sample = list(
+        Account.objects.filter(id__gt=0)
+        .order_by("id")
+        .values_list("id", "crm_source", "external_id")[:: max(1, ACCOUNTS // 2000)][:2000]
+    )
+    crm_source = sample[0][1]
+    config = {
+        "people": {role: names for role, names in people.items() if role != "integration"},
+        "password": DEMO_PASSWORD,
+        "token": api_token_issue(user=integration)[1],
+        "leader_token": api_token_issue(user=leader)[1],
+        "accounts_by_csm": {name: ids for name, ids in accounts_by_csm.items() if ids},
+        "account_ids": [row[0] for row in sample],
+        "external_ids": [row[2] for row in sample if row[1] == crm_source],
+        "crm_source": crm_source,
+    }
+    config["people"]["csm"] = list(config["accounts_by_csm"])
+    (workdir / "config.json").write_text(json.dumps(config))
+    return config
+
+
+def _move_every_nth_account() -> int:
+    """Give the review real work: every 20th account crosses a threshold beyond the band."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_account SET acv = CASE WHEN tier_code = 'ENT' THEN 10000 ELSE 90000 END "
+            "WHERE id %% %s = 0",
+            [EVERY_NTH_CHANGES],
+        )
+        return cursor.rowcount
+
+
+def _server_env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "csplatform.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(60),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+            "STATIC_ROOT": str(workdir / "static"),
+            "VAR_DIR": str(workdir / "var"),
+            "LOG_LEVEL": "WARNING",
+            # Throughput is what is measured here, not the per-user rate limit.
+            "API_THROTTLE_USER": "1000000/minute",
+            "API_THROTTLE_ANON": "1000000/minute",
+        }
+    )
+    return env
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args,
+        cwd=BASE_DIR,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def _wait_for(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=5).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def _review(base: str, token: str, review_id: int) -> dict[str, Any]:
+    return requests.get(
+        f"{base}/api/v1/tier-reviews/{review_id}/", headers={"Authorization": f"Token {token}"}, timeout=30
+    ).json()
+
+
+def run(ctx: Context) -> list[Result]:
+    if connection.vendor != "postgresql":
+        raise RuntimeError("bench_load measures PostgreSQL; set DATABASE_URL=postgres://...")
+    from accounts.seeding import ensure_accounts
+
+    total = ensure_accounts(ACCOUNTS)
+    workdir = Path(tempfile.mkdtemp(prefix="csplatform-load-"))
+    config = _prepare_people_and_config(workdir)
+    moved = _move_every_nth_account()
+    connection.close()  # the servers and the review need the rows; hold no locks or connections
+
+    env = _server_env(workdir)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+    )
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = _start(
+        [
+            str(VENV_BIN / "gunicorn"),
+            "csplatform.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "120",
+        ],
+        env,
+        workdir / "gunicorn.log",
+    )
+    worker = _start(
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "csplatform",
+            "worker",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env,
+        workdir / "worker.log",
+    )
+    try:
+        _wait_for(f"{base}/login/")
+        started = requests.post(
+            f"{base}/api/v1/tier-reviews/",
+            headers={"Authorization": f"Token {config['leader_token']}"},
+            timeout=60,
+        )
+        if started.status_code not in (202, 409):
+            raise RuntimeError(f"could not start the review: {started.status_code} {started.text[:500]}")
+        review_id = started.json()["id"]
+        load_env = {
+            **env,
+            "CSPLATFORM_LOAD_CONFIG": str(workdir / "config.json"),
+            "CSPLATFORM_LOAD_OUT": str(workdir / "out.json"),
+        }
+        load_started = time.monotonic()
+        subprocess.run(
+            [
+                str(VENV_BIN / "locust"),
+                "-f",
+                str(BASE_DIR / "bench" / "locustfile.py"),
+                "--headless",
+                "--users",
+                str(USERS),
+                "--spawn-rate",
+                str(USERS),
+                "--run-time",
+                f"{SECONDS}s",
+                "--host",
+                base,
+                "--only-summary",
+                "--loglevel",
+                "ERROR",
+                "--stop-timeout",
+                "10",
+            ],
+            cwd=BASE_DIR,
+            env=load_env,
+            check=False,
+            capture_output=True,
+            timeout=SECONDS + 120,
+        )
+        load_seconds = time.monotonic() - load_started
+        review_during = _review(base, config["leader_token"], review_id)
+        deadline = time.monotonic() + 600
+        review = review_during
+        while review["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(2)
+            review = _review(base, config["leader_token"], review_id)
+    finally:
+        _stop(worker)
+        _stop(web)
+
+    out = json.loads((workdir / "out.json").read_text())
+    return _results(out, load_seconds, total, moved, review_during, review)
+
+
+def _results(
+    out: dict[str, Any],
+    load_seconds: float,
+    total: int,
+    moved: int,
+    during: dict[str, Any],
+    review: dict[str, Any],
+) -> list[Result]:
+    server_ms: dict[str, list[float]] = out["server_ms"]
+    status: dict[str, dict[str, int]] = out["status"]
+    measured = {name: counts for name, counts in status.items() if name not in ("sign-in form", "sign in")}
+    requests_total = sum(sum(counts.values()) for counts in measured.values())
+    errors = sum(n for counts in status.values() for code, n in counts.items() if code.startswith("error"))
+    baseline_p95 = _percentile(server_ms.get(BASELINE, []), 95)
+    results = [
+        Result(
+            "load_throughput",
+            requests_total / load_seconds,
+            "req/s",
+            higher_is_better=True,
+            note=f"{USERS} users, {load_seconds:.0f} s, {total:,} accounts",
+        ),
+        Result(
+            "load_errors",
+            float(errors),
+            "count",
+            goal=0,
+            note=", ".join(
+                f"{name}: {dict(c)}" for name, c in status.items() if any(k.startswith("error") for k in c)
+            ),
+        ),
+        Result(
+            f"load_p95_{BASELINE.replace(' ', '_')}",
+            baseline_p95,
+            "ms",
+            ratio=1.0,
+            note=f"baseline; p50 {_percentile(server_ms.get(BASELINE, []), 50):.1f} ms",
+        ),
+    ]
+    for name, goal in GOAL_P95_RATIO.items():
+        values = server_ms.get(name, [])
+        p50, p95, p99 = (_percentile(values, q) for q in (50, 95, 99))
+        slug = name.replace(" (htmx)", "").replace(" (50 records)", "").replace(" ", "_")
+        results.append(
+            Result(
+                f"load_p95_{slug}",
+                p95,
+                "ms",
+                ratio=p95 / baseline_p95 if baseline_p95 else None,
+                goal=goal,
+                note=f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, n={len(values)}",
+            )
+        )
+    review_note = (
+        f"review #{review['id']}: {during['status']} at the end of the load "
+        f"({during['accounts_done']:,}/{during['accounts_total']:,} accounts), then {review['status']}; "
+        f"{moved:,} accounts moved across a threshold, {review.get('changes_applied', 0):,} changes applied"
+    )
+    results.append(
+        Result(
+            "load_review_accounts_done_during_load",
+            float(during["accounts_done"]),
+            "accounts",
+            note=review_note,
+        )
+    )
+    return results

@@ -1,0 +1,153 @@
+"""Locust scenario for ``bench/bench_load.py``: CSMs, leaders, API readers and CRM syncs at once.
+
+Run by the bench (headless); the bench writes a JSON config (people, tokens, account ids) and
+reads back the server-side time of every request (``Server-Timing: app;dur=``, set by
+``csplatform.middleware.RequestIdMiddleware``), so the figures are not distorted by the load
+generator sharing the machine's cores. A trivial view (the sign-in form) runs in the same mix
+as the baseline for ratios.
+
+Production cookies are ``Secure``; the bench talks plain HTTP on loopback, so the session
+cookie is sent by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from locust import HttpUser, between, events, task
+
+CONFIG: dict[str, Any] = json.loads(open(os.environ["CSPLATFORM_LOAD_CONFIG"]).read())  # noqa: SIM115
+SERVER_MS: dict[str, list[float]] = defaultdict(list)
+STATUS: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+TIMING = re.compile(r"app;dur=([0-9.]+)")
+
+
+@events.request.add_listener
+def _record(request_type: str, name: str, response: Any = None, exception: Any = None, **_: Any) -> None:
+    status = str(getattr(response, "status_code", 0) or 0)
+    STATUS[name][status if exception is None else f"error:{status}"] += 1
+    header = getattr(response, "headers", {}).get("Server-Timing", "") if response is not None else ""
+    match = TIMING.search(header or "")
+    if match and exception is None:
+        SERVER_MS[name].append(float(match.group(1)))
+
+
+@events.quitting.add_listener
+def _write(environment: Any, **_: Any) -> None:
+    with open(os.environ["CSPLATFORM_LOAD_OUT"], "w") as out:
+        json.dump({"server_ms": SERVER_MS, "status": STATUS}, out)
+
+
+class SignedInUser(HttpUser):
+    abstract = True
+    wait_time = between(0.2, 1.0)
+    role = ""
+
+    def on_start(self) -> None:
+        self.username = random.choice(CONFIG["people"][self.role])
+        self.cookie = ""
+        page = self.client.get("/login/", name="sign-in form")
+        csrf = page.cookies.get("csrftoken", "")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        response = self.client.post(
+            "/login/",
+            data={
+                "username": self.username,
+                "password": CONFIG["password"],
+                "csrfmiddlewaretoken": token.group(1) if token else "",
+            },
+            headers={"Cookie": f"csrftoken={csrf}"},
+            allow_redirects=False,
+            name="sign in",
+        )
+        self.cookie = f"sessionid={response.cookies.get('sessionid', '')}"
+        self.client.cookies.clear()
+
+    def page(self, path: str, name: str, **headers: str) -> None:
+        self.client.get(path, name=name, headers={"Cookie": self.cookie, **headers}, allow_redirects=False)
+
+
+class Csm(SignedInUser):
+    weight = 20
+    role = "csm"
+
+    @task(3)
+    def worklist(self) -> None:
+        self.page("/", "worklist")
+
+    @task(3)
+    def account_page(self) -> None:
+        account_id = random.choice(CONFIG["accounts_by_csm"][self.username])
+        self.page(f"/accounts/{account_id}/", "account page")
+
+
+class Leader(SignedInUser):
+    weight = 5
+    role = "leader"
+
+    @task(2)
+    def overview(self) -> None:
+        self.page("/", "leadership overview")
+
+    @task(1)
+    def panel(self) -> None:
+        self.page("/overview/tier-distribution/", "overview panel (htmx)", **{"HX-Request": "true"})
+
+
+class ApiClient(HttpUser):
+    abstract = True
+    wait_time = between(0.2, 1.0)
+
+    def api_get(self, path: str, name: str) -> None:
+        self.client.get(path, name=name, headers={"Authorization": f"Token {CONFIG['token']}"})
+
+
+class ApiReader(ApiClient):
+    weight = 15
+
+    @task(2)
+    def list_accounts(self) -> None:
+        self.api_get("/api/v1/accounts/?page_size=50", "api accounts list")
+
+    @task(3)
+    def account_detail(self) -> None:
+        self.api_get(f"/api/v1/accounts/{random.choice(CONFIG['account_ids'])}/", "api account detail")
+
+    @task(1)
+    def tier_history(self) -> None:
+        account_id = random.choice(CONFIG["account_ids"])
+        self.api_get(f"/api/v1/accounts/{account_id}/tier-history/", "api tier history")
+
+
+class CrmSync(ApiClient):
+    weight = 5
+
+    @task
+    def sync_batch(self) -> None:
+        external_ids = random.sample(CONFIG["external_ids"], 50)
+        records = [
+            {"external_id": eid, "acv": str(Decimal(random.randint(1000, 120000)))} for eid in external_ids
+        ]
+        self.client.post(
+            "/api/v1/accounts/sync/",
+            json={"crm_source": CONFIG["crm_source"], "records": records},
+            headers={"Authorization": f"Token {CONFIG['token']}"},
+            name="api sync (50 records)",
+        )
+
+
+class Baseline(HttpUser):
+    """The trivial view: the anonymous sign-in form (no database query)."""
+
+    weight = 5
+    wait_time = between(0.2, 1.0)
+
+    @task
+    def trivial(self) -> None:
+        self.client.get("/login/", name="trivial view")
