@@ -219,6 +219,7 @@ def run(ctx: Context) -> list[Result]:
             "gthread",
             "--timeout",
             "120",
+            "--no-control-socket",
         ],
         env,
         workdir / "gunicorn.log",

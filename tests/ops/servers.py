@@ -249,6 +249,7 @@ def start_gunicorn(
             "60",
             "--graceful-timeout",
             "5",
+            "--no-control-socket",
         ],
         env,
         tmp / f"gunicorn-{port}.log",
