@@ -54,6 +54,9 @@ class AccountSerializer(serializers.ModelSerializer):
     ae: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    # Declared so the schema says "" is a possible value (read-only model fields lose allow_blank).
+    vertical = serializers.ChoiceField(choices=Vertical.choices, allow_blank=True, read_only=True)
+    region = serializers.ChoiceField(choices=Region.choices, allow_blank=True, read_only=True)
     tier = serializers.SerializerMethodField()
     created_at = OffsetDateTimeField(read_only=True)
     updated_at = OffsetDateTimeField(read_only=True)

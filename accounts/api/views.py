@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -101,6 +101,18 @@ class AccountListCreateView(generics.ListCreateAPIView):
 
     def get_queryset(self) -> Any:
         return accounts_visible_to(user=self.request.user)
+
+    @extend_schema(
+        responses={
+            200: AccountSerializer(many=True),
+            404: OpenApiResponse(
+                response=inline_serializer("InvalidCursor", fields={"detail": serializers.CharField()}),
+                description="The cursor is not one this list handed out.",
+            ),
+        }
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
