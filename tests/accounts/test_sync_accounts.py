@@ -104,6 +104,13 @@ def test_valid_records_apply_and_invalid_ones_are_listed_by_index(integration_cl
         ({"ae": "ghost@example.com"}, "ae"),
         ({"external_id": "e" * 101}, "external_id"),
         ({"external_id": None}, "external_id"),
+        ({"name": "nul\x00byte"}, "name"),
+        ({"name": None}, "name"),
+        ({"acv": "1e400"}, "acv"),
+        ({"acv": "NaN"}, "acv"),
+        ({"acv": True}, "acv"),
+        ({"renewal_date": "2027-02-30"}, "renewal_date"),
+        ({"csm": ["alice"]}, "csm"),
     ],
 )
 def test_each_field_rule_fails_the_record_alone(integration_client, fields, error_field):
