@@ -202,6 +202,8 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
             changed_fields[current["id"]] = set(tracked)
 
     if to_write:
+        # One key order for every writer: two syncs inserting the same new ids cannot deadlock.
+        to_write.sort(key=lambda account: account.external_id)
         Account.objects.bulk_create(
             to_write,
             update_conflicts=True,
@@ -279,6 +281,7 @@ def contacts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
         touched_accounts.add(account_id)
 
     if to_write:
+        to_write.sort(key=lambda contact: (contact.account_id, contact.email))
         Contact.objects.bulk_create(
             to_write,
             update_conflicts=True,
@@ -334,6 +337,7 @@ def metrics_sync(*, crm_source: str, records: Sequence[Record], actor: User | No
         touched_accounts.add(account_id)
 
     if to_write:
+        to_write.sort(key=lambda snapshot: (snapshot.account_id, snapshot.period_start))
         UsageSnapshot.objects.bulk_create(
             to_write,
             update_conflicts=True,
