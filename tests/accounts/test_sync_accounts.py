@@ -359,3 +359,15 @@ def test_a_1000_record_sync_is_a_handful_of_queries(
     with django_assert_max_num_queries(15):
         replay = sync(integration_client, records).json()
     assert replay["unchanged"] == 1000
+
+
+def test_an_acv_change_by_sync_re_evaluates_the_tier(integration_client, django_capture_on_commit_callbacks):
+    # Segmentation listens to accounts_changed; with eager Celery its task runs at commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        sync(integration_client, [record("TIER-1", acv="80000")])
+    account = Account.objects.get(external_id="TIER-1")
+    assert account.tier_code == "ENT"
+    with django_capture_on_commit_callbacks(execute=True):
+        sync(integration_client, [record("TIER-1", acv="20000")])
+    account.refresh_from_db()
+    assert account.tier_code != "ENT"
