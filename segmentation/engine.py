@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .rules import SIGNALS
@@ -22,6 +23,11 @@ FRACTION_SIGNALS = frozenset({"seat_utilisation", "feature_adoption"})
 def format_money(value: Decimal | int | float) -> str:
     """62000 → "62,000"; 62000.5 → "62,000.50". The review's SQL renders the same way."""
     return f"{Decimal(value):,.2f}".removesuffix(".00")
+
+
+def money_input(value: Decimal) -> str:
+    """Money in the structured steps: always two places, whatever the database returned."""
+    return f"{Decimal(value):.2f}"
 
 
 def _format_number(value: Any) -> str:
@@ -69,8 +75,13 @@ class PolicySnapshot:
             apply_mode=policy.apply_mode,
         )
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {tier.code: index for index, tier in enumerate(self.tiers)}
+
     def by_code(self, code: str) -> TierInfo | None:
-        return next((t for t in self.tiers if t.code == code), None)
+        index = self._positions.get(code)
+        return None if index is None else self.tiers[index]
 
     def by_rank(self, rank: int) -> TierInfo:
         """The tier at ``rank``, clamped to the policy's highest and lowest tiers."""
@@ -79,7 +90,7 @@ class PolicySnapshot:
 
     def shift(self, tier: TierInfo, ranks: int) -> TierInfo:
         """The tier ``ranks`` positions lower (positive) or higher (negative) in the ordering."""
-        index = self.tiers.index(tier) + ranks
+        index = self._positions[tier.code] + ranks
         return self.tiers[max(0, min(len(self.tiers) - 1, index))]
 
     def base_tier(self, acv: Decimal) -> TierInfo:
@@ -90,7 +101,7 @@ class PolicySnapshot:
         return self.tiers[-1]
 
     def next_threshold(self, tier: TierInfo) -> Decimal | None:
-        index = self.tiers.index(tier)
+        index = self._positions[tier.code]
         return self.tiers[index - 1].min_acv if index > 0 else None
 
 
@@ -262,8 +273,8 @@ def evaluate(
     steps: list[dict[str, Any]] = [
         {
             "rule": "ACV thresholds",
-            "inputs": {"acv": str(acv)},
-            "effect": {"type": "base", "to": base.code, "threshold": str(base.min_acv)},
+            "inputs": {"acv": money_input(acv)},
+            "effect": {"type": "base", "to": base.code, "threshold": money_input(base.min_acv)},
             "text": base_step_text(policy, acv, base),
         }
     ]
@@ -351,7 +362,7 @@ def _hysteresis(
         {
             "rule": "Hysteresis",
             "inputs": {
-                "acv": str(acv),
+                "acv": money_input(acv),
                 "band": str(band),
                 "consecutive_reviews": reviews,
                 "required": required,

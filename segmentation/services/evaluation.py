@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -36,6 +36,7 @@ from ..models import (
 from ..rules import signals_used
 from ..signals import tier_changed, tier_changes_applied
 from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
+from . import bulk_writes
 
 logger = logging.getLogger(__name__)
 
@@ -133,9 +134,9 @@ def evaluate_batch(
     needed = signals_used(list(policy.rules))
     signals = signals_for(facts, policy=policy, needed=needed, today=today)
 
-    state_rows: list[AccountTierState] = []
+    state_rows: list[bulk_writes.StateRow] = []
     account_writes: list[tuple[Any, ...]] = []
-    pending_changes: dict[int, TierChange] = {}
+    pending_changes: dict[int, bulk_writes.ChangeRow] = {}
     superseded: list[int] = []
     for account in facts:
         state = states.get(account.id)
@@ -155,7 +156,7 @@ def evaluate_batch(
             override=overrides.get(account.id),
         )
         state_rows.append(
-            AccountTierState(
+            bulk_writes.StateRow(
                 account_id=account.id,
                 policy_id=policy.id,
                 policy_tier_code=result.policy_tier.code,
@@ -223,16 +224,16 @@ def evaluate_batch(
                 )
             )
 
-    written = set(_write_accounts(account_writes, now))
+    written = set(bulk_writes.write_account_tiers(account_writes, now))
     outcome.skipped_account_ids = [row[0] for row in account_writes if row[0] not in written]
     skipped = set(outcome.skipped_account_ids)
-    _upsert_states([s for s in state_rows if s.account_id not in skipped])
+    bulk_writes.upsert_states([s for s in state_rows if s.account_id not in skipped])
     if superseded:
         TierChange.objects.filter(
             account_id__in=[a for a in superseded if a not in skipped], status=ChangeStatus.PROPOSED
         ).update(status=ChangeStatus.SUPERSEDED, decided_at=now)
     changes = [c for account_id, c in pending_changes.items() if account_id not in skipped]
-    created = TierChange.objects.bulk_create(changes, batch_size=WRITE_BATCH)
+    created = bulk_writes.insert_changes(changes, now)
     for change in created:
         if change.status == ChangeStatus.APPLIED:
             outcome.applied += 1
@@ -256,8 +257,8 @@ def _change(
     policy: PolicySnapshot,
     by_id: int | None,
     applied_at: dt.datetime | None,
-) -> TierChange:
-    return TierChange(
+) -> bulk_writes.ChangeRow:
+    return bulk_writes.ChangeRow(
         account_id=account.id,
         policy_id=policy.id,
         review_id=review_id if source == ChangeSource.REVIEW else None,
@@ -277,7 +278,7 @@ def _change(
     )
 
 
-def _send_on_commit(created: list[TierChange], source: str, review_id: int | None) -> None:
+def _send_on_commit(created: list[bulk_writes.ChangeRow], source: str, review_id: int | None) -> None:
     applied = [c for c in created if c.status == ChangeStatus.APPLIED]
     if not applied:
         return
@@ -298,7 +299,8 @@ def _send_on_commit(created: list[TierChange], source: str, review_id: int | Non
         send_tier_changed(change)
 
 
-def send_tier_changed(change: TierChange) -> None:
+def send_tier_changed(change: Any) -> None:
+    """Send tier_changed for one applied change (a TierChange or a ChangeRow) after commit."""
     kwargs = {
         "account_id": change.account_id,
         "from_code": change.from_code,
@@ -307,51 +309,6 @@ def send_tier_changed(change: TierChange) -> None:
         "change_id": change.pk,
     }
     transaction.on_commit(lambda: tier_changed.send(sender=TierChange, **kwargs))
-
-
-def _write_accounts(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[int]:
-    """Write tiers with UPDATE ... FROM (VALUES ...), only where the tier is still the one read.
-
-    Returns the ids written. Rows: (id, code, name, rank, source, explanation, old_code, old_source).
-    """
-    written: list[int] = []
-    table = Account._meta.db_table
-    for start in range(0, len(rows), WRITE_BATCH):
-        batch = rows[start : start + WRITE_BATCH]
-        placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-        params: list[Any] = [value for row in batch for value in row]
-        sql = (
-            "WITH v(id, code, name, rank, source, explanation, old_code, old_source) "
-            f"AS (VALUES {placeholders}) "
-            f"UPDATE {table} SET tier_code = v.code, tier_name = v.name, "
-            "tier_rank = CAST(v.rank AS smallint), "
-            "tier_source = v.source, tier_explanation = v.explanation, tier_updated_at = %s "
-            f"FROM v WHERE {table}.id = v.id AND {table}.tier_code = v.old_code "
-            f"AND {table}.tier_source = v.old_source RETURNING {table}.id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, now])
-            written.extend(row[0] for row in cursor.fetchall())
-    return written
-
-
-def _upsert_states(rows: list[AccountTierState]) -> None:
-    AccountTierState.objects.bulk_create(
-        rows,
-        batch_size=WRITE_BATCH,
-        update_conflicts=True,
-        unique_fields=["account"],
-        update_fields=[
-            "policy",
-            "policy_tier_code",
-            "policy_tier_rank",
-            "pending_downgrade_reviews",
-            "last_review_id",
-            "steps",
-            "flags",
-            "evaluated_at",
-        ],
-    )
 
 
 def tier_evaluate_accounts(

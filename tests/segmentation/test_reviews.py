@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -282,3 +283,22 @@ def test_a_chunk_with_rules_reads_signals_in_a_fixed_number_of_queries(django_as
             outcome = evaluation.evaluate_batch(policy=policy, facts=facts, source="review", review_id=None)
         assert outcome.applied == size
     assert set(Account.objects.values_list("tier_code", flat=True)) == {"MM1"}
+
+
+def test_a_large_batch_is_written_in_bulk_with_the_same_outcome(run_review, db):
+    # 250 accounts: above the size where PostgreSQL writes through COPY and a staging table.
+    AccountFactory.create_batch(125, acv=Decimal("80000"))
+    AccountFactory.create_batch(125, acv=Decimal("12000"))
+    review = run_review()
+    assert (review.accounts_done, review.changes_applied) == (250, 250)
+    assert dict(Account.objects.values_list("tier_code").annotate(n=Count("id"))) == {"ENT": 125, "MM3": 125}
+    change = TierChange.objects.filter(account__acv=Decimal("12000")).first()
+    assert (change.from_code, change.to_code, change.explanation) == (
+        "",
+        "MM3",
+        "ACV 12,000 < 15,000 → Mid-Market Tier 3.",
+    )
+    assert change.steps[0]["effect"] == {"type": "base", "to": "MM3", "threshold": "0.00"}
+    assert change.steps[0]["inputs"] == {"acv": "12000.00"}
+    assert AccountTierState.objects.filter(policy_tier_code="ENT").count() == 125
+    assert run_review().changes_applied == 0
