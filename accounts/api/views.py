@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -30,8 +30,9 @@ from ..services import (
     can_sync,
     contacts_sync,
     metrics_sync,
+    reassigns_owner,
 )
-from ..services.accounts import OWNER_FIELDS, AccountConflict, account_version
+from ..services.accounts import AccountConflict, account_version
 from .serializers import (
     AccountCreateSerializer,
     AccountFieldsSerializer,
@@ -153,7 +154,7 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
         incoming = AccountFieldsSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         changes = incoming.validated_data
-        if not can_reassign_owners(request.user) and _reassigns_owner(account, changes):
+        if not can_reassign_owners(request.user) and reassigns_owner(account, changes):
             raise exceptions.PermissionDenied("Only CS Leadership can move an account to another CSM or AE.")
         expected = _if_match(request)
         account = _service_errors(
@@ -174,19 +175,6 @@ def _if_match(request: Request) -> str | None:
     if not header or header == "*":
         return None
     return header.removeprefix("W/").strip('"')
-
-
-def _reassigns_owner(account: Account, changes: Mapping[str, Any]) -> bool:
-    for field in OWNER_FIELDS:
-        if field not in changes:
-            continue
-        owner = getattr(account, field)
-        ref = changes[field] or None
-        if owner is None and ref is None:
-            continue
-        if owner is None or ref is None or ref not in (owner.username, owner.email):
-            return True
-    return False
 
 
 SyncService = Callable[..., SyncResult]

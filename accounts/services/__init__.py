@@ -7,6 +7,7 @@ from .permissions import (
     can_read_accounts,
     can_reassign_owners,
     can_sync,
+    reassigns_owner,
 )
 from .sync import MAX_SYNC_RECORDS, SyncResult, accounts_sync, contacts_sync, metrics_sync
 
@@ -23,5 +24,6 @@ __all__ = [
     "can_sync",
     "contacts_sync",
     "metrics_sync",
+    "reassigns_owner",
     "user_refs_resolve",
 ]

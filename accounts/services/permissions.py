@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from csplatform import roles
@@ -37,3 +38,22 @@ def can_reassign_owners(user: Any) -> bool:
 def can_sync(user: Any) -> bool:
     """Bulk CRM sync is for integration users (and superusers operating the product)."""
     return bool(getattr(user, "is_superuser", False)) or roles.is_integration(user)
+
+
+def reassigns_owner(account: Account, changes: Mapping[str, Any]) -> bool:
+    """Whether ``changes`` (usernames or emails for ``csm``/``ae``) move the account to someone else.
+
+    Sending the current owner back (as a form or a full record does) is not a move.
+    """
+    for field in ("csm", "ae"):
+        if field not in changes:
+            continue
+        owner = getattr(account, field)
+        ref = changes[field] or None
+        if owner is None and ref is None:
+            continue
+        if owner is None or ref is None:
+            return True
+        if ref != owner.username and ref.lower() != (owner.email or "").lower():
+            return True
+    return False
