@@ -1,0 +1,292 @@
+"""Machinery for the authorization matrix: every URL route, the people, and one object per kind.
+
+``routes()`` walks the URL resolver (so a new URL shows up by itself); ``World`` holds one object
+of every kind a URL can point at, all on an account that alice (CSM) and tom (AE) own; ``call``
+makes one request as one role and rolls back whatever it changed, so the next role sees the same
+world.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+ROLES = (
+    "anonymous",
+    "csm_owner",
+    "csm_other",
+    "ae_owner",
+    "ae_other",
+    "leader",
+    "integration",
+    "read_only",
+)
+
+
+def routes() -> Iterator[str]:
+    """Every route of the URL configuration as its pattern text (``api/v1/accounts/<int:pk>/``).
+
+    The admin is left out: Django's admin checks ``is_staff`` itself for every one of its URLs
+    (one row covers its entry point).
+    """
+
+    def walk(patterns: list[Any], prefix: str) -> Iterator[str]:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    yield prefix + str(pattern.pattern)
+                    continue
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern)
+
+    yield from walk(get_resolver().url_patterns, "/")
+
+
+@dataclass
+class World:
+    ids: dict[str, Any]
+    clients: dict[str, Any]
+
+    def url(self, route: str) -> str:
+        """The route with its parameters filled from the world (``<int:pk>`` by route prefix)."""
+        path = route
+        for name, value in self.ids.items():
+            path = path.replace(f"<{name}>", str(value))
+        return path
+
+
+# Which object an ``<int:pk>`` of an API route points at, by the route's beginning.
+API_PK = {
+    "/api/v1/accounts/<int:pk>/": "int:account_id",
+    "/api/v1/tier-reviews/": "int:review_id",
+    "/api/v1/tier-overrides/": "int:override_id",
+    "/api/v1/tier-proposals/": "int:change_id",
+    "/api/v1/add-ons/": "int:add_on_id",
+    "/api/v1/commitments/": "int:commitment_id",
+    "/api/v1/tasks/": "int:task_id",
+    "/api/v1/flags/": "int:flag_id",
+}
+
+
+def resolve_route(world: World, route: str) -> str:
+    if "<int:pk>" in route:
+        for prefix, key in API_PK.items():
+            if route.startswith(prefix.replace("<int:pk>/", "")) or route.startswith(prefix):
+                return world.url(route.replace("<int:pk>", f"<{key}>"))
+        raise AssertionError(f"no object for <int:pk> in {route}: add it to API_PK")
+    path = world.url(route)
+    assert "<" not in path, f"no object for a parameter of {route}: add it to the world"
+    return path
+
+
+def build_world(people: dict[str, Any], token_client: Any) -> World:
+    from accounts.models import Account
+    from engagement.models import Flag, HandoffCommitment, Task
+    from engagement.unsubscribe import unsubscribe_token
+    from playbooks.models import AccountAddOn, ServiceModule
+    from segmentation.models import TierChange, TierOverride, TierPolicy, TierReview
+    from tests.engagement.factories import CommitmentFactory, FlagFactory, TaskFactory
+    from tests.factories import AccountFactory, ContactFactory
+    from tests.journeys.factories import (
+        EnrolmentFactory,
+        JourneyFactory,
+        JourneyStepFactory,
+        OutboundEmailFactory,
+    )
+
+    alice, bob, tom, tina, lena, ivan = (people[n] for n in ("alice", "bob", "tom", "tina", "lena", "ivan"))
+    policy = TierPolicy.objects.get(status="active")
+    account: Account = AccountFactory(
+        csm=alice,
+        ae=tom,
+        acv=Decimal("62000"),
+        tier_code="MM1",
+        tier_name="Mid-Market Tier 1",
+        tier_rank=2,
+        name="Northwind Retail",
+    )
+    AccountFactory(csm=bob, ae=tina, acv=Decimal("20000"), name="Contoso Other")
+    contact = ContactFactory(account=account)
+    review = TierReview.objects.create(
+        policy=policy,
+        status="finished",
+        is_open=None,
+        accounts_total=1,
+        accounts_done=1,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    proposal = TierChange.objects.create(
+        account=account,
+        policy=policy,
+        review=review,
+        from_code="MM1",
+        from_name="Mid-Market Tier 1",
+        from_rank=2,
+        to_code="ENT",
+        to_name="Enterprise",
+        to_rank=1,
+        explanation="ACV rose.",
+        source="review",
+        status="proposed",
+    )
+    override = TierOverride.objects.create(
+        account=account,
+        tier_code="ENT",
+        tier_name="Enterprise",
+        tier_rank=1,
+        policy_tier_code="MM1",
+        policy_tier_rank=2,
+        reason="at_risk",
+        note="Escalation",
+        expires_on=timezone.localdate() + dt.timedelta(days=90),
+        status="pending",
+        needs_approval=True,
+        requested_by=alice,
+    )
+    module = ServiceModule.objects.order_by("id").first()
+    add_on = AccountAddOn.objects.create(
+        account=account, module=module, cadence_days=30, starts_on=timezone.localdate(), requested_by=alice
+    )
+    task: Task = TaskFactory(account=account, assignee=alice)
+    flag: Flag = FlagFactory(account=account)
+    commitment: HandoffCommitment = CommitmentFactory(account=account)
+    journey = JourneyFactory(code="matrix-journey", tier_code="MM3")
+    step = JourneyStepFactory(journey=journey, position=1)
+    enrolment = EnrolmentFactory(journey=journey, contact=contact)
+    outbound = OutboundEmailFactory(enrolment=enrolment, step=step, status="failed")
+    ids = {
+        "int:account_id": account.pk,
+        "int:review_id": review.pk,
+        "int:change_id": proposal.pk,
+        "int:override_id": override.pk,
+        "int:policy_id": policy.pk,
+        "int:add_on_id": add_on.pk,
+        "int:task_id": task.pk,
+        "int:flag_id": flag.pk,
+        "int:commitment_id": commitment.pk,
+        "int:journey_id": journey.pk,
+        "int:step_id": step.pk,
+        "int:outbound_id": outbound.pk,
+        "int:enrolment_id": enrolment.pk,
+        "str:reason": "at_risk",
+        "str:quadrant": "high_revenue_low_cost",
+        "str:token": unsubscribe_token(contact_id=contact.pk),
+        "external_id": account.external_id,
+        "tier_pk": policy.tiers.order_by("rank").first().pk,
+        "module_code": module.code,
+    }
+    clients: dict[str, Any] = {"anonymous": APIClient()}
+    for role, user in (
+        ("csm_owner", alice),
+        ("csm_other", bob),
+        ("ae_owner", tom),
+        ("ae_other", tina),
+        ("leader", lena),
+    ):
+        client = APIClient()
+        client.force_login(user)
+        clients[role] = client
+    clients["integration"] = token_client(ivan)
+    clients["read_only"] = token_client(ivan, read_only=True)
+    for client in clients.values():
+        client.raise_request_exception = False  # a 500 is a status like any other here
+    return World(ids=ids, clients=clients)
+
+
+def payload(world: World, method: str, route: str) -> dict[str, Any]:
+    """A valid body for an API write, so that a permission checked after validation shows."""
+    account, ext = world.ids["int:account_id"], world.ids["external_id"]
+    today = timezone.localdate()
+    later = (today + dt.timedelta(days=30)).isoformat()
+    bodies: dict[str, dict[str, Any]] = {
+        "POST /api/v1/accounts/": {"crm_source": "manual", "external_id": "M-1", "name": "New Co"},
+        "PATCH /api/v1/accounts/<int:pk>/": {"vertical": "media"},
+        "POST /api/v1/accounts/sync/": {
+            "crm_source": "salesforce",
+            "records": [{"external_id": "S-1", "name": "S"}],
+        },
+        "POST /api/v1/contacts/sync/": {
+            "crm_source": "salesforce",
+            "records": [{"external_id": ext, "email": "new@customer.example", "name": "New Person"}],
+        },
+        "POST /api/v1/metrics/sync/": {
+            "crm_source": "salesforce",
+            "records": [
+                {
+                    "external_id": ext,
+                    "period_start": "2026-11-09",
+                    "active_users": 3,
+                    "licensed_seats": 5,
+                    "support_tickets": 0,
+                    "feature_adoption": "0.50",
+                }
+            ],
+        },
+        "POST /api/v1/accounts/<int:pk>/tier-override/": {
+            "tier": "ENT",
+            "reason": "at_risk",
+            "note": "Escalation",
+            "expires_on": later,
+        },
+        "POST /api/v1/tier-overrides/<int:pk>/approve/": {"note": "Agreed"},
+        "POST /api/v1/tier-overrides/<int:pk>/decline/": {"note": "No"},
+        "POST /api/v1/tier-proposals/<int:pk>/reject/": {
+            "reason": "at_risk",
+            "note": "Keep it",
+            "expires_on": later,
+        },
+        "POST /api/v1/entitlements/": {
+            "tier": world.ids["tier_pk"],
+            "module": world.ids["module_code"],
+            "cadence_days": 45,
+        },
+        "POST /api/v1/add-ons/": {"account": account, "module": world.ids["module_code"], "cadence_days": 30},
+        "POST /api/v1/add-ons/<int:pk>/decide/": {"approve": True, "reason": "Strategic"},
+        "POST /api/v1/touchpoints/": {
+            "account": account,
+            "kind": "call",
+            "occurred_at": timezone.now().isoformat(),
+            "minutes": 30,
+        },
+        "POST /api/v1/commitments/": {
+            "account": account,
+            "description": "Weekly calls",
+            "deal_reference": "D-1",
+        },
+        "POST /api/v1/commitments/<int:pk>/accept/": {"until": later, "note": "OK"},
+        "POST /api/v1/commitments/<int:pk>/decline/": {"reason": "Out of tier"},
+        "POST /api/v1/tasks/": {"account": account, "title": "Call", "due_on": later},
+        "POST /api/v1/tasks/<int:pk>/snooze/": {"until": later, "reason": "Waiting"},
+        "POST /api/v1/flags/<int:pk>/resolve/": {"note": "Handled"},
+    }
+    return bodies.get(f"{method} {route}", {})
+
+
+def call(world: World, role: str, method: str, route: str) -> int:
+    """One request as ``role``; everything it changed is rolled back afterwards."""
+    client: Client = world.clients[role]
+    path = resolve_route(world, route)
+    is_api = route.startswith("/api/")
+    cookies = copy.deepcopy(client.cookies)  # signing out (or in) must not leak into the next call
+    with transaction.atomic():
+        if method == "GET":
+            response = client.get(path)
+        elif is_api:
+            response = getattr(client, method.lower())(path, payload(world, method, route), format="json")
+        else:
+            response = getattr(client, method.lower())(path, {})
+        transaction.set_rollback(True)
+    client.cookies = cookies
+    return response.status_code

@@ -1,0 +1,168 @@
+"""Authorization matrix: every URL (pages, HTMX fragments, API operations) x every role.
+
+One table: for each route and method, the status each role gets, in the order of ``ROLES``:
+anonymous, CSM owning the account, another CSM, AE owning it, another AE, CS Leadership,
+Integration token, read-only token. Objects in URLs all belong to an account alice (CSM) and tom
+(AE) own. API writes send a valid body, so a permission checked after validation still shows.
+Pages ignore API tokens (they are anonymous there: 302 to the sign-in page).
+
+The routes are read from the URL resolver: a new URL without a row here fails the test, and a
+row for a URL that no longer exists fails too.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.matrix import ROLES, build_world, call, routes
+
+# fmt: off
+EXPECTED = [
+    ("GET", "/", "302 200 200 200 200 200 302 302"),
+    ("GET", "/overview/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/health/", "200 200 200 200 200 200 200 200"),
+    ("GET", "/ready/", "200 200 200 200 200 200 200 200"),
+    ("GET", "/login/", "200 302 302 302 302 302 200 200"),
+    ("POST", "/logout/", "302 302 302 302 302 302 302 302"),
+    ("GET", "/admin/", "302 302 302 302 302 302 302 302"),
+    ("GET", "/api/schema/", "200 200 200 200 200 200 200 200"),
+    ("GET", "/api/docs/", "401 200 200 200 200 200 200 200"),
+    ("GET", "/api/v1/accounts/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/accounts/", "401 403 403 403 403 201 201 403"),
+    ("POST", "/api/v1/accounts/sync/", "401 403 403 403 403 403 200 403"),
+    ("GET", "/api/v1/accounts/<int:pk>/", "401 200 404 200 404 200 200 200"),
+    ("PATCH", "/api/v1/accounts/<int:pk>/", "401 200 404 403 404 200 200 403"),
+    ("POST", "/api/v1/contacts/sync/", "401 403 403 403 403 403 200 403"),
+    ("POST", "/api/v1/metrics/sync/", "401 403 403 403 403 403 200 403"),
+    ("GET", "/api/v1/tiers/", "401 200 200 200 200 200 200 200"),
+    ("GET", "/api/v1/accounts/<int:pk>/tier-history/", "401 200 404 200 404 200 200 200"),
+    ("POST", "/api/v1/accounts/<int:pk>/tier-override/", "401 400 404 403 404 400 403 403"),
+    ("POST", "/api/v1/tier-reviews/", "401 403 403 403 403 202 202 403"),
+    ("GET", "/api/v1/tier-reviews/<int:pk>/", "401 403 403 403 403 200 200 200"),
+    ("GET", "/api/v1/tier-overrides/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/tier-overrides/<int:pk>/approve/", "401 403 404 403 404 200 403 403"),
+    ("POST", "/api/v1/tier-overrides/<int:pk>/decline/", "401 403 404 403 404 200 403 403"),
+    ("GET", "/api/v1/tier-proposals/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/tier-proposals/<int:pk>/accept/", "401 200 404 404 404 200 404 403"),
+    ("POST", "/api/v1/tier-proposals/<int:pk>/reject/", "401 400 404 404 404 400 404 403"),
+    ("GET", "/api/v1/modules/", "401 200 200 200 200 200 200 200"),
+    ("GET", "/api/v1/entitlements/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/entitlements/", "401 403 403 403 403 201 403 403"),
+    ("GET", "/api/v1/add-ons/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/add-ons/", "401 400 403 400 403 400 403 403"),
+    ("POST", "/api/v1/add-ons/<int:pk>/decide/", "401 403 404 403 404 200 403 403"),
+    ("GET", "/api/v1/touchpoints/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/touchpoints/", "401 201 403 201 403 201 403 403"),
+    ("GET", "/api/v1/commitments/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/commitments/", "401 403 403 201 403 201 403 403"),
+    ("POST", "/api/v1/commitments/<int:pk>/accept/", "401 403 404 403 404 200 403 403"),
+    ("POST", "/api/v1/commitments/<int:pk>/decline/", "401 403 404 403 404 200 403 403"),
+    ("GET", "/api/v1/tasks/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/tasks/", "401 201 403 201 403 201 403 403"),
+    ("POST", "/api/v1/tasks/<int:pk>/complete/", "401 200 404 200 404 200 403 403"),
+    ("POST", "/api/v1/tasks/<int:pk>/snooze/", "401 200 404 200 404 200 403 403"),
+    ("GET", "/api/v1/flags/", "401 200 200 200 200 200 200 200"),
+    ("POST", "/api/v1/flags/<int:pk>/resolve/", "401 200 404 200 404 200 403 403"),
+    ("GET", "/api/v1/accounts/<int:pk>/coverage/", "401 200 404 200 404 200 200 200"),
+    ("GET", "/api/v1/worklist/", "401 200 200 403 403 400 403 403"),
+    ("GET", "/api/v1/capacity/", "401 200 200 403 403 200 403 403"),
+    ("GET", "/accounts/", "302 200 200 200 200 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/", "302 200 404 200 404 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/tier/", "302 200 404 200 404 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/override/", "302 200 404 200 404 200 302 302"),
+    ("POST", "/accounts/<int:account_id>/override/", "302 422 404 422 404 422 302 302"),
+    ("POST", "/proposals/<int:change_id>/accept/", "302 302 404 403 404 302 302 302"),
+    ("GET", "/proposals/<int:change_id>/dispute/", "302 200 404 200 404 200 302 302"),
+    ("POST", "/proposals/<int:change_id>/dispute/", "302 422 404 422 404 422 302 302"),
+    ("GET", "/overrides/<int:override_id>/decide/", "302 403 403 403 403 405 302 302"),
+    ("POST", "/overrides/<int:override_id>/decide/", "302 403 403 403 403 400 302 302"),
+    ("GET", "/policies/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/policies/new/", "302 403 403 403 403 405 302 302"),
+    ("POST", "/policies/new/", "302 403 403 403 403 302 302 302"),
+    ("GET", "/policies/<int:policy_id>/", "302 403 403 403 403 200 302 302"),
+    ("POST", "/policies/<int:policy_id>/", "302 403 403 403 403 409 302 302"),
+    ("GET", "/policies/<int:policy_id>/simulate/", "302 403 403 403 403 405 302 302"),
+    ("POST", "/policies/<int:policy_id>/simulate/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/policies/<int:policy_id>/activate/", "302 403 403 403 403 405 302 302"),
+    ("POST", "/policies/<int:policy_id>/activate/", "302 403 403 403 403 409 302 302"),
+    ("GET", "/reviews/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/reviews/start/", "302 403 403 403 403 405 302 302"),
+    ("POST", "/reviews/start/", "302 403 403 403 403 302 302 302"),
+    ("GET", "/reviews/<int:review_id>/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/reviews/<int:review_id>/progress/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/tier-distribution/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/migrations/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/overrides/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/economics/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/economics/scatter/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/migrations/<int:review_id>/accounts/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/overrides/<str:reason>/accounts/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/quadrants/<str:quadrant>/accounts/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/policies/<int:policy_id>/entitlements/", "302 403 403 403 403 200 302 302"),
+    ("POST", "/policies/<int:policy_id>/entitlements/", "302 403 403 403 403 409 302 302"),
+    ("GET", "/add-ons/<int:add_on_id>/decide/", "302 403 403 403 403 405 302 302"),
+    ("POST", "/add-ons/<int:add_on_id>/decide/", "302 403 403 403 403 400 302 302"),
+    ("GET", "/worklist/", "302 200 200 403 403 200 302 302"),
+    ("GET", "/worklist/capacity/", "302 200 200 403 403 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/touchpoints/new/", "302 200 404 200 404 200 302 302"),
+    ("POST", "/accounts/<int:account_id>/touchpoints/new/", "302 422 404 422 404 422 302 302"),
+    ("POST", "/tasks/<int:task_id>/complete/", "302 302 404 302 404 302 302 302"),
+    ("GET", "/tasks/<int:task_id>/snooze/", "302 200 404 200 404 200 302 302"),
+    ("POST", "/tasks/<int:task_id>/snooze/", "302 422 404 422 404 422 302 302"),
+    ("GET", "/handoffs/", "302 403 403 200 200 200 302 302"),
+    ("GET", "/handoffs/<int:account_id>/", "302 403 403 200 404 200 302 302"),
+    ("POST", "/handoffs/<int:account_id>/", "302 403 403 422 404 422 302 302"),
+    ("POST", "/handoffs/<int:account_id>/check/", "302 403 403 200 404 200 302 302"),
+    ("GET", "/worklist/rows/<int:account_id>/", "302 200 404 200 404 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/coverage/", "302 200 404 200 404 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/tasks/", "302 200 404 200 404 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/commitments/", "302 200 404 200 404 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/timeline/", "302 200 404 200 404 200 302 302"),
+    ("GET", "/approvals/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/commitments/<int:commitment_id>/decide/", "302 403 403 403 403 405 302 302"),
+    ("POST", "/commitments/<int:commitment_id>/decide/", "302 403 403 403 403 302 302 302"),
+    ("GET", "/overview/coverage/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/commitments/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/overview/capacity/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/journeys/", "302 200 200 403 403 200 302 302"),
+    ("POST", "/journeys/settings/", "302 403 403 403 403 302 302 302"),
+    ("GET", "/journeys/review/", "302 403 403 403 403 200 302 302"),
+    ("POST", "/journeys/review/<int:outbound_id>/", "302 403 403 403 403 302 302 302"),
+    ("GET", "/journeys/new/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/journeys/<int:journey_id>/", "302 200 200 403 403 200 302 302"),
+    ("POST", "/journeys/<int:journey_id>/", "302 403 403 403 403 200 302 302"),
+    ("POST", "/journeys/<int:journey_id>/pause/", "302 403 403 403 403 302 302 302"),
+    ("POST", "/journeys/<int:journey_id>/resume/", "302 403 403 403 403 302 302 302"),
+    ("GET", "/journeys/<int:journey_id>/steps/new/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/journeys/<int:journey_id>/steps/<int:step_id>/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/journeys/<int:journey_id>/steps/<int:step_id>/preview/", "302 200 200 403 403 200 302 302"),
+    ("GET", "/journeys/<int:journey_id>/dry-run/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/journeys/<int:journey_id>/results/", "302 403 403 403 403 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/journeys/", "302 200 403 403 403 200 302 302"),
+    ("POST", "/accounts/<int:account_id>/journeys/enrol/", "302 302 403 403 403 302 302 302"),
+    ("POST", "/accounts/<int:account_id>/journeys/stop/", "302 302 403 403 403 302 302 302"),
+    ("POST", "/enrolments/<int:enrolment_id>/stop/", "302 302 403 403 403 302 302 302"),
+    ("GET", "/unsubscribe/<str:token>/", "200 200 200 200 200 200 200 200"),
+    ("POST", "/unsubscribe/<str:token>/", "200 200 200 200 200 200 200 200"),
+]
+# fmt: on
+
+
+@pytest.fixture
+def world(alice, bob, tom, tina, lena, ivan, token_client):
+    people = {"alice": alice, "bob": bob, "tom": tom, "tina": tina, "lena": lena, "ivan": ivan}
+    return build_world(people, token_client)
+
+
+def test_every_route_has_a_row_and_every_row_a_route():
+    covered = {route for _, route, _ in EXPECTED}
+    existing = set(routes())
+    assert existing - covered == set(), "routes without a row in the authorization matrix"
+    assert covered - existing == set(), "rows for routes that no longer exist"
+
+
+@pytest.mark.parametrize(("method", "route", "statuses"), EXPECTED, ids=[f"{m} {r}" for m, r, _ in EXPECTED])
+def test_authorization_matrix(world, method, route, statuses):
+    expected = dict(zip(ROLES, (int(s) for s in statuses.split()), strict=True))
+    actual = {role: call(world, role, method, route) for role in ROLES}
+    assert actual == expected
