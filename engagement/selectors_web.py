@@ -16,12 +16,13 @@ from django.db.models import DecimalField, F, Max, Sum, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from csplatform.htmx import url_pattern
 from segmentation.models import TierChange
 
 from .models import EntitlementCoverage, Task, TaskStatus, Touchpoint
 from .selectors import WorklistEntry
 
-WORKLIST_PAGE_SIZE = 50
+WORKLIST_PAGE_SIZE = 25
 
 
 def local_today() -> dt.date:
@@ -61,10 +62,47 @@ class WorklistRow:
     proposal: TierChange | None = None
     task: Task | None = None
     last_touch_at: dt.datetime | None = None
+    urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def account(self) -> Any:
         return self.entry.account
+
+
+def _row_urls(row: WorklistRow) -> dict[str, str]:
+    """The row's links, built without a reverse() per link (25 rows x 9 links add up)."""
+    pk = row.account.pk
+    urls = {name: _URLS[name](pk) for name in ("account", "row", "touchpoint", "override")}
+    if row.proposal is not None:
+        urls["proposal_accept"] = _URLS["proposal_accept"](row.proposal.pk)
+        urls["proposal_dispute"] = _URLS["proposal_dispute"](row.proposal.pk)
+    if row.task is not None:
+        urls["task_complete"] = _URLS["task_complete"](row.task.pk)
+        urls["task_snooze"] = _URLS["task_snooze"](row.task.pk)
+    return urls
+
+
+class _LazyUrls(dict):  # type: ignore[type-arg]
+    """URL builders made on first use (the URLconf is not ready when this module is imported)."""
+
+    NAMES = {
+        "account": "accounts:detail",
+        "row": "engagement:worklist-row",
+        "touchpoint": "engagement:touchpoint-new",
+        "override": "segmentation:override-new",
+        "proposal_accept": "segmentation:proposal-accept",
+        "proposal_dispute": "segmentation:proposal-dispute",
+        "task_complete": "engagement:task-complete",
+        "task_snooze": "engagement:task-snooze",
+    }
+
+    def __missing__(self, key: str) -> Any:
+        builder = url_pattern(self.NAMES[key])
+        self[key] = builder
+        return builder
+
+
+_URLS = _LazyUrls()
 
 
 def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[WorklistRow]:
@@ -80,7 +118,7 @@ def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[Workl
         .annotate(last=Max("occurred_at"))
         .values_list("account_id", "last")
     )
-    return [
+    rows = [
         WorklistRow(
             entry=entry,
             reasons=[(reason_kind(r), r) for r in entry.reasons],
@@ -90,6 +128,9 @@ def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[Workl
         )
         for entry in entries
     ]
+    for row in rows:
+        row.urls = _row_urls(row)
+    return rows
 
 
 @dataclass

@@ -98,7 +98,7 @@ def test_worklist_query_budget_with_500_accounts(alice, signed_in, django_assert
     with django_assert_max_num_queries(12):
         response = client.get("/")
     assert response.status_code == 200
-    assert response.content.decode().count('id="worklist-row-') == 50
+    assert response.content.decode().count('id="worklist-row-') == 25
 
 
 def _task(account, **kwargs):
