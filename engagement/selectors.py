@@ -23,7 +23,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Cast, Coalesce, Least
 from django.utils import timezone
@@ -33,6 +32,7 @@ from csplatform import roles
 from csplatform.models import User
 from playbooks.models import AddOnStatus
 from playbooks.selectors import approved_add_ons, entitlements_by_tier_code, entitlements_for_account
+from segmentation.models import ChangeStatus, TierChange
 
 from .models import (
     CommitmentStatus,
@@ -81,12 +81,8 @@ class WorklistEntry:
     days_to_renewal: int | None = None
 
 
-def _pending_proposal_exists() -> Any:
-    try:
-        from segmentation.models import TierChange
-    except ImportError:  # pragma: no cover - segmentation without proposals
-        return Value(False)
-    return Exists(TierChange.objects.filter(account_id=OuterRef("pk"), status="proposed"))
+def _pending_proposal_exists() -> Exists:
+    return Exists(TierChange.objects.filter(account_id=OuterRef("pk"), status=ChangeStatus.PROPOSED))
 
 
 def _count_subquery(queryset: QuerySet[Any]) -> Subquery:
@@ -447,6 +443,15 @@ def tasks_for_csm(
 def tasks_for_account(*, account: Account) -> QuerySet[Task]:
     return (
         Task.objects.filter(account=account)
+        .select_related("module", "assignee")
+        .order_by("status", "due_on", "pk")
+    )
+
+
+def tasks_visible_for_account(*, account_id: int, user: Any) -> QuerySet[Task]:
+    """The account's tasks if ``user`` may see the account, otherwise none (for the API filter)."""
+    return (
+        Task.objects.filter(account_id=account_id, account__in=visible_accounts(user=user))
         .select_related("module", "assignee")
         .order_by("status", "due_on", "pk")
     )

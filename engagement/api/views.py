@@ -157,8 +157,8 @@ class TaskListCreateView(generics.ListAPIView):
             return Task.objects.none()
         account_id = _account_filter(self.request)
         if account_id is not None:
-            account = get_object_or_404(selectors.visible_accounts(user=self.request.user), pk=account_id)
-            return selectors.tasks_for_account(account=account)
+            # An account the user may not see simply has no tasks for them.
+            return selectors.tasks_visible_for_account(account_id=account_id, user=self.request.user)
         return selectors.tasks_for_csm(csm=self.request.user, include_snoozed=True)
 
     @extend_schema(parameters=[ACCOUNT_PARAM])
@@ -265,7 +265,10 @@ class WorklistView(APIView):
         if roles.is_leader(request.user):
             if not wanted:
                 raise serializers.ValidationError({"csm": ["Name the CSM whose worklist to show."]})
-            csm = get_object_or_404(User, username=wanted)
+            found = User.objects.filter(username=wanted).first()
+            if found is None:
+                raise serializers.ValidationError({"csm": [f"Unknown user '{wanted}'."]})
+            csm = found
         elif not roles.is_csm(request.user):
             raise exceptions.PermissionDenied("The worklist is for CSMs and CS Leadership.")
         entries = selectors.accounts_for_worklist(
