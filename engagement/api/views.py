@@ -159,7 +159,7 @@ class TaskListCreateView(generics.ListAPIView):
         if account_id is not None:
             # An account the user may not see simply has no tasks for them.
             return selectors.tasks_visible_for_account(account_id=account_id, user=self.request.user)
-        return selectors.tasks_for_csm(csm=self.request.user, include_snoozed=True)
+        return selectors.tasks_for_csm(csm=self.request.user, include_snoozed=True)  # type: ignore[arg-type]
 
     @extend_schema(parameters=[ACCOUNT_PARAM])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -288,7 +288,7 @@ class CapacityView(APIView):
         if roles.is_leader(request.user):
             rows = selectors.csm_capacity()
         elif roles.is_csm(request.user):
-            rows = selectors.csm_capacity(csm_ids=[request.user.pk])
+            rows = selectors.csm_capacity(csm_ids=[request.user.pk])  # type: ignore[list-item]
         else:
             raise exceptions.PermissionDenied("Capacity is shown to CSMs and CS Leadership.")
         return Response(s.CapacitySerializer(rows, many=True).data)
