@@ -36,7 +36,7 @@ class TouchpointForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["module"].choices = module_choices()
+        self.fields["module"].choices = module_choices()  # type: ignore[attr-defined]
 
 
 class SnoozeForm(forms.Form):
@@ -66,7 +66,7 @@ class CommitmentForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["module"].choices = module_choices()
+        self.fields["module"].choices = module_choices()  # type: ignore[attr-defined]
 
 
 class DecisionForm(forms.Form):
@@ -77,7 +77,7 @@ class DecisionForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == "decline" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why; the requester sees it.")
         return data

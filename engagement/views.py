@@ -250,10 +250,13 @@ def handoffs(request: HttpRequest) -> HttpResponse:
     """The AE's home: my accounts, and the status of the commitments I logged."""
     _require_ae_or_leader(request.user)
     accounts = list(
-        visible_accounts(request.user).filter(ae=request.user).select_related("csm").order_by("name")[:500]
+        visible_accounts(request.user)
+        .filter(ae_id=request.user.pk)
+        .select_related("csm")
+        .order_by("name")[:500]
     )
     commitments = list(
-        HandoffCommitment.objects.filter(logged_by=request.user)
+        HandoffCommitment.objects.filter(logged_by_id=request.user.pk)
         .select_related("account", "module", "decided_by")
         .order_by("-created_at")[:200]
     )
@@ -401,7 +404,7 @@ def commitment_decide(request: HttpRequest, commitment_id: int) -> HttpResponse:
     if not form.is_valid():
         if is_htmx(request):
             return HttpResponse(
-                " ".join(e for errs in form.errors.values() for e in errs),
+                " ".join(str(e) for errs in form.errors.values() for e in errs),
                 status=400,
                 content_type="text/plain",
             )

@@ -18,7 +18,7 @@ class EntitlementForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["module"].choices = list(
+        self.fields["module"].choices = list(  # type: ignore[attr-defined]
             ServiceModule.objects.filter(is_active=True).values_list("code", "name")
         )
 

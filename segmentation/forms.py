@@ -33,7 +33,7 @@ class OverrideForm(forms.Form):
 
     def __init__(self, *args: Any, tiers: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tier"].choices = [("", "— choose —"), *tiers]
+        self.fields["tier"].choices = [("", "— choose —"), *tiers]  # type: ignore[attr-defined]
 
 
 class DisputeForm(forms.Form):
@@ -96,4 +96,4 @@ class EntitlementForm(forms.Form):
 
     def __init__(self, *args: Any, modules: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["module"].choices = modules
+        self.fields["module"].choices = modules  # type: ignore[attr-defined]

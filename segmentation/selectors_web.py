@@ -37,14 +37,14 @@ def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]
     """
     review: TierReview | None = summaries["review"]
     if review is None:
-        rows = (
+        live = (
             Account.objects.values("tier_code", "tier_name", "tier_rank")
             .annotate(n=Count("pk"), acv=Sum("acv"))
             .order_by("tier_rank", "tier_code")
         )
         return [
             TierCount(r["tier_code"], r["tier_name"], r["tier_rank"], r["n"], Decimal(r["acv"] or 0))
-            for r in rows
+            for r in live
         ], True
     by_code = {
         s.tier_code: TierCount(s.tier_code, s.tier_name, s.tier_rank, s.accounts, Decimal(s.acv_sum))
@@ -73,7 +73,7 @@ def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]
 
 def migration_matrix(
     summaries: dict[str, Any],
-) -> tuple[list[str], list[tuple[str, list[tuple[int, Decimal]]]]]:
+) -> tuple[list[str], list[tuple[str, list[tuple[str, int, Decimal]]]]]:
     """(codes, rows): accounts moving from the row tier to the column tier since the review before."""
     migrations = summaries["migrations"]
     order = {t.tier_code: t.tier_rank or 99 for t in summaries["tiers"]}
@@ -81,8 +81,13 @@ def migration_matrix(
         {m.from_code for m in migrations} | {m.to_code for m in migrations},
         key=lambda c: (order.get(c, 99), c),
     )
-    cells = {(m.from_code, m.to_code): (m.accounts, Decimal(m.acv_sum)) for m in migrations}
-    return codes, [(f, [(t, *cells.get((f, t), (0, Decimal(0)))) for t in codes]) for f in codes]
+    cells: dict[tuple[str, str], tuple[int, Decimal]] = {
+        (m.from_code, m.to_code): (m.accounts, Decimal(m.acv_sum)) for m in migrations
+    }
+    empty = (0, Decimal(0))
+    return codes, [
+        (f, [(t, cells.get((f, t), empty)[0], cells.get((f, t), empty)[1]) for t in codes]) for f in codes
+    ]
 
 
 def previous_finished_review(review: TierReview) -> TierReview | None:
