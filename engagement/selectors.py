@@ -301,6 +301,49 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
     ]
 
 
+def coverage_share_for_period(*, start: dt.date, end: dt.date, group_by: str) -> list[CoverageShare]:
+    """Share delivered on time from ``start`` to ``end`` (inclusive), per CSM or per tier, computed
+    from the delivery ledger in one query (for drill-downs; dashboards read ``coverage_share``).
+
+    Entitlements are today's (tier and add-ons); a period in the past is measured against them.
+    """
+    from django.db import connection
+
+    from engagement.services.coverage import coverage_params, coverage_select_sql
+    from playbooks.selectors import active_policy
+
+    if end < start:
+        raise ValueError("The period ends before it starts.")
+    policy = active_policy()
+    if policy is None:
+        return []
+    column = {"csm": "u.username", "tier": "a.tier_code"}[group_by]
+    params = coverage_params(today=end, policy_id=policy.pk, window_days=(end - start).days + 1)
+    sql = f"""
+        SELECT {column} AS key, SUM(c.planned_in_window) AS planned,
+               SUM(CASE WHEN c.delivered_in_window < c.planned_in_window
+                        THEN c.delivered_in_window ELSE c.planned_in_window END) AS delivered,
+               SUM(CASE WHEN c.next_due_on < %(today)s THEN 1 ELSE 0 END) AS overdue
+        FROM ({coverage_select_sql(scope="1 = 1")}) c
+        JOIN accounts_account a ON a.id = c.account_id
+        LEFT JOIN {User._meta.db_table} u ON u.id = a.csm_id
+        WHERE {"a.csm_id IS NOT NULL" if group_by == "csm" else "1 = 1"}
+        GROUP BY {column} ORDER BY {column}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        CoverageShare(
+            key=key or "",
+            planned=Decimal(str(planned or 0)).quantize(Decimal("0.001")),
+            delivered_on_time=Decimal(str(delivered or 0)).quantize(Decimal("0.001")),
+            overdue=int(overdue or 0),
+        )
+        for key, planned, delivered, overdue in rows
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Capacity
 # ---------------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def coverage_select_sql(*, scope: str) -> str:
             SELECT account_id, module_id, MAX(delivered_on) AS last_on,
                    SUM(CASE WHEN delivered_on > %(window_start)s THEN 1 ELSE 0 END) AS in_window
             FROM engagement_moduledelivery
-            WHERE {scope.format(col="account_id")}
+            WHERE {scope.format(col="account_id")} AND delivered_on <= %(today)s
             GROUP BY account_id, module_id
         )
         SELECT m.account_id, m.module_id, m.cadence_days, m.is_add_on, m.since AS entitled_since,
@@ -170,8 +170,9 @@ def _delete_stale_sql(scope: str) -> str:
     )
 
 
-def coverage_params(*, today: dt.date, policy_id: int) -> dict[str, Any]:
-    window_days = int(settings.COVERAGE_WINDOW_DAYS)
+def coverage_params(*, today: dt.date, policy_id: int, window_days: int | None = None) -> dict[str, Any]:
+    """Parameters of ``coverage_select_sql``: figures as of ``today`` over the trailing window."""
+    window_days = int(settings.COVERAGE_WINDOW_DAYS) if window_days is None else window_days
     return {
         "policy_id": policy_id,
         "today": today,

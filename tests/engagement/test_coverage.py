@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from engagement.models import EntitlementCoverage, ModuleDelivery
-from engagement.selectors import coverage_for_account, coverage_share
+from engagement.selectors import coverage_for_account, coverage_share, coverage_share_for_period
 from engagement.services.clock import due_date
 from engagement.services.coverage import coverage_recompute
 from engagement.services.deliveries import module_delivery_record
@@ -78,6 +78,32 @@ def test_share_delivered_on_time_per_csm_and_per_tier(portfolio, frozen_now) -> 
     by_tier = {row.key: row for row in coverage_share(group_by="tier", today=frozen_now.date())}
     assert by_tier["MM1"].share == 0.75
     assert by_tier["MM2"].share == 0.0
+
+
+def test_share_over_a_chosen_period(portfolio, frozen_now) -> None:
+    trailing = coverage_share_for_period(start=dt.date(2026, 8, 25), end=frozen_now.date(), group_by="csm")
+    stored = coverage_share(group_by="csm", today=frozen_now.date())
+    assert [(r.key, r.planned, r.delivered_on_time, r.overdue) for r in trailing] == [
+        (r.key, r.planned, r.delivered_on_time, r.overdue) for r in stored
+    ]
+    # September: QBR planned 30/90 and delivered on 1 Sep; catch-up planned once, not delivered
+    # (31 Aug and 1 Oct fall outside); account B was not entitled yet.
+    (september,) = coverage_share_for_period(
+        start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30), group_by="csm"
+    )
+    assert (september.key, september.planned, september.delivered_on_time, september.overdue) == (
+        "alice",
+        Decimal("1.333"),
+        Decimal("0.333"),
+        0,
+    )
+    by_tier = {
+        r.key: r.share
+        for r in coverage_share_for_period(
+            start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30), group_by="tier"
+        )
+    }
+    assert by_tier == {"MM1": pytest.approx(0.333 / 1.333), "MM2": None}
 
 
 def test_account_coverage_lists_every_entitlement_with_overdue(portfolio, api_client, alice, bob) -> None:
