@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from csplatform import roles
-from csplatform.htmx import account_sections, querystring, render_page_or_fragment
+from csplatform.htmx import account_sections, querystring, render_page_or_fragment, tier_choices
 
 from . import selectors_web
 from .forms import AccountFilterForm
@@ -21,7 +21,10 @@ def account_list(request: HttpRequest) -> HttpResponse:
     """The accounts the person may see, filtered; leadership drill-downs land here."""
     if not _can_list_accounts(request.user):
         raise PermissionDenied("Your role has no account list.")
-    form = AccountFilterForm(request.GET or None, tier_choices=selectors_web.tier_choices_for(request.user))
+    choices = tier_choices()
+    if choices is None:
+        choices = selectors_web.tier_choices_for(request.user)
+    form = AccountFilterForm(request.GET or None, tier_choices=choices)
     filters = form.filters() if form.is_bound else {}
     page_number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
     page = selectors_web.account_page(request.user, filters, page=page_number)

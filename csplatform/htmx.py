@@ -179,3 +179,18 @@ def url_pattern(name: str) -> Callable[[int], str]:
     template = reverse(name, args=[_URL_MARKER])
     head, tail = template.split(str(_URL_MARKER), 1)
     return lambda pk: f"{head}{pk}{tail}"
+
+
+# --- Tier choices for filters -----------------------------------------------------------------
+# The accounts app lists accounts but does not know the tier policy; segmentation registers the
+# active policy's tiers here so a filter never scans every account for its distinct tiers.
+
+_tier_choices_provider: list[Callable[[], list[tuple[str, str]]]] = []
+
+
+def register_tier_choices(provider: Callable[[], list[tuple[str, str]]]) -> None:
+    _tier_choices_provider[:] = [provider]
+
+
+def tier_choices() -> list[tuple[str, str]] | None:
+    return _tier_choices_provider[0]() if _tier_choices_provider else None
