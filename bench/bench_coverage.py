@@ -31,7 +31,7 @@ BASELINE_SQL = """
     ), last AS (
         SELECT account_id, module_id, MAX(delivered_on) AS last_on,
                COUNT(*) FILTER (WHERE delivered_on > %(window_start)s) AS in_window
-        FROM engagement_moduledelivery GROUP BY account_id, module_id
+        FROM engagement_moduledelivery WHERE delivered_on <= %(today)s GROUP BY account_id, module_id
     )
     SELECT COUNT(*), MIN(COALESCE(l.last_on, ent.since) + ent.cadence_days),
            SUM(COALESCE(l.in_window, 0)),

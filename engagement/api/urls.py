@@ -13,6 +13,11 @@ urlpatterns = [
     path("flags/", views.FlagListView.as_view(), name="flags-list"),
     path("flags/<int:pk>/resolve/", views.FlagResolveView.as_view(), name="flags-resolve"),
     path("accounts/<int:pk>/coverage/", views.AccountCoverageView.as_view(), name="accounts-coverage"),
+    path(
+        "accounts/<int:pk>/csm-suggestions/",
+        views.CsmSuggestionsView.as_view(),
+        name="accounts-csm-suggestions",
+    ),
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
     path("capacity/", views.CapacityView.as_view(), name="capacity"),
 ]

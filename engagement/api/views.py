@@ -280,6 +280,20 @@ class WorklistView(APIView):
         return Response(s.WorklistEntrySerializer(entries, many=True).data)
 
 
+class CsmSuggestionsView(APIView):
+    """`GET /api/v1/accounts/{id}/csm-suggestions/` (CS Leadership): CSMs who would stay within
+    capacity after taking the account, most room first."""
+
+    @extend_schema(responses={200: s.CapacitySerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        if not roles.is_leader(request.user):
+            raise exceptions.PermissionDenied("Only CS Leadership assigns accounts.")
+        account = get_object_or_404(Account, pk=pk)
+        return Response(
+            s.CapacitySerializer(selectors.csm_suggestions_for_account(account=account), many=True).data
+        )
+
+
 class CapacityView(APIView):
     """`GET /api/v1/capacity/`: weekly hours needed against capacity; leaders see every CSM."""
 

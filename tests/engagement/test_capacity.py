@@ -66,8 +66,11 @@ def test_an_overloaded_csm_is_visible_and_the_one_with_room_is_suggested(
     rows = {row["csm"]: row for row in api_client.get(reverse("api:capacity")).json()}
     assert rows["bob"]["overloaded"] is True and rows["alice"]["overloaded"] is False
     assert [c.csm.username for c in csm_suggestions_for_account(account=newcomer)] == ["alice"]
+    suggestions = reverse("api:accounts-csm-suggestions", args=[newcomer.pk])
+    assert [row["csm"] for row in api_client.get(suggestions).json()] == ["alice"]
     api_client.force_authenticate(alice)
     assert [row["csm"] for row in api_client.get(reverse("api:capacity")).json()] == ["alice"]
+    assert api_client.get(suggestions).status_code == 403
 
 
 def test_the_hours_estimator_for_simulations(db) -> None:

@@ -131,3 +131,17 @@ def test_the_owner_resolves_a_flag_and_others_may_not(api_client, alice, bob, fr
     response = api_client.post(url, {"note": "Spoke to them; seasonal."}, format="json")
     assert response.status_code == 200 and response.json()["status"] == "resolved"
     assert api_client.post(url, {}, format="json").status_code == 400
+
+
+def test_nightly_coverage_and_renewal_jobs_run_once_per_slot(alice, frozen_now) -> None:
+    from engagement.models import EntitlementCoverage, Task
+    from engagement.tasks.engagement import coverage_nightly, renewal_playbooks_nightly
+
+    account = tiered_account("MM1", csm=alice, renewal_date=dt.date(2027, 1, 10))
+    coverage_nightly.apply()
+    renewal_playbooks_nightly.apply()
+    assert EntitlementCoverage.objects.filter(account=account).count() == 2
+    assert Task.objects.filter(account=account, title="Prepare the renewal").count() == 1
+    EntitlementCoverage.objects.all().delete()
+    coverage_nightly.apply()
+    assert not EntitlementCoverage.objects.exists(), "a second run in the same slot does nothing"
