@@ -18,6 +18,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -119,10 +120,14 @@ def accounts_for_worklist(
             ),
             0,
         ),
+        # MIN per account (not ORDER BY ... LIMIT 1, which PostgreSQL may answer by walking the
+        # whole next-due index instead of the account's few rows).
         oldest_due=Subquery(
             EntitlementCoverage.objects.filter(account_id=OuterRef("pk"), next_due_on__lt=today)
-            .order_by("next_due_on")
-            .values("next_due_on")[:1]
+            .order_by()
+            .values("account_id")
+            .annotate(oldest=Min("next_due_on"))
+            .values("oldest")[:1]
         ),
         open_flag_count=Coalesce(
             _count_subquery(Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN)), 0
