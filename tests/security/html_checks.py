@@ -51,5 +51,6 @@ def assert_strict_csp(response) -> None:
     directives = csp_directives(header)
     script_src = directives.get("script-src", directives.get("default-src", []))
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src, header
+    assert "'unsafe-inline'" not in directives.get("style-src", directives.get("default-src", [])), header
     assert directives.get("object-src") == ["'none'"], header
     assert directives.get("frame-ancestors") == ["'none'"], header
