@@ -371,3 +371,16 @@ def test_an_acv_change_by_sync_re_evaluates_the_tier(integration_client, django_
         sync(integration_client, [record("TIER-1", acv="20000")])
     account.refresh_from_db()
     assert account.tier_code != "ENT"
+
+
+def test_the_whole_request_is_one_transaction(integration_client, monkeypatch):
+    AccountFactory(external_id="TX-1", acv=Decimal("1"))
+
+    def history_write_fails(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(AccountFieldChange.objects, "bulk_create", history_write_fails)
+    with pytest.raises(RuntimeError):
+        sync(integration_client, [record("TX-1", acv="2"), record("TX-2")])
+    assert Account.objects.get(external_id="TX-1").acv == Decimal("1")
+    assert not Account.objects.filter(external_id="TX-2").exists()
