@@ -35,8 +35,19 @@ def render_fragment(
     status: int = 200,
     trigger: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """Render one ``{% partialdef %}`` of a page template (``template.html#partial``)."""
+    """Render one ``{% partialdef %}`` of a page template (``template.html#partial``).
+
+    Opened as a normal link (no HTMX), the fragment comes inside the base layout, so every
+    ``hx-get`` also works as an ``href``.
+    """
     response = render(request, f"{template}#{partial}", context, status=status)
+    if not is_htmx(request):
+        response = render(
+            request,
+            "partials/standalone.html",
+            {"content": response.content.decode(), "title": context.get("fragment_title", "")},
+            status=status,
+        )
     if trigger:
         add_trigger(response, trigger)
     return response

@@ -15,6 +15,7 @@ from csplatform.htmx import (
     conflict,
     is_htmx,
     leaders_only,
+    render_fragment,
     retarget_to_dialog,
 )
 
@@ -60,11 +61,13 @@ def tier_section(request: HttpRequest, account_id: int) -> HttpResponse:
     can_override = roles.is_leader(request.user) or (
         roles.is_csm(request.user) and account.csm_id == request.user.pk
     )
-    return render(
-        request,
-        "segmentation/tier_section.html",
-        {"panel": panel, "account": account, "can_override": can_override},
-    )
+    context = {
+        "panel": panel,
+        "account": account,
+        "can_override": can_override,
+        "fragment_title": f"{account.name}: tier and why",
+    }
+    return render_fragment(request, "segmentation/tier_section.html", "section", context)
 
 
 def _active_tiers() -> list[tuple[str, str]]:

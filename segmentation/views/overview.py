@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform.htmx import leaders_only
+from csplatform.htmx import leaders_only, render_fragment
 
 from .. import economics
 from .. import selectors_web as web
@@ -58,7 +58,7 @@ def distribution_panel(request: HttpRequest) -> HttpResponse:
         "total": sum(r.accounts for r in rows),
         "total_acv": sum(r.acv for r in rows),
     }
-    return render(request, f"{PANELS}#distribution", context)
+    return render_fragment(request, PANELS, "distribution", context)
 
 
 @leaders_only
@@ -87,7 +87,7 @@ def overrides_panel(request: HttpRequest) -> HttpResponse:
         "datasets": [{"label": "Active overrides", "data": [n for _, _, n in reasons], "color": "#f0a500"}],
     }
     context = {"reasons": reasons, "groups": groups[:8], "pending": pending, "chart": chart}
-    return render(request, f"{PANELS}#overrides", context)
+    return render_fragment(request, PANELS, "overrides", context)
 
 
 @leaders_only
@@ -95,7 +95,9 @@ def economics_panel(request: HttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
     by_quadrant = {q.quadrant: q for q in summaries["quadrants"]}
     quadrants = [(q.value, q.label, by_quadrant.get(q.value)) for q in web.QUADRANT_ORDER]
-    return render(request, f"{PANELS}#economics", {"quadrants": quadrants, "review": summaries["review"]})
+    return render_fragment(
+        request, PANELS, "economics", {"quadrants": quadrants, "review": summaries["review"]}
+    )
 
 
 @leaders_only
@@ -116,7 +118,7 @@ def economics_scatter(request: HttpRequest) -> HttpResponse:
             for q in web.QUADRANT_ORDER
         ],
     }
-    return render(request, f"{PANELS}#scatter", {"chart": chart, "points": points})
+    return render_fragment(request, PANELS, "scatter", {"chart": chart, "points": points})
 
 
 # --- Drill-downs: the accounts behind a number ---------------------------------------------------
