@@ -19,7 +19,7 @@ def database_ok() -> bool:
         return False
 
 
-def broker_ok(timeout: float = 2.0) -> bool:
+def broker_ok(timeout: int = 2) -> bool:
     from .celery import app
 
     try:

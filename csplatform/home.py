@@ -31,7 +31,7 @@ def register_fallback_home(view: HomeView) -> None:
 def render_home(request: HttpRequest) -> HttpResponse:
     user = request.user
     for role in HOME_PRECEDENCE:
-        if role == roles.CS_LEADERSHIP and roles.is_leader(user) or roles.has_role(user, role):
+        if (role == roles.CS_LEADERSHIP and roles.is_leader(user)) or roles.has_role(user, role):
             view = _homes.get(role)
             if view is not None:
                 return view(request)

@@ -105,7 +105,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
 
-    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:  # type: ignore[override]
         if request.headers.get("HX-Request") == "true":
             from urllib.parse import urlencode, urlparse
 

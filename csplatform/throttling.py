@@ -13,19 +13,19 @@ from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 
-class _LiveRateMixin:
-    scope: str
+def _live_rate(scope: str | None) -> str | None:
+    rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope) if scope else None
+    return str(rate) if rate else None
 
+
+class AnonRateThrottle(throttling.AnonRateThrottle):
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return _live_rate(self.scope)
 
 
-class AnonRateThrottle(_LiveRateMixin, throttling.AnonRateThrottle):
-    pass
-
-
-class UserRateThrottle(_LiveRateMixin, throttling.UserRateThrottle):
-    pass
+class UserRateThrottle(throttling.UserRateThrottle):
+    def get_rate(self) -> str | None:
+        return _live_rate(self.scope)
 
 
 def client_ip(request: HttpRequest) -> str | None:
