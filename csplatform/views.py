@@ -33,7 +33,7 @@ def ready(request: HttpRequest) -> JsonResponse:
         try:
             executor = MigrationExecutor(connection)
             checks["migrations"] = not executor.migration_plan(executor.loader.graph.leaf_nodes())
-        except Exception:
+        except Exception:  # any failure means "not ready"
             checks["migrations"] = False
     status = 200 if all(checks.values()) else 503
     return JsonResponse(
