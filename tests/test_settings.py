@@ -123,7 +123,7 @@ def test_postgres_and_redis_urls_switch_without_code_change(tmp_path: Path) -> N
     result = run_python(
         SHOW_SETTINGS,
         tmp_path,
-        DATABASE_URL="postgres://cs:secret@db.internal:5432/csplatform",
+        DATABASE_URL="postgres://cs@db.internal:5432/csplatform",
         CELERY_BROKER_URL="redis://cache.internal:6379/0",
         SITE_URL="https://cs.example.com/",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
