@@ -5,7 +5,7 @@ contacts and 26 weekly usage snapshots for 20,000 of them: about 690,000 rows), 
 that is rolled back so the bench database does not grow.
 
 Baseline, same run, same table: a raw psycopg COPY of 100,000 minimal account rows (constant
-values, only the external id varies), also rolled back. The ratio says how much realistic data
+values with owners, only the external id varies), also rolled back. The ratio says how much realistic data
 costs over the cheapest possible way to write the accounts alone. Goal: at most 10x. The seed
 writes about seven times the rows of the baseline, each generated in Python, so 7-10x means
 generation keeps pace with COPY; measured around 4-6x on a 2-core machine.
@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts import seeding
 from accounts.models import Account
 from bench.common import Context, Result
+from csplatform import roles
 
 ORDER = 10
 ACCOUNTS = 100_000
@@ -43,7 +44,10 @@ def _raw_copy_baseline(count: int) -> float:
         )
         for f in fields
     }
+    # Owners as in real rows, so the baseline pays for the same foreign-key checks.
+    owner = seeding.ensure_demo_users()[roles.CSM][0]
     constant.update({"crm_source": "bench-baseline", "name": "Baseline account", "acv": "12000.00"})
+    constant.update({"csm_id": owner, "ae_id": owner})
     columns = [f.column for f in fields]
     position = columns.index("external_id")
     template = [constant[column] for column in columns]
