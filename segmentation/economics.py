@@ -96,15 +96,50 @@ def cost_params(today: dt.date, **extra: Any) -> dict[str, Any]:
     }
 
 
-def quadrant_totals(today: dt.date) -> list[tuple[str, int, Decimal, Decimal]]:
-    """[(quadrant, accounts, acv_sum, cost_sum)] over all accounts, in one statement."""
-    sql = f"SELECT quadrant, COUNT(*), SUM(acv), SUM(cost) FROM ({cost_sql()}) q GROUP BY quadrant"
+def revenue_totals() -> dict[bool, tuple[int, Decimal]]:
+    """{is_high_revenue: (accounts, acv_sum)} over all accounts."""
+    sql = f"SELECT acv >= %(high_revenue)s, COUNT(*), SUM(acv) FROM {Account._meta.db_table} GROUP BY 1"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"high_revenue": float(settings.ECONOMICS_HIGH_REVENUE_ACV)})
+        return {bool(high): (n, Decimal(str(acv or 0))) for high, n, acv in cursor.fetchall()}
+
+
+def quadrant_totals(
+    today: dt.date, *, by_revenue: dict[bool, tuple[int, Decimal]] | None = None
+) -> list[tuple[str, int, Decimal, Decimal]]:
+    """[(quadrant, accounts, acv_sum, cost_sum)] over all accounts.
+
+    Costs are computed only for accounts that have logged minutes or tickets in the year; every
+    other account costs 0 and falls in its revenue class's low-cost quadrant (or high-cost, if the
+    threshold is 0). ``by_revenue`` (from ``revenue_totals``) saves a scan when the caller has it.
+    """
+    by_revenue = revenue_totals() if by_revenue is None else by_revenue
+    costed_only = "WHERE a.id IN (SELECT account_id FROM tickets UNION SELECT account_id FROM minutes)"
+    sql = (
+        f"SELECT acv >= %(high_revenue)s, quadrant, COUNT(*), SUM(acv), SUM(cost) "
+        f"FROM ({cost_sql(where=costed_only)}) q GROUP BY 1, 2"
+    )
+    totals: dict[str, list[Any]] = {q.value: [0, Decimal(0), Decimal(0)] for q in Quadrant}
+    costed: dict[bool, list[Any]] = {True: [0, Decimal(0)], False: [0, Decimal(0)]}
     with connection.cursor() as cursor:
         cursor.execute(sql, cost_params(today))
-        return [
-            (q, n, Decimal(str(acv or 0)), Decimal(str(round(cost or 0, 2))))
-            for q, n, acv, cost in cursor.fetchall()
-        ]
+        for high, quadrant, n, acv, cost in cursor.fetchall():
+            totals[quadrant][0] += n
+            totals[quadrant][1] += Decimal(str(acv or 0))
+            totals[quadrant][2] += Decimal(str(round(cost or 0, 2)))
+            costed[bool(high)][0] += n
+            costed[bool(high)][1] += Decimal(str(acv or 0))
+    zero_is_high = float(settings.ECONOMICS_HIGH_COST_TO_SERVE) <= 0
+    for high, (n, acv) in by_revenue.items():
+        quadrant = {
+            (True, False): Quadrant.HIGH_REVENUE_LOW_COST,
+            (True, True): Quadrant.HIGH_REVENUE_HIGH_COST,
+            (False, False): Quadrant.LOW_REVENUE_LOW_COST,
+            (False, True): Quadrant.LOW_REVENUE_HIGH_COST,
+        }[(high, zero_is_high)]
+        totals[quadrant.value][0] += n - costed[high][0]
+        totals[quadrant.value][1] += acv - costed[high][1]
+    return [(q, n, acv, cost) for q, (n, acv, cost) in totals.items() if n]
 
 
 def account_economics(account_id: int, today: dt.date) -> dict[str, Any]:

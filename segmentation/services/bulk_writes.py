@@ -106,7 +106,13 @@ def _use_copy(rows: Sequence[Any]) -> bool:
 
 
 def _stage(
-    cursor: Any, name: str, select_sql: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    cursor: Any,
+    name: str,
+    select_sql: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    joined: bool = False,
 ) -> None:
     """Fill a transaction-scoped temporary table shaped by ``select_sql`` with ``rows`` via COPY."""
     cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DROP AS {select_sql} WITH NO DATA")
@@ -114,8 +120,9 @@ def _stage(
     with cursor.cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    # Fresh statistics: otherwise the planner guesses the size and may loop over the big table.
-    cursor.execute(f"ANALYZE {name}")
+    if joined:
+        # Fresh statistics: otherwise the planner guesses the size and may loop over the big table.
+        cursor.execute(f"ANALYZE {name}")
 
 
 def write_account_tiers(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[int]:
@@ -142,6 +149,7 @@ def write_account_tiers(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[i
                 f"FROM {table}",
                 ("id", "code", "name", "rank", "source", "explanation", "old_code", "old_source"),
                 rows,
+                joined=True,
             )
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM segmentation_stage_tiers v "

@@ -184,8 +184,7 @@ def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: d
         if review is None:
             return False
         if plan.set_based:
-            done = Account.objects.filter(id__gt=lower, id__lte=upper).count()
-            facts = candidate_facts(plan.policy, lower, upper)
+            done, facts = candidate_facts(plan.policy, lower, upper)
         else:
             facts = [
                 AccountFacts(*row)
@@ -207,13 +206,17 @@ def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: d
     return True
 
 
-def candidate_facts(policy: PolicySnapshot, lower: int, upper: int) -> list[AccountFacts]:
-    """Accounts of the range whose tier or explanation differs from the ACV tier (PostgreSQL).
+def candidate_facts(policy: PolicySnapshot, lower: int, upper: int) -> tuple[int, list[AccountFacts]]:
+    """(accounts in the range, facts of those whose tier or explanation differs from the ACV
+    tier) in one scan of the range (PostgreSQL).
 
     The CASE expressions mirror ``engine.base_tier`` and ``engine.base_step_text``; an account
     they agree with is already right, so it is not read into Python at all.
     """
-    money = "regexp_replace(to_char(acv, 'FM999,999,999,990.00'), '\\.00$', '')"
+    money = (
+        "CASE WHEN acv = trunc(acv) THEN to_char(acv, 'FM999,999,999,990') "
+        "ELSE to_char(acv, 'FM999,999,999,990.00') END"
+    )
     tier_case: list[str] = []
     text_case: list[str] = []
     tier_params: list[Any] = []
@@ -234,18 +237,22 @@ def candidate_facts(policy: PolicySnapshot, lower: int, upper: int) -> list[Acco
         text_params += [tier.min_acv, suffix]
     lowest = policy.tiers[-1]
     fields = ", ".join(ACCOUNT_FACT_FIELDS)
-    sql = (
-        f"SELECT {fields} FROM {Account._meta.db_table} WHERE id > %s AND id <= %s AND ("
+    table = Account._meta.db_table
+    scan = (
+        f"SELECT COUNT(*), array_agg(id) FILTER (WHERE "
         "tier_source IS DISTINCT FROM 'policy' "
         f"OR tier_code IS DISTINCT FROM (CASE {' '.join(tier_case)} ELSE %s END) "
         f"OR tier_explanation IS DISTINCT FROM (CASE {' '.join(text_case)} ELSE %s END)"
-        ") ORDER BY id"
+        f") FROM {table} WHERE id > %s AND id <= %s"
     )
     lowest_text = f"ACV {format_money(0)} → {lowest.name}."
-    params = [lower, upper, *tier_params, lowest.code, *text_params, lowest_text]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [AccountFacts(*row) for row in cursor.fetchall()]
+        cursor.execute(scan, [*tier_params, lowest.code, *text_params, lowest_text, lower, upper])
+        total, candidate_ids = cursor.fetchone()
+        if not candidate_ids:
+            return total, []
+        cursor.execute(f"SELECT {fields} FROM {table} WHERE id = ANY(%s) ORDER BY id", [candidate_ids])
+        return total, [AccountFacts(*row) for row in cursor.fetchall()]
 
 
 def tier_assign_initial() -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
@@ -57,9 +58,13 @@ class SimulationResult:
         return [{"from": f, "to": t, "accounts": n} for (f, t), n in sorted(self.matrix.items())]
 
 
-def tier_policy_simulate(*, policy: TierPolicy, today: dt.date | None = None) -> SimulationResult:
-    """Per tier count and ACV before/after, the transition matrix and the moving accounts'
-    ids (page through them with ``selectors.simulation_moving_accounts``). Writes nothing."""
+def tier_policy_simulate(
+    *, policy: TierPolicy, today: dt.date | None = None, accounts: QuerySet[Account] | None = None
+) -> SimulationResult:
+    """Per tier count and ACV before/after, the transition matrix and the moving accounts
+    (page through them with ``selectors.simulation_moving_accounts``). Writes nothing.
+
+    ``accounts`` narrows the simulation (e.g. one region); by default every account."""
     snapshot = PolicySnapshot.from_policy(TierPolicy.objects.prefetch_related("tiers").get(pk=policy.pk))
     today = today or timezone.localdate()
     needed = signals_used(list(snapshot.rules))

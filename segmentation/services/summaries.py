@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 
 from accounts.models import Account
 
@@ -31,24 +33,40 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
     for model in (TierSummary, TierMigration, OverrideSummary, QuadrantSummary):
         model.objects.filter(review_id=review_id).delete()
 
-    tiers = (
-        Account.objects.order_by()
-        .values("tier_code", "tier_name", "tier_rank")
-        .annotate(
-            accounts=Count("id"), acv_sum=Sum("acv"), overridden=Count("id", filter=Q(tier_source="override"))
+    # One scan of the accounts gives both the tier summary and the revenue classes of the grid.
+    high_revenue = float(settings.ECONOMICS_HIGH_REVENUE_ACV)
+    tiers: dict[tuple[str, str, int | None], list[Any]] = {}
+    by_revenue: dict[bool, tuple[int, Decimal]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tier_code, tier_name, tier_rank, acv >= %s, COUNT(*), SUM(acv), "
+            f"COUNT(*) FILTER (WHERE tier_source = 'override') FROM {Account._meta.db_table} "
+            "GROUP BY 1, 2, 3, 4"
+            if connection.vendor == "postgresql"
+            else "SELECT tier_code, tier_name, tier_rank, acv >= %s, COUNT(*), SUM(acv), "
+            f"SUM(CASE WHEN tier_source = 'override' THEN 1 ELSE 0 END) FROM {Account._meta.db_table} "
+            "GROUP BY 1, 2, 3, 4",
+            [high_revenue],
         )
-    )
+        for code, name, rank, high, n, acv, overridden in cursor.fetchall():
+            acv = Decimal(str(acv or 0))
+            slot = tiers.setdefault((code, name, rank), [0, Decimal(0), 0])
+            slot[0] += n
+            slot[1] += acv
+            slot[2] += overridden
+            count, total = by_revenue.get(bool(high), (0, Decimal(0)))
+            by_revenue[bool(high)] = (count + n, total + acv)
     TierSummary.objects.bulk_create(
         TierSummary(
             review_id=review_id,
-            tier_code=row["tier_code"],
-            tier_name=row["tier_name"],
-            tier_rank=row["tier_rank"],
-            accounts=row["accounts"],
-            acv_sum=row["acv_sum"] or Decimal(0),
-            overridden=row["overridden"],
+            tier_code=code,
+            tier_name=name,
+            tier_rank=rank,
+            accounts=n,
+            acv_sum=acv,
+            overridden=overridden,
         )
-        for row in tiers
+        for (code, name, rank), (n, acv, overridden) in tiers.items()
     )
 
     previous = (
@@ -83,5 +101,5 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
 
     QuadrantSummary.objects.bulk_create(
         QuadrantSummary(review_id=review_id, quadrant=q, accounts=n, acv_sum=acv, cost_sum=cost)
-        for q, n, acv, cost in economics.quadrant_totals(today)
+        for q, n, acv, cost in economics.quadrant_totals(today, by_revenue=by_revenue)
     )

@@ -1,0 +1,153 @@
+"""Tier freshness: how long after a CRM sync changes an ACV is the new tier visible in the API?
+
+A real Celery worker process runs on Redis (``CELERY_BROKER_URL``); this process pushes 50 ACV
+changes, one at a time, through ``POST /api/v1/accounts/sync/`` as an integration user and polls
+``GET /api/v1/accounts/{id}/`` until the account shows its new tier. The figure is the 95th
+percentile of those 50 waits. Goal: 5 seconds.
+
+Baseline, same run: the time of the sync request alone (the floor of any freshness figure), so
+the ratio is how many sync round trips the re-evaluation adds.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.urls import reverse
+
+from bench.common import Context, Result
+
+ORDER = 45
+CHANGES = 50
+GOAL_SECONDS = 5.0
+TIMEOUT_SECONDS = 60.0
+POLL_INTERVAL = 0.02
+CRM_SOURCE = "bench-freshness"
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    var_dir = os.environ.get("VAR_DIR") or str(settings.VAR_DIR)
+    env = {**os.environ, "LOG_LEVEL": "WARNING", "VAR_DIR": var_dir}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "csplatform",
+            "worker",
+            "--pool=solo",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"freshness-{os.getpid()}@%h",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _client() -> Any:
+    from django.contrib.auth.models import Group
+    from rest_framework.test import APIClient
+
+    from csplatform import roles
+    from csplatform.models import User
+    from csplatform.services import api_token_issue
+
+    user, _ = User.objects.get_or_create(username="bench-freshness-integration")
+    user.groups.add(Group.objects.get(name=roles.INTEGRATION))
+    _, key = api_token_issue(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def _push(client: Any, external_id: str, acv: Decimal) -> float:
+    started = time.perf_counter()
+    response = client.post(
+        reverse("api:accounts-sync"),
+        {
+            "crm_source": CRM_SOURCE,
+            "records": [{"external_id": external_id, "name": f"Freshness {external_id}", "acv": str(acv)}],
+        },
+        format="json",
+    )
+    if response.status_code != 200 or response.json()["failed"]:
+        raise RuntimeError(f"sync failed: {response.status_code} {response.content[:300]!r}")
+    return time.perf_counter() - started
+
+
+def _wait_for_tier(client: Any, account_id: int, code: str) -> bool:
+    deadline = time.perf_counter() + TIMEOUT_SECONDS
+    url = reverse("api:accounts-detail", args=[account_id])
+    while time.perf_counter() < deadline:
+        tier = client.get(url).json().get("tier") or {}
+        if tier.get("code") == code:
+            return True
+        time.sleep(POLL_INTERVAL)
+    return False
+
+
+def run(ctx: Context) -> list[Result]:
+    if connection.vendor != "postgresql":
+        raise RuntimeError("bench_tier_freshness measures PostgreSQL and Redis; set DATABASE_URL")
+    from accounts.models import Account
+
+    client = _client()
+    external_ids = [f"F-{i:03d}" for i in range(CHANGES)]
+    worker = _start_worker()
+    try:
+        # Create the accounts (and wait until the worker tiered the last one: it is ready then).
+        for external_id in external_ids:
+            _push(client, external_id, Decimal("20000"))
+        accounts = dict(
+            Account.objects.filter(crm_source=CRM_SOURCE, external_id__in=external_ids).values_list(
+                "external_id", "id"
+            )
+        )
+        if not _wait_for_tier(client, accounts[external_ids[-1]], "MM2"):
+            raise RuntimeError("the worker did not tier the new accounts within a minute")
+        waits: list[float] = []
+        syncs: list[float] = []
+        for index, external_id in enumerate(external_ids):
+            current = Account.objects.get(pk=accounts[external_id]).tier_code
+            acv, code = (Decimal("9000"), "MM3") if current != "MM3" else (Decimal("80000"), "ENT")
+            started = time.perf_counter()
+            syncs.append(_push(client, external_id, acv))
+            if not _wait_for_tier(client, accounts[external_id], code):
+                raise RuntimeError(f"change {index} was not visible after {TIMEOUT_SECONDS} s")
+            waits.append(time.perf_counter() - started)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        Account.objects.filter(crm_source=CRM_SOURCE).delete()
+    p95 = statistics.quantiles(waits, n=20)[-1]
+    sync_median = statistics.median(syncs)
+    return [
+        Result(
+            name="tier_freshness_p95",
+            value=p95,
+            unit="s",
+            goal=GOAL_SECONDS,
+            note=(
+                f"{CHANGES} ACV changes via sync, worker on {settings.CELERY_BROKER_URL.split('@')[-1]}; "
+                f"median {statistics.median(waits):.2f} s, max {max(waits):.2f} s; "
+                f"sync request alone median {sync_median:.3f} s (x{p95 / sync_median:.1f})"
+            ),
+        )
+    ]
