@@ -275,3 +275,45 @@ def test_second_review_start_opens_the_running_one(lena, signed_in):
     running = TierReview.objects.create(policy=TierPolicy.objects.get(status="active"), status="running")
     response = signed_in(lena).post("/reviews/start/")
     assert response["Location"] == f"/reviews/{running.id}/"
+
+
+def test_override_reason_drills_down_to_the_overridden_accounts(alice, lena, signed_in):
+    account = AccountFactory(
+        csm=alice, name="Sponsored Co", acv=Decimal("9000"), tier_code="MM3", tier_name="MM3", tier_rank=4
+    )
+    other = AccountFactory(csm=alice, name="Plain Co")
+    TierOverride.objects.create(
+        account=account,
+        tier_code="MM2",
+        tier_name="MM2",
+        tier_rank=3,
+        reason="executive_sponsor",
+        note="n",
+        expires_on=dt.date.today() + dt.timedelta(days=30),
+        status="active",
+        requested_by=alice,
+    )
+    client = signed_in(lena)
+    panel = client.get("/overview/overrides/", headers={"HX-Request": "true"}).content.decode()
+    assert "/overview/overrides/executive_sponsor/accounts/" in panel
+    drill = client.get("/overview/overrides/executive_sponsor/accounts/").content.decode()
+    assert "Sponsored Co" in drill and other.name not in drill
+    assert client.get("/overview/overrides/nonsense/accounts/").status_code == 404
+
+
+def test_quadrant_drill_down_lists_accounts_by_acv(alice, lena, signed_in):
+    AccountFactory(csm=alice, name="Big Co", acv=Decimal("900000"))
+    AccountFactory(csm=alice, name="Small Co", acv=Decimal("1000"))
+    client = signed_in(lena)
+    high = client.get("/overview/quadrants/high_revenue_low_cost/accounts/").content.decode()
+    assert "Big Co" in high and "Small Co" not in high
+    low = client.get("/overview/quadrants/low_revenue_low_cost/accounts/").content.decode()
+    assert "Small Co" in low
+
+
+def test_a_panel_opened_as_a_plain_link_comes_inside_the_layout(lena, signed_in):
+    client = signed_in(lena)
+    page = client.get("/overview/capacity/").content.decode()
+    fragment = client.get("/overview/capacity/", headers={"HX-Request": "true"}).content.decode()
+    assert "<html" in page and 'class="topbar"' in page
+    assert "<html" not in fragment and "CSM capacity" in fragment
