@@ -8,6 +8,8 @@ unsubscribe from old emails too).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
@@ -37,7 +39,14 @@ def contact_id_from_token(token: str) -> int:
         raise InvalidUnsubscribeToken(str(exc)) from exc
 
 
+_PLACEHOLDER = "TOKEN"
+
+
+@lru_cache(maxsize=4)
+def _url_pattern(site_url: str) -> str:
+    return site_url + reverse("journeys:unsubscribe", kwargs={"token": _PLACEHOLDER})
+
+
 def unsubscribe_url(*, contact_id: int) -> str:
     """The absolute https link put in List-Unsubscribe and in the email footer."""
-    path = reverse("journeys:unsubscribe", kwargs={"token": unsubscribe_token(contact_id=contact_id)})
-    return f"{settings.SITE_URL}{path}"
+    return _url_pattern(settings.SITE_URL).replace(_PLACEHOLDER, unsubscribe_token(contact_id=contact_id))

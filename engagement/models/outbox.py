@@ -84,12 +84,24 @@ class OutboundStatus(models.TextChoices):
 class OutboundEmail(models.Model):
     """One email of one step for one enrolment, rendered when it became due."""
 
-    enrolment = models.ForeignKey(JourneyEnrolment, on_delete=models.CASCADE, related_name="emails")
-    step = models.ForeignKey("playbooks.JourneyStep", on_delete=models.PROTECT, related_name="emails")
+    # Every status change of a row writes a new version into every index of the table, so the
+    # table keeps few indexes: foreign keys are served by the composite indexes in Meta.
+    enrolment = models.ForeignKey(
+        JourneyEnrolment, on_delete=models.CASCADE, related_name="emails", db_index=False
+    )
+    step = models.ForeignKey(
+        "playbooks.JourneyStep", on_delete=models.PROTECT, related_name="emails", db_index=False
+    )
     # Denormalised for results per journey, the account timeline and the frequency cap.
-    journey = models.ForeignKey("playbooks.Journey", on_delete=models.PROTECT, related_name="emails")
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="journey_emails")
-    contact = models.ForeignKey("accounts.Contact", on_delete=models.CASCADE, related_name="journey_emails")
+    journey = models.ForeignKey(
+        "playbooks.Journey", on_delete=models.PROTECT, related_name="emails", db_index=False
+    )
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="journey_emails", db_index=False
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact", on_delete=models.CASCADE, related_name="journey_emails", db_index=False
+    )
     status = models.CharField(max_length=10, choices=OutboundStatus.choices, default=OutboundStatus.PENDING)
     to_email = models.CharField(max_length=254)
     to_name = models.CharField(max_length=200, blank=True, default="")
@@ -117,10 +129,13 @@ class OutboundEmail(models.Model):
             models.UniqueConstraint(fields=["enrolment", "step"], name="outbound_unique_enrolment_step"),
         ]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="outbound_status_attempt"),
-            models.Index(fields=["claim_token"], name="outbound_claim"),
+            # Senders claim pending rows in id order: without this partial index the claim walks
+            # past every row already sent, and gets slower as the outbox grows.
+            models.Index(fields=["id"], condition=Q(status="pending"), name="outbound_pending"),
+            # The review list: rows left in sending.
+            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbound_sending"),
             models.Index(fields=["contact", "created_at"], name="outbound_contact_time"),
-            models.Index(fields=["journey", "step", "status"], name="outbound_results"),
+            models.Index(fields=["journey", "step"], name="outbound_journey_step"),
             models.Index(fields=["account", "-created_at"], name="outbound_account_time"),
         ]
 

