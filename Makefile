@@ -31,7 +31,7 @@ seed: migrate
 run: seed
 	@$(PY) manage.py collectstatic --noinput --verbosity 0
 	@$(PY) manage.py demo_logins --port $(PORT)
-	@exec $(VENV)/bin/honcho start -f Procfile
+	@SITE_URL="$${SITE_URL:-http://localhost:$(PORT)}" exec $(VENV)/bin/honcho start -f Procfile
 
 ## The whole test suite (SQLite by default; CI sets DATABASE_URL and CELERY_BROKER_URL).
 test: install
