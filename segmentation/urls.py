@@ -15,6 +15,7 @@ urlpatterns = [
     path("policies/new/", views.policy_new_draft, name="policy-new"),
     path("policies/<int:policy_id>/", views.policy_detail, name="policy-detail"),
     path("policies/<int:policy_id>/simulate/", views.policy_simulate, name="policy-simulate"),
+    path("policies/<int:policy_id>/validate/", views.policy_validate, name="policy-validate"),
     path("policies/<int:policy_id>/activate/", views.policy_activate, name="policy-activate"),
     path("reviews/", views.review_list, name="review-list"),
     path("reviews/start/", views.review_start, name="review-start"),

@@ -3,7 +3,14 @@ simulation, reviews, and the leadership overview panels this app owns."""
 
 from .accounts import override_decide, override_new, proposal_accept, proposal_dispute, tier_section
 from .overview import distribution_panel, economics_panel, migrations_panel, overrides_panel
-from .policies import policy_activate, policy_detail, policy_list, policy_new_draft, policy_simulate
+from .policies import (
+    policy_activate,
+    policy_detail,
+    policy_list,
+    policy_new_draft,
+    policy_simulate,
+    policy_validate,
+)
 from .reviews import review_detail, review_list, review_progress, review_start
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "policy_list",
     "policy_new_draft",
     "policy_simulate",
+    "policy_validate",
     "proposal_accept",
     "proposal_dispute",
     "review_detail",

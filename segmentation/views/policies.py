@@ -17,7 +17,7 @@ from csplatform.htmx import add_service_errors, conflict, is_htmx, leaders_only,
 from ..forms import PolicySettingsForm, TierFormSet
 from ..models import PolicyStatus, TierPolicy
 from ..selectors import active_policy, policies_list, policy_with_tiers
-from ..services.policies import tier_policy_activate, tier_policy_clone, tier_policy_update
+from ..services.policies import policy_errors, tier_policy_activate, tier_policy_clone, tier_policy_update
 from ..services.simulation import tier_policy_simulate
 
 EDITOR = "segmentation/policy_detail.html"
@@ -125,6 +125,40 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
         return render(request, EDITOR, context, status=422)
     settings_form, tier_forms = _forms_for(policy)
     return render(request, EDITOR, _editor_context(policy, settings_form, tier_forms))
+
+
+@leaders_only
+@require_POST
+def policy_validate(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """Inline validation while editing: the same checks as saving, on the values in the form,
+    without saving anything."""
+    policy = _policy_or_404(policy_id)
+    settings_form, tier_forms = _forms_for(policy, request.POST)
+    problems: list[str] = []
+    if not settings_form.is_valid():
+        problems += [f"{name}: {' '.join(errors)}" for name, errors in settings_form.errors.items()]
+    if not tier_forms.is_valid():
+        problems += [str(e) for e in tier_forms.non_form_errors()]
+        for index, errors in enumerate(tier_forms.errors, start=1):
+            problems += [f"tier {index}.{name}: {' '.join(messages)}" for name, messages in errors.items()]
+    if not problems:
+        data = settings_form.cleaned_data
+        candidate = TierPolicy(
+            version=policy.version,
+            name=data["name"],
+            rules=data["rules"] if data["rules"] is not None else [],
+            hysteresis_band=data["hysteresis_band"],
+            downgrade_after_consecutive_reviews=data["downgrade_after_consecutive_reviews"],
+            apply_mode=data["apply_mode"],
+        )
+        tiers = [
+            {k: v for k, v in f.cleaned_data.items() if k != "DELETE"}
+            for f in tier_forms.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
+        for name, messages in policy_errors(candidate, tiers).items():
+            problems += [m if m.startswith(name) else f"{name}: {m}" for m in messages]
+    return render_fragment(request, EDITOR, "validation", {"problems": problems, "checked": True})
 
 
 @leaders_only

@@ -317,3 +317,20 @@ def test_a_panel_opened_as_a_plain_link_comes_inside_the_layout(lena, signed_in)
     fragment = client.get("/overview/capacity/", headers={"HX-Request": "true"}).content.decode()
     assert "<html" in page and 'class="topbar"' in page
     assert "<html" not in fragment and "CSM capacity" in fragment
+
+
+def test_policy_editor_validates_inline_without_saving(lena, signed_in):
+    client = signed_in(lena)
+    draft = _draft(client)
+    headers = {"HX-Request": "true"}
+    bad = client.post(
+        f"/policies/{draft.id}/validate/", _editor_post(draft, **{"tiers-1-code": "ENT"}), headers=headers
+    )
+    assert bad.status_code == 200 and "used twice" in bad.content.decode()
+    ok = client.post(
+        f"/policies/{draft.id}/validate/",
+        _editor_post(draft, **{"tiers-0-min_acv": "99000"}),
+        headers=headers,
+    )
+    assert "valid" in ok.content.decode() and "Not valid" not in ok.content.decode()
+    assert Tier.objects.get(policy=draft, rank=1).min_acv == Decimal("70000")
