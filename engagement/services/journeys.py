@@ -177,7 +177,10 @@ def _enrolments_create(
     steps = list(journey.steps.order_by("position"))
     if not steps:
         return []
-    contacts = [contact for contact in contacts if not contact_problem(contact)]
+    # A journey bound to a tier only takes accounts in that tier (a late enrolment task must not
+    # enrol an account that has already moved on).
+    in_tier = [c for c in contacts if not journey.tier_code or c.account.tier_code == journey.tier_code]
+    contacts = [contact for contact in in_tier if not contact_problem(contact)]
     already = JourneyEnrolment.objects.filter(journey=journey, contact__in=contacts)
     enrolled = set(already.values_list("contact_id", flat=True))
     new = [
@@ -228,6 +231,11 @@ def enrolment_start(
     problem = contact_problem(contact)
     if problem:
         raise ValidationError({"contact": [f"{contact} cannot be enrolled: {StopReason(problem).label}."]})
+    if journey.tier_code and contact.account.tier_code != journey.tier_code:
+        raise ValidationError(
+            {"journey": [f"{journey.name} is for {journey.tier_code} accounts; this account is "
+                         f"{contact.account.tier_code or 'not tiered'}."]}
+        )
     if JourneyEnrolment.objects.filter(journey=journey, contact=contact).exists():
         raise ValidationError({"contact": [f"{contact} is already enrolled in {journey.name}."]})
     created = _enrolments_create(
@@ -372,6 +380,8 @@ def _decide(
     problem = contact_problem(enrolment.contact)
     if problem:
         return Decision("stop", at, reason=problem)
+    if enrolment.journey.tier_code and enrolment.account.tier_code != enrolment.journey.tier_code:
+        return Decision("stop", at, reason=StopReason.TIER_LEFT)
     if step.skip_condition and state.conditions.get((step.skip_condition, enrolment.account_id), False):
         return Decision("skip", at, reason=f"Skipped: “{step.skip_condition}” holds for the account.")
     zone = recipient_zone(contact=enrolment.contact, account=enrolment.account)

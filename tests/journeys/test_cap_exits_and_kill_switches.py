@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from accounts.models import Account
 from engagement.models import (
     EnrolmentStatus,
     JourneyEnrolment,
@@ -142,3 +143,48 @@ def test_the_global_kill_switch_stops_all_sending_at_once(account, contact, jour
     assert journey_due_steps_schedule(now=TUESDAY_10_BERLIN + dt.timedelta(days=4))["globally_paused"] == 1
     assert mail.outbox == []
     assert OutboundEmail.objects.get().status == OutboundStatus.PENDING
+
+
+def test_entering_the_digital_tier_enrols_the_contacts_in_digital_onboarding(
+    account, contact, django_capture_on_commit_callbacks
+):
+    # The default MM3 playbook's "enrol in journey" step, started by a tier change.
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False), django_capture_on_commit_callbacks(execute=True):
+        tier_changed.send(
+            sender=None, account_id=account.pk, from_code="MM2", to_code="MM3", source="event", change_id=99
+        )
+    enrolment = JourneyEnrolment.objects.get(contact=contact)
+    assert (
+        enrolment.journey.code == "digital-onboarding"
+        and enrolment.source == "playbook:mm3-digital-onboarding"
+    )
+
+    send_due(TUESDAY_10_BERLIN)
+    assert len(mail.outbox) == 1 and mail.outbox[0].subject == "Welcome, Jordan: your first 30 minutes"
+
+
+def test_leaving_the_digital_tier_stops_digital_onboarding_even_when_the_enrolment_runs_late(
+    account, contact, django_capture_on_commit_callbacks
+):
+    # Segmentation moves the account on before the enrolment task of the first change has run.
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False), django_capture_on_commit_callbacks(execute=True):
+        tier_changed.send(
+            sender=None, account_id=account.pk, from_code="MM2", to_code="MM3", source="event", change_id=99
+        )
+        Account.objects.filter(pk=account.pk).update(tier_code="MM1")
+        tier_changed.send(
+            sender=None, account_id=account.pk, from_code="MM3", to_code="MM1", source="event", change_id=100
+        )
+    send_due(TUESDAY_10_BERLIN)
+
+    assert mail.outbox == []
+    assert not JourneyEnrolment.objects.filter(contact=contact, status=EnrolmentStatus.ACTIVE).exists()
+
+
+def test_an_enrolment_whose_account_left_the_tier_is_stopped_when_due(account, contact, journey):
+    enrol(account, "welcome")
+    Account.objects.filter(pk=account.pk).update(tier_code="MM1")  # the signal was lost
+    send_due(TUESDAY_10_BERLIN)
+
+    assert mail.outbox == []
+    assert JourneyEnrolment.objects.get().stop_reason == "tier_left"

@@ -152,7 +152,7 @@ def test_a_seven_day_delay_keeps_the_local_time_across_the_dst_change(account):
 def test_a_delay_in_hours_counts_elapsed_hours_across_the_us_dst_change(alice):
     from tests.factories import AccountFactory
 
-    account = AccountFactory(region="Americas", csm=alice)
+    account = AccountFactory(region="Americas", csm=alice, tier_code="MM3")
     ContactFactory(account=account, time_zone="America/New_York")
     journey = JourneyFactory(
         code="hours", send_on_weekends=True, send_window_start=dt.time(0, 0), send_window_end=dt.time(23, 59)
