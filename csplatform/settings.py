@@ -361,3 +361,13 @@ COVERAGE_WINDOW_DAYS = env.int("COVERAGE_WINDOW_DAYS", default=90)
 COMMITMENT_EXCEPTION_DAYS = env.int("COMMITMENT_EXCEPTION_DAYS", default=365)
 # Worklist: renewals within this many days raise an account.
 WORKLIST_RENEWAL_DAYS = env.int("WORKLIST_RENEWAL_DAYS", default=90)
+
+# --- Journeys (automated low-touch email) ------------------------------------------------------
+# Initial frequency cap (automated emails per contact per rolling 7 days); leadership edits it
+# afterwards on the journeys page, where the global kill switch lives too.
+JOURNEY_WEEKLY_CAP = env.int("JOURNEY_WEEKLY_CAP", default=2)
+# Customer-facing links offered to templates as {{ links.<name> }}, e.g. help_center=https://...
+JOURNEY_LINKS = env.dict("JOURNEY_LINKS", default={})
+JOURNEY_UNSUBSCRIBE_MAX_AGE_DAYS = env.int("JOURNEY_UNSUBSCRIBE_MAX_AGE_DAYS", default=400)
+# Emails claimed per sender round trip; a crashed sender leaves at most this many for review.
+JOURNEY_SEND_BATCH_SIZE = env.int("JOURNEY_SEND_BATCH_SIZE", default=100)
