@@ -101,6 +101,21 @@ class ChangeRow:
     pk: int | None = None
 
 
+class JsonCache:
+    """Encodes each steps list once, though the state row and the change row both store it."""
+
+    def __init__(self) -> None:
+        self._encoded: dict[int, tuple[Any, str]] = {}
+
+    def dumps(self, value: Any) -> str:
+        hit = self._encoded.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        text = json.dumps(value)
+        self._encoded[id(value)] = (value, text)
+        return text
+
+
 def _use_copy(rows: Sequence[Any]) -> bool:
     return connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD
 
@@ -170,7 +185,7 @@ def write_account_tiers(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[i
     return written
 
 
-def upsert_states(states: list[StateRow]) -> None:
+def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -> None:
     if not states:
         return
     if not _use_copy(states):
@@ -183,6 +198,7 @@ def upsert_states(states: list[StateRow]) -> None:
         )
         return
     table = AccountTierState._meta.db_table
+    cache = json_cache or JsonCache()
     rows = [
         (
             s.account_id,
@@ -191,7 +207,7 @@ def upsert_states(states: list[StateRow]) -> None:
             s.policy_tier_rank,
             s.pending_downgrade_reviews,
             s.last_review_id,
-            json.dumps(s.steps),
+            cache.dumps(s.steps),
             json.dumps(s.flags),
             s.evaluated_at,
         )
@@ -213,7 +229,9 @@ def upsert_states(states: list[StateRow]) -> None:
         )
 
 
-def insert_changes(changes: list[ChangeRow], now: dt.datetime) -> list[ChangeRow]:
+def insert_changes(
+    changes: list[ChangeRow], now: dt.datetime, json_cache: JsonCache | None = None
+) -> list[ChangeRow]:
     """Insert ``changes``; the returned rows carry their primary keys."""
     if not changes:
         return []
@@ -227,6 +245,7 @@ def insert_changes(changes: list[ChangeRow], now: dt.datetime) -> list[ChangeRow
             change.created_at = model.created_at
         return changes
     table = TierChange._meta.db_table
+    cache = json_cache or JsonCache()
     rows = [
         (
             c.account_id,
@@ -240,7 +259,7 @@ def insert_changes(changes: list[ChangeRow], now: dt.datetime) -> list[ChangeRow
             c.to_name,
             c.to_rank,
             c.explanation,
-            json.dumps(c.steps),
+            cache.dumps(c.steps),
             c.source,
             c.status,
             c.by_id,

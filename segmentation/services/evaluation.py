@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -62,6 +63,20 @@ def active_policy_snapshot() -> PolicySnapshot:
     return PolicySnapshot.from_policy(policy)
 
 
+def ids_clause(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """``column`` among ``ids`` as SQL: one array parameter on PostgreSQL (cheap to send and to
+    plan for thousands of ids), a plain IN list elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def load_facts(account_ids: Sequence[int]) -> list[AccountFacts]:
     rows = Account.objects.filter(id__in=account_ids).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
     return [AccountFacts(*row) for row in rows]
@@ -69,16 +84,13 @@ def load_facts(account_ids: Sequence[int]) -> list[AccountFacts]:
 
 def _overrides_for(ids: list[int], today: dt.date, now: dt.datetime) -> dict[int, OverrideInfo]:
     """Active overrides of ``ids``; ones past their expiry are expired here (fallback to the policy)."""
-    rows = TierOverride.objects.filter(account_id__in=ids, status=OverrideStatus.ACTIVE).values_list(
-        "id",
-        "account_id",
-        "tier_code",
-        "tier_name",
-        "tier_rank",
-        "requested_by__username",
-        "expires_on",
-        "reason",
-        "note",
+    clause, params = ids_clause("o.account_id", ids)
+    rows = _fetch(
+        "SELECT o.id, o.account_id, o.tier_code, o.tier_name, o.tier_rank, u.username, o.expires_on, "
+        f"o.reason, o.note FROM {TierOverride._meta.db_table} o "
+        f"JOIN {get_user_model()._meta.db_table} u ON u.id = o.requested_by_id "
+        f"WHERE o.status = %s AND {clause}",
+        [OverrideStatus.ACTIVE.value, *params],
     )
     active: dict[int, OverrideInfo] = {}
     expired: list[int] = []
@@ -119,16 +131,20 @@ def evaluate_batch(
     if not facts:
         return outcome
     ids = [f.id for f in facts]
+    clause, params = ids_clause("account_id", ids)
     states = {
         row[0]: row[1:]
-        for row in AccountTierState.objects.filter(account_id__in=ids).values_list(
-            "account_id", "policy_tier_code", "pending_downgrade_reviews", "last_review_id"
+        for row in _fetch(
+            "SELECT account_id, policy_tier_code, pending_downgrade_reviews, last_review_id "
+            f"FROM {AccountTierState._meta.db_table} WHERE {clause}",
+            params,
         )
     }
     overrides = _overrides_for(ids, today, now)
     proposals = dict(
-        TierChange.objects.filter(account_id__in=ids, status=ChangeStatus.PROPOSED).values_list(
-            "account_id", "to_code"
+        _fetch(
+            f"SELECT account_id, to_code FROM {TierChange._meta.db_table} WHERE status = %s AND {clause}",
+            [ChangeStatus.PROPOSED.value, *params],
         )
     )
     needed = signals_used(list(policy.rules))
@@ -227,13 +243,14 @@ def evaluate_batch(
     written = set(bulk_writes.write_account_tiers(account_writes, now))
     outcome.skipped_account_ids = [row[0] for row in account_writes if row[0] not in written]
     skipped = set(outcome.skipped_account_ids)
-    bulk_writes.upsert_states([s for s in state_rows if s.account_id not in skipped])
+    json_cache = bulk_writes.JsonCache()
+    bulk_writes.upsert_states([s for s in state_rows if s.account_id not in skipped], json_cache)
     if superseded:
         TierChange.objects.filter(
             account_id__in=[a for a in superseded if a not in skipped], status=ChangeStatus.PROPOSED
         ).update(status=ChangeStatus.SUPERSEDED, decided_at=now)
     changes = [c for account_id, c in pending_changes.items() if account_id not in skipped]
-    created = bulk_writes.insert_changes(changes, now)
+    created = bulk_writes.insert_changes(changes, now, json_cache)
     for change in created:
         if change.status == ChangeStatus.APPLIED:
             outcome.applied += 1
