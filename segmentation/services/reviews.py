@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, reset_queries, transaction
 from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -175,6 +175,7 @@ def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierRevi
 
 def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: dt.date) -> bool:
     """Evaluate accounts with lower < id ≤ upper and commit them with the review's progress."""
+    reset_queries()  # with DEBUG on (embedded mode), a long review must not keep every query
     with transaction.atomic():
         review = (
             TierReview.objects.select_for_update()

@@ -193,3 +193,16 @@ def test_initial_tiering_gives_every_untiered_account_a_tier(db):
     assert {a.tier_code for a in Account.objects.filter(pk__in=[a.pk for a in accounts])} == {"MM2"}
     assert set(TierChange.objects.values_list("source", flat=True)) == {"initial"}
     assert tier_assign_initial() == 0
+
+
+def test_seeded_demo_data_gets_initial_tiers_with_explanations(db):
+    from accounts.signals import demo_data_seeded
+
+    accounts = [AccountFactory(acv=Decimal(acv)) for acv in ("72000", "50000", "14999.99")]
+    demo_data_seeded.send(sender=Account, seed=1)
+    tiered = Account.objects.filter(pk__in=[a.pk for a in accounts]).order_by("pk")
+    assert [(a.tier_code, a.tier_source, a.tier_explanation) for a in tiered] == [
+        ("ENT", "policy", "ACV 72,000 ≥ 70,000 → Enterprise."),
+        ("MM1", "policy", "ACV 50,000 ≥ 50,000 → Mid-Market Tier 1."),
+        ("MM3", "policy", "ACV 14,999.99 < 15,000 → Mid-Market Tier 3."),
+    ]
