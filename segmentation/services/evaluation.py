@@ -254,6 +254,7 @@ def evaluate_batch(
     for change in created:
         if change.status == ChangeStatus.APPLIED:
             outcome.applied += 1
+            assert change.pk is not None  # set by insert_changes
             outcome.change_ids.append(change.pk)
             outcome.changed_account_ids.append(change.account_id)
         else:
