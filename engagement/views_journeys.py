@@ -27,6 +27,7 @@ from playbooks.services.journeys import (
     journey_resume,
     journey_save,
     journey_step_save,
+    journey_validate,
 )
 
 from .models import JourneyEnrolment, OutboundEmail
@@ -62,6 +63,14 @@ class JourneyForm(forms.ModelForm):
             "send_window_end": forms.TimeInput(attrs={"type": "time"}),
             "description": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            journey_validate(data=cleaned)  # the service's rule, reported next to the field
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        return cleaned
 
 
 class StepForm(forms.ModelForm):

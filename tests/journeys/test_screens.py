@@ -257,3 +257,58 @@ def test_the_list_and_results_stay_at_a_fixed_number_of_queries(
         assert client.get(reverse("journeys:list")).status_code == 200
     with django_assert_max_num_queries(14):
         assert client.get(reverse("journeys:results", args=[journey.pk])).status_code == 200
+
+
+def test_leadership_creates_a_journey_and_opens_its_pages(client, lena, account, contact):
+    client.force_login(lena)
+    response = client.post(
+        reverse("journeys:new"),
+        {
+            "code": "webinar-invites",
+            "name": "Webinar invitations",
+            "description": "",
+            "tier_code": "MM2",
+            "send_window_start": "10:00",
+            "send_window_end": "16:00",
+        },
+    )
+    journey = Journey.objects.get(code="webinar-invites")
+    assert response.status_code == 302 and response.url == reverse("journeys:detail", args=[journey.pk])
+    assert client.get(response.url).status_code == 200
+    page = client.get(reverse("journeys:account-journeys", args=[account.pk]))
+    assert page.status_code == 200 and b"Journeys of Northwind Retail" in page.content
+
+
+def test_a_send_window_that_ends_before_it_starts_is_refused(client, lena, journey):
+    client.force_login(lena)
+    response = client.post(
+        reverse("journeys:detail", args=[journey.pk]),
+        {
+            "code": journey.code,
+            "name": journey.name,
+            "tier_code": "MM3",
+            "send_window_start": "17:00",
+            "send_window_end": "09:00",
+        },
+    )
+    assert response.status_code == 422
+    assert "The send window must end after it starts." in html.unescape(response.content.decode())
+
+
+def test_the_timeline_selector_lists_journey_emails_newest_first(account, contact, journey):
+    from engagement.selectors_journeys import journey_events_for_account
+
+    moment = TUESDAY_10_BERLIN
+    with time_machine.travel(moment, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+    for days in (0, 3):
+        with time_machine.travel(moment + dt.timedelta(days=days), tick=False):
+            journey_due_steps_schedule(now=moment + dt.timedelta(days=days))
+            outbound_dispatch()
+
+    events = journey_events_for_account(account.pk, 10)
+    assert [e["title"] for e in events] == [
+        "Email sent: Invite your team at Northwind Retail",
+        "Email sent: Welcome Jordan",
+    ]
+    assert events[0]["kind"] == "journey_email" and events[0]["at"] > events[1]["at"]
