@@ -104,7 +104,7 @@ def run(ctx: Context) -> list[Result]:
     from django.utils import timezone
 
     from engagement.models import OutboundEmail
-    from engagement.services import journeys as journey_services
+    from engagement.services import journey_schedule as journey_services
     from engagement.services.sending import outbound_dispatch, outbound_message
 
     count = int(os.environ.get("BENCH_JOURNEY_EMAILS", "50000"))

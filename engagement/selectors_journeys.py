@@ -103,12 +103,14 @@ def account_enrolments(*, account_id: int) -> QuerySet[JourneyEnrolment]:
     )
 
 
-def journey_enrolments(*, journey: Journey, limit: int = 200) -> QuerySet[JourneyEnrolment]:
-    return (
-        JourneyEnrolment.objects.filter(journey=journey)
-        .select_related("contact", "account")
-        .order_by("-enrolled_at", "-id")[:limit]
-    )
+def journey_enrolments(
+    *, journey: Journey, csm_id: int | None = None, limit: int = 200
+) -> QuerySet[JourneyEnrolment]:
+    """The latest enrolments; with ``csm_id`` only those of that CSM's accounts."""
+    enrolments = JourneyEnrolment.objects.filter(journey=journey)
+    if csm_id is not None:
+        enrolments = enrolments.filter(account__csm_id=csm_id)
+    return enrolments.select_related("contact", "account").order_by("-enrolled_at", "-id")[:limit]
 
 
 def stuck_for_review() -> QuerySet[OutboundEmail]:

@@ -39,12 +39,12 @@ from .selectors_journeys import (
     outbound_for_account,
     stuck_for_review,
 )
+from .services.journey_schedule import journey_plan
 from .services.journeys import (
     contact_problem,
     enrolment_start,
     enrolment_stop,
     enrolments_stop_for_account,
-    journey_plan,
     journey_settings,
     journey_settings_update,
     step_render,
@@ -164,7 +164,10 @@ def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
         "journey": journey,
         "form": form,
         "steps": journey.steps.order_by("position"),
-        "enrolments": journey_enrolments(journey=journey, limit=50),
+        # A CSM sees the enrolments of their own accounts only.
+        "enrolments": journey_enrolments(
+            journey=journey, csm_id=None if roles.is_leader(request.user) else request.user.pk, limit=50
+        ),
         "can_edit": roles.is_leader(request.user),
     }
     return render(request, "journeys/detail.html", context, status=422 if form.errors else 200)

@@ -10,7 +10,7 @@ from django.conf import settings
 from csplatform.dispatch import enqueue
 from csplatform.scheduling import claim_slot
 
-from ..services.journeys import DISPATCH_TASK, journey_due_steps_schedule
+from ..services.journey_schedule import DISPATCH_TASK, journey_due_steps_schedule
 from ..services.sending import outbound_dispatch
 
 # A sender hands over to a fresh task before a minute passes, so no task runs for long.

@@ -16,10 +16,10 @@ from engagement.models import (
     OutboundEmail,
     OutboundStatus,
 )
+from engagement.services.journey_schedule import journey_due_steps_schedule
 from engagement.services.journeys import (
     contact_bounced,
     enrolment_start_for_account,
-    journey_due_steps_schedule,
     journey_settings,
 )
 from engagement.services.sending import outbound_dispatch

@@ -9,7 +9,8 @@ import time_machine
 from django.core import mail
 
 from engagement.models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus
-from engagement.services.journeys import enrolment_start_for_account, journey_due_steps_schedule
+from engagement.services.journey_schedule import journey_due_steps_schedule
+from engagement.services.journeys import enrolment_start_for_account
 from engagement.services.sending import outbound_dispatch
 from tests.factories import ContactFactory, UsageSnapshotFactory
 

@@ -12,7 +12,8 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 
 from engagement.models import ModuleDelivery, OutboundEmail, OutboundStatus
-from engagement.services.journeys import enrolment_start_for_account, journey_due_steps_schedule
+from engagement.services.journey_schedule import journey_due_steps_schedule
+from engagement.services.journeys import enrolment_start_for_account
 from engagement.services.sending import STUCK_AFTER, outbound_claim, outbound_dispatch, outbound_stuck
 
 from .conftest import TUESDAY_10_BERLIN

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
 from engagement.models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus
-from engagement.services.journeys import enrolment_start_for_account, journey_due_steps_schedule
+from engagement.services.journey_schedule import journey_due_steps_schedule
+from engagement.services.journeys import enrolment_start_for_account
 from engagement.services.sending import STUCK_AFTER, outbound_dispatch
 from engagement.unsubscribe import unsubscribe_token
 from playbooks.journey_templates import validate_template

@@ -14,7 +14,8 @@ from django.urls import reverse
 
 from accounts.models import Contact
 from engagement.models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus
-from engagement.services.journeys import enrolment_start_for_account, journey_due_steps_schedule
+from engagement.services.journey_schedule import journey_due_steps_schedule
+from engagement.services.journeys import enrolment_start_for_account
 from engagement.services.sending import outbound_dispatch
 from engagement.unsubscribe import SALT, contact_id_from_token, unsubscribe_token, unsubscribe_url
 from tests.factories import ContactFactory
