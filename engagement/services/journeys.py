@@ -285,7 +285,8 @@ def contact_unsubscribe(*, contact_id: int) -> bool:
     changed = Contact.objects.filter(pk=contact_id, unsubscribed_at__isnull=True).update(
         unsubscribed_at=now, email_opt_out=True, updated_at=now
     )
-    enrolments_stop_where(JourneyEnrolment.objects.filter(contact_id=contact_id), reason=StopReason.UNSUBSCRIBED)
+    of_contact = JourneyEnrolment.objects.filter(contact_id=contact_id)
+    enrolments_stop_where(of_contact, reason=StopReason.UNSUBSCRIBED)
     return bool(changed)
 
 
