@@ -216,13 +216,15 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
         # Only for a database that cannot return ids from an upsert.
         ids.update(_accounts_by_external_id(crm_source, set(created_ids)))
     if history:
+        # Ids, not objects: setting a relation by object costs a router check per row.
+        actor_id = actor.pk if actor is not None else None
         AccountFieldChange.objects.bulk_create(
             AccountFieldChange(
                 account_id=ids[external_id],
                 field=field_name,
                 old_value=history_text(old)[:255],
                 new_value=history_text(new)[:255],
-                changed_by=actor,
+                changed_by_id=actor_id,
                 source=source,
             )
             for external_id, field_name, old, new in history
