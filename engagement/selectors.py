@@ -31,8 +31,8 @@ from django.utils import timezone
 from accounts.models import Account
 from csplatform import roles
 from csplatform.models import User
-from playbooks.models import AddOnStatus
-from playbooks.selectors import approved_add_ons, entitlements_by_tier_code, entitlements_for_account
+from playbooks.models import AccountAddOn, AddOnStatus
+from playbooks.selectors import entitlements_by_tier_code, entitlements_for_account
 from segmentation.models import ChangeStatus, TierChange
 
 from .models import (
@@ -413,10 +413,13 @@ def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = No
         minutes[csm_id] += per_tier.get(tier_code, 0.0) * n
         accounts[csm_id] += n
     add_ons = (
-        approved_add_ons(
-            account_ids=Account.objects.filter(csm_id__in=ids).values_list("pk", flat=True), on=today
+        AccountAddOn.objects.filter(
+            account__csm_id__in=ids,
+            status=AddOnStatus.APPROVED,
+            starts_on__lte=today,
+            cadence_days__isnull=False,
         )
-        .filter(cadence_days__isnull=False)
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
         .values_list(
             "account__csm_id", "account__tier_code", "module_id", "module__expected_minutes", "cadence_days"
         )
@@ -527,8 +530,6 @@ def open_flags_for_account(*, account: Account) -> QuerySet[Flag]:
 
 
 def pending_add_ons() -> QuerySet[Any]:
-    from playbooks.models import AccountAddOn
-
     return AccountAddOn.objects.filter(status=AddOnStatus.PENDING).select_related(
         "account", "module", "requested_by"
     )

@@ -118,11 +118,16 @@ def tier_weekly_minutes(*, policy: TierPolicy | None = None) -> dict[str, float]
     }
 
 
-def playbooks_for(*, trigger: str, tier_code: str = "", flag_kind: str = "") -> list[Playbook]:
-    """Active playbooks for a trigger that apply to ``tier_code`` (and ``flag_kind``), with steps."""
-    playbooks = Playbook.objects.filter(is_active=True, trigger=trigger).filter(
-        Q(tier_code="") | Q(tier_code=tier_code)
-    )
+def playbooks_for(
+    *, trigger: str, tier_code: str = "", flag_kind: str = "", any_tier: bool = False
+) -> list[Playbook]:
+    """Active playbooks for a trigger that apply to ``tier_code`` (and ``flag_kind``), with steps.
+
+    ``any_tier=True`` returns the playbooks of every tier (the caller matches tiers per account).
+    """
+    playbooks = Playbook.objects.filter(is_active=True, trigger=trigger)
+    if not any_tier:
+        playbooks = playbooks.filter(Q(tier_code="") | Q(tier_code=tier_code))
     if flag_kind:
         playbooks = playbooks.filter(Q(flag_kind="") | Q(flag_kind=flag_kind))
     return list(playbooks.prefetch_related("steps__module").order_by("code"))

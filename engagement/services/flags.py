@@ -140,8 +140,13 @@ def _renewal_signals(
 
 
 def flags_raise(*, signals: Iterable[Signal], now: dt.datetime | None = None) -> list[Flag]:
-    """Open a flag per signal unless one of that kind is open already; start flag playbooks."""
-    from .playbook_runs import playbooks_start
+    """Open a flag per signal unless one of that kind is open already; start flag playbooks.
+
+    Set-based: one query for the open flags, one INSERT per batch, playbooks started per kind.
+    """
+    from playbooks.selectors import playbooks_for
+
+    from .playbook_runs import playbook_runs_start_many
 
     now = now or timezone.now()
     signals = list(signals)
@@ -153,33 +158,52 @@ def flags_raise(*, signals: Iterable[Signal], now: dt.datetime | None = None) ->
         ).values_list("account_id", "kind")
     )
     expires = now + dt.timedelta(days=int(settings.FLAG_EXPIRY_DAYS))
-    created = []
+    rows = []
     for signal in signals:
         if (signal.account_id, signal.kind) in open_pairs:
             continue
         open_pairs.add((signal.account_id, signal.kind))
-        try:
-            with transaction.atomic():
-                created.append(
-                    Flag.objects.create(
-                        account_id=signal.account_id,
-                        kind=signal.kind,
-                        explanation=signal.explanation[:300],
-                        detail=signal.detail,
-                        raised_at=now,
-                        expires_at=expires,
-                    )
-                )
-        except IntegrityError:
-            continue  # raised concurrently by another detection run
-    accounts = Account.objects.in_bulk([flag.account_id for flag in created])
-    for flag in created:
-        playbooks_start(
-            account=accounts[flag.account_id],
-            trigger=Trigger.FLAG_RAISED,
-            key=f"flag:{flag.pk}",
-            flag_kind=flag.kind,
+        rows.append(
+            Flag(
+                account_id=signal.account_id,
+                kind=signal.kind,
+                explanation=signal.explanation[:300],
+                detail=signal.detail,
+                raised_at=now,
+                expires_at=expires,
+            )
         )
+    try:
+        with transaction.atomic():
+            created = Flag.objects.bulk_create(rows)
+    except IntegrityError:
+        # Raised concurrently by another detection run: keep the ones still missing.
+        created = []
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.save(force_insert=True)
+            except IntegrityError:
+                continue
+            created.append(row)
+    if not created:
+        return created
+    accounts = Account.objects.only("pk", "region", "csm_id", "tier_code").in_bulk(
+        {flag.account_id for flag in created}
+    )
+    by_kind: dict[str, list[Flag]] = defaultdict(list)
+    for flag in created:
+        by_kind[flag.kind].append(flag)
+    for kind, flags in by_kind.items():
+        for playbook in playbooks_for(
+            trigger=Trigger.FLAG_RAISED, tier_code="", flag_kind=kind, any_tier=True
+        ):
+            targets = [
+                (accounts[flag.account_id], f"flag:{flag.pk}")
+                for flag in flags
+                if not playbook.tier_code or accounts[flag.account_id].tier_code == playbook.tier_code
+            ]
+            playbook_runs_start_many(playbook=playbook, targets=targets)
     return created
 
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from playbooks.models import Playbook, StepKind, Trigger
+from playbooks.models import Playbook, PlaybookStep, StepKind, Trigger
 from playbooks.selectors import playbooks_for
 
 from ..models import PlaybookRun, Task
@@ -23,37 +23,86 @@ logger = logging.getLogger(__name__)
 @transaction.atomic
 def playbook_run_start(*, playbook: Playbook, account: Account, key: str) -> PlaybookRun | None:
     """Run ``playbook`` for ``account`` because of event ``key``; None if that event already ran it."""
-    try:
-        with transaction.atomic():
-            run = PlaybookRun.objects.create(
-                playbook=playbook, account=account, key=key[:80], tier_code=playbook.tier_code
-            )
-    except IntegrityError:
-        return None
-    today = account_today(region=account.region)
+    runs = playbook_runs_start_many(playbook=playbook, targets=[(account, key)])
+    return runs[0] if runs else None
+
+
+# Runs and tasks written per statement when many accounts start a playbook at once (a nightly
+# renewal pass, a flag sweep): bounded memory, and one INSERT per batch instead of one per row.
+RUN_BATCH = 2000
+
+
+@transaction.atomic
+def playbook_runs_start_many(
+    *, playbook: Playbook, targets: Iterable[tuple[Account, str]]
+) -> list[PlaybookRun]:
+    """Start ``playbook`` for many (account, event key) pairs set-based; pairs that already ran
+    are skipped. Returns the runs started."""
+    steps = list(playbook.steps.all())
+    targets = [(account, key[:80]) for account, key in targets]
+    started: list[PlaybookRun] = []
+    for offset in range(0, len(targets), RUN_BATCH):
+        batch = targets[offset : offset + RUN_BATCH]
+        done = set(
+            PlaybookRun.objects.filter(
+                playbook=playbook, account_id__in=[a.pk for a, _ in batch], key__in={k for _, k in batch}
+            ).values_list("account_id", "key")
+        )
+        fresh: dict[tuple[int, str], Account] = {}
+        for account, key in batch:
+            if (account.pk, key) not in done:
+                fresh.setdefault((account.pk, key), account)
+        if not fresh:
+            continue
+        rows = [
+            PlaybookRun(playbook=playbook, account_id=account_id, key=key, tier_code=playbook.tier_code)
+            for account_id, key in fresh
+        ]
+        try:
+            with transaction.atomic():
+                runs = PlaybookRun.objects.bulk_create(rows)
+        except IntegrityError:
+            # Another worker started some of them meanwhile: fall back to one at a time.
+            runs = []
+            for row in rows:
+                try:
+                    with transaction.atomic():
+                        row.save(force_insert=True)
+                except IntegrityError:
+                    continue
+                runs.append(row)
+        _steps_apply(playbook, steps, [(fresh[(run.account_id, run.key)], run) for run in runs])
+        started.extend(runs)
+    return started
+
+
+def _steps_apply(
+    playbook: Playbook, steps: list[PlaybookStep], runs: list[tuple[Account, PlaybookRun]]
+) -> None:
     tasks = []
-    for step in playbook.steps.all():
-        if step.kind == StepKind.TASK:
-            tasks.append(
-                Task(
-                    account=account,
-                    assignee_id=account.csm_id,
-                    title=step.title,
-                    description=step.description,
-                    checklist=list(step.checklist or []),
-                    due_on=today + dt.timedelta(days=step.due_offset_days),
-                    module_id=step.module_id,
-                    estimated_minutes=step.estimated_minutes,
-                    playbook_run=run,
-                    tier_code=playbook.tier_code,
+    for account, run in runs:
+        today = account_today(region=account.region)
+        for step in steps:
+            if step.kind == StepKind.TASK:
+                tasks.append(
+                    Task(
+                        account_id=account.pk,
+                        assignee_id=account.csm_id,
+                        title=step.title,
+                        description=step.description,
+                        checklist=list(step.checklist or []),
+                        due_on=today + dt.timedelta(days=step.due_offset_days),
+                        module_id=step.module_id,
+                        estimated_minutes=step.estimated_minutes,
+                        playbook_run=run,
+                        tier_code=playbook.tier_code,
+                    )
                 )
-            )
-        elif step.kind == StepKind.JOURNEY:
-            journey_enrol(
-                journey_code=step.journey_code, account_id=account.pk, source=f"playbook:{playbook.code}"
-            )
-    Task.objects.bulk_create(tasks)
-    return run
+            elif step.kind == StepKind.JOURNEY:
+                journey_enrol(
+                    journey_code=step.journey_code, account_id=account.pk, source=f"playbook:{playbook.code}"
+                )
+    Task.objects.bulk_create(tasks, batch_size=RUN_BATCH)
 
 
 def journey_enrol(*, journey_code: str, account_id: int, source: str) -> bool:
@@ -118,22 +167,21 @@ def renewal_playbooks_start(*, today: dt.date | None = None) -> int:
     for playbook in Playbook.objects.filter(is_active=True, trigger=Trigger.RENEWAL_IN_DAYS).prefetch_related(
         "steps"
     ):
-        accounts = Account.objects.filter(
-            renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=playbook.renewal_days or 0)
-        ).exclude(lifecycle_stage="churned")
+        accounts = (
+            Account.objects.filter(
+                renewal_date__gte=today,
+                renewal_date__lte=today + dt.timedelta(days=playbook.renewal_days or 0),
+            )
+            .exclude(lifecycle_stage="churned")
+            .only("pk", "region", "csm_id", "renewal_date", "tier_code")
+        )
         if playbook.tier_code:
             accounts = accounts.filter(tier_code=playbook.tier_code)
-        already = set(
-            PlaybookRun.objects.filter(playbook=playbook, key__startswith="renewal:").values_list(
-                "account_id", "key"
-            )
-        )
-        for account in accounts.iterator(chunk_size=2000):
-            key = f"renewal:{account.renewal_date.isoformat()}"  # type: ignore[union-attr]
-            if (account.pk, key) in already:
-                continue
-            if playbook_run_start(playbook=playbook, account=account, key=key) is not None:
-                started += 1
+        targets = [
+            (account, f"renewal:{account.renewal_date.isoformat()}")  # type: ignore[union-attr]
+            for account in accounts.iterator(chunk_size=RUN_BATCH)
+        ]
+        started += len(playbook_runs_start_many(playbook=playbook, targets=targets))
     return started
 
 
