@@ -144,3 +144,20 @@ def test_a_sent_step_that_delivers_a_module_counts_as_coverage(account, contact,
         "email",
         row.pk,
     )
+
+
+def test_the_minute_tick_schedules_and_sends_once_per_minute(
+    account, contact, journey, django_capture_on_commit_callbacks
+):
+    from engagement.tasks.journeys import journeys_tick
+
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+        with django_capture_on_commit_callbacks(execute=True):
+            first = journeys_tick.apply().get()
+        with django_capture_on_commit_callbacks(execute=True):
+            second = journeys_tick.apply().get()
+
+    assert first == {"queued": 1} and second == {}
+    assert len(mail.outbox) == 1
+    assert OutboundEmail.objects.get().status == OutboundStatus.SENT
