@@ -41,6 +41,9 @@ class TierReview(models.Model):
         default=0, help_text="Highest account id of the last committed chunk."
     )
     attempts = models.PositiveSmallIntegerField(default=0, help_text="How many workers started this review.")
+    # The newest TierChange id when the review finished: the next review's migration matrix
+    # reads the changes after it through the primary key.
+    last_change_id = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

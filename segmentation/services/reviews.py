@@ -26,7 +26,7 @@ from accounts.models import Account
 from csplatform.dispatch import enqueue
 
 from ..engine import PolicySnapshot, format_money
-from ..models import ChangeSource, ReviewStatus, ReviewTrigger, TierPolicy, TierReview
+from ..models import ChangeSource, ReviewStatus, ReviewTrigger, TierChange, TierPolicy, TierReview
 from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts
 from .evaluation import evaluate_batch
 from .summaries import review_summaries_write
@@ -160,11 +160,13 @@ def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierRevi
                 return None  # another worker took the review over
             last = upper
         review_summaries_write(review_id=review_id, today=today)
+        last_change_id = TierChange.objects.aggregate(top=Max("id"))["top"] or 0
         TierReview.objects.filter(pk=review_id, is_open=True).update(
             status=ReviewStatus.FINISHED,
             is_open=None,
             finished_at=timezone.now(),
             heartbeat_at=timezone.now(),
+            last_change_id=last_change_id,
         )
     except Exception as exc:
         logger.exception("tier review %s failed", review_id)

@@ -72,19 +72,21 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
     previous = (
         TierReview.objects.filter(status=ReviewStatus.FINISHED, id__lt=review_id).order_by("-id").first()
     )
-    since = previous.finished_at if previous and previous.finished_at else None
+    # Changes recorded since the previous review finished, read through the primary key. (A
+    # proposal accepted after that review but created before it counts in the review after.)
+    since_id = previous.last_change_id if previous else 0
     change_table = TierChange._meta.db_table
     account_table = Account._meta.db_table
     sql = (
         f"SELECT c.from_code, a.tier_code, COUNT(*), SUM(a.acv) FROM {change_table} c "
         f"JOIN (SELECT account_id, MIN(id) AS first_id FROM {change_table} "
-        f"      WHERE status = %s {'AND applied_at > %s' if since else ''} GROUP BY account_id) f "
+        "      WHERE id > %s AND status = %s GROUP BY account_id) f "
         "  ON c.id = f.first_id "
         f"JOIN {account_table} a ON a.id = c.account_id "
         "WHERE c.from_code <> a.tier_code GROUP BY c.from_code, a.tier_code"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ChangeStatus.APPLIED.value, *([since] if since else [])])
+        cursor.execute(sql, [since_id, ChangeStatus.APPLIED.value])
         migrations = cursor.fetchall()
     TierMigration.objects.bulk_create(
         TierMigration(review_id=review_id, from_code=f, to_code=t, accounts=n, acv_sum=acv or 0)
