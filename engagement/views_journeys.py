@@ -286,10 +286,16 @@ def _account_for(request: HttpRequest, account_id: int) -> Account:
 
 @require_GET
 def account_journeys(request: HttpRequest, account_id: int) -> HttpResponse:
-    """The account's enrolments, recent journey emails and the next 7 days (page or HTMX section)."""
-    account = _account_for(request, account_id)
+    """The account's enrolments, recent journey emails and the next 7 days (page or HTMX section).
+
+    Whoever may open the account sees it (its AE too); only its CSM and leadership act on it.
+    """
+    from accounts.selectors_web import visible_account_or_404
+
+    account = visible_account_or_404(request.user, account_id, related=("csm",))
     context = {
         "account": account,
+        "can_act": _can_see_account(request.user, account),
         "enrolments": account_enrolments(account_id=account.pk),
         "emails": outbound_for_account(account_id=account.pk, limit=20),
         "plan": journey_plan(account=account, days=7),

@@ -225,7 +225,7 @@ def test_another_csm_cannot_see_or_stop_the_accounts_journeys(client, bob, accou
         enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
     client.force_login(bob)
     enrolment = JourneyEnrolment.objects.get()
-    assert client.get(reverse("journeys:account-journeys", args=[account.pk])).status_code == 403
+    assert client.get(reverse("journeys:account-journeys", args=[account.pk])).status_code == 404
     assert client.post(reverse("journeys:enrolment-stop", args=[enrolment.pk])).status_code == 403
     enrolment.refresh_from_db()
     assert enrolment.status == EnrolmentStatus.ACTIVE
@@ -313,3 +313,16 @@ def test_the_timeline_selector_lists_journey_emails_newest_first(account, contac
         "Email sent: Welcome Jordan",
     ]
     assert events[0]["kind"] == "journey_email" and events[0]["at"] > events[1]["at"]
+
+
+def test_the_accounts_ae_sees_its_journeys_without_the_actions(client, tom, account, contact, journey):
+    type(account).objects.filter(pk=account.pk).update(ae=tom)
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")
+    client.force_login(tom)
+    response = client.get(reverse("journeys:account-journeys", args=[account.pk]), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200 and b"Welcome" in response.content
+    assert b"Stop</button>" not in response.content
+    enrolment = JourneyEnrolment.objects.get()
+    assert client.post(reverse("journeys:enrolment-stop", args=[enrolment.pk])).status_code == 403
