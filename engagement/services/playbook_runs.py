@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,7 +16,7 @@ from accounts.models import Account
 from playbooks.models import Playbook, PlaybookStep, StepKind, Trigger
 from playbooks.selectors import playbooks_for
 
-from ..models import PlaybookRun, Task
+from ..models import PlaybookRun, Task, TaskStatus
 from .clock import account_today
 
 logger = logging.getLogger(__name__)
@@ -143,21 +145,54 @@ def playbooks_start(
 def tier_change_handle(*, account_id: int, from_code: str, to_code: str, change_id: int) -> None:
     """An account changed tier: cancel the old tier's playbook tasks, start left/entered playbooks,
     re-check open commitments and recompute coverage. Safe to run twice (runs are keyed)."""
+    tier_changes_handle(changes=[TierMove(change_id, account_id, from_code, to_code)])
+
+
+@dataclass(frozen=True)
+class TierMove:
+    change_id: int
+    account_id: int
+    from_code: str
+    to_code: str
+
+
+@transaction.atomic
+def tier_changes_handle(*, changes: Iterable[TierMove]) -> None:
+    """Many applied tier changes at once (a review chunk), set-based: one cancel per tier left,
+    each playbook started for all its accounts in batches, one commitment re-check and one
+    coverage recompute for all the accounts."""
     from .commitments import commitments_recheck
     from .coverage import coverage_recompute
-    from .tasks import tasks_cancel_for_left_tier
 
-    account = Account.objects.filter(pk=account_id).first()
-    if account is None or from_code == to_code:
+    moves = [m for m in changes if m.from_code != m.to_code]
+    accounts = Account.objects.only("pk", "region", "csm_id", "tier_code").in_bulk(
+        {m.account_id for m in moves}
+    )
+    moves = [m for m in moves if m.account_id in accounts]
+    if not moves:
         return
-    key = f"tier_change:{change_id}"
-    if from_code:
-        tasks_cancel_for_left_tier(account_id=account_id, tier_code=from_code)
-        playbooks_start(account=account, trigger=Trigger.LEFT_TIER, key=key, tier_code=from_code)
-    if to_code:
-        playbooks_start(account=account, trigger=Trigger.ENTERED_TIER, key=key, tier_code=to_code)
-    commitments_recheck(account_ids=[account_id])
-    coverage_recompute(account_ids=[account_id])
+    left: dict[str, list[TierMove]] = defaultdict(list)
+    entered: dict[str, list[TierMove]] = defaultdict(list)
+    for move in moves:
+        if move.from_code:
+            left[move.from_code].append(move)
+        if move.to_code:
+            entered[move.to_code].append(move)
+    for tier_code, tier_moves in left.items():
+        Task.objects.filter(
+            account_id__in=[m.account_id for m in tier_moves],
+            tier_code=tier_code,
+            status=TaskStatus.OPEN,
+            playbook_run__isnull=False,
+        ).update(status=TaskStatus.CANCELLED, cancelled_reason=f"The account left {tier_code}.")
+    for trigger, by_tier in ((Trigger.LEFT_TIER, left), (Trigger.ENTERED_TIER, entered)):
+        for tier_code, tier_moves in by_tier.items():
+            for playbook in playbooks_for(trigger=trigger, tier_code=tier_code):
+                targets = [(accounts[m.account_id], f"tier_change:{m.change_id}") for m in tier_moves]
+                playbook_runs_start_many(playbook=playbook, targets=targets)
+    account_ids = sorted({m.account_id for m in moves})
+    commitments_recheck(account_ids=account_ids)
+    coverage_recompute(account_ids=account_ids)
 
 
 def renewal_playbooks_start(*, today: dt.date | None = None) -> int:

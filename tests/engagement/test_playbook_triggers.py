@@ -142,3 +142,57 @@ def test_entering_the_digital_tier_enrols_contacts_in_the_journey(
         }
     ]
     assert open_titles(account) == {"Check onboarding progress"}
+
+
+def test_a_review_chunk_of_tier_changes_is_handled_together(
+    alice, frozen_now, django_capture_on_commit_callbacks
+) -> None:
+    from segmentation.models import TierChange
+    from segmentation.signals import tier_changes_applied
+
+    movers = [tiered_account("MM1", csm=alice) for _ in range(6)]
+    Account.objects.filter(pk__in=[a.pk for a in movers]).update(tier_code="ENT")
+    changes = [
+        TierChange.objects.create(
+            account=a,
+            from_code="MM1",
+            to_code="ENT",
+            to_name="Enterprise",
+            to_rank=1,
+            explanation="ACV up.",
+            source="review",
+            status="applied",
+            applied_at=frozen_now,
+        )
+        for a in movers
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        tier_changes_applied.send(
+            sender=TierChange,
+            account_ids=[a.pk for a in movers],
+            change_ids=[c.pk for c in changes],
+            source="review",
+            review_id=None,
+        )
+    for account in movers:
+        assert open_titles(account) == {"Executive alignment call", "Write the success plan"}
+    with django_capture_on_commit_callbacks(execute=True):
+        tier_changes_applied.send(
+            sender=TierChange,
+            account_ids=[a.pk for a in movers],
+            change_ids=[c.pk for c in changes],
+            source="review",
+            review_id=None,
+        )
+    assert Task.objects.filter(account__in=movers).count() == 12, "handling the chunk twice adds nothing"
+
+
+def test_initial_tiering_starts_no_playbooks(alice, frozen_now, django_capture_on_commit_callbacks) -> None:
+    from segmentation.signals import tier_changes_applied
+
+    account = tiered_account("ENT", csm=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        tier_changes_applied.send(
+            sender=None, account_ids=[account.pk], change_ids=[1], source="initial", review_id=None
+        )
+    assert open_titles(account) == set()
