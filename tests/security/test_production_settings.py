@@ -27,7 +27,10 @@ PRODUCTION_ENV = {
 
 
 def _run(code: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    # Only the production environment: no test-only switches (DJANGO_ALLOW_ASYNC_UNSAFE from the
+    # browser tests) and none of the developer's own values.
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("DJANGO_")}
     env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="csplatform.settings", **extra_env)
     return subprocess.run(
         [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120
