@@ -23,15 +23,34 @@ class ChangeStatus(models.TextChoices):
 class TierChange(models.Model):
     """A change of an account's effective tier, applied or proposed. Applied ones are its history."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="tier_changes")
+    # A review writes tens of thousands of changes: every index costs on each insert, so the
+    # foreign keys rely on the composite indexes below instead of one index each.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="tier_changes", db_index=False
+    )
     policy = models.ForeignKey(
-        "segmentation.TierPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "segmentation.TierPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     review = models.ForeignKey(
-        "segmentation.TierReview", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+        "segmentation.TierReview",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+        db_index=False,
     )
     override = models.ForeignKey(
-        "segmentation.TierOverride", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+        "segmentation.TierOverride",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+        db_index=False,
     )
     from_code = models.CharField(max_length=10, blank=True, default="")
     from_name = models.CharField(max_length=80, blank=True, default="")
@@ -45,12 +64,22 @@ class TierChange(models.Model):
     source = models.CharField(max_length=10, choices=ChangeSource.choices)
     status = models.CharField(max_length=10, choices=ChangeStatus.choices)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True, default="")

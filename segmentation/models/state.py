@@ -15,7 +15,12 @@ class AccountTierState(models.Model):
         "accounts.Account", primary_key=True, on_delete=models.CASCADE, related_name="tier_state"
     )
     policy = models.ForeignKey(
-        "segmentation.TierPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "segmentation.TierPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # written a million times per review, read per account only
     )
     policy_tier_code = models.CharField(max_length=10, blank=True, default="")
     policy_tier_rank = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -130,8 +130,11 @@ def _stage(
     joined: bool = False,
 ) -> None:
     """Fill a transaction-scoped temporary table shaped by ``select_sql`` with ``rows`` via COPY."""
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DROP AS {select_sql} WITH NO DATA")
-    cursor.execute(f"TRUNCATE {name}")
+    # Created once per connection; its rows vanish at each commit.
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS {select_sql} WITH NO DATA"
+    )
+    cursor.execute(f"DELETE FROM {name}")
     with cursor.cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
