@@ -33,10 +33,13 @@ from .summaries import review_summaries_write
 
 logger = logging.getLogger(__name__)
 
-# Accounts per chunk. SQL-filtered chunks read ~20k index entries and evaluate the few that may
-# change (tens of ms); Python chunks hold 5k accounts and their usage rows (a few MB).
-SQL_CHUNK_IDS = 20_000
+# Accounts per chunk. SQL-filtered chunks scan 50k accounts in one statement and evaluate the
+# few that may change (a few hundred ms per chunk); Python chunks hold 5k accounts and their usage
+# rows (a few MB). Candidates are evaluated at most CANDIDATE_BATCH at a time, so a chunk where
+# everything changes (a first review, a new policy) stays within ~100 MB.
+SQL_CHUNK_IDS = 50_000
 PYTHON_CHUNK_IDS = 5_000
+CANDIDATE_BATCH = 10_000
 # A running review whose worker has not reported for this long is presumed dead.
 STALE_AFTER = dt.timedelta(minutes=10)
 # A review is resumed at most this many times; then it is marked failed.
@@ -196,14 +199,22 @@ def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: d
                 .values_list(*ACCOUNT_FACT_FIELDS)
             ]
             done = len(facts)
-        outcome = evaluate_batch(
-            policy=plan.policy, facts=facts, source=ChangeSource.REVIEW, review_id=review_id, today=today
-        )
+        applied = proposed = 0
+        for start in range(0, len(facts), CANDIDATE_BATCH):
+            outcome = evaluate_batch(
+                policy=plan.policy,
+                facts=facts[start : start + CANDIDATE_BATCH],
+                source=ChangeSource.REVIEW,
+                review_id=review_id,
+                today=today,
+            )
+            applied += outcome.applied
+            proposed += outcome.proposed
         TierReview.objects.filter(pk=review_id).update(
             last_account_id=upper,
             accounts_done=F("accounts_done") + done,
-            changes_applied=F("changes_applied") + outcome.applied,
-            changes_proposed=F("changes_proposed") + outcome.proposed,
+            changes_applied=F("changes_applied") + applied,
+            changes_proposed=F("changes_proposed") + proposed,
             heartbeat_at=timezone.now(),
         )
     return True
