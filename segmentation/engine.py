@@ -219,7 +219,11 @@ def _apply_rule(
     effect = rule["effect"]
     kind = effect["type"]
     inputs = {c["signal"]: _jsonable(signals.get(c["signal"])) for c in held}
-    conditions_text = " and ".join(_condition_text(c, signals.get(c["signal"]), context) for c in held)
+    conditions_text = (
+        " and ".join(_condition_text(c, signals.get(c["signal"]), context) for c in held)
+        if context.get("explain", True)
+        else ""
+    )
     flag = None
     new_tier = tier
     if kind == "promote":
@@ -267,18 +271,21 @@ def evaluate(
     pending_downgrade_reviews: int = 0,
     counts_as_review: bool = False,
     override: OverrideInfo | None = None,
+    explain: bool = True,
 ) -> Evaluation:
-    """Evaluate one account. ``previous_policy_code`` is what the policy said last time (hysteresis)."""
+    """Evaluate one account. ``previous_policy_code`` is what the policy said last time (hysteresis).
+
+    ``explain=False`` (simulations) skips rendering the sentence; the tiers are the same."""
     base = policy.base_tier(acv)
     steps: list[dict[str, Any]] = [
         {
             "rule": "ACV thresholds",
             "inputs": {"acv": money_input(acv)},
             "effect": {"type": "base", "to": base.code, "threshold": money_input(base.min_acv)},
-            "text": base_step_text(policy, acv, base),
+            "text": base_step_text(policy, acv, base) if explain else "",
         }
     ]
-    context = {"next_threshold": policy.next_threshold(base)}
+    context = {"next_threshold": policy.next_threshold(base), "explain": explain}
     tier = base
     flags: list[dict[str, Any]] = []
     for rule in policy.rules:

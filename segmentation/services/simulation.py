@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
 
 from .. import simulation as hooks
 from ..engine import PolicySnapshot, evaluate
-from ..models import AccountTierState, TierPolicy
+from ..models import TierPolicy
 from ..rules import signals_used
 from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 
@@ -76,18 +76,17 @@ def tier_policy_simulate(
     last = 0
     while True:
         rows = list(
-            Account.objects.filter(id__gt=last)
+            (accounts if accounts is not None else Account.objects.all())
+            .filter(id__gt=last)
             .order_by("id")
-            .values_list(*ACCOUNT_FACT_FIELDS)[:SIMULATION_CHUNK]
+            .annotate(policy_tier_code=F("tier_state__policy_tier_code"))
+            .values_list(*ACCOUNT_FACT_FIELDS, "policy_tier_code")[:SIMULATION_CHUNK]
         )
         if not rows:
             break
-        facts = [AccountFacts(*row) for row in rows]
+        facts = [AccountFacts(*row[:-1]) for row in rows]
+        states = {row[0]: row[-1] for row in rows}
         last = facts[-1].id
-        ids = [f.id for f in facts]
-        states = dict(
-            AccountTierState.objects.filter(account_id__in=ids).values_list("account_id", "policy_tier_code")
-        )
         values = signals_for(facts, policy=snapshot, needed=needed, today=today) if needed else None
         for account in facts:
             current = states.get(account.id) or account.tier_code
@@ -98,6 +97,7 @@ def tier_policy_simulate(
                 previous_policy_code=current,
                 pending_downgrade_reviews=0,
                 counts_as_review=True,
+                explain=False,
             )
             slot = before[account.tier_code]
             slot[0], slot[1] = account.tier_name, account.tier_rank
