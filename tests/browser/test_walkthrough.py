@@ -118,7 +118,9 @@ def test_leader_approves_an_override_and_sees_the_distribution_move(demo, page_f
     ent = leader.get_by_test_id("tier-count-ENT")
     expect(ent).to_have_text("1")
     # Charts are drawn from the JSON each fragment carries (no inline script).
-    expect(leader.locator("#panel-distribution canvas[data-chart=chart-distribution][data-chart-ready]")).to_have_count(1)
+    expect(
+        leader.locator("#panel-distribution canvas[data-chart=chart-distribution][data-chart-ready]")
+    ).to_have_count(1)
     expect(leader.locator("#panel-capacity canvas[data-chart-ready]")).to_have_count(1)
     screenshot(leader, "leadership-overview")
 
