@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 
 from accounts.models import Contact, UsageSnapshot
@@ -56,6 +57,14 @@ ACCOUNT_FACT_FIELDS = (
 )
 
 
+def ids_clause(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """``column`` among ``ids`` as SQL: one array parameter on PostgreSQL (cheap to send and to
+    plan for thousands of ids), a plain IN list elsewhere."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def _trend(snapshots: list[tuple[dt.date, int]]) -> Decimal | None:
     """% change of active users between the latest period and the one ~90 days before it."""
     if len(snapshots) < 2:
@@ -76,42 +85,37 @@ def signals_for(
     accounts = list(accounts)
     ids = [a.id for a in accounts]
     result: dict[int, dict[str, Any]] = {}
+    # Every rule reads ACV and may read the lifecycle stage; the rest only when a rule uses it.
+    unread = dict.fromkeys((USAGE_SIGNALS | CONTACT_SIGNALS) & needed)
+    wants_renewal = "days_to_renewal" in needed
+    wants_within = "acv_within_pct_of_next_threshold" in needed
     for account in accounts:
-        base = policy.base_tier(account.acv)
-        next_threshold = policy.next_threshold(base)
-        values: dict[str, Any] = {
-            "acv": account.acv,
-            "lifecycle_stage": account.lifecycle_stage,
-            "days_to_renewal": (account.renewal_date - today).days if account.renewal_date else None,
-            "acv_within_pct_of_next_threshold": (
+        values: dict[str, Any] = {"acv": account.acv, "lifecycle_stage": account.lifecycle_stage, **unread}
+        if wants_renewal:
+            values["days_to_renewal"] = (account.renewal_date - today).days if account.renewal_date else None
+        if wants_within:
+            next_threshold = policy.next_threshold(policy.base_tier(account.acv))
+            values["acv_within_pct_of_next_threshold"] = (
                 ((next_threshold - account.acv) * 100 / next_threshold).quantize(Decimal("0.1"))
                 if next_threshold
                 else None
-            ),
-        }
-        for name in USAGE_SIGNALS | CONTACT_SIGNALS:
-            values[name] = None
+            )
         result[account.id] = values
     if not ids:
         return result
 
     if needed & USAGE_SIGNALS:
         history: dict[int, list[tuple[dt.date, int, int, Decimal, int]]] = defaultdict(list)
-        rows = (
-            UsageSnapshot.objects.filter(
-                account_id__in=ids, period_start__gte=today - dt.timedelta(days=USAGE_LOOKBACK_DAYS)
+        clause, params = ids_clause("account_id", ids)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT account_id, period_start, active_users, licensed_seats, feature_adoption, "
+                f"support_tickets FROM {UsageSnapshot._meta.db_table} "
+                f"WHERE {clause} AND period_start >= %s ORDER BY account_id, period_start",
+                [*params, today - dt.timedelta(days=USAGE_LOOKBACK_DAYS)],
             )
-            .order_by("account_id", "period_start")
-            .values_list(
-                "account_id",
-                "period_start",
-                "active_users",
-                "licensed_seats",
-                "feature_adoption",
-                "support_tickets",
-            )
-        )
-        for account_id, period, users, seats, adoption, tickets in rows.iterator(chunk_size=5000):
+            rows = cursor.fetchall()
+        for account_id, period, users, seats, adoption, tickets in rows:
             history[account_id].append((period, users, seats, adoption, tickets))
         ticket_since = today - dt.timedelta(days=TICKET_DAYS)
         for account_id, periods in history.items():

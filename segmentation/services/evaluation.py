@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..rules import signals_used
 from ..signals import tier_changed, tier_changes_applied
-from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
+from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, ids_clause, signals_for
 from . import bulk_writes
 
 logger = logging.getLogger(__name__)
@@ -61,14 +61,6 @@ class BatchOutcome:
 def active_policy_snapshot() -> PolicySnapshot:
     policy = TierPolicy.objects.prefetch_related("tiers").get(status="active")
     return PolicySnapshot.from_policy(policy)
-
-
-def ids_clause(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``column`` among ``ids`` as SQL: one array parameter on PostgreSQL (cheap to send and to
-    plan for thousands of ids), a plain IN list elsewhere."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
