@@ -140,7 +140,7 @@ EXPECTED = [
     ("GET", "/journeys/<int:journey_id>/steps/<int:step_id>/preview/", "302 200 200 403 403 200 302 302"),
     ("GET", "/journeys/<int:journey_id>/dry-run/", "302 403 403 403 403 200 302 302"),
     ("GET", "/journeys/<int:journey_id>/results/", "302 403 403 403 403 200 302 302"),
-    ("GET", "/accounts/<int:account_id>/journeys/", "302 200 403 403 403 200 302 302"),
+    ("GET", "/accounts/<int:account_id>/journeys/", "302 200 404 200 404 200 302 302"),
     ("POST", "/accounts/<int:account_id>/journeys/enrol/", "302 302 403 403 403 302 302 302"),
     ("POST", "/accounts/<int:account_id>/journeys/stop/", "302 302 403 403 403 302 302 302"),
     ("POST", "/enrolments/<int:enrolment_id>/stop/", "302 302 403 403 403 302 302 302"),
