@@ -191,7 +191,7 @@ def condition_holds(condition: dict[str, Any], actual: Any) -> bool:
         if isinstance(value, bool) or isinstance(actual, (bool, str)):
             return bool(actual == value)
         return Decimal(str(actual)) == Decimal(str(value))
-    number = Decimal(str(actual))
+    number = actual if isinstance(actual, Decimal) else Decimal(str(actual))
     if op == "between":
         return Decimal(str(value[0])) <= number <= Decimal(str(value[1]))
     threshold = Decimal(str(value))
@@ -280,8 +280,12 @@ def evaluate(
     steps: list[dict[str, Any]] = [
         {
             "rule": "ACV thresholds",
-            "inputs": {"acv": money_input(acv)},
-            "effect": {"type": "base", "to": base.code, "threshold": money_input(base.min_acv)},
+            "inputs": {"acv": money_input(acv)} if explain else {},
+            "effect": {
+                "type": "base",
+                "to": base.code,
+                "threshold": money_input(base.min_acv) if explain else "",
+            },
             "text": base_step_text(policy, acv, base) if explain else "",
         }
     ]
