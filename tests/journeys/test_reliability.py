@@ -168,11 +168,13 @@ def _broker(tmp_path: Path) -> tuple[str, dict[str, Any]]:
         return url, {}
     queue = tmp_path / "var" / "broker" / "queue"
     (tmp_path / "var" / "broker" / "processed").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "var" / "broker" / "control").mkdir(parents=True, exist_ok=True)
     queue.mkdir(parents=True, exist_ok=True)
     return url, {
         "data_folder_in": str(queue),
         "data_folder_out": str(queue),
         "processed_folder": str(tmp_path / "var" / "broker" / "processed"),
+        "control_folder": str(tmp_path / "var" / "broker" / "control"),
         "store_processed": False,
     }
 
