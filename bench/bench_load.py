@@ -9,10 +9,13 @@ header, per page: p50/p95/p99 in milliseconds, p95 also as a ratio to the trivia
 Throughput is requests per second over the run; errors are every non-2xx/3xx answer or failed
 request (goal 0).
 
-Setup (not timed): ``ensure_accounts(n)`` and first tiers, static files collected, gunicorn (2 processes x 4
-threads, production settings) and one Celery worker started on loopback, every 20th account's ACV
-moved across a threshold so the review has real work, and the review started through the API
-as a CS leader just before the load begins.
+Setup (not timed): ``ensure_accounts(n)`` and first tiers; leftovers of an interrupted run
+cleared (open reviews failed, the bench broker queue purged); 20 load CSMs with books of 200
+accounts each (the demo people own 125,000 accounts each at 1M, which is no CSM's book); a warm
+review so every account and the dashboard summaries are current, as in steady state; static files
+collected; gunicorn (2 processes x 4 threads, production settings) and a Celery worker (2
+processes) on loopback; every 20th account's ACV moved across a threshold so the review has real
+work; the review started through the API as a CS leader just before the load begins.
 
 ``BENCH_LOAD_ACCOUNTS`` (default 1,000,000), ``BENCH_LOAD_USERS`` (50) and ``BENCH_LOAD_SECONDS``
 (60) shrink the run for development.
@@ -56,6 +59,8 @@ GOAL_P95_RATIO = {
     "api sync (50 records)": 80.0,
 }
 EVERY_NTH_CHANGES = 20
+LOAD_CSMS = 20
+BOOK_SIZE = 200  # accounts per load CSM: a mid-market book
 
 
 def _free_port() -> int:
@@ -72,6 +77,34 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def _load_csms() -> list[str]:
+    """CSMs with realistic books (``BOOK_SIZE`` accounts each, spread over the id range).
+
+    The demo people own the whole base between eight CSMs (125,000 accounts each at 1M), which no
+    CSM has; the load's CSMs each get a book the size the research describes."""
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+
+    from accounts.models import Account
+    from accounts.seeding import DEMO_PASSWORD
+    from csplatform import roles
+    from csplatform.models import User
+
+    group = Group.objects.get(name=roles.CSM)
+    password = make_password(DEMO_PASSWORD)
+    ids = list(Account.objects.order_by("id").values_list("id", flat=True)[:: max(1, ACCOUNTS // 10_000)])
+    names = []
+    for n in range(LOAD_CSMS):
+        user, _ = User.objects.get_or_create(
+            username=f"load-csm-{n:02d}", defaults={"password": password, "first_name": f"Load {n}"}
+        )
+        user.groups.add(group)
+        book = ids[n * BOOK_SIZE : (n + 1) * BOOK_SIZE]
+        Account.objects.filter(id__in=book).exclude(csm=user).update(csm=user)
+        names.append(user.username)
+    return names
+
+
 def _prepare_people_and_config(workdir: Path) -> dict[str, Any]:
     from accounts.models import Account
     from accounts.seeding import DEMO_PASSWORD, DEMO_USERS
@@ -79,20 +112,15 @@ def _prepare_people_and_config(workdir: Path) -> dict[str, Any]:
     from csplatform.models import User
     from csplatform.services import api_token_issue
 
-    by_role = {roles.CSM: "csm", roles.CS_LEADERSHIP: "leader", roles.INTEGRATION: "integration"}
-    people: dict[str, list[str]] = {"csm": [], "leader": [], "integration": []}
-    for person in DEMO_USERS:
-        if person.role in by_role:
-            people[by_role[person.role]].append(person.username)
-    integration = User.objects.get(username=people["integration"][0])
-    leader = User.objects.get(username=people["leader"][0])
+    leaders = [p.username for p in DEMO_USERS if p.role == roles.CS_LEADERSHIP]
+    integration = User.objects.get(
+        username=next(p.username for p in DEMO_USERS if p.role == roles.INTEGRATION)
+    )
+    leader = User.objects.get(username=leaders[0])
+    csms = _load_csms()
     accounts_by_csm = {
-        username: list(
-            Account.objects.filter(csm__username=username, id__gt=0)
-            .order_by("id")
-            .values_list("id", flat=True)[:: max(1, ACCOUNTS // 4000)][:300]
-        )
-        for username in people["csm"]
+        username: list(Account.objects.filter(csm__username=username).values_list("id", flat=True)[:300])
+        for username in csms
     }
     sample = list(
         Account.objects.filter(id__gt=0)
@@ -101,18 +129,51 @@ def _prepare_people_and_config(workdir: Path) -> dict[str, Any]:
     )
     crm_source = sample[0][1]
     config = {
-        "people": {role: names for role, names in people.items() if role != "integration"},
+        "people": {"csm": csms, "leader": leaders},
         "password": DEMO_PASSWORD,
         "token": api_token_issue(user=integration)[1],
         "leader_token": api_token_issue(user=leader)[1],
-        "accounts_by_csm": {name: ids for name, ids in accounts_by_csm.items() if ids},
+        "accounts_by_csm": accounts_by_csm,
         "account_ids": [row[0] for row in sample],
         "external_ids": [row[2] for row in sample if row[1] == crm_source],
         "crm_source": crm_source,
     }
-    config["people"]["csm"] = list(config["accounts_by_csm"])
     (workdir / "config.json").write_text(json.dumps(config))
     return config
+
+
+def _clean_slate(env: dict[str, str]) -> None:
+    """Leftovers of an earlier (interrupted) run must not queue ahead of this one's work."""
+    from csplatform.models import PendingDispatch
+    from segmentation.models import TierReview
+
+    TierReview.objects.filter(is_open=True).update(
+        status="failed", is_open=None, error="Abandoned by an interrupted benchmark run."
+    )
+    PendingDispatch.objects.all().delete()
+    subprocess.run(
+        [str(VENV_BIN / "celery"), "-A", "csplatform", "purge", "-f"],
+        cwd=BASE_DIR,
+        env=env,
+        check=False,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _warm_review() -> None:
+    """Bring every account and the dashboard summaries up to date (untimed), as in steady state."""
+    from csplatform.celery import app
+    from segmentation.models import TierReview
+    from segmentation.services.reviews import tier_review_start
+
+    if TierReview.objects.filter(status="finished", accounts_total__gte=ACCOUNTS).exists():
+        return
+    app.conf.task_always_eager = True  # the review runs here, on commit
+    try:
+        tier_review_start()
+    finally:
+        app.conf.task_always_eager = False
 
 
 def _move_every_nth_account() -> int:
@@ -180,9 +241,17 @@ def _wait_for(url: str, timeout: float = 60) -> None:
 
 
 def _review(base: str, token: str, review_id: int) -> dict[str, Any]:
-    return requests.get(
-        f"{base}/api/v1/tier-reviews/{review_id}/", headers={"Authorization": f"Token {token}"}, timeout=30
-    ).json()
+    """The review as the API shows it; the server may still be draining the load's queue."""
+    for _ in range(10):
+        try:
+            return requests.get(
+                f"{base}/api/v1/tier-reviews/{review_id}/",
+                headers={"Authorization": f"Token {token}"},
+                timeout=60,
+            ).json()
+        except requests.RequestException:
+            time.sleep(3)
+    raise RuntimeError("the review could not be read after the load")
 
 
 def run(ctx: Context) -> list[Result]:
@@ -194,11 +263,13 @@ def run(ctx: Context) -> list[Result]:
     total = ensure_accounts(ACCOUNTS)
     tier_assign_initial()  # freshly seeded accounts get their first tier (slow only the first time)
     workdir = Path(tempfile.mkdtemp(prefix="csplatform-load-"))
+    env = _server_env(workdir)
+    _clean_slate(env)
     config = _prepare_people_and_config(workdir)
+    _warm_review()
     moved = _move_every_nth_account()
     connection.close()  # the servers and the review need the rows; hold no locks or connections
 
-    env = _server_env(workdir)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
         cwd=BASE_DIR,
@@ -233,7 +304,7 @@ def run(ctx: Context) -> list[Result]:
             "csplatform",
             "worker",
             "--concurrency",
-            "1",
+            "2",
             "--loglevel",
             "WARNING",
             "--without-gossip",
