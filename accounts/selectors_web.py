@@ -10,26 +10,16 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from csplatform import roles
-
 from .models import Account, Contact, UsageSnapshot
+from .selectors import accounts_visible_to
 
 PAGE_SIZE = 50
 USAGE_WEEKS = 26
 
 
 def visible_accounts(user: Any) -> QuerySet[Account]:
-    """The accounts a person may open: leadership all, a CSM or an AE their own, others none."""
-    if roles.is_leader(user):
-        return Account.objects.all()
-    condition = Q()
-    if roles.is_csm(user):
-        condition |= Q(csm=user)
-    if roles.is_account_executive(user):
-        condition |= Q(ae=user)
-    if not condition:
-        return Account.objects.none()
-    return Account.objects.filter(condition)
+    """The accounts a person may open: the same rule as the API (``accounts_visible_to``)."""
+    return accounts_visible_to(user=user)
 
 
 def visible_account_or_404(user: Any, account_id: int, *, related: tuple[str, ...] = ()) -> Account:
