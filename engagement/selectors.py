@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     Exists,
+    F,
+    Func,
     IntegerField,
     Max,
     Min,
@@ -24,8 +29,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
-from django.db.models.functions import Cast, Coalesce, Least
+from django.db.models.functions import Cast, Coalesce, Collate, Least
 from django.utils import timezone
 
 from accounts.models import Account
@@ -93,27 +100,144 @@ def _count_subquery(queryset: QuerySet[Any]) -> Subquery:
     )
 
 
-def accounts_for_worklist(
+class DaysSince(Func):
+    """Whole days from a date column to ``today`` (``today - column``), on PostgreSQL and SQLite."""
+
+    output_field = IntegerField()
+
+    def __init__(self, column: Any, today: dt.date) -> None:
+        super().__init__(Value(today), column)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def _points(condition: Q, points: int) -> Case:
+    return Case(When(condition, then=Value(points)), default=Value(0), output_field=IntegerField())
+
+
+def _attention_points(today: dt.date) -> Any:
+    """The score's reasons as SQL, so the database orders the portfolio and pages through it.
+
+    Mirrors the reasons ``_worklist_entry`` spells out: the same counts feed both.
+    """
+    renewal_days = settings.WORKLIST_RENEWAL_DAYS
+    renews = Q(renewal_date__gte=today)
+    overdue = Case(
+        When(
+            overdue_entitlements__gt=0,
+            then=Value(SCORE_OVERDUE_ENTITLEMENT)
+            + SCORE_OVERDUE_PER_DAY
+            * Least(Coalesce(DaysSince(F("oldest_due"), today), 0), Value(SCORE_OVERDUE_DAYS_CAP)),
+        ),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    renewal = Case(
+        When(renews & Q(renewal_date__lte=today + dt.timedelta(days=30)), then=Value(SCORE_RENEWAL_SOON)),
+        When(renews & Q(renewal_date__lte=today + dt.timedelta(days=renewal_days)), then=SCORE_RENEWAL),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    return (
+        overdue
+        + F("flag_points")
+        + renewal
+        + _points(Q(pending_proposal=True), SCORE_PENDING_PROPOSAL)
+        + _points(Q(pending_commitments__gt=0), SCORE_PENDING_COMMITMENT)
+        + _points(Q(overdue_tasks__gt=0), SCORE_OVERDUE_TASK)
+    )
+
+
+def _tier_points() -> Case:
+    return Case(
+        When(tier_rank__gt=0, tier_rank__lt=5, then=(5 - F("tier_rank")) * SCORE_PER_TIER_RANK),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def _name_order() -> Any:
+    # Code-point order (as Python sorts names), whatever the database's default collation.
+    return Collate("name", "C") if connection.vendor == "postgresql" else F("name")
+
+
+def _portfolio(
+    *,
+    csm: User | None,
+    tier_code: str | None = None,
+    flag_kind: str | None = None,
+    search: str | None = None,
+    lifecycle: str | None = None,
+    renewal_within: int | None = None,
+    no_tier: bool = False,
+    today: dt.date,
+) -> QuerySet[Account]:
+    """The worklist's accounts (not churned; the CSM's, or every CSM's with ``csm=None``), filtered."""
+    accounts = Account.objects.exclude(lifecycle_stage="churned")
+    accounts = accounts.filter(csm=csm) if csm is not None else accounts.filter(csm__isnull=False)
+    if no_tier:
+        accounts = accounts.filter(tier_code="")
+    if tier_code:
+        accounts = accounts.filter(tier_code=tier_code)
+    if search:
+        accounts = accounts.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    if flag_kind:
+        accounts = accounts.filter(
+            Exists(Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN, kind=flag_kind))
+        )
+    if lifecycle:
+        accounts = accounts.filter(lifecycle_stage=lifecycle)
+    if renewal_within is not None:
+        accounts = accounts.filter(
+            renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within)
+        )
+    return accounts
+
+
+def worklist_queryset(
     *,
     csm: User | None,
     tier_code: str | None = None,
     flag_kind: str | None = None,
     search: str | None = None,
     needs_attention: bool = False,
-    limit: int | None = None,
+    lifecycle: str | None = None,
+    renewal_within: int | None = None,
+    no_tier: bool = False,
     today: dt.date | None = None,
-) -> list[WorklistEntry]:
-    """A CSM's portfolio ordered by what needs attention, each with the reasons for its place.
+) -> QuerySet[Account]:
+    """A CSM's portfolio with the counts behind each reason and the ``score``, most urgent first.
 
-    ``csm=None`` lists every account with a CSM (leadership view). Two queries whatever the
-    portfolio size: accounts with their counts as subqueries, then the open flags' kinds.
+    ``csm=None`` lists every account with a CSM (leadership view). One query whatever the
+    portfolio size; slice it to read one page. ``no_tier`` keeps the accounts without a tier.
     Overdue entitlements come from the materialised coverage table (``coverage_recompute``).
     """
     today = today or timezone.localdate()
     tasks = Task.objects.filter(account_id=OuterRef("pk"), status=TaskStatus.OPEN).filter(
         Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
     )
-    accounts = Account.objects.exclude(lifecycle_stage="churned").annotate(
+    open_flags = Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN)
+    accounts = _portfolio(
+        csm=csm,
+        tier_code=tier_code,
+        flag_kind=flag_kind,
+        search=search,
+        lifecycle=lifecycle,
+        renewal_within=renewal_within,
+        no_tier=no_tier,
+        today=today,
+    )
+    accounts = accounts.annotate(
         overdue_entitlements=Coalesce(
             _count_subquery(
                 EntitlementCoverage.objects.filter(account_id=OuterRef("pk"), next_due_on__lt=today)
@@ -129,8 +253,20 @@ def accounts_for_worklist(
             .annotate(oldest=Min("next_due_on"))
             .values("oldest")[:1]
         ),
-        open_flag_count=Coalesce(
-            _count_subquery(Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN)), 0
+        open_flag_count=Coalesce(_count_subquery(open_flags), 0),
+        flag_points=Coalesce(
+            Subquery(
+                open_flags.order_by()
+                .values("account_id")
+                .annotate(
+                    points=Sum(
+                        _points(Q(kind__in=RISK_FLAGS), SCORE_RISK_FLAG - SCORE_FLAG) + Value(SCORE_FLAG)
+                    )
+                )
+                .values("points")[:1],
+                output_field=IntegerField(),
+            ),
+            0,
         ),
         overdue_tasks=Coalesce(_count_subquery(tasks.filter(due_on__lt=today)), 0),
         open_tasks=Coalesce(_count_subquery(tasks), 0),
@@ -143,16 +279,19 @@ def accounts_for_worklist(
             0,
         ),
         pending_proposal=_pending_proposal_exists(),
-    )
-    accounts = accounts.filter(csm=csm) if csm is not None else accounts.filter(csm__isnull=False)
-    if tier_code:
-        accounts = accounts.filter(tier_code=tier_code)
-    if search:
-        accounts = accounts.filter(Q(name__icontains=search) | Q(domain__icontains=search))
-    if flag_kind:
-        accounts = accounts.filter(
-            Exists(Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN, kind=flag_kind))
-        )
+    ).annotate(attention=_attention_points(today))
+    if needs_attention:
+        accounts = accounts.filter(attention__gt=0)
+    return accounts.annotate(
+        score=F("attention") + _tier_points(),
+        rank_order=Case(When(tier_rank__gt=0, then=F("tier_rank")), default=Value(99)),
+    ).order_by("-score", "rank_order", _name_order(), "pk")
+
+
+def worklist_entries(accounts: Iterable[Any], *, today: dt.date | None = None) -> list[WorklistEntry]:
+    """Entries with their reasons for accounts read from ``worklist_queryset`` (one query for the
+    open flags' kinds, only for the accounts given: read a page, not the whole portfolio)."""
+    today = today or timezone.localdate()
     rows = list(accounts)
     flagged = [a.pk for a in rows if a.open_flag_count]
     kinds: dict[int, list[str]] = defaultdict(list)
@@ -163,11 +302,57 @@ def accounts_for_worklist(
             .values_list("account_id", "kind")
         ):
             kinds[account_id].append(kind)
-    entries = [_worklist_entry(account, kinds.get(account.pk, []), today) for account in rows]
-    if needs_attention:
-        entries = [e for e in entries if e.reasons]
-    entries.sort(key=lambda e: (-e.score, e.account.tier_rank or 99, e.account.name, e.account.pk))
-    return entries[:limit] if limit else entries
+    return [_worklist_entry(account, kinds.get(account.pk, []), today) for account in rows]
+
+
+def worklist_tiers(
+    *, csm: User | None, flag_kind: str | None = None, search: str | None = None
+) -> list[tuple[str, str]]:
+    """The tiers present in the (searched) portfolio, highest first, as (code, name) (one query)."""
+    accounts = _portfolio(csm=csm, flag_kind=flag_kind, search=search, today=timezone.localdate())
+    rows = (
+        accounts.exclude(tier_code="")
+        .order_by()
+        .values_list("tier_code", "tier_name", "tier_rank")
+        .distinct()
+    )
+    seen: dict[str, tuple[int, str]] = {}
+    for code, name, rank in sorted(rows, key=lambda r: (r[2] or 99, r[0], r[1])):
+        seen.setdefault(code, (rank or 99, name))
+    return [(code, name) for code, (_, name) in seen.items()]
+
+
+def accounts_for_worklist(
+    *,
+    csm: User | None,
+    tier_code: str | None = None,
+    flag_kind: str | None = None,
+    search: str | None = None,
+    needs_attention: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    today: dt.date | None = None,
+) -> list[WorklistEntry]:
+    """A CSM's portfolio ordered by what needs attention, each with the reasons for its place.
+
+    ``csm=None`` lists every account with a CSM (leadership view). Two queries whatever the
+    portfolio size: the ordered accounts with their counts as subqueries, then the open flags'
+    kinds. The database orders and slices; only the returned rows are built in Python.
+    """
+    today = today or timezone.localdate()
+    accounts = worklist_queryset(
+        csm=csm,
+        tier_code=tier_code,
+        flag_kind=flag_kind,
+        search=search,
+        needs_attention=needs_attention,
+        today=today,
+    )
+    if limit:
+        accounts = accounts[offset : offset + limit]
+    elif offset:
+        accounts = accounts[offset:]
+    return worklist_entries(accounts, today=today)
 
 
 def _worklist_entry(account: Any, flag_kinds: list[str], today: dt.date) -> WorklistEntry:
@@ -175,7 +360,7 @@ def _worklist_entry(account: Any, flag_kinds: list[str], today: dt.date) -> Work
 
     entry = WorklistEntry(
         account=account,
-        score=0,
+        score=account.score,
         overdue_entitlements=account.overdue_entitlements,
         open_flags=flag_kinds,
         overdue_tasks=account.overdue_tasks,
@@ -183,36 +368,23 @@ def _worklist_entry(account: Any, flag_kinds: list[str], today: dt.date) -> Work
         pending_commitments=account.pending_commitments,
         pending_proposal=bool(account.pending_proposal),
     )
-    score = 0
     if account.overdue_entitlements:
         days = (today - account.oldest_due).days if account.oldest_due else 0
-        score += SCORE_OVERDUE_ENTITLEMENT + SCORE_OVERDUE_PER_DAY * min(days, SCORE_OVERDUE_DAYS_CAP)
         noun = "entitlement" if account.overdue_entitlements == 1 else "entitlements"
         entry.reasons.append(f"{account.overdue_entitlements} {noun} overdue (oldest by {days} days)")
     for kind in flag_kinds:
-        score += SCORE_RISK_FLAG if kind in RISK_FLAGS else SCORE_FLAG
         entry.reasons.append(f"Flag: {FlagKind(kind).label}")
     if account.renewal_date and account.renewal_date >= today:
         days_left = (account.renewal_date - today).days
         entry.days_to_renewal = days_left
-        if days_left <= 30:
-            score += SCORE_RENEWAL_SOON
-            entry.reasons.append(f"Renews in {days_left} days")
-        elif days_left <= settings.WORKLIST_RENEWAL_DAYS:
-            score += SCORE_RENEWAL
+        if days_left <= max(30, settings.WORKLIST_RENEWAL_DAYS):
             entry.reasons.append(f"Renews in {days_left} days")
     if entry.pending_proposal:
-        score += SCORE_PENDING_PROPOSAL
         entry.reasons.append("Tier proposal waiting for review")
     if account.pending_commitments:
-        score += SCORE_PENDING_COMMITMENT
         entry.reasons.append(f"{account.pending_commitments} AE commitment(s) beyond the tier")
     if account.overdue_tasks:
-        score += SCORE_OVERDUE_TASK
         entry.reasons.append(f"{account.overdue_tasks} overdue task(s)")
-    if account.tier_rank:
-        score += max(0, 5 - account.tier_rank) * SCORE_PER_TIER_RANK
-    entry.score = score
     return entry
 
 

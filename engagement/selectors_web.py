@@ -1,6 +1,6 @@
 """Page-shaped reads for the engagement pages, on top of ``engagement.selectors``.
 
-The worklist's order and reasons come from ``accounts_for_worklist`` (the one place that rule
+The worklist's order and reasons come from ``worklist_queryset``/``worklist_entries`` (the one place that rule
 lives); this module adds what the page's inline actions need for the rows on screen.
 """
 
@@ -37,22 +37,6 @@ def reason_kind(reason: str) -> str:
     if text.startswith(("flag", "renews")):
         return "warn"
     return "info"
-
-
-def filter_entries(
-    entries: list[WorklistEntry], filters: dict[str, Any], *, today: dt.date
-) -> list[WorklistEntry]:
-    """The filters ``accounts_for_worklist`` does not take: lifecycle stage and renewal window."""
-    if filters.get("lifecycle"):
-        entries = [e for e in entries if e.account.lifecycle_stage == filters["lifecycle"]]
-    if filters.get("renewal_within"):
-        last_day = today + dt.timedelta(days=int(filters["renewal_within"]))
-        entries = [
-            e for e in entries if e.account.renewal_date and today <= e.account.renewal_date <= last_day
-        ]
-    if filters.get("tier") == "none":
-        entries = [e for e in entries if not e.account.tier_code]
-    return entries
 
 
 @dataclass
@@ -157,15 +141,6 @@ def on_time_coverage_for_csm(csm_id: int) -> OnTimeCoverage:
         planned=Coalesce(Sum("planned_in_window"), Value(Decimal(0)), output_field=DecimalField()),
     )
     return OnTimeCoverage(delivered=Decimal(totals["delivered"]), planned=Decimal(totals["planned"]))
-
-
-def tier_choices(entries: list[WorklistEntry]) -> list[tuple[str, str]]:
-    """The tiers present in the portfolio, highest first (no query: from the rows)."""
-    seen: dict[str, tuple[int, str]] = {}
-    for e in entries:
-        if e.account.tier_code:
-            seen.setdefault(e.account.tier_code, (e.account.tier_rank or 99, e.account.tier_name))
-    return [(code, name) for code, (_, name) in sorted(seen.items(), key=lambda kv: kv[1][0])]
 
 
 def group_by_account(items: list[Any]) -> dict[int, list[Any]]:

@@ -32,7 +32,6 @@ from . import selectors_web
 from .forms import CommitmentForm, DecisionForm, SnoozeForm, TouchpointForm, WorklistFilterForm
 from .models import HandoffCommitment, Task
 from .selectors import (
-    accounts_for_worklist,
     commitments_awaiting_decision,
     commitments_for,
     coverage_for_account,
@@ -40,6 +39,9 @@ from .selectors import (
     csm_capacity,
     pending_add_ons,
     tasks_for_account,
+    worklist_entries,
+    worklist_queryset,
+    worklist_tiers,
 )
 from .services.commitments import commitment_accept, commitment_check, commitment_decline, commitment_log
 from .services.tasks import task_complete, task_snooze
@@ -67,24 +69,33 @@ def worklist(request: HttpRequest) -> HttpResponse:
     form = WorklistFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else {}
     csm = _worklist_csm(request, filters)
-    entries = accounts_for_worklist(
-        csm=csm, flag_kind=filters.get("flag"), search=filters.get("q"), today=today
+    form.set_tier_choices(worklist_tiers(csm=csm, flag_kind=filters.get("flag"), search=filters.get("q")))
+    tier = filters.get("tier")
+    renewal_within = filters.get("renewal_within")
+    # The database orders the portfolio and pages through it: only the page's rows are built.
+    accounts = worklist_queryset(
+        csm=csm,
+        tier_code=tier if tier != "none" else None,
+        no_tier=tier == "none",
+        flag_kind=filters.get("flag"),
+        search=filters.get("q"),
+        lifecycle=filters.get("lifecycle"),
+        renewal_within=int(renewal_within) if renewal_within else None,
+        today=today,
     )
-    form.set_tier_choices(selectors_web.tier_choices(entries))
-    if filters.get("tier") and filters["tier"] != "none":
-        entries = [e for e in entries if e.account.tier_code == filters["tier"]]
-    entries = selectors_web.filter_entries(entries, filters, today=today)
+    total = accounts.count()
     page_number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
     size = selectors_web.WORKLIST_PAGE_SIZE
     start = (page_number - 1) * size
+    entries = worklist_entries(accounts[start : start + size], today=today) if start < total else []
     context = {
         "form": form,
         "filters": filters,
         "worklist_csm": csm,
-        "rows": selectors_web.worklist_rows(entries[start : start + size], today=today),
-        "total": len(entries),
+        "rows": selectors_web.worklist_rows(entries, today=today),
+        "total": total,
         "page": page_number,
-        "has_next": len(entries) > start + size,
+        "has_next": total > start + size,
         "next_query": querystring(filters, page=page_number + 1),
         "previous_query": querystring(filters, page=page_number - 1),
         "today": today,
@@ -119,9 +130,8 @@ def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str 
     csm = account.csm if account is not None and account.csm_id else None
     entry = None
     if csm is not None:
-        entry = next(
-            (e for e in accounts_for_worklist(csm=csm, today=today) if e.account.pk == account_id), None
-        )
+        accounts = worklist_queryset(csm=csm, today=today).filter(pk=account_id)
+        entry = next(iter(worklist_entries(accounts, today=today)), None)
     if entry is None:  # an account without a CSM is on nobody's worklist
         response = HttpResponse(status=204)
     else:
