@@ -17,10 +17,12 @@ from csplatform.settings import BASE_DIR, DEVELOPMENT_SECRET_KEY
 
 LONG_RANDOM_KEY = "k3y-" + "x7Qp9LmZ2vRt8WsY4bNc6DfGh1JkAe5U" * 2
 
-# Variables the tests decide; anything the outer environment (CI) set for them is dropped.
+# Variables the tests decide; anything the outer environment (CI, or browser tests that allow
+# sync database calls in this process) set for them is dropped.
 CONFIG_VARIABLES = (
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL", "VAR_DIR",
     "EMAIL_BACKEND", "EMAIL_FILE_PATH", "DEFAULT_FROM_EMAIL", "SECURE_SSL_REDIRECT",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )  # fmt: skip
 
 SHOW_SETTINGS = """
