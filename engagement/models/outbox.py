@@ -120,8 +120,14 @@ class OutboundEmail(models.Model):
     message_id = models.CharField(max_length=255, blank=True, default="")
     # A row stuck in ``sending`` is resolved by a person (confirmed sent, or given up).
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Not indexed: nothing looks rows up by reviewer, and each index costs every status change.
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:

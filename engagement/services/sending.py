@@ -17,7 +17,8 @@ import time
 import uuid
 from collections import Counter
 from email.utils import formataddr, make_msgid
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -79,7 +80,34 @@ RETURNING id, enrolment_id, step_id, journey_id, account_id, contact_id, to_emai
 REFUSED_DETAIL = "The contact unsubscribed or bounced before sending."
 
 
-def outbound_claim(*, limit: int, now: dt.datetime | None = None, after_id: int = 0) -> list[OutboundEmail]:
+class ClaimedEmail(NamedTuple):
+    """A claimed outbox row as the sender needs it: the claim's ``RETURNING`` row, as is.
+
+    Model instances cost more to build than sending the email to a fast backend, and nothing
+    here saves the row: every later write is a conditional ``UPDATE`` by id and status.
+    """
+
+    id: int
+    enrolment_id: int
+    step_id: int
+    journey_id: int
+    account_id: int
+    contact_id: int
+    to_email: str
+    to_name: str
+    subject: str
+    body_text: str
+    body_html: str
+    module_code: str
+    attempts: int
+    status: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+def outbound_claim(*, limit: int, now: dt.datetime | None = None, after_id: int = 0) -> list[ClaimedEmail]:
     """Move up to ``limit`` due rows from pending to sending; return exactly the rows this call won.
 
     One statement, ``UPDATE ... WHERE status = 'pending' AND id IN (SELECT ... ORDER BY id LIMIT n
@@ -109,17 +137,22 @@ def outbound_claim(*, limit: int, now: dt.datetime | None = None, after_id: int 
     # A single statement commits on its own (autocommit): no BEGIN/COMMIT round trips.
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        columns = [column[0] for column in cursor.description]
         rows = cursor.fetchall()
-    claimed = [OutboundEmail(**dict(zip(columns, row, strict=True)), claimed_at=now) for row in rows]
-    return sorted((row for row in claimed if row.status == sending), key=lambda row: row.pk)
+    claimed = [ClaimedEmail._make(row) for row in rows if row[-1] == sending]
+    claimed.sort()  # by id: the first field
+    return claimed
+
+
+@lru_cache(maxsize=4)
+def _domain_of(site_url: str) -> str:
+    return urlparse(site_url).hostname or "csplatform.localhost"
 
 
 def _message_id_domain() -> str:
-    return urlparse(settings.SITE_URL).hostname or "csplatform.localhost"
+    return _domain_of(settings.SITE_URL)
 
 
-def outbound_message(row: OutboundEmail, *, connection: Any = None) -> EmailMultiAlternatives:
+def outbound_message(row: OutboundEmail | ClaimedEmail, *, connection: Any = None) -> EmailMultiAlternatives:
     """The email for ``row``: plain text and HTML, RFC 8058 one-click unsubscribe headers.
 
     Header values come only from single-line text: a newline in a contact's name or a rendered
@@ -167,10 +200,10 @@ def _backoff(attempts: int) -> dt.timedelta:
     return min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
 
 
-Sent = list[tuple[OutboundEmail, str]]
+Sent = list[tuple[ClaimedEmail, str]]
 
 
-def _send_claimed(rows: list[OutboundEmail], *, mail_connection: Any, counts: Counter) -> Sent:
+def _send_claimed(rows: list[ClaimedEmail], *, mail_connection: Any, counts: Counter) -> Sent:
     """Send the claimed rows; returns (row, message id) of those the backend accepted."""
     sent: Sent = []
     for row in rows:
@@ -214,7 +247,7 @@ def _mark_sent(sent: Sent, *, now: dt.datetime) -> None:
         cursor.execute(sql, params)
 
 
-def _record_failure(row: OutboundEmail, exc: Exception, *, counts: Counter) -> None:
+def _record_failure(row: ClaimedEmail, exc: Exception, *, counts: Counter) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     if _is_permanent(exc) or row.attempts >= MAX_ATTEMPTS:
         OutboundEmail.objects.filter(pk=row.pk, status=OutboundStatus.SENDING).update(
@@ -233,7 +266,7 @@ def _record_failure(row: OutboundEmail, exc: Exception, *, counts: Counter) -> N
     counts["retrying"] += 1
 
 
-def _record_module_deliveries(rows: list[OutboundEmail], *, delivered_at: dt.datetime) -> None:
+def _record_module_deliveries(rows: list[ClaimedEmail], *, delivered_at: dt.datetime) -> None:
     """Sends count as coverage of the module their step delivers."""
     if not rows:
         return
