@@ -27,12 +27,14 @@ def on_tier_changed(
         to_code=to_code,
         change_id=change_id,
     )
+    enqueue(tasks.csm_portfolio_refresh, account_ids=[account_id])
 
 
 @receiver(tier_changes_applied, dispatch_uid="engagement.tier_changes_applied")
 def on_tier_changes_applied(
     sender: Any, *, account_ids: list[int], change_ids: list[int], source: str, **kwargs: Any
 ) -> None:
+    enqueue(tasks.csm_portfolio_refresh, account_ids=list(account_ids))
     if source == "initial":
         # Initial tiering is not "entering" a tier: no playbooks, but coverage starts.
         enqueue(tasks.coverage_recompute_accounts, account_ids=list(account_ids))
@@ -58,6 +60,9 @@ def on_contacts_changed(sender: Any, *, account_ids: list[int], **kwargs: Any) -
 @receiver(accounts_changed, dispatch_uid="engagement.accounts_changed")
 def on_accounts_changed(sender: Any, *, account_ids: list[int], fields: Any = None, **kwargs: Any) -> None:
     fields = set(fields or ())
+    if fields & {"created", "csm", "lifecycle_stage"}:
+        # The capacity summary counts accounts per CSM and tier (not churned ones).
+        enqueue(tasks.csm_portfolio_refresh, account_ids=list(account_ids), reassigned="csm" in fields)
     if fields & {"created", "lifecycle_stage"}:
         enqueue(tasks.onboarding_playbooks, account_ids=list(account_ids))
     if "renewal_date" in fields:

@@ -44,6 +44,7 @@ from segmentation.models import ChangeStatus, TierChange
 
 from .models import (
     CommitmentStatus,
+    CsmPortfolioSummary,
     EntitlementCoverage,
     Flag,
     FlagStatus,
@@ -555,12 +556,18 @@ def _hours(minutes: float) -> Decimal:
     return (Decimal(str(minutes)) / 60).quantize(Decimal("0.01"))
 
 
-def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = None) -> list[CsmCapacity]:
-    """Weekly hours each CSM's portfolio needs against their capacity (four queries).
+def csm_capacity(
+    *, csm_ids: list[int] | None = None, today: dt.date | None = None, from_summary: bool = False
+) -> list[CsmCapacity]:
+    """Weekly hours each CSM's portfolio needs against their capacity (a constant number of queries).
 
     required = Σ over the portfolio of entitled module minutes × 7 / cadence days (tier and add-on
     entitlements; an add-on counts only what it adds over the tier's cadence) + the estimates of
     open tasks due within the next 7 days (overdue included).
+
+    ``from_summary`` reads the accounts per CSM and tier from ``CsmPortfolioSummary`` (kept by
+    ``csm_portfolio_refresh`` when portfolios change, and nightly) instead of grouping every
+    CSM-owned account: dashboards over all CSMs use it, so their cost does not grow with the book.
     """
     today = today or timezone.localdate()
     csms = User.objects.filter(groups__name=roles.CSM, is_active=True).order_by("username")
@@ -575,13 +582,20 @@ def csm_capacity(*, csm_ids: list[int] | None = None, today: dt.date | None = No
     }
     minutes: dict[int, float] = defaultdict(float)
     accounts: dict[int, int] = defaultdict(int)
-    for csm_id, tier_code, n in (
-        Account.objects.filter(csm_id__in=ids)
-        .exclude(lifecycle_stage="churned")
-        .values("csm_id", "tier_code")
-        .annotate(n=Count("pk"))
-        .values_list("csm_id", "tier_code", "n")
-    ):
+    portfolio: Any
+    if from_summary:
+        portfolio = CsmPortfolioSummary.objects.filter(csm_id__in=ids).values_list(
+            "csm_id", "tier_code", "accounts"
+        )
+    else:
+        portfolio = (
+            Account.objects.filter(csm_id__in=ids)
+            .exclude(lifecycle_stage="churned")
+            .values("csm_id", "tier_code")
+            .annotate(n=Count("pk"))
+            .values_list("csm_id", "tier_code", "n")
+        )
+    for csm_id, tier_code, n in portfolio:
         minutes[csm_id] += per_tier.get(tier_code, 0.0) * n
         accounts[csm_id] += n
     add_ons = (

@@ -466,7 +466,8 @@ def commitments_panel(request: HttpRequest) -> HttpResponse:
 
 @leaders_only
 def capacity_panel(request: HttpRequest) -> HttpResponse:
-    rows = csm_capacity(today=selectors_web.local_today())
+    # Every CSM: accounts per tier come from the portfolio summary, not a GROUP BY of the book.
+    rows = csm_capacity(today=selectors_web.local_today(), from_summary=True)
     chart = {
         "type": "bar",
         "horizontal": True,

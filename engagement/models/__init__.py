@@ -1,5 +1,6 @@
 """Models of the engagement app, one module per sub-domain; each is imported here."""
 
+from .capacity import CsmPortfolioSummary
 from .commitments import CommitmentStatus, HandoffCommitment
 from .coverage import EntitlementCoverage
 from .deliveries import DeliverySource, ModuleDelivery
@@ -18,6 +19,7 @@ from .touchpoints import Touchpoint, TouchpointKind
 __all__ = [
     "ChampionWatch",
     "CommitmentStatus",
+    "CsmPortfolioSummary",
     "DeliverySource",
     "EnrolmentStatus",
     "EntitlementCoverage",

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from csplatform.scheduling import claim_slot
 
-from ..services import coverage, flags, playbook_runs
+from ..services import capacity, coverage, flags, playbook_runs
 
 
 @shared_task(name="engagement.tier_change_handle")
@@ -74,6 +74,13 @@ def coverage_nightly() -> None:
     if not claim_slot("engagement.coverage_nightly", every=timedelta(days=1)):
         return
     coverage.coverage_recompute()
+    capacity.csm_portfolio_refresh()
+
+
+@shared_task(name="engagement.csm_portfolio_refresh")
+def csm_portfolio_refresh(*, account_ids: list[int], reassigned: bool = False) -> None:
+    """The capacity summary of the CSMs owning these accounts (every CSM after a reassignment)."""
+    capacity.csm_portfolio_refresh_accounts(account_ids=account_ids, reassigned=reassigned)
 
 
 @shared_task(name="engagement.renewal_playbooks_nightly")

@@ -1,0 +1,54 @@
+"""The per-CSM portfolio summary that capacity dashboards read instead of grouping every account."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import Account
+
+from ..models import CsmPortfolioSummary
+
+
+@transaction.atomic
+def csm_portfolio_refresh(*, csm_ids: list[int] | None = None) -> int:
+    """Rewrite the summary rows of ``csm_ids`` (every CSM when None) from the accounts table.
+
+    One grouped read of the CSMs' accounts (the ``csm`` index for a few CSMs); safe to run twice.
+    Returns the number of summary rows written.
+    """
+    accounts = Account.objects.exclude(lifecycle_stage="churned")
+    summaries = CsmPortfolioSummary.objects.all()
+    if csm_ids is None:
+        accounts = accounts.filter(csm__isnull=False)
+    else:
+        if not csm_ids:
+            return 0
+        accounts = accounts.filter(csm_id__in=csm_ids)
+        summaries = summaries.filter(csm_id__in=csm_ids)
+    now = timezone.now()
+    rows = [
+        CsmPortfolioSummary(csm_id=csm_id, tier_code=tier_code, accounts=n, refreshed_at=now)
+        for csm_id, tier_code, n in accounts.order_by()
+        .values("csm_id", "tier_code")
+        .annotate(n=Count("pk"))
+        .values_list("csm_id", "tier_code", "n")
+    ]
+    summaries.delete()
+    CsmPortfolioSummary.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def csm_portfolio_refresh_accounts(*, account_ids: list[int], reassigned: bool = False) -> int:
+    """Refresh the CSMs who own ``account_ids``. When accounts changed hands the previous owners
+    are not known here, so every CSM is refreshed."""
+    if reassigned:
+        return csm_portfolio_refresh()
+    csm_ids = list(
+        Account.objects.filter(pk__in=account_ids, csm__isnull=False)
+        .order_by()
+        .values_list("csm_id", flat=True)
+        .distinct()
+    )
+    return csm_portfolio_refresh(csm_ids=csm_ids)

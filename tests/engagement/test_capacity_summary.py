@@ -1,0 +1,81 @@
+"""The capacity panel reads a per-CSM portfolio summary, kept when portfolios change and nightly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from accounts.services.accounts import account_create, account_update
+from engagement.models import CsmPortfolioSummary
+from engagement.selectors import csm_capacity
+from engagement.services.capacity import csm_portfolio_refresh
+from engagement.tasks import coverage_nightly
+from tests.engagement.factories import tiered_account
+
+pytestmark = pytest.mark.django_db
+
+
+def _summary() -> dict[tuple[str, str], int]:
+    return {
+        (row.csm.username, row.tier_code): row.accounts
+        for row in CsmPortfolioSummary.objects.select_related("csm")
+    }
+
+
+def test_the_refresh_counts_accounts_per_csm_and_tier_without_churned_ones(alice, bob) -> None:
+    tiered_account("ENT", csm=alice)
+    tiered_account("ENT", csm=alice)
+    tiered_account("MM1", csm=alice)
+    tiered_account("MM1", csm=alice, lifecycle_stage="churned")
+    tiered_account("MM3", csm=bob)
+    tiered_account("MM3")  # nobody's
+    assert csm_portfolio_refresh() == 3
+    assert _summary() == {("alice", "ENT"): 2, ("alice", "MM1"): 1, ("bob", "MM3"): 1}
+    tiered_account("MM3", csm=alice)
+    csm_portfolio_refresh(csm_ids=[alice.pk])
+    assert _summary()[("alice", "MM3")] == 1 and _summary()[("bob", "MM3")] == 1
+
+
+def test_capacity_from_the_summary_matches_the_live_count(alice, bob, frozen_now) -> None:
+    for code in ("ENT", "ENT", "MM1", "MM2"):
+        tiered_account(code, csm=alice)
+    tiered_account("ENT", csm=bob)
+    csm_portfolio_refresh()
+    live = {c.csm.username: (c.accounts, c.entitlement_hours) for c in csm_capacity()}
+    summary = {c.csm.username: (c.accounts, c.entitlement_hours) for c in csm_capacity(from_summary=True)}
+    assert summary == live
+    assert live["alice"][0] == 4 and live["alice"][1] > Decimal(0)
+
+
+def test_a_new_or_reassigned_account_refreshes_the_summary(
+    alice, bob, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        account = account_create(actor=None, source="test", external_id="x-1", name="New Co", csm=alice)
+    account.refresh_from_db()
+    assert account.tier_code  # tiered on creation, which refreshes the summary too
+    assert _summary() == {("alice", account.tier_code): 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        account_update(account=account, actor=None, source="test", data={"csm": bob})
+    assert _summary() == {("bob", account.tier_code): 1}
+
+
+def test_the_nightly_job_rebuilds_the_summary(alice, frozen_now) -> None:
+    tiered_account("MM1", csm=alice)
+    CsmPortfolioSummary.objects.create(csm=alice, tier_code="ENT", accounts=99, refreshed_at=frozen_now)
+    coverage_nightly()
+    assert _summary() == {("alice", "MM1"): 1}
+
+
+def test_the_capacity_panel_reads_the_summary(alice, lena, client, frozen_now) -> None:
+    for _ in range(3):
+        tiered_account("ENT", csm=alice, renewal_date=dt.date(2027, 9, 1))
+    client.force_login(lena)
+    headers = {"HX-Request": "true"}
+    stale = client.get("/overview/capacity/", headers=headers).content.decode()
+    assert f'?csm={alice.pk}">0</a>' in stale  # not counted until the summary is refreshed
+    csm_portfolio_refresh()
+    html = client.get("/overview/capacity/", headers=headers).content.decode()
+    assert f'?csm={alice.pk}">3</a>' in html
