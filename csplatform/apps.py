@@ -8,6 +8,7 @@ class CsplatformConfig(AppConfig):
     def ready(self) -> None:
         from . import roles
         from .home import register_home
-        from .views import leadership_overview
+        from .views import integration_home, leadership_overview
 
         register_home(roles.CS_LEADERSHIP, leadership_overview)
+        register_home(roles.INTEGRATION, integration_home)

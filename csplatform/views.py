@@ -60,3 +60,17 @@ def leadership_overview(request: HttpRequest) -> HttpResponse:
     if not roles.is_leader(request.user):
         raise PermissionDenied("The leadership overview is for CS Leadership.")
     return render(request, "overview.html", {"panels": overview_panels()})
+
+
+def integration_home(request: HttpRequest) -> HttpResponse:
+    """Home of an integration user: their API keys (never the key itself), the API, queued work."""
+    from django.shortcuts import render
+
+    from .models import ApiToken, PendingDispatch
+
+    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")[:50]
+    context = {
+        "tokens": tokens,
+        "pending_dispatch": PendingDispatch.objects.count(),
+    }
+    return render(request, "integration_home.html", context)
