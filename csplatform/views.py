@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -68,7 +70,8 @@ def integration_home(request: HttpRequest) -> HttpResponse:
 
     from .models import ApiToken, PendingDispatch
 
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created_at")[:50]
+    user: Any = request.user
+    tokens = ApiToken.objects.filter(user=user).order_by("-created_at")[:50]
     context = {
         "tokens": tokens,
         "pending_dispatch": PendingDispatch.objects.count(),

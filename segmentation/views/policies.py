@@ -136,7 +136,9 @@ def policy_validate(request: HttpRequest, policy_id: int) -> HttpResponse:
     settings_form, tier_forms = _forms_for(policy, request.POST)
     problems: list[str] = []
     if not settings_form.is_valid():
-        problems += [f"{name}: {' '.join(errors)}" for name, errors in settings_form.errors.items()]
+        problems += [
+            f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in settings_form.errors.items()
+        ]
     if not tier_forms.is_valid():
         problems += [str(e) for e in tier_forms.non_form_errors()]
         for index, errors in enumerate(tier_forms.errors, start=1):
