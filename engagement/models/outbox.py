@@ -134,12 +134,10 @@ class OutboundEmail(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["enrolment", "step"], name="outbound_unique_enrolment_step"),
         ]
+        # No index mentions a column the sender changes (status, claim, result): its two writes
+        # per email are then HOT updates that touch no index. Pending and in-flight rows are
+        # found through ``OutboundQueueEntry`` instead.
         indexes = [
-            # Senders claim pending rows in id order: without this partial index the claim walks
-            # past every row already sent, and gets slower as the outbox grows.
-            models.Index(fields=["id"], condition=Q(status="pending"), name="outbound_pending"),
-            # The review list: rows left in sending.
-            models.Index(fields=["claimed_at"], condition=Q(status="sending"), name="outbound_sending"),
             models.Index(fields=["contact", "created_at"], name="outbound_contact_time"),
             models.Index(fields=["journey", "step"], name="outbound_journey_step"),
             models.Index(fields=["account", "-created_at"], name="outbound_account_time"),
@@ -147,6 +145,30 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to_email}: {self.subject} ({self.status})"
+
+
+class OutboundQueueEntry(models.Model):
+    """An outbox row that is ``pending`` or in flight (``sending``): the senders' narrow queue.
+
+    Database triggers (migration ``outbound_queue``) keep it in step with the row's status,
+    whoever writes it: ``pending`` adds a waiting entry, ``sending`` marks it claimed, any other
+    status removes it. Senders find due rows here, in id order, instead of in the wide outbox
+    whose indexes would otherwise change with every status. A claimed entry that is old is a row
+    a crashed sender left in ``sending``: the review list.
+    """
+
+    outbound = models.OneToOneField(
+        OutboundEmail, primary_key=True, on_delete=models.CASCADE, related_name="queue_entry"
+    )
+    # Copied from the row so a claim reads only this table: paused journeys, retry time.
+    journey = models.ForeignKey(
+        "playbooks.Journey", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    not_before = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.outbound_id} ({'claimed' if self.claimed_at else 'waiting'})"
 
 
 class JourneySettings(models.Model):

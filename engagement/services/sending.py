@@ -34,6 +34,7 @@ from playbooks.journey_templates import single_line
 from playbooks.models import Journey
 
 from ..models import JourneySettings, OutboundEmail, OutboundStatus
+from ..models.outbox import OutboundQueueEntry
 from ..unsubscribe import unsubscribe_url
 from .journeys import journey_settings
 
@@ -54,10 +55,18 @@ def _batch_size() -> int:
     return int(getattr(settings, "JOURNEY_SEND_BATCH_SIZE", DEFAULT_SEND_BATCH_SIZE))
 
 
-# The inner select reads only the outbox (the partial index on pending ids, in id order), so its
-# cost is that of ``limit`` rows however long the outbox is; joins there let the planner sort
-# every pending row instead. The contact's opt-out is checked on the chosen rows: a row of a
-# contact who unsubscribed meanwhile is claimed as cancelled, so it can never block the queue.
+# Due rows are found in the narrow queue table (waiting entries in id order, its primary key),
+# never through an index of the outbox: the outbox's indexes then never change with a status and
+# both writes of a send are HOT updates. The contact's opt-out is checked on the chosen rows: a
+# row of a contact who unsubscribed meanwhile is claimed as cancelled, so it can never block the
+# queue. An entry whose row is no longer pending (cancelled meanwhile) leaves the queue through
+# the trigger on the row, or here when the claim finds it stale.
+_PICK_SQL = """
+SELECT q.outbound_id FROM {queue} q
+WHERE q.claimed_at IS NULL AND q.outbound_id > %s AND (q.not_before IS NULL OR q.not_before <= %s)
+  AND NOT EXISTS (SELECT 1 FROM {settings_table} s WHERE s.sending_paused) {not_paused}
+ORDER BY q.outbound_id LIMIT %s {lock}
+"""
 _REFUSED = (
     "EXISTS (SELECT 1 FROM {contacts} c WHERE c.id = {table}.contact_id"
     " AND (c.unsubscribed_at IS NOT NULL OR c.email_opt_out OR c.bounced_at IS NOT NULL))"
@@ -67,17 +76,15 @@ UPDATE {table} SET
     status = CASE WHEN {refused} THEN %s ELSE %s END,
     detail = CASE WHEN {refused} THEN %s ELSE detail END,
     claim_token = %s, claimed_at = %s, attempts = attempts + 1
-WHERE status = %s
-  AND NOT EXISTS (SELECT 1 FROM {settings_table} s WHERE s.sending_paused)
-  AND id IN (
-    SELECT o.id FROM {table} o
-    WHERE o.status = %s AND o.id > %s AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= %s) {not_paused}
-    ORDER BY o.id LIMIT %s {lock}
-  )
+WHERE status = %s AND id IN ({ids})
 RETURNING id, enrolment_id, step_id, journey_id, account_id, contact_id, to_email, to_name, subject,
           body_text, body_html, module_code, attempts, status
 """
 REFUSED_DETAIL = "The contact unsubscribed or bounced before sending."
+
+
+def _placeholders(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 class ClaimedEmail(NamedTuple):
@@ -110,34 +117,44 @@ class ClaimedEmail(NamedTuple):
 def outbound_claim(*, limit: int, now: dt.datetime | None = None, after_id: int = 0) -> list[ClaimedEmail]:
     """Move up to ``limit`` due rows from pending to sending; return exactly the rows this call won.
 
-    One statement, ``UPDATE ... WHERE status = 'pending' AND id IN (SELECT ... ORDER BY id LIMIT n
-    FOR UPDATE SKIP LOCKED) RETURNING ...``: concurrent senders skip each other's rows and only
-    rows still pending move, so a row is claimed once. The kill switches are read by the same
-    statement (the global one) or just before it (paused journeys), so nothing is claimed once
-    they are set. ``after_id`` lets a sender continue past the rows it already handled instead
-    of stepping over their not yet vacuumed index entries on every claim.
+    In one transaction: pick waiting queue entries in id order ``FOR UPDATE SKIP LOCKED`` (so
+    concurrent senders skip each other's), then ``UPDATE ... WHERE status = 'pending' AND id IN
+    (...) RETURNING ...``: only rows still pending move, so a row is claimed once; the trigger
+    marks their entries claimed. The kill switches are read by the pick (the global one) or just
+    before it (paused journeys), so nothing is claimed once they are set. ``after_id`` lets a
+    sender continue past the rows it already handled.
     """
     now = now or timezone.now()
     paused = list(Journey.objects.filter(is_paused=True).values_list("id", flat=True))
     ops = connection.ops
     table = ops.quote_name(OutboundEmail._meta.db_table)
-    sql = _CLAIM_SQL.format(
-        table=table,
-        refused=_REFUSED.format(contacts=ops.quote_name(Contact._meta.db_table), table=table),
+    queue = ops.quote_name(OutboundQueueEntry._meta.db_table)
+    at = ops.adapt_datetimefield_value(now)
+    pick_sql = _PICK_SQL.format(
+        queue=queue,
         settings_table=ops.quote_name(JourneySettings._meta.db_table),
-        not_paused=f"AND o.journey_id NOT IN ({', '.join(['%s'] * len(paused))})" if paused else "",
+        not_paused=f"AND q.journey_id NOT IN ({_placeholders(paused)})" if paused else "",
         lock="FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else "",
     )
     token = OutboundEmail._meta.get_field("claim_token").get_db_prep_value(uuid.uuid4(), connection)
-    at = ops.adapt_datetimefield_value(now)
     pending, sending, cancelled = OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.CANCELLED
-    params: list[Any] = [
-        cancelled, sending, REFUSED_DETAIL, token, at, pending, pending, after_id, at, *paused, limit,
-    ]
-    # A single statement commits on its own (autocommit): no BEGIN/COMMIT round trips.
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    # The picked entries stay locked until this transaction commits: another sender skips them.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(pick_sql, [after_id, at, *paused, limit])
+        picked = [row[0] for row in cursor.fetchall()]
+        if not picked:
+            return []
+        claim_sql = _CLAIM_SQL.format(
+            table=table,
+            refused=_REFUSED.format(contacts=ops.quote_name(Contact._meta.db_table), table=table),
+            ids=_placeholders(picked),
+        )
+        cursor.execute(claim_sql, [cancelled, sending, REFUSED_DETAIL, token, at, pending, *picked])
         rows = cursor.fetchall()
+        stale = set(picked).difference(row[0] for row in rows)
+        if stale:
+            gone = sorted(stale)
+            cursor.execute(f"DELETE FROM {queue} WHERE outbound_id IN ({_placeholders(gone)})", gone)
     claimed = [ClaimedEmail._make(row) for row in rows if row[-1] == sending]
     claimed.sort()  # by id: the first field
     return claimed
@@ -339,7 +356,12 @@ def outbound_dispatch(*, time_budget: float | None = None, batch_size: int | Non
 def outbound_stuck(*, now: dt.datetime | None = None) -> QuerySet[OutboundEmail]:
     """Rows a crashed sender left in ``sending``: maybe delivered, maybe not; a person decides."""
     now = now or timezone.now()
-    return OutboundEmail.objects.filter(status=OutboundStatus.SENDING, claimed_at__lt=now - STUCK_AFTER)
+    cutoff = now - STUCK_AFTER
+    # The queue holds only rows pending or in flight: the review list never scans the outbox.
+    claimed_long_ago = OutboundQueueEntry.objects.filter(claimed_at__lt=cutoff).values("outbound_id")
+    return OutboundEmail.objects.filter(
+        pk__in=claimed_long_ago, status=OutboundStatus.SENDING, claimed_at__lt=cutoff
+    )
 
 
 REVIEW_ACTIONS = ("delivered", "resend", "give_up")
