@@ -424,8 +424,14 @@ def _results(
                 note=f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, n={len(values)}",
             )
         )
+    took = ""
+    if review.get("started_at") and review.get("finished_at"):
+        from datetime import datetime
+
+        seconds = datetime.fromisoformat(review["finished_at"]) - datetime.fromisoformat(review["started_at"])
+        took = f" in {seconds.total_seconds():.0f} s"
     review_note = (
-        f"review #{review['id']}: {during['status']} at the end of the load "
+        f"review #{review['id']}{took}: {during['status']} at the end of the load "
         f"({during['accounts_done']:,}/{during['accounts_total']:,} accounts), then {review['status']}; "
         f"{moved:,} accounts moved across a threshold, {review.get('changes_applied', 0):,} changes applied"
     )

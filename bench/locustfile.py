@@ -31,7 +31,7 @@ TIMING = re.compile(r"app;dur=([0-9.]+)")
 @events.request.add_listener
 def _record(request_type: str, name: str, response: Any = None, exception: Any = None, **_: Any) -> None:
     status = str(getattr(response, "status_code", 0) or 0)
-    STATUS[name][status if exception is None else f"error:{status}"] += 1
+    STATUS[name][status if exception is None else f"error:{status}:{type(exception).__name__}"] += 1
     header = getattr(response, "headers", {}).get("Server-Timing", "") if response is not None else ""
     match = TIMING.search(header or "")
     if match and exception is None:
