@@ -15,24 +15,16 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     DecimalField,
     Exists,
-    F,
-    Func,
-    IntegerField,
     Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Cast, Coalesce, Collate, Least
+from django.db.models.functions import Cast, Least
 from django.utils import timezone
 
 from accounts.models import Account
@@ -90,89 +82,7 @@ class WorklistEntry:
     days_to_renewal: int | None = None
 
 
-def _pending_proposal_exists() -> Exists:
-    return Exists(TierChange.objects.filter(account_id=OuterRef("pk"), status=ChangeStatus.PROPOSED))
-
-
-def _count_subquery(queryset: QuerySet[Any]) -> Subquery:
-    return Subquery(
-        queryset.order_by().values("account_id").annotate(n=Count("pk")).values("n")[:1],
-        output_field=IntegerField(),
-    )
-
-
-class DaysSince(Func):
-    """Whole days from a date column to ``today`` (``today - column``), on PostgreSQL and SQLite."""
-
-    output_field = IntegerField()
-
-    def __init__(self, column: Any, today: dt.date) -> None:
-        super().__init__(Value(today), column)
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
-        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(
-            compiler,
-            connection,
-            template="CAST(julianday(%(expressions)s) AS INTEGER)",
-            arg_joiner=") - julianday(",
-            **extra,
-        )
-
-
-def _points(condition: Q, points: int) -> Case:
-    return Case(When(condition, then=Value(points)), default=Value(0), output_field=IntegerField())
-
-
-def _attention_points(today: dt.date) -> Any:
-    """The score's reasons as SQL, so the database orders the portfolio and pages through it.
-
-    Mirrors the reasons ``_worklist_entry`` spells out: the same counts feed both.
-    """
-    renewal_days = settings.WORKLIST_RENEWAL_DAYS
-    renews = Q(renewal_date__gte=today)
-    overdue = Case(
-        When(
-            overdue_entitlements__gt=0,
-            then=Value(SCORE_OVERDUE_ENTITLEMENT)
-            + SCORE_OVERDUE_PER_DAY
-            * Least(Coalesce(DaysSince(F("oldest_due"), today), 0), Value(SCORE_OVERDUE_DAYS_CAP)),
-        ),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    renewal = Case(
-        When(renews & Q(renewal_date__lte=today + dt.timedelta(days=30)), then=Value(SCORE_RENEWAL_SOON)),
-        When(renews & Q(renewal_date__lte=today + dt.timedelta(days=renewal_days)), then=SCORE_RENEWAL),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    return (
-        overdue
-        + F("flag_points")
-        + renewal
-        + _points(Q(pending_proposal=True), SCORE_PENDING_PROPOSAL)
-        + _points(Q(pending_commitments__gt=0), SCORE_PENDING_COMMITMENT)
-        + _points(Q(overdue_tasks__gt=0), SCORE_OVERDUE_TASK)
-    )
-
-
-def _tier_points() -> Case:
-    return Case(
-        When(tier_rank__gt=0, tier_rank__lt=5, then=(5 - F("tier_rank")) * SCORE_PER_TIER_RANK),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-
-
-def _name_order() -> Any:
-    # Code-point order (as Python sorts names), whatever the database's default collation.
-    return Collate("name", "C") if connection.vendor == "postgresql" else F("name")
-
-
-def _portfolio(
+def worklist_portfolio(
     *,
     csm: User | None,
     tier_code: str | None = None,
@@ -181,11 +91,15 @@ def _portfolio(
     lifecycle: str | None = None,
     renewal_within: int | None = None,
     no_tier: bool = False,
+    account_id: int | None = None,
     today: dt.date,
 ) -> QuerySet[Account]:
-    """The worklist's accounts (not churned; the CSM's, or every CSM's with ``csm=None``), filtered."""
+    """The worklist's accounts (not churned; the CSM's, or every CSM's with ``csm=None``), filtered,
+    without the score: count the worklist with it, ``worklist_accounts`` orders it."""
     accounts = Account.objects.exclude(lifecycle_stage="churned")
     accounts = accounts.filter(csm=csm) if csm is not None else accounts.filter(csm__isnull=False)
+    if account_id is not None:
+        accounts = accounts.filter(pk=account_id)
     if no_tier:
         accounts = accounts.filter(tier_code="")
     if tier_code:
@@ -205,92 +119,121 @@ def _portfolio(
     return accounts
 
 
-def worklist_queryset(
-    *,
-    csm: User | None,
-    tier_code: str | None = None,
-    flag_kind: str | None = None,
-    search: str | None = None,
-    needs_attention: bool = False,
-    lifecycle: str | None = None,
-    renewal_within: int | None = None,
-    no_tier: bool = False,
-    today: dt.date | None = None,
-) -> QuerySet[Account]:
-    """A CSM's portfolio with the counts behind each reason and the ``score``, most urgent first.
+def _worklist_sql(portfolio_sql: str, *, needs_attention: bool, paged: bool) -> str:
+    """The score as SQL over the filtered portfolio, so the database orders and pages the worklist.
 
-    ``csm=None`` lists every account with a CSM (leadership view). One query whatever the
-    portfolio size; slice it to read one page. ``no_tier`` keeps the accounts without a tier.
-    Overdue entitlements come from the materialised coverage table (``coverage_recompute``).
+    Written as SQL (not ORM expressions): building and compiling a dozen nested expressions cost
+    more per request than running the query. The counts it selects are the ones
+    ``_worklist_entry`` turns into reasons. Parameters, in order: today ×7, the portfolio's,
+    then (when ``paged``) limit and offset.
     """
+    postgres = connection.vendor == "postgresql"
+    days_overdue = (
+        "(%s::date - w.oldest_due)"
+        if postgres
+        else "CAST(julianday(%s) - julianday(w.oldest_due) AS INTEGER)"
+    )
+    name_order = 's.name COLLATE "C"' if postgres else "s.name"  # code-point order, as Python sorts
+    risk = ", ".join(f"'{kind}'" for kind in sorted(RISK_FLAGS))
+    tables = {
+        "cov": EntitlementCoverage._meta.db_table,
+        "flag": Flag._meta.db_table,
+        "task": Task._meta.db_table,
+        "commitment": HandoffCommitment._meta.db_table,
+        "change": TierChange._meta.db_table,
+    }
+    open_task = (
+        f"t.account_id = a.id AND t.status = '{TaskStatus.OPEN.value}' "
+        "AND (t.snoozed_until IS NULL OR t.snoozed_until <= %s)"
+    )
+    return f"""
+        SELECT s.*, s.attention + CASE WHEN s.tier_rank > 0 AND s.tier_rank < 5
+                                       THEN (5 - s.tier_rank) * {SCORE_PER_TIER_RANK} ELSE 0 END AS score
+        FROM (
+          SELECT w.*,
+            CASE WHEN w.overdue_entitlements > 0
+                 THEN {SCORE_OVERDUE_ENTITLEMENT} + {SCORE_OVERDUE_PER_DAY}
+                      * CASE WHEN w.oldest_due IS NULL THEN 0
+                             WHEN {days_overdue} > {SCORE_OVERDUE_DAYS_CAP} THEN {SCORE_OVERDUE_DAYS_CAP}
+                             ELSE {days_overdue} END
+                 ELSE 0 END
+            + w.flag_points
+            + CASE WHEN w.renewal_date IS NULL OR w.renewal_date < %s THEN 0
+                   WHEN w.renewal_date <= %s THEN {SCORE_RENEWAL_SOON}
+                   WHEN w.renewal_date <= %s THEN {SCORE_RENEWAL}
+                   ELSE 0 END
+            + CASE WHEN w.pending_proposal THEN {SCORE_PENDING_PROPOSAL} ELSE 0 END
+            + CASE WHEN w.pending_commitments > 0 THEN {SCORE_PENDING_COMMITMENT} ELSE 0 END
+            + CASE WHEN w.overdue_tasks > 0 THEN {SCORE_OVERDUE_TASK} ELSE 0 END AS attention
+          FROM (
+            SELECT a.*,
+              (SELECT COUNT(*) FROM {tables["cov"]} c
+                WHERE c.account_id = a.id AND c.next_due_on < %s) AS overdue_entitlements,
+              (SELECT MIN(c.next_due_on) FROM {tables["cov"]} c
+                WHERE c.account_id = a.id AND c.next_due_on < %s) AS oldest_due,
+              (SELECT COUNT(*) FROM {tables["flag"]} f
+                WHERE f.account_id = a.id AND f.status = '{FlagStatus.OPEN.value}') AS open_flag_count,
+              COALESCE((SELECT SUM(CASE WHEN f.kind IN ({risk}) THEN {SCORE_RISK_FLAG} ELSE {SCORE_FLAG} END)
+                FROM {tables["flag"]} f
+                WHERE f.account_id = a.id AND f.status = '{FlagStatus.OPEN.value}'), 0) AS flag_points,
+              (SELECT COUNT(*) FROM {tables["task"]} t WHERE {open_task} AND t.due_on < %s) AS overdue_tasks,
+              (SELECT COUNT(*) FROM {tables["task"]} t WHERE {open_task}) AS open_tasks,
+              (SELECT COUNT(*) FROM {tables["commitment"]} h
+                WHERE h.account_id = a.id
+                  AND h.status = '{CommitmentStatus.EXCEEDS_TIER.value}') AS pending_commitments,
+              EXISTS (SELECT 1 FROM {tables["change"]} x
+                WHERE x.account_id = a.id AND x.status = '{ChangeStatus.PROPOSED.value}') AS pending_proposal
+            FROM ({portfolio_sql}) a
+          ) w
+        ) s
+        {"WHERE s.attention > 0" if needs_attention else ""}
+        ORDER BY score DESC, CASE WHEN s.tier_rank > 0 THEN s.tier_rank ELSE 99 END, {name_order}, s.id
+        {"LIMIT %s OFFSET %s" if paged else ""}
+    """
+
+
+def worklist_accounts(
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    needs_attention: bool = False,
+    today: dt.date | None = None,
+    **filters: Any,
+) -> list[Account]:
+    """The portfolio (``worklist_portfolio``'s filters) most urgent first, each account carrying
+    ``score`` and the counts behind its reasons. One query whatever the portfolio size; with
+    ``limit`` only that page is read. Overdue entitlements come from the materialised coverage
+    table (``coverage_recompute``)."""
     today = today or timezone.localdate()
-    tasks = Task.objects.filter(account_id=OuterRef("pk"), status=TaskStatus.OPEN).filter(
-        Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=today)
-    )
-    open_flags = Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN)
-    accounts = _portfolio(
-        csm=csm,
-        tier_code=tier_code,
-        flag_kind=flag_kind,
-        search=search,
-        lifecycle=lifecycle,
-        renewal_within=renewal_within,
-        no_tier=no_tier,
-        today=today,
-    )
-    accounts = accounts.annotate(
-        overdue_entitlements=Coalesce(
-            _count_subquery(
-                EntitlementCoverage.objects.filter(account_id=OuterRef("pk"), next_due_on__lt=today)
-            ),
-            0,
-        ),
-        # MIN per account (not ORDER BY ... LIMIT 1, which PostgreSQL may answer by walking the
-        # whole next-due index instead of the account's few rows).
-        oldest_due=Subquery(
-            EntitlementCoverage.objects.filter(account_id=OuterRef("pk"), next_due_on__lt=today)
-            .order_by()
-            .values("account_id")
-            .annotate(oldest=Min("next_due_on"))
-            .values("oldest")[:1]
-        ),
-        open_flag_count=Coalesce(_count_subquery(open_flags), 0),
-        flag_points=Coalesce(
-            Subquery(
-                open_flags.order_by()
-                .values("account_id")
-                .annotate(
-                    points=Sum(
-                        _points(Q(kind__in=RISK_FLAGS), SCORE_RISK_FLAG - SCORE_FLAG) + Value(SCORE_FLAG)
-                    )
-                )
-                .values("points")[:1],
-                output_field=IntegerField(),
-            ),
-            0,
-        ),
-        overdue_tasks=Coalesce(_count_subquery(tasks.filter(due_on__lt=today)), 0),
-        open_tasks=Coalesce(_count_subquery(tasks), 0),
-        pending_commitments=Coalesce(
-            _count_subquery(
-                HandoffCommitment.objects.filter(
-                    account_id=OuterRef("pk"), status=CommitmentStatus.EXCEEDS_TIER
-                )
-            ),
-            0,
-        ),
-        pending_proposal=_pending_proposal_exists(),
-    ).annotate(attention=_attention_points(today))
-    if needs_attention:
-        accounts = accounts.filter(attention__gt=0)
-    return accounts.annotate(
-        score=F("attention") + _tier_points(),
-        rank_order=Case(When(tier_rank__gt=0, then=F("tier_rank")), default=Value(99)),
-    ).order_by("-score", "rank_order", _name_order(), "pk")
+    portfolio = worklist_portfolio(today=today, **filters).order_by()
+    portfolio_sql, portfolio_params = portfolio.query.sql_with_params()
+    params: list[Any] = [
+        today,  # days overdue (twice)
+        today,
+        today,  # renewal window
+        today + dt.timedelta(days=30),
+        today + dt.timedelta(days=int(settings.WORKLIST_RENEWAL_DAYS)),
+        today,  # overdue entitlements, oldest due
+        today,
+        today,  # overdue tasks: snoozed, due
+        today,
+        today,  # open tasks: snoozed
+        *portfolio_params,
+    ]
+    if limit:
+        params += [limit, offset]
+    sql = _worklist_sql(portfolio_sql, needs_attention=needs_attention, paged=bool(limit))
+    accounts: list[Any] = list(Account.objects.raw(sql, params))  # with the counts as attributes
+    for account in accounts:
+        if isinstance(account.oldest_due, str):  # SQLite returns dates of raw columns as text
+            account.oldest_due = dt.date.fromisoformat(account.oldest_due)
+    if offset and not limit:
+        accounts = accounts[offset:]
+    return accounts
 
 
 def worklist_entries(accounts: Iterable[Any], *, today: dt.date | None = None) -> list[WorklistEntry]:
-    """Entries with their reasons for accounts read from ``worklist_queryset`` (one query for the
+    """Entries with their reasons for accounts read from ``worklist_accounts`` (one query for the
     open flags' kinds, only for the accounts given: read a page, not the whole portfolio)."""
     today = today or timezone.localdate()
     rows = list(accounts)
@@ -310,7 +253,7 @@ def worklist_tiers(
     *, csm: User | None, flag_kind: str | None = None, search: str | None = None
 ) -> list[tuple[str, str]]:
     """The tiers present in the (searched) portfolio, highest first, as (code, name) (one query)."""
-    accounts = _portfolio(csm=csm, flag_kind=flag_kind, search=search, today=timezone.localdate())
+    accounts = worklist_portfolio(csm=csm, flag_kind=flag_kind, search=search, today=timezone.localdate())
     rows = (
         accounts.exclude(tier_code="")
         .order_by()
@@ -340,19 +283,16 @@ def accounts_for_worklist(
     portfolio size: the ordered accounts with their counts as subqueries, then the open flags'
     kinds. The database orders and slices; only the returned rows are built in Python.
     """
-    today = today or timezone.localdate()
-    accounts = worklist_queryset(
+    accounts = worklist_accounts(
         csm=csm,
         tier_code=tier_code,
         flag_kind=flag_kind,
         search=search,
         needs_attention=needs_attention,
+        limit=limit,
+        offset=offset,
         today=today,
     )
-    if limit:
-        accounts = accounts[offset : offset + limit]
-    elif offset:
-        accounts = accounts[offset:]
     return worklist_entries(accounts, today=today)
 
 

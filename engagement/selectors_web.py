@@ -1,7 +1,7 @@
 """Page-shaped reads for the engagement pages, on top of ``engagement.selectors``.
 
-The worklist's order and reasons come from ``worklist_queryset``/``worklist_entries`` (the one place that rule
-lives); this module adds what the page's inline actions need for the rows on screen.
+The worklist's order and reasons come from ``worklist_accounts`` and ``worklist_entries`` (the
+one place that rule lives); this module adds what the page's inline actions need for the rows on screen.
 """
 
 from __future__ import annotations

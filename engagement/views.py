@@ -39,8 +39,9 @@ from .selectors import (
     csm_capacity,
     pending_add_ons,
     tasks_for_account,
+    worklist_accounts,
     worklist_entries,
-    worklist_queryset,
+    worklist_portfolio,
     worklist_tiers,
 )
 from .services.commitments import commitment_accept, commitment_check, commitment_decline, commitment_log
@@ -72,22 +73,26 @@ def worklist(request: HttpRequest) -> HttpResponse:
     form.set_tier_choices(worklist_tiers(csm=csm, flag_kind=filters.get("flag"), search=filters.get("q")))
     tier = filters.get("tier")
     renewal_within = filters.get("renewal_within")
-    # The database orders the portfolio and pages through it: only the page's rows are built.
-    accounts = worklist_queryset(
-        csm=csm,
-        tier_code=tier if tier != "none" else None,
-        no_tier=tier == "none",
-        flag_kind=filters.get("flag"),
-        search=filters.get("q"),
-        lifecycle=filters.get("lifecycle"),
-        renewal_within=int(renewal_within) if renewal_within else None,
-        today=today,
-    )
-    total = accounts.count()
+    filter_args: dict[str, Any] = {
+        "csm": csm,
+        "tier_code": tier if tier != "none" else None,
+        "no_tier": tier == "none",
+        "flag_kind": filters.get("flag"),
+        "search": filters.get("q"),
+        "lifecycle": filters.get("lifecycle"),
+        "renewal_within": int(renewal_within) if renewal_within else None,
+        "today": today,
+    }
+    # Counted without the score; the database orders and pages: only the page's rows are built.
+    total = worklist_portfolio(**filter_args).count()
     page_number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
     size = selectors_web.WORKLIST_PAGE_SIZE
     start = (page_number - 1) * size
-    entries = worklist_entries(accounts[start : start + size], today=today) if start < total else []
+    entries = (
+        worklist_entries(worklist_accounts(limit=size, offset=start, **filter_args), today=today)
+        if start < total
+        else []
+    )
     context = {
         "form": form,
         "filters": filters,
@@ -130,7 +135,7 @@ def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str 
     csm = account.csm if account is not None and account.csm_id else None
     entry = None
     if csm is not None:
-        accounts = worklist_queryset(csm=csm, today=today).filter(pk=account_id)
+        accounts = worklist_accounts(csm=csm, account_id=account_id, today=today)
         entry = next(iter(worklist_entries(accounts, today=today)), None)
     if entry is None:  # an account without a CSM is on nobody's worklist
         response = HttpResponse(status=204)
