@@ -167,6 +167,15 @@ class OutboundQueueEntry(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        indexes = [
+            # Senders take waiting entries in id order: read in index order, a claim costs the
+            # rows it takes, not a sort of everything still waiting.
+            models.Index(
+                fields=["outbound"], condition=Q(claimed_at__isnull=True), name="outbound_queue_waiting"
+            ),
+        ]
+
     def __str__(self) -> str:
         return f"{self.outbound_id} ({'claimed' if self.claimed_at else 'waiting'})"
 

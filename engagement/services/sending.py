@@ -64,7 +64,8 @@ def _batch_size() -> int:
 _PICK_SQL = """
 SELECT q.outbound_id FROM {queue} q
 WHERE q.claimed_at IS NULL AND q.outbound_id > %s AND (q.not_before IS NULL OR q.not_before <= %s)
-  AND NOT EXISTS (SELECT 1 FROM {settings_table} s WHERE s.sending_paused) {not_paused}
+  AND NOT EXISTS (SELECT 1 FROM {settings_table} s WHERE s.sending_paused)
+  AND q.journey_id NOT IN (SELECT j.id FROM {journeys} j WHERE j.is_paused)
 ORDER BY q.outbound_id LIMIT %s {lock}
 """
 _REFUSED = (
@@ -120,12 +121,11 @@ def outbound_claim(*, limit: int, now: dt.datetime | None = None, after_id: int 
     In one transaction: pick waiting queue entries in id order ``FOR UPDATE SKIP LOCKED`` (so
     concurrent senders skip each other's), then ``UPDATE ... WHERE status = 'pending' AND id IN
     (...) RETURNING ...``: only rows still pending move, so a row is claimed once; the trigger
-    marks their entries claimed. The kill switches are read by the pick (the global one) or just
-    before it (paused journeys), so nothing is claimed once they are set. ``after_id`` lets a
-    sender continue past the rows it already handled.
+    marks their entries claimed. Both kill switches (global, per journey) are read by the pick, so
+    nothing is claimed once they are set. ``after_id`` lets a sender continue past the rows it
+    already handled.
     """
     now = now or timezone.now()
-    paused = list(Journey.objects.filter(is_paused=True).values_list("id", flat=True))
     ops = connection.ops
     table = ops.quote_name(OutboundEmail._meta.db_table)
     queue = ops.quote_name(OutboundQueueEntry._meta.db_table)
@@ -133,14 +133,14 @@ def outbound_claim(*, limit: int, now: dt.datetime | None = None, after_id: int 
     pick_sql = _PICK_SQL.format(
         queue=queue,
         settings_table=ops.quote_name(JourneySettings._meta.db_table),
-        not_paused=f"AND q.journey_id NOT IN ({_placeholders(paused)})" if paused else "",
+        journeys=ops.quote_name(Journey._meta.db_table),
         lock="FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else "",
     )
     token = OutboundEmail._meta.get_field("claim_token").get_db_prep_value(uuid.uuid4(), connection)
     pending, sending, cancelled = OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.CANCELLED
     # The picked entries stay locked until this transaction commits: another sender skips them.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(pick_sql, [after_id, at, *paused, limit])
+        cursor.execute(pick_sql, [after_id, at, limit])
         picked = [row[0] for row in cursor.fetchall()]
         if not picked:
             return []
