@@ -45,6 +45,7 @@ from .selectors import (
     worklist_tiers,
 )
 from .services.commitments import commitment_accept, commitment_check, commitment_decline, commitment_log
+from .services.permissions import can_do_cs_work
 from .services.tasks import task_complete, task_snooze
 from .services.touchpoints import touchpoint_log
 
@@ -213,6 +214,8 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def task_snooze_view(request: HttpRequest, task_id: int) -> HttpResponse:
     task = _visible_task(request, task_id)
+    if not can_do_cs_work(request.user, task.account, assignee_id=task.assignee_id):
+        raise PermissionDenied("Only the account's CSM, the assignee or CS Leadership may snooze tasks.")
     if request.method == "POST":
         form = SnoozeForm(request.POST)
         if form.is_valid():

@@ -26,7 +26,7 @@ from accounts.models import Account, Contact, UsageSnapshot
 from playbooks.models import Trigger
 
 from ..models import ChampionWatch, Flag, FlagKind, FlagStatus
-from .permissions import require_work_on
+from .permissions import require_cs_work
 
 # Accounts per detection pass of the nightly run (window query + flag writes per pass).
 DETECT_CHUNK = 5000
@@ -273,7 +273,7 @@ def flags_expire(*, now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def flag_resolve(*, by: Any, flag: Flag, note: str = "") -> Flag:
     locked = Flag.objects.select_for_update().select_related("account").get(pk=flag.pk)
-    require_work_on(by, locked.account, action="resolve flags")
+    require_cs_work(by, locked.account, action="resolve flags")
     if locked.status != FlagStatus.OPEN:
         raise ValidationError({"status": [f"This flag is already {locked.status}."]})
     locked.status = FlagStatus.RESOLVED

@@ -15,7 +15,7 @@ from playbooks.services.catalogue import module_get_by_code
 from ..models import DeliverySource, Task, TaskStatus
 from .clock import account_today
 from .deliveries import module_delivery_record
-from .permissions import require_work_on
+from .permissions import require_cs_work, require_work_on
 
 
 def _clean_checklist(checklist: Any) -> list[str]:
@@ -68,7 +68,7 @@ def task_complete(*, by: Any, task: Task, completed_at: dt.datetime | None = Non
     Completing a task twice changes nothing the second time.
     """
     locked = Task.objects.select_for_update(of=("self",)).select_related("account", "module").get(pk=task.pk)
-    require_work_on(by, locked.account, action="complete tasks")
+    require_cs_work(by, locked.account, action="complete tasks", assignee_id=locked.assignee_id)
     if locked.status == TaskStatus.DONE:
         return locked
     if locked.status == TaskStatus.CANCELLED:
@@ -94,7 +94,7 @@ def task_complete(*, by: Any, task: Task, completed_at: dt.datetime | None = Non
 def task_snooze(*, by: Any, task: Task, until: dt.date, reason: str) -> Task:
     """Hide an open task from the worklist until ``until``; a reason is required."""
     locked = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    require_work_on(by, locked.account, action="snooze tasks")
+    require_cs_work(by, locked.account, action="snooze tasks", assignee_id=locked.assignee_id)
     errors: dict[str, list[str]] = {}
     if locked.status != TaskStatus.OPEN:
         errors["status"] = ["Only an open task can be snoozed."]

@@ -60,3 +60,21 @@ def test_a_csm_sees_their_open_tasks(api_client, alice, bob, frozen_now) -> None
     api_client.force_authenticate(alice)
     assert [row["id"] for row in api_client.get("/api/v1/tasks/").json()["results"]] == [mine.pk]
     assert Task.objects.count() == 3
+
+
+def test_an_owning_ae_sees_the_csms_tasks_but_does_not_close_them(api_client, alice, tom, frozen_now) -> None:
+    task = TaskFactory(account=tiered_account("MM1", csm=alice, ae=tom), assignee=alice)
+    api_client.force_authenticate(tom)
+
+    assert api_client.post(reverse("api:tasks-complete", args=[task.pk])).status_code == 403
+    snooze = {"until": "2026-12-01", "reason": "Customer on holiday"}
+    snoozed = api_client.post(reverse("api:tasks-snooze", args=[task.pk]), snooze, format="json")
+    assert snoozed.status_code == 403
+    task.refresh_from_db()
+    assert (task.status, task.snoozed_until) == ("open", None)
+
+
+def test_leadership_may_complete_any_task(api_client, alice, bob, lena, frozen_now) -> None:
+    task = TaskFactory(account=tiered_account("MM1", csm=alice), assignee=bob)
+    api_client.force_authenticate(lena)
+    assert api_client.post(reverse("api:tasks-complete", args=[task.pk])).json()["status"] == "done"
