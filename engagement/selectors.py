@@ -171,8 +171,6 @@ def _worklist_sql(portfolio_sql: str, *, needs_attention: bool, paged: bool) -> 
                 WHERE c.account_id = a.id AND c.next_due_on < %s) AS overdue_entitlements,
               (SELECT MIN(c.next_due_on) FROM {tables["cov"]} c
                 WHERE c.account_id = a.id AND c.next_due_on < %s) AS oldest_due,
-              (SELECT COUNT(*) FROM {tables["flag"]} f
-                WHERE f.account_id = a.id AND f.status = '{FlagStatus.OPEN.value}') AS open_flag_count,
               COALESCE((SELECT SUM(CASE WHEN f.kind IN ({risk}) THEN {SCORE_RISK_FLAG} ELSE {SCORE_FLAG} END)
                 FROM {tables["flag"]} f
                 WHERE f.account_id = a.id AND f.status = '{FlagStatus.OPEN.value}'), 0) AS flag_points,
@@ -237,7 +235,7 @@ def worklist_entries(accounts: Iterable[Any], *, today: dt.date | None = None) -
     open flags' kinds, only for the accounts given: read a page, not the whole portfolio)."""
     today = today or timezone.localdate()
     rows = list(accounts)
-    flagged = [a.pk for a in rows if a.open_flag_count]
+    flagged = [a.pk for a in rows if a.flag_points]  # points only when a flag is open
     kinds: dict[int, list[str]] = defaultdict(list)
     if flagged:
         for account_id, kind in (
