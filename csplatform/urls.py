@@ -2,8 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework import permissions
+from drf_spectacular.views import SpectacularAPIView
 
 from . import views
 
@@ -25,9 +24,7 @@ urlpatterns = [
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(
-            url_name="api-schema", permission_classes=[permissions.IsAuthenticated]
-        ),
+        views.ApiDocsView.as_view(url_name="api-schema"),
         name="api-docs",
     ),
     path("api/v1/", include((api_v1, "api"), namespace="api")),

@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.views import SpectacularSwaggerView
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import IsAuthenticated
 
 from .health import broker_ok, database_ok
 
@@ -77,3 +81,18 @@ def integration_home(request: HttpRequest) -> HttpResponse:
         "pending_dispatch": PendingDispatch.objects.count(),
     }
     return render(request, "integration_home.html", context)
+
+
+class ApiDocsView(SpectacularSwaggerView):
+    """The interactive API docs, for signed-in people and token holders.
+
+    A browser visitor without a session is sent to the sign-in page and back, like every page;
+    a client that sent credentials which did not authenticate gets the API's 401.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, NotAuthenticated) and "Authorization" not in self.request.headers:
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)

@@ -24,3 +24,18 @@ def test_roles_exist_after_migrations():
         "CS Leadership",
         "Integration",
     }
+
+
+def test_api_docs_send_a_browser_visitor_to_sign_in_and_answer_401_to_a_bad_token(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/api/docs/"
+
+    assert client.get("/api/docs/", HTTP_AUTHORIZATION="Token not-a-key").status_code == 401
+
+
+def test_api_docs_are_served_offline_to_a_signed_in_person(client, alice):
+    client.force_login(alice)
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower()
