@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,24 @@ def account_page(
     start = (page - 1) * page_size
     rows = list(queryset[start : start + page_size + 1])
     return AccountPage(rows=rows[:page_size], page=page, has_next=len(rows) > page_size, filters=filters)
+
+
+EXPORT_COLUMNS = (
+    "External id", "CRM", "Name", "Domain", "Tier", "Tier source", "ACV", "Lifecycle stage",
+    "Renewal date", "CSM", "AE", "Region", "Vertical",
+)
+
+
+def account_export_rows(user: Any, filters: dict[str, Any]) -> Iterator[list[Any]]:
+    """The filtered accounts the person may see, streamed in id order for a CSV export."""
+    queryset = filter_accounts(visible_accounts(user), filters).select_related("csm", "ae").order_by("id")
+    for account in queryset.iterator(chunk_size=2000):
+        yield [
+            account.external_id, account.crm_source, account.name, account.domain, account.tier_code,
+            account.tier_source, account.acv, account.lifecycle_stage, account.renewal_date,
+            account.csm.username if account.csm else "", account.ae.username if account.ae else "",
+            account.region, account.vertical,
+        ]
 
 
 def tier_choices_for(user: Any) -> list[tuple[str, str]]:

@@ -6,5 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("accounts/", views.account_list, name="list"),
+    path("accounts/export.csv", views.account_export, name="export"),
     path("accounts/<int:account_id>/", views.account_detail, name="detail"),
 ]

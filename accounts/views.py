@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from csplatform import roles
+from csplatform.csv import csv_response
 from csplatform.htmx import account_sections, querystring, render_page_or_fragment, tier_choices
 
 from . import selectors_web
@@ -37,6 +38,26 @@ def account_list(request: HttpRequest) -> HttpResponse:
         "is_own_portfolio": not roles.is_leader(request.user),
     }
     return render_page_or_fragment(request, "accounts/account_list.html", "results", context)
+
+
+def account_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The account list with the same filters, as CSV (cells that could run as formulas are quoted)."""
+    if not _can_list_accounts(request.user):
+        raise PermissionDenied("Your role has no account list.")
+    choices = tier_choices()
+    if choices is None:
+        choices = selectors_web.tier_choices_for(request.user)
+    form = AccountFilterForm(request.GET or None, tier_choices=choices)
+    if form.is_bound and not form.is_valid():
+        problems = "; ".join(
+            f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+        )
+        return HttpResponse(
+            f"Some filters were not understood: {problems}", status=400, content_type="text/plain"
+        )
+    filters = form.filters() if form.is_bound else {}
+    rows = selectors_web.account_export_rows(request.user, filters)
+    return csv_response("accounts.csv", list(selectors_web.EXPORT_COLUMNS), rows)
 
 
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:

@@ -68,6 +68,7 @@ EXPECTED = [
     ("GET", "/api/v1/worklist/", "401 200 200 403 403 400 403 403"),
     ("GET", "/api/v1/capacity/", "401 200 200 403 403 200 403 403"),
     ("GET", "/accounts/", "302 200 200 200 200 200 302 302"),
+    ("GET", "/accounts/export.csv", "302 200 200 200 200 200 302 302"),
     ("GET", "/accounts/<int:account_id>/", "302 200 404 200 404 200 302 302"),
     ("GET", "/accounts/<int:account_id>/tier/", "302 200 404 200 404 200 302 302"),
     ("GET", "/accounts/<int:account_id>/override/", "302 200 404 200 404 200 302 302"),
