@@ -104,8 +104,11 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------------------------
+# An empty DATABASE_URL (a blank line in an .env file) means the default, not a broken URL.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'csplatform.sqlite3'}"),
+    "default": env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'csplatform.sqlite3'}"
+    ),
 }
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -52,6 +52,13 @@ class TierChangeSerializer(serializers.ModelSerializer):
         ]
 
 
+class TierProposalSerializer(TierChangeSerializer):
+    """A proposal names its account: the reader decides it from a list across accounts."""
+
+    class Meta(TierChangeSerializer.Meta):
+        fields = ["id", "account", *TierChangeSerializer.Meta.fields[1:]]
+
+
 class TierReviewSerializer(serializers.ModelSerializer):
     policy_version = serializers.IntegerField(source="policy.version")
 

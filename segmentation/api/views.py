@@ -36,6 +36,7 @@ from .serializers import (
     TierChangeSerializer,
     TierListSerializer,
     TierOverrideSerializer,
+    TierProposalSerializer,
     TierReviewSerializer,
 )
 
@@ -159,7 +160,7 @@ class OverrideDecisionView(APIView):
 class ProposalListView(generics.ListAPIView):
     """Open tier proposals the reader may decide."""
 
-    serializer_class = TierChangeSerializer
+    serializer_class = TierProposalSerializer
 
     def get_queryset(self) -> QuerySet[TierChange]:
         return selectors.proposals_open_for(user=self.request.user)
