@@ -27,7 +27,12 @@ def broker_ok(timeout: int = 2) -> bool:
             conn.ensure_connection(max_retries=1, timeout=timeout)
             if conn.transport_cls == "filesystem" or conn.transport.driver_type == "filesystem":
                 return True
-            conn.default_channel  # noqa: B018 - opening a channel proves the broker answers
+            channel = conn.default_channel
+            # A channel can be opened from a cached connection; only a round trip proves the
+            # broker answers now (Redis: PING).
+            client = getattr(channel, "client", None)
+            if client is not None and hasattr(client, "ping"):
+                client.ping()
         return True
     except Exception as exc:
         logger.warning("broker health check failed: %s", exc)

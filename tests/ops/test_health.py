@@ -10,8 +10,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture
-def broker(private_redis):
-    """Point the Celery app (as the web process uses it) at the private Redis."""
+def broker(private_redis, monkeypatch):
+    """Point the Celery app (as the web process uses it) at the private Redis.
+
+    Celery reads the CELERY_BROKER_URL environment variable before its configuration, so both
+    are pointed at the private server (CI sets the variable to the shared Redis).
+    """
+    monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url())
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = private_redis.url()
     try:
