@@ -16,6 +16,7 @@ from csplatform import roles
 from csplatform.celery import app as celery_app
 from csplatform.models import User
 from csplatform.services import api_token_issue
+from tests.browser_fixtures import browser, migration_data, page_for, screenshot  # noqa: F401
 from tests.factories import UserFactory
 
 

@@ -14,14 +14,13 @@ import pytest
 
 from csplatform import roles
 from segmentation.services.reviews import tier_assign_initial
-from tests.browser.conftest import browser, migration_data, page_for  # noqa: F401 - shared fixtures
 from tests.factories import AccountFactory, ContactFactory, UsageSnapshotFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
-def accounts(migration_data):  # noqa: F811
+def accounts(migration_data):
     alice = UserFactory(username="alice", role=roles.CSM)
     UserFactory(username="lena", role=roles.CS_LEADERSHIP)
     tom = UserFactory(username="tom", role=roles.ACCOUNT_EXECUTIVE)
@@ -62,7 +61,7 @@ def _watch(page) -> list[str]:
         ("tom", ["/", "/handoffs/", "/handoffs/{account}/"]),
     ],
 )
-def test_pages_and_their_fragments_raise_no_csp_violation(accounts, page_for, username, paths):  # noqa: F811
+def test_pages_and_their_fragments_raise_no_csp_violation(accounts, page_for, username, paths):
     page = page_for(username)
     problems = _watch(page)
     for path in paths:
