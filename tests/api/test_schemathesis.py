@@ -41,6 +41,21 @@ CHECKS = [
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Requests go through the raw WSGI app, whose request signals close "old" connections; the
+    test's connection sits in a transaction, so PostgreSQL would lose it after one request (the
+    Django test client disconnects the same handler for the same reason)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def fuzz_data(alice, bob, tom, lena, ivan):
     accounts = [
