@@ -272,6 +272,8 @@ SPECTACULAR_SETTINGS = {
         "TouchpointKindEnum": "engagement.models.touchpoints.TouchpointKind",
         "ServiceModuleKindEnum": "playbooks.models.catalogue.ModuleKind",
         "FlagKindEnum": "engagement.models.flags.FlagKind",
+        "TierChangeSourceEnum": "segmentation.models.changes.ChangeSource",
+        "TierChangeStatusEnum": "segmentation.models.changes.ChangeStatus",
     },
 }
 
