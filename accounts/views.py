@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from csplatform import roles
 from csplatform.csv import csv_response
@@ -18,6 +19,7 @@ def _can_list_accounts(user: object) -> bool:
     return roles.is_leader(user) or roles.has_role(user, roles.CSM, roles.ACCOUNT_EXECUTIVE)
 
 
+@require_GET
 def account_list(request: HttpRequest) -> HttpResponse:
     """The accounts the person may see, filtered; leadership drill-downs land here."""
     if not _can_list_accounts(request.user):
@@ -40,6 +42,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(request, "accounts/account_list.html", "results", context)
 
 
+@require_GET
 def account_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The account list with the same filters, as CSV (cells that could run as formulas are quoted)."""
     if not _can_list_accounts(request.user):
@@ -60,6 +63,7 @@ def account_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
     return csv_response("accounts.csv", list(selectors_web.EXPORT_COLUMNS), rows)
 
 
+@require_GET
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     """One account: header, contacts, usage; sections owned by other apps load as fragments."""
     detail = selectors_web.account_detail(request.user, account_id)

@@ -55,6 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render_home(request)
 
 
+@require_GET
 def leadership_overview(request: HttpRequest) -> HttpResponse:
     """CS Leadership's home: a shell whose panels load as fragments from the apps owning the data."""
     from django.core.exceptions import PermissionDenied
@@ -68,6 +69,7 @@ def leadership_overview(request: HttpRequest) -> HttpResponse:
     return render(request, "overview.html", {"panels": overview_panels()})
 
 
+@require_GET
 def integration_home(request: HttpRequest) -> HttpResponse:
     """Home of an integration user: their API keys (never the key itself), the API, queued work."""
     from django.shortcuts import render

@@ -63,6 +63,7 @@ def _worklist_csm(request: HttpRequest, filters: dict[str, object]) -> Any:
     raise PermissionDenied("The worklist is for CSMs.")
 
 
+@require_GET
 def worklist(request: HttpRequest) -> HttpResponse:
     """The CSM's home: their accounts in priority order, with why, capacity and coverage on top."""
     if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
@@ -110,6 +111,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     return render_page_or_fragment(request, WORKLIST, "results", context)
 
 
+@require_GET
 def worklist_capacity(request: HttpRequest) -> HttpResponse:
     """The capacity and on-time coverage cards at the top of the worklist (its own fragment)."""
     if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
@@ -264,6 +266,7 @@ def _require_ae_or_leader(user: object) -> None:
         raise PermissionDenied("Handoffs are for Account Executives.")
 
 
+@require_GET
 def handoffs(request: HttpRequest) -> HttpResponse:
     """The AE's home: my accounts, and the status of the commitments I logged."""
     _require_ae_or_leader(request.user)
@@ -370,12 +373,14 @@ def worklist_row(request: HttpRequest, account_id: int) -> HttpResponse:
 SECTIONS = "engagement/account_sections.html"
 
 
+@require_GET
 def account_coverage(request: HttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     lines = coverage_for_account(account=account, today=selectors_web.local_today())
     return render_fragment(request, SECTIONS, "coverage", {"account": account, "lines": lines})
 
 
+@require_GET
 def account_tasks(request: HttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     tasks = [t for t in tasks_for_account(account=account) if t.status == "open"]
@@ -384,12 +389,14 @@ def account_tasks(request: HttpRequest, account_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 def account_commitments(request: HttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     commitments = list(commitments_for(user=request.user, account_id=account.pk).order_by("-created_at"))
     return render_fragment(request, SECTIONS, "commitments", {"account": account, "commitments": commitments})
 
 
+@require_GET
 def account_timeline(request: HttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     items = selectors_web.account_timeline(account.pk)
@@ -399,6 +406,7 @@ def account_timeline(request: HttpRequest, account_id: int) -> HttpResponse:
 # --- Approvals inbox (CS Leadership) --------------------------------------------------------
 
 
+@require_GET
 @leaders_only
 def approvals(request: HttpRequest) -> HttpResponse:
     """Overrides needing approval, commitments exceeding the tier, add-on modules: decide inline."""
@@ -456,6 +464,7 @@ def commitment_decide(request: HttpRequest, commitment_id: int) -> HttpResponse:
 PANELS = "engagement/panels.html"
 
 
+@require_GET
 @leaders_only
 def coverage_panel(request: HttpRequest) -> HttpResponse:
     today = selectors_web.local_today()
@@ -464,6 +473,7 @@ def coverage_panel(request: HttpRequest) -> HttpResponse:
     return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": by_csm})
 
 
+@require_GET
 @leaders_only
 def commitments_panel(request: HttpRequest) -> HttpResponse:
     waiting = commitments_awaiting_decision()
@@ -472,6 +482,7 @@ def commitments_panel(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 @leaders_only
 def capacity_panel(request: HttpRequest) -> HttpResponse:
     # Every CSM: accounts per tier come from the portfolio summary, not a GROUP BY of the book.

@@ -39,3 +39,13 @@ def test_api_docs_are_served_offline_to_a_signed_in_person(client, alice):
     page = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in page
     assert "cdn" not in page.lower()
+
+
+def test_read_only_pages_refuse_post(client, lena, alice):
+    from tests.factories import AccountFactory
+
+    account = AccountFactory(csm=alice)
+    client.force_login(lena)
+    for path in ("/accounts/", f"/accounts/{account.pk}/", "/accounts/export.csv"):
+        assert client.post(path).status_code == 405, path
+        assert client.get(path).status_code == 200, path

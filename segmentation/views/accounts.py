@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.selectors_web import visible_account_or_404, visible_accounts
 from csplatform import roles
@@ -54,6 +54,7 @@ def _conflict_message(exc: ValidationError) -> str | None:
     return " ".join(messages) if messages else None
 
 
+@require_GET
 def tier_section(request: HttpRequest, account_id: int) -> HttpResponse:
     """Why the account has its tier (structured steps), override and proposal, history, economics."""
     account = visible_account_or_404(request.user, account_id)

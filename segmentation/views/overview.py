@@ -6,6 +6,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from accounts.models import Account
 from csplatform.htmx import leaders_only, render_fragment
@@ -28,6 +29,7 @@ PANELS = "segmentation/panels.html"
 DRILLDOWN_LIMIT = 200
 
 
+@require_GET
 @leaders_only
 def distribution_panel(request: HttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
@@ -61,6 +63,7 @@ def distribution_panel(request: HttpRequest) -> HttpResponse:
     return render_fragment(request, PANELS, "distribution", context)
 
 
+@require_GET
 @leaders_only
 def migrations_panel(request: HttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
@@ -70,6 +73,7 @@ def migrations_panel(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 @leaders_only
 def overrides_panel(request: HttpRequest) -> HttpResponse:
     groups = override_feedback()
@@ -90,6 +94,7 @@ def overrides_panel(request: HttpRequest) -> HttpResponse:
     return render_fragment(request, PANELS, "overrides", context)
 
 
+@require_GET
 @leaders_only
 def economics_panel(request: HttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
@@ -100,6 +105,7 @@ def economics_panel(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
 @leaders_only
 def economics_scatter(request: HttpRequest) -> HttpResponse:
     points = web.economics_scatter()
@@ -132,6 +138,7 @@ def _drilldown(request: HttpRequest, title: str, accounts: list[Account], note: 
     )
 
 
+@require_GET
 @leaders_only
 def migration_accounts(request: HttpRequest, review_id: int) -> HttpResponse:
     try:
@@ -155,6 +162,7 @@ def migration_accounts(request: HttpRequest, review_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 @leaders_only
 def override_accounts(request: HttpRequest, reason: str) -> HttpResponse:
     if reason not in OverrideReason.values:
@@ -168,6 +176,7 @@ def override_accounts(request: HttpRequest, reason: str) -> HttpResponse:
     return _drilldown(request, f"Accounts overridden for {OverrideReason(reason).label}", accounts)
 
 
+@require_GET
 @leaders_only
 def quadrant_accounts(request: HttpRequest, quadrant: str) -> HttpResponse:
     if quadrant not in Quadrant.values:

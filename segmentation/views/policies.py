@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from csplatform.htmx import add_service_errors, conflict, is_htmx, leaders_only, render_fragment
 
@@ -30,6 +30,7 @@ def _policy_or_404(policy_id: int) -> TierPolicy:
         raise Http404("No such policy.") from None
 
 
+@require_GET
 @leaders_only
 def policy_list(request: HttpRequest) -> HttpResponse:
     return render(request, "segmentation/policy_list.html", {"policies": list(policies_list())})

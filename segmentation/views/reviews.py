@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from csplatform.htmx import leaders_only, render_fragment
 
@@ -23,6 +23,7 @@ def _review_or_404(review_id: int) -> TierReview:
         raise Http404("No such review.") from None
 
 
+@require_GET
 @leaders_only
 def review_list(request: HttpRequest) -> HttpResponse:
     return render(
@@ -48,6 +49,7 @@ def _changes(review: TierReview) -> list[object]:
     return list(review.changes.select_related("account").order_by("-id")[:50])
 
 
+@require_GET
 @leaders_only
 def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
     review = _review_or_404(review_id)
@@ -56,6 +58,7 @@ def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
     )
 
 
+@require_GET
 @leaders_only
 def review_progress(request: HttpRequest, review_id: int) -> HttpResponse:
     """The progress fragment: it polls itself while the review runs and stops once it is done."""
