@@ -16,8 +16,8 @@ def broker(private_redis, monkeypatch):
     Celery reads the CELERY_BROKER_URL environment variable before its configuration, so both
     are pointed at the private server (CI sets the variable to the shared Redis).
     """
+    previous = celery_app.conf.broker_url  # read before the variable changes what it answers
     monkeypatch.setenv("CELERY_BROKER_URL", private_redis.url())
-    previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = private_redis.url()
     try:
         yield private_redis
