@@ -128,9 +128,6 @@ def run(ctx: Context) -> list[Result]:
     from csplatform.models import User
     from csplatform.services import api_token_issue
 
-    if connection.vendor != "postgresql":
-        return [Result("accounts_sync_api", 0.0, "records/s", note="needs PostgreSQL (COPY baseline)")]
-
     total = int(os.environ.get("BENCH_SYNC_RECORDS", "20000"))
     run_id = uuid.uuid4().hex[:8]
     raw_source, api_source = f"bench-raw-{run_id}", f"bench-api-{run_id}"

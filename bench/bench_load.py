@@ -255,8 +255,6 @@ def _review(base: str, token: str, review_id: int) -> dict[str, Any]:
 
 
 def run(ctx: Context) -> list[Result]:
-    if connection.vendor != "postgresql":
-        raise RuntimeError("bench_load measures PostgreSQL; set DATABASE_URL=postgres://...")
     from accounts.seeding import ensure_accounts
     from segmentation.services.reviews import tier_assign_initial
 

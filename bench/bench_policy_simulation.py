@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from bench.common import Context, Result
 
@@ -73,8 +73,6 @@ def _read_baseline(accounts: object) -> float:
 
 
 def run(ctx: Context) -> list[Result]:
-    if connection.vendor != "postgresql":
-        raise RuntimeError("bench_policy_simulation measures PostgreSQL; set DATABASE_URL=postgres://...")
     from accounts.models import Account
     from accounts.seeding import ensure_accounts
     from segmentation.services import tier_policy_simulate

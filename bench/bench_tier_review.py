@@ -131,8 +131,6 @@ def child() -> None:
 
 
 def run(ctx: Context) -> list[Result]:
-    if connection.vendor != "postgresql":
-        raise RuntimeError("bench_tier_review measures PostgreSQL; set DATABASE_URL=postgres://...")
     from accounts.seeding import ensure_accounts
 
     total = ensure_accounts(ACCOUNTS)

@@ -1,7 +1,7 @@
 """Settings for csplatform, read from the environment only (django-environ).
 
-The defaults describe the embedded mode (a laptop or a demo): SQLite and a server-less Celery
-broker under ``var/``. Production sets ``DEBUG=false`` and real ``DATABASE_URL`` /
+The defaults describe the embedded mode (a laptop or a demo): an embedded PostgreSQL and a
+server-less Celery broker under ``var/``. Production sets ``DEBUG=false`` and real ``DATABASE_URL`` /
 ``CELERY_BROKER_URL`` values; unsafe production values stop the process at start-up.
 """
 
@@ -104,23 +104,21 @@ TEMPLATES = [
 ]
 
 # --- Database --------------------------------------------------------------------------------
-# An empty DATABASE_URL (a blank line in an .env file) means the default, not a broken URL.
-DATABASES = {
-    "default": env.db_url_config(
-        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'csplatform.sqlite3'}"
-    ),
-}
+# PostgreSQL is the only database. Without DATABASE_URL (an empty value in an .env file counts as
+# unset) the embedded server under VAR_DIR is started or joined (csplatform/embedded_db.py).
+_database_url = env.str("DATABASE_URL", default="")
+if not _database_url:
+    from csplatform.embedded_db import database_url as _embedded_database_url
+
+    _database_url = _embedded_database_url(VAR_DIR)
+DATABASES = {"default": env.db_url_config(_database_url)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL names {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}: csplatform runs on "
+        "PostgreSQL only (postgres://USER:PASSWORD@HOST:5432/NAME, or unset for the embedded server)."
+    )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share one file: WAL lets readers run beside a writer, IMMEDIATE
-    # transactions take the write lock up front instead of failing half-way with "locked".
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "csplatform.User"

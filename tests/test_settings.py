@@ -103,7 +103,9 @@ def test_production_with_safe_values_passes_the_deployment_checklist(tmp_path: P
     assert "no issues" in result.stdout
 
 
-def test_development_defaults_are_sqlite_and_a_filesystem_broker_under_var_dir(tmp_path: Path) -> None:
+def test_development_defaults_are_an_embedded_postgres_and_a_filesystem_broker_under_var_dir(
+    tmp_path: Path,
+) -> None:
     var_dir = tmp_path / "embedded"
 
     result = run_python(SHOW_SETTINGS, tmp_path, VAR_DIR=str(var_dir))
@@ -111,14 +113,45 @@ def test_development_defaults_are_sqlite_and_a_filesystem_broker_under_var_dir(t
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["debug"] is True
-    assert shown["engine"] == "django.db.backends.sqlite3"
-    assert shown["database"] == str(var_dir / "csplatform.sqlite3")
+    assert shown["engine"] == "django.db.backends.postgresql"
+    assert shown["database"] == "csplatform"
+    # The cluster lives under VAR_DIR and was stopped when the last process using it exited.
+    assert (var_dir / "postgres" / "PG_VERSION").read_text().startswith("18")
+    assert not (var_dir / "postgres" / "postmaster.pid").exists()
     assert shown["broker"].startswith("filesystem://")
     # What the web process writes out is what the worker reads in.
     assert shown["transport"]["data_folder_in"] == shown["transport"]["data_folder_out"]
     assert (var_dir / "broker" / "queue").is_dir()
     assert shown["scheduler"] == "django_celery_beat.schedulers:DatabaseScheduler"
     assert shown["email_backend"] == "django.core.mail.backends.filebased.EmailBackend"
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///var/csplatform.sqlite3", "mysql://cs@db.internal/csplatform", "oracle://cs@db/x"]
+)
+def test_a_database_url_that_is_not_postgres_is_refused_with_one_line(tmp_path: Path, url: str) -> None:
+    result = start_django(tmp_path, DATABASE_URL=url)
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "PostgreSQL only" in last_line
+    assert not (tmp_path / "var" / "postgres").exists()
+
+
+def test_the_embedded_wrapper_runs_a_command_on_its_server_and_stops_it(tmp_path: Path) -> None:
+    var_dir = tmp_path / "wrapped"
+    env = {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}
+    env["VAR_DIR"] = str(var_dir)
+    probe = "import os, psycopg; print(psycopg.connect(os.environ['DATABASE_URL']).execute('SELECT 41 + 1').fetchone()[0])"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "csplatform.embedded_db", "--", sys.executable, "-c", probe],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "42"
+    assert not (var_dir / "postgres" / "postmaster.pid").exists()
 
 
 def test_postgres_and_redis_urls_switch_without_code_change(tmp_path: Path) -> None:

