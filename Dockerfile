@@ -22,10 +22,10 @@ COPY . .
 RUN DEBUG=false \
     SECRET_KEY=build-time-placeholder-used-only-to-collect-static-files-000000 \
     ALLOWED_HOSTS=build.invalid \
-    DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+    DATABASE_URL=postgres://build@build.invalid:5432/unused \
     VAR_DIR=/tmp/build-var \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && rm -rf /tmp/build-var /tmp/build.sqlite3 \
+    && rm -rf /tmp/build-var \
     && mkdir -p /app/var \
     && chown -R csplatform /app/var
 
