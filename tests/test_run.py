@@ -151,6 +151,10 @@ def test_make_run_serves_demo_data_runs_tasks_and_stops_on_ctrl_c(running_app: R
     app.process.wait(timeout=60)
     _gone, alive = psutil.wait_procs(processes, timeout=30)
     assert alive == [], [p.pid for p in alive]
+    # The embedded PostgreSQL under VAR_DIR served the demo and was stopped with the rest.
+    pgdata = Path(app.env["VAR_DIR"]) / "postgres"
+    assert (pgdata / "PG_VERSION").exists()
+    assert not (pgdata / "postmaster.pid").exists()
 
 
 def run_health_check(port: int) -> subprocess.CompletedProcess[str]:
