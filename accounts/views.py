@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from csplatform import roles
 from csplatform.csv import csv_response
-from csplatform.htmx import account_sections, querystring, render_page_or_fragment, tier_choices
+from csplatform.htmx import (
+    HtmxHttpRequest,
+    account_sections,
+    querystring,
+    render_page_or_fragment,
+    tier_choices,
+)
 
 from . import selectors_web
 from .forms import AccountFilterForm
@@ -20,7 +26,7 @@ def _can_list_accounts(user: object) -> bool:
 
 
 @require_GET
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: HtmxHttpRequest) -> HttpResponse:
     """The accounts the person may see, filtered; leadership drill-downs land here."""
     if not _can_list_accounts(request.user):
         raise PermissionDenied("Your role has no account list.")
@@ -43,7 +49,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def account_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+def account_export(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The account list with the same filters, as CSV (cells that could run as formulas are quoted)."""
     if not _can_list_accounts(request.user):
         raise PermissionDenied("Your role has no account list.")
@@ -64,7 +70,7 @@ def account_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
 
 
 @require_GET
-def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_detail(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """One account: header, contacts, usage; sections owned by other apps load as fragments."""
     detail = selectors_web.account_detail(request.user, account_id)
     return render(

@@ -1,14 +1,39 @@
-"""API error handling: bad input is a 4xx that says what is wrong, never a 500."""
+"""API error handling, the one path from an error to an answer: bad input is a 4xx that says what
+is wrong, never a 500.
+
+API views call services and let their errors propagate; this handler (``EXCEPTION_HANDLER``)
+turns what services raise into the API's error bodies:
+
+- Django's ``ValidationError``: 400 with DRF's field-keyed body (errors not tied to a field under
+  ``non_field_errors``, as DRF's own serializers put them);
+- Django's ``PermissionDenied`` and ``Http404``: 403 and 404 with ``detail`` (DRF does this);
+- ``ConcurrentChange``, and an ``IntegrityError`` that got past a service (two requests racing
+  for the same unique row): 409 with ``detail``;
+- a request body over the limit: 413; a lost database: 503 with ``Retry-After``.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import InterfaceError, OperationalError
-from rest_framework import status
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, InterfaceError, OperationalError
+from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import ConcurrentChange
+
+logger = logging.getLogger(__name__)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = ConcurrentChange.public_message
+    default_code = "conflict"
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -22,7 +47,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
-    return drf_exception_handler(exc, context)
+    return drf_exception_handler(_as_api_exception(exc), context)
+
+
+def _as_api_exception(exc: Exception) -> Exception:
+    """The DRF exception for an error a service raised; DRF's own (and 404/403) pass as they are."""
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(_validation_detail(exc))
+    if isinstance(exc, ConcurrentChange):
+        return Conflict(exc.public_message)
+    if isinstance(exc, IntegrityError):
+        logger.warning("integrity error answered as a conflict: %s", exc)
+        return Conflict()
+    return exc
+
+
+def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """Django's errors in DRF's shape: by field, or under ``non_field_errors`` when they have none."""
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
 
 
 # --- OpenAPI: the error responses every operation can give (API.md, "Errors") --------------------

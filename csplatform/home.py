@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from . import roles
+from .htmx import HtmxHttpRequest
 
-HomeView = Callable[[HttpRequest], HttpResponse]
+HomeView = Callable[[HtmxHttpRequest], HttpResponse]
 
 HOME_PRECEDENCE = (roles.CS_LEADERSHIP, roles.CSM, roles.ACCOUNT_EXECUTIVE, roles.INTEGRATION)
 _homes: dict[str, HomeView] = {}
@@ -28,7 +29,7 @@ def register_fallback_home(view: HomeView) -> None:
     _fallback[:] = [view]
 
 
-def render_home(request: HttpRequest) -> HttpResponse:
+def render_home(request: HtmxHttpRequest) -> HttpResponse:
     user = request.user
     for role in HOME_PRECEDENCE:
         if (role == roles.CS_LEADERSHIP and roles.is_leader(user)) or roles.has_role(user, role):

@@ -6,7 +6,6 @@ A fragment is a ``{% partialdef %}`` of the page template, so a page and its fra
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
@@ -16,24 +15,30 @@ from urllib.parse import urlencode
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
 
 from . import roles
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
+# The shared dialog of the base layout: a form loaded into it answers an error back into it.
+DIALOG_BODY = "#app-dialog-body"
 
-def is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (every request here does)."""
+
+    htmx: HtmxDetails
 
 
 def render_fragment(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     template: str,
     partial: str,
     context: dict[str, Any],
     *,
     status: int = 200,
-    trigger: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """Render one ``{% partialdef %}`` of a page template (``template.html#partial``).
 
@@ -41,49 +46,34 @@ def render_fragment(
     ``hx-get`` also works as an ``href``.
     """
     response = render(request, f"{template}#{partial}", context, status=status)
-    if not is_htmx(request):
+    if not request.htmx:
         response = render(
             request,
             "partials/standalone.html",
             {"content": response.content.decode(), "title": context.get("fragment_title", "")},
             status=status,
         )
-    if trigger:
-        add_trigger(response, trigger)
     return response
 
 
 def render_page_or_fragment(
-    request: HttpRequest, template: str, partial: str, context: dict[str, Any]
+    request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any]
 ) -> HttpResponse:
     """The whole page for a normal request, only ``partial`` for an HTMX one (same URL, same data)."""
     # A history restore (back button after hx-push-url) needs the whole page again.
-    if is_htmx(request) and not request.headers.get("HX-History-Restore-Request"):
+    if request.htmx and not request.htmx.history_restore_request:
         return render_fragment(request, template, partial, context)
     return render(request, template, context)
 
 
-def render_form_errors(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    """A form with its errors next to the fields: 422, which htmx is configured to swap."""
-    return render(request, template, context, status=422)
-
-
-def add_trigger(response: HttpResponse, events: dict[str, Any]) -> HttpResponse:
-    """Tell the page what happened (``HX-Trigger``), e.g. to close a dialog or refresh a panel."""
-    existing = response.get("HX-Trigger")
-    merged: dict[str, Any] = json.loads(existing) if existing else {}
-    merged.update(events)
-    response["HX-Trigger"] = json.dumps(merged)
-    return response
+def trigger_notice(response: HttpResponse, notice: str) -> HttpResponse:
+    """Flash ``notice`` on the page: app.js shows the ``notice`` event's ``detail.value``."""
+    return trigger_client_event(response, "notice", {"value": notice})
 
 
 def conflict(message: str) -> HttpResponse:
     """409: the page acted on something that changed meanwhile. The message is shown as is."""
     return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
-
-
-def bad_request(message: str) -> HttpResponse:
-    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
 def require_roles(*checks: Callable[[Any], bool]) -> Callable[[View], View]:
@@ -171,13 +161,6 @@ def add_service_errors(form: Any, error: Any) -> None:
     else:
         for message in getattr(error, "messages", [str(error)]):
             form.add_error(None, message)
-
-
-def retarget_to_dialog(response: HttpResponse) -> HttpResponse:
-    """An invalid dialog form goes back into the dialog, not into the row the form targets."""
-    response["HX-Retarget"] = "#app-dialog-body"
-    response["HX-Reswap"] = "innerHTML"
-    return response
 
 
 _URL_MARKER = 987654321

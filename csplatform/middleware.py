@@ -16,7 +16,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views import defaults
+from django_htmx.http import HttpResponseClientRedirect
 
+from .htmx import HtmxHttpRequest
 from .logging import request_id_var
 
 logger = logging.getLogger("csplatform.request")
@@ -81,7 +83,8 @@ class ApiBodySizeLimitMiddleware:
 
 
 class HtmxVaryMiddleware:
-    """Pages render differently for HTMX requests: caches must key on the header."""
+    """Pages render differently for HTMX requests: caches must key on the header (django-htmx's
+    middleware only reads it)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -105,17 +108,17 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
 
-    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:  # type: ignore[override]
-        if request.headers.get("HX-Request") == "true":
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HtmxHttpRequest, view_func: Any
+    ) -> HttpResponse:
+        if request.htmx:
             from urllib.parse import urlencode, urlparse
 
             from django.urls import reverse
 
-            current = request.headers.get("HX-Current-URL", "")
-            next_path = urlparse(current).path or "/"
-            response = HttpResponse(status=401)
-            response["HX-Redirect"] = f"{reverse('login')}?{urlencode({'next': next_path})}"
-            return response
+            next_path = urlparse(request.htmx.current_url or "").path or "/"
+            login_url = f"{reverse('login')}?{urlencode({'next': next_path})}"
+            return HttpResponseClientRedirect(login_url, status=401)
         return super().handle_no_permission(request, view_func)
 
 
@@ -124,8 +127,8 @@ def is_database_unavailable(exception: BaseException | None) -> bool:
     return isinstance(exception, OperationalError | InterfaceError)
 
 
-def database_unavailable_response(request: HttpRequest) -> HttpResponse:
-    if request.path_info.startswith("/api/") or request.headers.get("HX-Request"):
+def database_unavailable_response(request: HtmxHttpRequest) -> HttpResponse:
+    if request.path_info.startswith("/api/") or request.htmx:
         response: HttpResponse = JsonResponse(
             {"detail": "The database is unavailable; try again shortly."}, status=503
         )
@@ -149,14 +152,14 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    def process_exception(self, request: HtmxHttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_database_unavailable(exception):
             return None
         logger.warning("database unavailable: %s", exception)
         return database_unavailable_response(request)
 
 
-def server_error(request: HttpRequest) -> HttpResponse:
+def server_error(request: HtmxHttpRequest) -> HttpResponse:
     """``handler500``: a database outage anywhere in the request is a 503, anything else a 500."""
     exception = sys.exc_info()[1]
     if is_database_unavailable(exception):

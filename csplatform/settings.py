@@ -67,6 +67,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "csplatform.middleware.RequestIdMiddleware",
+    # First after the request id: request.htmx is then set even for a database outage answered
+    # by an outer middleware or by handler500.
+    "django_htmx.middleware.HtmxMiddleware",
     "csplatform.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -78,7 +81,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "csplatform.middleware.HtmxVaryMiddleware",
     "csplatform.middleware.LoginRequiredMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import IsAuthenticated
 
 from .health import broker_ok, database_ok
+from .htmx import HtmxHttpRequest
 
 
 @login_not_required
@@ -48,7 +49,7 @@ def ready(request: HttpRequest) -> JsonResponse:
 
 
 @never_cache
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: HtmxHttpRequest) -> HttpResponse:
     """The signed-in person's home: each app registers the home of the roles it serves."""
     from .home import render_home
 

@@ -5,24 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts.models import Account
 from accounts.selectors_web import visible_account_or_404, visible_accounts
 from csplatform import roles
 from csplatform.htmx import (
+    DIALOG_BODY,
+    HtmxHttpRequest,
     add_service_errors,
-    add_trigger,
     conflict,
-    is_htmx,
     leaders_only,
     querystring,
     render_fragment,
     render_page_or_fragment,
-    retarget_to_dialog,
+    trigger_notice,
 )
 from csplatform.models import User
 from playbooks.models import ServiceModule
@@ -52,7 +53,7 @@ from .services.touchpoints import touchpoint_log
 WORKLIST = "engagement/worklist.html"
 
 
-def _worklist_csm(request: HttpRequest, filters: dict[str, object]) -> Any:
+def _worklist_csm(request: HtmxHttpRequest, filters: dict[str, object]) -> Any:
     """Whose worklist: a CSM's own; leadership may open any CSM's (``?csm=<id>``)."""
     if roles.is_leader(request.user) and filters.get("csm"):
         return get_object_or_404(User, pk=filters["csm"])
@@ -64,7 +65,7 @@ def _worklist_csm(request: HttpRequest, filters: dict[str, object]) -> Any:
 
 
 @require_GET
-def worklist(request: HttpRequest) -> HttpResponse:
+def worklist(request: HtmxHttpRequest) -> HttpResponse:
     """The CSM's home: their accounts in priority order, with why, capacity and coverage on top."""
     if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
         raise PermissionDenied("The worklist is for CSMs.")
@@ -112,7 +113,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def worklist_capacity(request: HttpRequest) -> HttpResponse:
+def worklist_capacity(request: HtmxHttpRequest) -> HttpResponse:
     """The capacity and on-time coverage cards at the top of the worklist (its own fragment)."""
     if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
         raise PermissionDenied("The worklist is for CSMs.")
@@ -131,7 +132,7 @@ def worklist_capacity(request: HttpRequest) -> HttpResponse:
 ACTIONS = {"touchpoint_urls": True, "task_urls": True, "proposal_urls": True, "override_urls": True}
 
 
-def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str | None) -> HttpResponse:
+def worklist_row_response(request: HtmxHttpRequest, account_id: int, *, notice: str | None) -> HttpResponse:
     """One refreshed worklist row (after an inline action), closing the dialog and saying what happened."""
     today = selectors_web.local_today()
     account = Account.objects.filter(pk=account_id).only("csm").first()
@@ -149,18 +150,23 @@ def worklist_row_response(request: HttpRequest, account_id: int, *, notice: str 
         )
     if notice is None:
         return response
-    return add_trigger(response, {"closeDialog": True, "notice": notice, "accountChanged": account_id})
+    return _account_changed_events(response, account_id, notice)
 
 
-def _after_action(request: HttpRequest, account_id: int, notice: str) -> HttpResponse:
+def _account_changed_events(response: HttpResponse, account_id: int, notice: str) -> HttpResponse:
+    """Close the dialog, flash the notice; the account's sections on the page reload themselves."""
+    trigger_client_event(response, "closeDialog")
+    trigger_notice(response, notice)
+    return trigger_client_event(response, "accountChanged", {"account": account_id})
+
+
+def _after_action(request: HtmxHttpRequest, account_id: int, notice: str) -> HttpResponse:
     """HTMX from the worklist: the refreshed row; from elsewhere: events only (the account page
     reloads its sections); a plain form post: back to the account page."""
-    if is_htmx(request):
+    if request.htmx:
         if request.POST.get("from") == "worklist":
             return worklist_row_response(request, account_id, notice=notice)
-        return add_trigger(
-            HttpResponse(status=204), {"closeDialog": True, "notice": notice, "accountChanged": account_id}
-        )
+        return _account_changed_events(HttpResponse(status=204), account_id, notice)
     from django.contrib import messages
 
     messages.success(request, notice)
@@ -168,7 +174,7 @@ def _after_action(request: HttpRequest, account_id: int, notice: str) -> HttpRes
 
 
 @require_http_methods(["GET", "POST"])
-def touchpoint_new(request: HttpRequest, account_id: int) -> HttpResponse:
+def touchpoint_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """Log a touchpoint: a dialog form (GET), saved by the touchpoint service (POST)."""
     account = visible_account_or_404(request.user, account_id)
     if request.method == "POST":
@@ -191,20 +197,20 @@ def touchpoint_new(request: HttpRequest, account_id: int) -> HttpResponse:
                 return _after_action(request, account.pk, f"Touchpoint logged on {account.name}.")
         context = {"form": form, "account": account, "origin": request.POST.get("from", "")}
         response = render(request, "engagement/touchpoint_form.html", context, status=422)
-        return retarget_to_dialog(response) if is_htmx(request) else response
+        return reswap(retarget(response, DIALOG_BODY), "innerHTML") if request.htmx else response
     form = TouchpointForm(initial={"occurred_at": timezone.localtime().replace(second=0, microsecond=0)})
     context = {"form": form, "account": account, "origin": request.GET.get("from", "")}
     return render(request, "engagement/touchpoint_form.html", context)
 
 
-def _visible_task(request: HttpRequest, task_id: int) -> Task:
+def _visible_task(request: HtmxHttpRequest, task_id: int) -> Task:
     return get_object_or_404(
         Task.objects.select_related("account").filter(account__in=visible_accounts(request.user)), pk=task_id
     )
 
 
 @require_POST
-def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_complete_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
     task = _visible_task(request, task_id)
     try:
         task_complete(by=request.user, task=task)
@@ -214,7 +220,7 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def task_snooze_view(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_snooze_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
     task = _visible_task(request, task_id)
     if not can_do_cs_work(request.user, task.account, assignee_id=task.assignee_id):
         raise PermissionDenied("Only the account's CSM, the assignee or CS Leadership may snooze tasks.")
@@ -236,7 +242,7 @@ def task_snooze_view(request: HttpRequest, task_id: int) -> HttpResponse:
                 return _after_action(request, task.account_id, f"Task snoozed: {task.title}.")
         context = {"form": form, "task": task, "origin": request.POST.get("from", "")}
         response = render(request, "engagement/snooze_form.html", context, status=422)
-        return retarget_to_dialog(response) if is_htmx(request) else response
+        return reswap(retarget(response, DIALOG_BODY), "innerHTML") if request.htmx else response
     context = {"form": SnoozeForm(), "task": task, "origin": request.GET.get("from", "")}
     return render(request, "engagement/snooze_form.html", context)
 
@@ -267,7 +273,7 @@ def _require_ae_or_leader(user: object) -> None:
 
 
 @require_GET
-def handoffs(request: HttpRequest) -> HttpResponse:
+def handoffs(request: HtmxHttpRequest) -> HttpResponse:
     """The AE's home: my accounts, and the status of the commitments I logged."""
     _require_ae_or_leader(request.user)
     accounts = list(
@@ -284,7 +290,7 @@ def handoffs(request: HttpRequest) -> HttpResponse:
     return render(request, "engagement/handoffs.html", {"accounts": accounts, "commitments": commitments})
 
 
-def _handoff_context(request: HttpRequest, account: Account, form: CommitmentForm) -> dict[str, object]:
+def _handoff_context(request: HtmxHttpRequest, account: Account, form: CommitmentForm) -> dict[str, object]:
     today = selectors_web.local_today()
     return {
         "account": account,
@@ -297,7 +303,7 @@ def _handoff_context(request: HttpRequest, account: Account, form: CommitmentFor
 
 
 @require_http_methods(["GET", "POST"])
-def handoff_account(request: HttpRequest, account_id: int) -> HttpResponse:
+def handoff_account(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """Log a commitment on one of my accounts, with the tier's entitlements beside the form."""
     _require_ae_or_leader(request.user)
     account = visible_account_or_404(request.user, account_id, related=("csm", "ae"))
@@ -322,11 +328,11 @@ def handoff_account(request: HttpRequest, account_id: int) -> HttpResponse:
             else:
                 context = _handoff_context(request, account, CommitmentForm())
                 context["logged"] = commitment
-                if is_htmx(request):
+                if request.htmx:
                     return render_fragment(request, "engagement/handoff_account.html", "workspace", context)
                 return render(request, "engagement/handoff_account.html", context)
         context = _handoff_context(request, account, form)
-        if is_htmx(request):
+        if request.htmx:
             return render_fragment(
                 request, "engagement/handoff_account.html", "workspace", context, status=422
             )
@@ -335,7 +341,7 @@ def handoff_account(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @require_POST
-def handoff_check(request: HttpRequest, account_id: int) -> HttpResponse:
+def handoff_check(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """Preview the entitlement check of a promise before it is saved (same rule as saving)."""
     _require_ae_or_leader(request.user)
     account = visible_account_or_404(request.user, account_id)
@@ -362,7 +368,7 @@ def handoff_check(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @require_GET
-def worklist_row(request: HttpRequest, account_id: int) -> HttpResponse:
+def worklist_row(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """One worklist row, re-read after something changed on the account (``account-changed-<id>``)."""
     visible_account_or_404(request.user, account_id)
     return worklist_row_response(request, account_id, notice=None)
@@ -374,14 +380,14 @@ SECTIONS = "engagement/account_sections.html"
 
 
 @require_GET
-def account_coverage(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_coverage(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     lines = coverage_for_account(account=account, today=selectors_web.local_today())
     return render_fragment(request, SECTIONS, "coverage", {"account": account, "lines": lines})
 
 
 @require_GET
-def account_tasks(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_tasks(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     tasks = [t for t in tasks_for_account(account=account) if t.status == "open"]
     return render_fragment(
@@ -390,14 +396,14 @@ def account_tasks(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @require_GET
-def account_commitments(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_commitments(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     commitments = list(commitments_for(user=request.user, account_id=account.pk).order_by("-created_at"))
     return render_fragment(request, SECTIONS, "commitments", {"account": account, "commitments": commitments})
 
 
 @require_GET
-def account_timeline(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_timeline(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
     items = selectors_web.account_timeline(account.pk)
     return render_fragment(request, SECTIONS, "timeline", {"account": account, "items": items})
@@ -408,7 +414,7 @@ def account_timeline(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: HtmxHttpRequest) -> HttpResponse:
     """Overrides needing approval, commitments exceeding the tier, add-on modules: decide inline."""
     from segmentation.selectors import overrides_awaiting_approval
 
@@ -422,13 +428,13 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @leaders_only
 @require_POST
-def commitment_decide(request: HttpRequest, commitment_id: int) -> HttpResponse:
+def commitment_decide(request: HtmxHttpRequest, commitment_id: int) -> HttpResponse:
     commitment = get_object_or_404(
         HandoffCommitment.objects.select_related("account", "module"), pk=commitment_id
     )
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        if is_htmx(request):
+        if request.htmx:
             return HttpResponse(
                 " ".join(str(e) for errs in form.errors.values() for e in errs),
                 status=400,
@@ -448,11 +454,11 @@ def commitment_decide(request: HttpRequest, commitment_id: int) -> HttpResponse:
             return conflict(" ".join(exc.message_dict["status"]))
         return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
     notice = f"Commitment on {commitment.account.name} {commitment.get_status_display().lower()}."
-    if is_htmx(request):
+    if request.htmx:
         response = render_fragment(
             request, "engagement/approvals.html", "commitment_decided", {"c": commitment}
         )
-        return add_trigger(response, {"notice": notice})
+        return trigger_notice(response, notice)
     from django.contrib import messages
 
     messages.success(request, notice)
@@ -466,7 +472,7 @@ PANELS = "engagement/panels.html"
 
 @require_GET
 @leaders_only
-def coverage_panel(request: HttpRequest) -> HttpResponse:
+def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
     today = selectors_web.local_today()
     by_tier = coverage_share(group_by="tier", today=today)
     by_csm = coverage_share(group_by="csm", today=today)
@@ -475,7 +481,7 @@ def coverage_panel(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def commitments_panel(request: HttpRequest) -> HttpResponse:
+def commitments_panel(request: HtmxHttpRequest) -> HttpResponse:
     waiting = commitments_awaiting_decision()
     return render_fragment(
         request, PANELS, "commitments", {"commitments": list(waiting[:8]), "count": waiting.count()}
@@ -484,7 +490,7 @@ def commitments_panel(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def capacity_panel(request: HttpRequest) -> HttpResponse:
+def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
     # Every CSM: accounts per tier come from the portfolio summary, not a GROUP BY of the book.
     rows = csm_capacity(today=selectors_web.local_today(), from_summary=True)
     chart = {

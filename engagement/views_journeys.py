@@ -11,13 +11,19 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account, Contact
 from csplatform import roles
-from csplatform.htmx import add_service_errors, is_htmx, leaders_only, register_account_section, require_roles
+from csplatform.htmx import (
+    HtmxHttpRequest,
+    add_service_errors,
+    leaders_only,
+    register_account_section,
+    require_roles,
+)
 from playbooks.journey_templates import PLACEHOLDERS
 from playbooks.models import Journey, JourneyStep
 from playbooks.services.journeys import (
@@ -98,7 +104,7 @@ def _can_see_account(user: Any, account: Account) -> bool:
 
 @require_GET
 @leaders_and_csms
-def journey_list(request: HttpRequest) -> HttpResponse:
+def journey_list(request: HtmxHttpRequest) -> HttpResponse:
     config = journey_settings()
     context = {
         "overview": journeys_overview(),
@@ -114,7 +120,7 @@ def journey_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @leaders_only
-def settings_update(request: HttpRequest) -> HttpResponse:
+def settings_update(request: HtmxHttpRequest) -> HttpResponse:
     form = SettingsForm(request.POST)
     if form.is_valid():
         try:
@@ -131,7 +137,7 @@ def settings_update(request: HttpRequest) -> HttpResponse:
 
 
 @leaders_only
-def journey_new(request: HttpRequest) -> HttpResponse:
+def journey_new(request: HtmxHttpRequest) -> HttpResponse:
     form = JourneyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -146,7 +152,7 @@ def journey_new(request: HttpRequest) -> HttpResponse:
 
 
 @leaders_and_csms
-def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
+def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
     form = JourneyForm(request.POST or None, instance=journey)
     if request.method == "POST":
@@ -175,7 +181,7 @@ def journey_detail(request: HttpRequest, journey_id: int) -> HttpResponse:
 
 @require_POST
 @leaders_only
-def journey_pause_view(request: HttpRequest, journey_id: int) -> HttpResponse:
+def journey_pause_view(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
     journey_pause(user=request.user, journey=journey, reason=request.POST.get("reason", ""))
     messages.warning(request, f"“{journey.name}” is paused: nothing of it is scheduled or sent.")
@@ -184,7 +190,7 @@ def journey_pause_view(request: HttpRequest, journey_id: int) -> HttpResponse:
 
 @require_POST
 @leaders_only
-def journey_resume_view(request: HttpRequest, journey_id: int) -> HttpResponse:
+def journey_resume_view(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
     journey_resume(user=request.user, journey=journey)
     messages.success(request, f"“{journey.name}” is sending again.")
@@ -192,7 +198,7 @@ def journey_resume_view(request: HttpRequest, journey_id: int) -> HttpResponse:
 
 
 @leaders_only
-def step_edit(request: HttpRequest, journey_id: int, step_id: int | None = None) -> HttpResponse:
+def step_edit(request: HtmxHttpRequest, journey_id: int, step_id: int | None = None) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
     step = get_object_or_404(JourneyStep, pk=step_id, journey=journey) if step_id else None
     form = StepForm(request.POST or None, instance=step)
@@ -211,7 +217,7 @@ def step_edit(request: HttpRequest, journey_id: int, step_id: int | None = None)
 # --- Preview, dry run, results, review ---------------------------------------------------------
 
 
-def _contact_from_query(request: HttpRequest) -> Contact | None:
+def _contact_from_query(request: HtmxHttpRequest) -> Contact | None:
     wanted = request.GET.get("contact", "").strip()
     if not wanted:
         return None
@@ -225,7 +231,7 @@ def _contact_from_query(request: HttpRequest) -> Contact | None:
 
 @require_GET
 @leaders_and_csms
-def step_preview(request: HttpRequest, journey_id: int, step_id: int) -> HttpResponse:
+def step_preview(request: HtmxHttpRequest, journey_id: int, step_id: int) -> HttpResponse:
     step = get_object_or_404(JourneyStep.objects.select_related("journey"), pk=step_id, journey_id=journey_id)
     contact = _contact_from_query(request)
     context: dict[str, Any] = {"journey": step.journey, "step": step, "contact": contact,
@@ -240,7 +246,7 @@ def step_preview(request: HttpRequest, journey_id: int, step_id: int) -> HttpRes
 
 @require_GET
 @leaders_only
-def journey_dry_run(request: HttpRequest, journey_id: int) -> HttpResponse:
+def journey_dry_run(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
     plan = journey_plan(journey=journey, days=7)
     return render(request, "journeys/dry_run.html", {"journey": journey, "plan": plan, "scope": journey.name})
@@ -248,7 +254,7 @@ def journey_dry_run(request: HttpRequest, journey_id: int) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def journey_results_view(request: HttpRequest, journey_id: int) -> HttpResponse:
+def journey_results_view(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
     context = {"journey": journey, "results": journey_results(journey=journey)}
     return render(request, "journeys/results.html", context)
@@ -256,14 +262,14 @@ def journey_results_view(request: HttpRequest, journey_id: int) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: HtmxHttpRequest) -> HttpResponse:
     context = {"rows": stuck_for_review()[:500], "actions": REVIEW_ACTIONS}
     return render(request, "journeys/review.html", context)
 
 
 @require_POST
 @leaders_only
-def review_resolve(request: HttpRequest, outbound_id: int) -> HttpResponse:
+def review_resolve(request: HtmxHttpRequest, outbound_id: int) -> HttpResponse:
     row = get_object_or_404(OutboundEmail, pk=outbound_id)
     try:
         outbound_review_resolve(user=request.user, outbound=row, action=request.POST.get("action", ""))
@@ -277,7 +283,7 @@ def review_resolve(request: HttpRequest, outbound_id: int) -> HttpResponse:
 # --- The account side -------------------------------------------------------------------------
 
 
-def _account_for(request: HttpRequest, account_id: int) -> Account:
+def _account_for(request: HtmxHttpRequest, account_id: int) -> Account:
     account = get_object_or_404(Account.objects.select_related("csm"), pk=account_id)
     if not _can_see_account(request.user, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may see its journeys.")
@@ -285,7 +291,7 @@ def _account_for(request: HttpRequest, account_id: int) -> Account:
 
 
 @require_GET
-def account_journeys(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_journeys(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """The account's enrolments, recent journey emails and the next 7 days (page or HTMX section).
 
     Whoever may open the account sees it (its AE too); only its CSM and leadership act on it.
@@ -302,12 +308,12 @@ def account_journeys(request: HttpRequest, account_id: int) -> HttpResponse:
         "journeys": Journey.objects.order_by("name"),
         "contacts": account.contacts.order_by("name"),
     }
-    template = "journeys/account.html#section" if is_htmx(request) else "journeys/account.html"
+    template = "journeys/account.html#section" if request.htmx else "journeys/account.html"
     return render(request, template, context)
 
 
 @require_POST
-def account_enrol(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_enrol(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id)
     journey = Journey.objects.filter(pk=request.POST.get("journey") or 0).first()
     contact = account.contacts.filter(pk=request.POST.get("contact") or 0).select_related("account").first()
@@ -324,7 +330,7 @@ def account_enrol(request: HttpRequest, account_id: int) -> HttpResponse:
 
 
 @require_POST
-def enrolment_stop_view(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+def enrolment_stop_view(request: HtmxHttpRequest, enrolment_id: int) -> HttpResponse:
     enrolments = JourneyEnrolment.objects.select_related("account", "contact", "journey")
     enrolment = get_object_or_404(enrolments, pk=enrolment_id)
     _account_for(request, enrolment.account_id)
@@ -334,7 +340,7 @@ def enrolment_stop_view(request: HttpRequest, enrolment_id: int) -> HttpResponse
 
 
 @require_POST
-def account_stop_all(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_stop_all(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id)
     stopped = enrolments_stop_for_account(user=request.user, account=account)
     messages.success(request, f"Stopped {stopped} journey enrolment(s) of {account.name}.")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from csplatform.htmx import add_trigger, conflict, is_htmx, leaders_only
+from csplatform.htmx import HtmxHttpRequest, conflict, leaders_only, trigger_notice
 from segmentation.models import PolicyStatus, Tier, TierPolicy
 
 from .forms import AddOnDecisionForm, EntitlementForm
@@ -35,7 +35,7 @@ def _entitlements_context(policy: TierPolicy, form: EntitlementForm | None = Non
 
 @leaders_only
 @require_http_methods(["GET", "POST"])
-def policy_entitlements(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_entitlements(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
     """What each tier of the policy entitles accounts to; a draft's entitlements are edited here."""
     policy = get_object_or_404(TierPolicy, pk=policy_id)
     if request.method == "POST":
@@ -61,7 +61,7 @@ def policy_entitlements(request: HttpRequest, policy_id: int) -> HttpResponse:
                     for message in messages:
                         form.add_error(name if name in form.fields else None, message)
             else:
-                if not is_htmx(request):
+                if not request.htmx:
                     return redirect("segmentation:policy-detail", policy_id=policy.pk)
                 return render(request, TEMPLATE, _entitlements_context(policy))
         return render(request, TEMPLATE, _entitlements_context(policy, form), status=422)
@@ -70,7 +70,7 @@ def policy_entitlements(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 @leaders_only
 @require_POST
-def addon_decide_view(request: HttpRequest, add_on_id: int) -> HttpResponse:
+def addon_decide_view(request: HtmxHttpRequest, add_on_id: int) -> HttpResponse:
     """Approve or decline an add-on module from the approvals inbox (inline)."""
     add_on = get_object_or_404(AccountAddOn.objects.select_related("account", "module"), pk=add_on_id)
     form = AddOnDecisionForm(request.POST)
@@ -88,9 +88,9 @@ def addon_decide_view(request: HttpRequest, add_on_id: int) -> HttpResponse:
             return conflict(" ".join(exc.message_dict["status"]))
         return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
     notice = f"Add-on {add_on.module.name} for {add_on.account.name} {add_on.get_status_display().lower()}."
-    if is_htmx(request):
+    if request.htmx:
         response = render(request, "playbooks/addon_decided.html", {"add_on": add_on})
-        return add_trigger(response, {"notice": notice})
+        return trigger_notice(response, notice)
     from django.contrib import messages
 
     messages.success(request, notice)

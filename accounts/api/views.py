@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, generics, permissions, serializers, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, generics, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.api_auth import ReadOnlyTokenPermission
+from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
 
 from ..filters import AccountFilter
@@ -32,7 +38,7 @@ from ..services import (
     metrics_sync,
     reassigns_owner,
 )
-from ..services.accounts import AccountConflict, account_version
+from ..services.accounts import account_version
 from .serializers import (
     AccountCreateSerializer,
     AccountFieldsSerializer,
@@ -46,12 +52,6 @@ from .serializers import (
     SyncEnvelopeSerializer,
     SyncResultSerializer,
 )
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The account was changed by someone else at the same time; reload and retry."
-    default_code = "conflict"
 
 
 class AccountPermission(permissions.BasePermission):
@@ -85,25 +85,8 @@ def _actor(request: Request) -> User:
     return cast(User, request.user)
 
 
-def _service_errors(call: Callable[[], Account]) -> Account:
-    """Turn a service's field errors into a 400 and a lost race into a 409."""
-    try:
-        return call()
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.message_dict) from exc
-    except AccountConflict as exc:
-        raise Conflict() from exc
-
-
-class AccountListCreateView(generics.ListCreateAPIView):
-    permission_classes = [*API_PERMISSIONS, AccountPermission]
-    serializer_class = AccountSerializer
-    filterset_class = AccountFilter
-
-    def get_queryset(self) -> Any:
-        return accounts_visible_to(user=self.request.user)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         responses={
             200: AccountSerializer(many=True),
             404: OpenApiResponse(
@@ -111,18 +94,24 @@ class AccountListCreateView(generics.ListCreateAPIView):
                 description="The cursor is not one this list handed out.",
             ),
         }
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+    ),
+    post=extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer}),
+)
+class AccountListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
+    """`GET /api/v1/accounts/`: the accounts the user may see, filtered; `POST` creates one."""
 
-    @extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer})
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        incoming = AccountCreateSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        account = _service_errors(
-            lambda: account_create(actor=_actor(request), source="api", **incoming.validated_data)
+    permission_classes = [*API_PERMISSIONS, AccountPermission]
+    serializer_class = AccountSerializer
+    input_serializer_class = AccountCreateSerializer
+    filterset_class = AccountFilter
+
+    def get_queryset(self) -> Any:
+        return accounts_visible_to(user=self.request.user)
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = account_create(
+            actor=_actor(self.request), source="api", **serializer.validated_data
         )
-        return Response(AccountSerializer(account).data, status=status.HTTP_201_CREATED)
 
 
 class AccountDetailView(generics.RetrieveUpdateAPIView):
@@ -156,11 +145,12 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
         changes = incoming.validated_data
         if not can_reassign_owners(request.user) and reassigns_owner(account, changes):
             raise exceptions.PermissionDenied("Only CS Leadership can move an account to another CSM or AE.")
-        expected = _if_match(request)
-        account = _service_errors(
-            lambda: account_update(
-                account=account, actor=_actor(request), source="api", data=changes, expected_version=expected
-            )
+        account = account_update(
+            account=account,
+            actor=_actor(request),
+            source="api",
+            data=changes,
+            expected_version=_if_match(request),
         )
         return _with_etag(Response(AccountSerializer(account).data), account)
 

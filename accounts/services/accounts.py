@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from csplatform.errors import ConcurrentChange
 from csplatform.models import User
 
 from ..models import TRACKED_FIELDS, Account, AccountFieldChange
@@ -40,8 +41,10 @@ OWNER_FIELDS = ("csm", "ae")
 SOURCE_MAX_LENGTH = 40
 
 
-class AccountConflict(Exception):
+class AccountConflict(ConcurrentChange):
     """The account was created or changed by someone else at the same moment."""
+
+    public_message = "The account was changed by someone else at the same time; reload and retry."
 
 
 def user_refs_resolve(refs: Iterable[str]) -> dict[str, User]:

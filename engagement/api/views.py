@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, generics, serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account
 from csplatform import roles
+from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
 
 from .. import selectors
@@ -23,15 +23,6 @@ from ..services.flags import flag_resolve
 from ..services.tasks import task_complete, task_create, task_snooze
 from ..services.touchpoints import touchpoint_log
 from . import serializers as s
-
-
-def call_service(service: Any, **kwargs: Any) -> Any:
-    """Run a service; its field-keyed ValidationError becomes DRF's 400 body."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        raise serializers.ValidationError(detail) from None
 
 
 def account_for_input(account_id: int) -> Account:
@@ -54,24 +45,23 @@ def _account_filter(request: Request) -> int | None:
 ACCOUNT_PARAM = OpenApiParameter("account", int, description="Only records of this account.")
 
 
-class TouchpointListCreateView(generics.ListAPIView):
+@extend_schema_view(
+    get=extend_schema(parameters=[ACCOUNT_PARAM]),
+    post=extend_schema(request=s.TouchpointInputSerializer, responses={201: s.TouchpointSerializer}),
+)
+class TouchpointListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     """`GET /api/v1/touchpoints/?account=<id>` and `POST /api/v1/touchpoints/`."""
 
     serializer_class = s.TouchpointSerializer
+    input_serializer_class = s.TouchpointInputSerializer
 
     def get_queryset(self) -> Any:
         return selectors.touchpoints_for(user=self.request.user, account_id=_account_filter(self.request))
 
-    @extend_schema(parameters=[ACCOUNT_PARAM])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(request=s.TouchpointInputSerializer, responses={201: s.TouchpointSerializer})
-    def post(self, request: Request) -> Response:
-        data = _valid(s.TouchpointInputSerializer, request)
-        touchpoint = call_service(
-            touchpoint_log,
-            by=request.user,
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = touchpoint_log(
+            by=self.request.user,
             account=account_for_input(data["account"]),
             kind=data["kind"],
             occurred_at=data["occurred_at"],
@@ -80,14 +70,18 @@ class TouchpointListCreateView(generics.ListAPIView):
             notes=data["notes"],
             participant_ids=data["participants"],
         )
-        return Response(s.TouchpointSerializer(touchpoint).data, status=status.HTTP_201_CREATED)
 
 
-class CommitmentListCreateView(generics.ListAPIView):
+@extend_schema_view(
+    get=extend_schema(parameters=[ACCOUNT_PARAM, OpenApiParameter("status", str)]),
+    post=extend_schema(request=s.CommitmentInputSerializer, responses={201: s.CommitmentSerializer}),
+)
+class CommitmentListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     """`GET|POST /api/v1/commitments/`: AEs log promises on their accounts; the response carries
     the check's `status` (`within_tier`, `exceeds_tier`, `accepted`, `declined`)."""
 
     serializer_class = s.CommitmentSerializer
+    input_serializer_class = s.CommitmentInputSerializer
 
     def get_queryset(self) -> Any:
         commitments = selectors.commitments_for(
@@ -96,16 +90,10 @@ class CommitmentListCreateView(generics.ListAPIView):
         wanted = self.request.query_params.get("status")
         return commitments.filter(status=wanted) if wanted else commitments
 
-    @extend_schema(parameters=[ACCOUNT_PARAM, OpenApiParameter("status", str)])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(request=s.CommitmentInputSerializer, responses={201: s.CommitmentSerializer})
-    def post(self, request: Request) -> Response:
-        data = _valid(s.CommitmentInputSerializer, request)
-        commitment = call_service(
-            commitment_log,
-            by=request.user,
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = commitment_log(
+            by=self.request.user,
             account=account_for_input(data["account"]),
             module_code=data.get("module") or None,
             cadence_days=data.get("cadence_days"),
@@ -113,7 +101,6 @@ class CommitmentListCreateView(generics.ListAPIView):
             deal_reference=data["deal_reference"],
             note=data["note"],
         )
-        return Response(s.CommitmentSerializer(commitment).data, status=status.HTTP_201_CREATED)
 
 
 def _visible_commitment(request: Request, pk: int) -> HandoffCommitment:
@@ -124,8 +111,7 @@ class CommitmentAcceptView(APIView):
     @extend_schema(request=s.CommitmentAcceptSerializer, responses={200: s.CommitmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.CommitmentAcceptSerializer, request)
-        commitment = call_service(
-            commitment_accept,
+        commitment = commitment_accept(
             by=request.user,
             commitment=_visible_commitment(request, pk),
             until=data.get("until"),
@@ -138,8 +124,7 @@ class CommitmentDeclineView(APIView):
     @extend_schema(request=s.CommitmentDeclineSerializer, responses={200: s.CommitmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.CommitmentDeclineSerializer, request)
-        commitment = call_service(
-            commitment_decline,
+        commitment = commitment_decline(
             by=request.user,
             commitment=_visible_commitment(request, pk),
             reason=data["reason"],
@@ -147,10 +132,16 @@ class CommitmentDeclineView(APIView):
         return Response(s.CommitmentSerializer(commitment).data)
 
 
-class TaskListCreateView(generics.ListAPIView):
-    """`GET /api/v1/tasks/`: the signed-in CSM's open tasks (`?account=` for one account's tasks)."""
+@extend_schema_view(
+    get=extend_schema(parameters=[ACCOUNT_PARAM]),
+    post=extend_schema(request=s.TaskInputSerializer, responses={201: s.TaskSerializer}),
+)
+class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
+    """`GET /api/v1/tasks/`: the signed-in CSM's open tasks (`?account=` for one account's tasks);
+    `POST` creates one by hand."""
 
     serializer_class = s.TaskSerializer
+    input_serializer_class = s.TaskInputSerializer
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
@@ -161,16 +152,10 @@ class TaskListCreateView(generics.ListAPIView):
             return selectors.tasks_visible_for_account(account_id=account_id, user=self.request.user)
         return selectors.tasks_for_csm(csm=self.request.user, include_snoozed=True)  # type: ignore[arg-type]
 
-    @extend_schema(parameters=[ACCOUNT_PARAM])
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(request=s.TaskInputSerializer, responses={201: s.TaskSerializer})
-    def post(self, request: Request) -> Response:
-        data = _valid(s.TaskInputSerializer, request)
-        task = call_service(
-            task_create,
-            by=request.user,
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
+        serializer.instance = task_create(
+            by=self.request.user,
             account=account_for_input(data["account"]),
             title=data["title"],
             due_on=data["due_on"],
@@ -179,7 +164,6 @@ class TaskListCreateView(generics.ListAPIView):
             module_code=data.get("module") or None,
             estimated_minutes=data["estimated_minutes"],
         )
-        return Response(s.TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
 def _visible_task(request: Request, pk: int) -> Task:
@@ -191,7 +175,7 @@ def _visible_task(request: Request, pk: int) -> Task:
 class TaskCompleteView(APIView):
     @extend_schema(request=None, responses={200: s.TaskSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        task = call_service(task_complete, by=request.user, task=_visible_task(request, pk))
+        task = task_complete(by=request.user, task=_visible_task(request, pk))
         return Response(s.TaskSerializer(task).data)
 
 
@@ -199,8 +183,7 @@ class TaskSnoozeView(APIView):
     @extend_schema(request=s.TaskSnoozeSerializer, responses={200: s.TaskSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.TaskSnoozeSerializer, request)
-        task = call_service(
-            task_snooze,
+        task = task_snooze(
             by=request.user,
             task=_visible_task(request, pk),
             until=data["until"],
@@ -233,7 +216,7 @@ class FlagResolveView(APIView):
         flag = get_object_or_404(
             Flag.objects.filter(account__in=selectors.visible_accounts(user=request.user)), pk=pk
         )
-        flag = call_service(flag_resolve, by=request.user, flag=flag, note=data["note"])
+        flag = flag_resolve(by=request.user, flag=flag, note=data["note"])
         return Response(s.FlagSerializer(flag).data)
 
 

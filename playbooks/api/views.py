@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers, status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account
 from csplatform import roles
+from csplatform.api_generics import ServiceCreateMixin
 from segmentation.models import Tier
 
 from ..models import AccountAddOn, ServiceModule, TierEntitlement
 from ..services.catalogue import addon_decide, addon_request, entitlement_set
 from . import serializers as s
-
-
-def call_service(service: Any, **kwargs: Any) -> Any:
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        raise serializers.ValidationError(detail) from None
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -43,30 +35,31 @@ class ServiceModuleListView(generics.ListAPIView):
     queryset = ServiceModule.objects.all()
 
 
-class EntitlementListCreateView(generics.ListAPIView):
+@extend_schema_view(
+    post=extend_schema(request=s.TierEntitlementInputSerializer, responses={201: s.TierEntitlementSerializer})
+)
+class EntitlementListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     """`GET /api/v1/entitlements/` (active and draft policies) and `POST` to set one (CS Leadership)."""
 
     serializer_class = s.TierEntitlementSerializer
+    input_serializer_class = s.TierEntitlementInputSerializer
 
     def get_queryset(self) -> Any:
         return TierEntitlement.objects.select_related("tier__policy", "module").exclude(
             tier__policy__status="retired"
         )
 
-    @extend_schema(request=s.TierEntitlementInputSerializer, responses={201: s.TierEntitlementSerializer})
-    def post(self, request: Request) -> Response:
-        data = _valid(s.TierEntitlementInputSerializer, request)
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
         tier = Tier.objects.select_related("policy").filter(pk=data["tier"]).first()
         if tier is None:
             raise serializers.ValidationError({"tier": [f"Unknown tier {data['tier']}."]})
-        entitlement = call_service(
-            entitlement_set,
-            by=request.user,
+        serializer.instance = entitlement_set(
+            by=self.request.user,
             tier=tier,
             module_code=data["module"],
             cadence_days=data.get("cadence_days"),
         )
-        return Response(s.TierEntitlementSerializer(entitlement).data, status=status.HTTP_201_CREATED)
 
 
 def _visible_add_ons(user: Any) -> Any:
@@ -76,23 +69,23 @@ def _visible_add_ons(user: Any) -> Any:
     return add_ons.filter(Q(account__csm_id=user.pk) | Q(account__ae_id=user.pk))
 
 
-class AddOnListCreateView(generics.ListAPIView):
+@extend_schema_view(post=extend_schema(request=s.AddOnInputSerializer, responses={201: s.AddOnSerializer}))
+class AddOnListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     """`GET|POST /api/v1/add-ons/`: à-la-carte modules for enterprise accounts, approved by leaders."""
 
     serializer_class = s.AddOnSerializer
+    input_serializer_class = s.AddOnInputSerializer
 
     def get_queryset(self) -> Any:
         return _visible_add_ons(self.request.user)
 
-    @extend_schema(request=s.AddOnInputSerializer, responses={201: s.AddOnSerializer})
-    def post(self, request: Request) -> Response:
-        data = _valid(s.AddOnInputSerializer, request)
+    def perform_create(self, serializer: Any) -> None:
+        data = serializer.validated_data
         account = Account.objects.filter(pk=data["account"]).first()
         if account is None:
             raise serializers.ValidationError({"account": [f"Unknown account {data['account']}."]})
-        add_on = call_service(
-            addon_request,
-            by=request.user,
+        serializer.instance = addon_request(
+            by=self.request.user,
             account=account,
             module_code=data["module"],
             cadence_days=data.get("cadence_days"),
@@ -100,7 +93,6 @@ class AddOnListCreateView(generics.ListAPIView):
             ends_on=data.get("ends_on"),
             note=data["note"],
         )
-        return Response(s.AddOnSerializer(add_on).data, status=status.HTTP_201_CREATED)
 
 
 class AddOnDecideView(APIView):
@@ -108,7 +100,5 @@ class AddOnDecideView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.AddOnDecisionSerializer, request)
         add_on = get_object_or_404(_visible_add_ons(request.user), pk=pk)
-        add_on = call_service(
-            addon_decide, by=request.user, add_on=add_on, approve=data["approve"], reason=data["reason"]
-        )
+        add_on = addon_decide(by=request.user, add_on=add_on, approve=data["approve"], reason=data["reason"])
         return Response(s.AddOnSerializer(add_on).data)

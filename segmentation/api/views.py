@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, permissions, status
+from rest_framework import generics, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,17 +48,6 @@ class ReviewPermission(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return may_run_reviews(request.user)
-
-
-def _call(service: Any, **kwargs: Any) -> Any:
-    """Run a service, turning its refusals into DRF's 400 / 403 answers."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        raise exceptions.ValidationError(detail) from exc
-    except DjangoPermissionDenied as exc:
-        raise exceptions.PermissionDenied(str(exc) or None) from exc
 
 
 class TierListView(APIView):
@@ -119,8 +106,7 @@ class AccountOverrideView(APIView):
             raise Http404
         data = OverrideRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        override = _call(
-            tier_override_request,
+        override = tier_override_request(
             account=account,
             by=request.user,
             tier_code=data.validated_data["tier"],
@@ -153,7 +139,7 @@ class OverrideDecisionView(APIView):
         data = OverrideDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         service = tier_override_approve if self.decision == "approve" else tier_override_decline
-        override = _call(service, override=override, by=request.user, note=data.validated_data["note"])
+        override = service(override=override, by=request.user, note=data.validated_data["note"])
         return Response(TierOverrideSerializer(override).data)
 
 
@@ -172,7 +158,7 @@ class ProposalAcceptView(APIView):
         change = selectors.proposals_open_for(user=request.user).filter(pk=pk).first()
         if change is None:
             raise Http404
-        change = _call(tier_proposal_accept, change=change, by=request.user)
+        change = tier_proposal_accept(change=change, by=request.user)
         return Response(TierChangeSerializer(change).data)
 
 
@@ -184,8 +170,7 @@ class ProposalRejectView(APIView):
             raise Http404
         data = ProposalRejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _, override = _call(
-            tier_proposal_reject,
+        _, override = tier_proposal_reject(
             change=change,
             by=request.user,
             reason=data.validated_data["reason"],

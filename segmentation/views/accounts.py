@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts.selectors_web import visible_account_or_404, visible_accounts
 from csplatform import roles
 from csplatform.htmx import (
+    DIALOG_BODY,
+    HtmxHttpRequest,
     add_service_errors,
-    add_trigger,
     conflict,
-    is_htmx,
     leaders_only,
     render_fragment,
-    retarget_to_dialog,
+    trigger_notice,
 )
 
 from ..forms import DecisionForm, DisputeForm, OverrideForm
@@ -28,19 +29,14 @@ from ..services.proposals import tier_proposal_accept, tier_proposal_reject
 
 def account_changed(account_id: int, notice: str, *, status: int = 204) -> HttpResponse:
     """Tell the page an account changed: its worklist row and account sections reload themselves."""
-    return add_trigger(
-        HttpResponse(status=status),
-        {
-            "closeDialog": True,
-            "notice": notice,
-            "accountChanged": account_id,
-            f"account-changed-{account_id}": True,
-        },
-    )
+    response = trigger_client_event(HttpResponse(status=status), "closeDialog")
+    trigger_notice(response, notice)
+    trigger_client_event(response, "accountChanged", {"account": account_id})
+    return trigger_client_event(response, f"account-changed-{account_id}")
 
 
-def _done(request: HttpRequest, account_id: int, notice: str) -> HttpResponse:
-    if is_htmx(request):
+def _done(request: HtmxHttpRequest, account_id: int, notice: str) -> HttpResponse:
+    if request.htmx:
         return account_changed(account_id, notice)
     from django.contrib import messages
 
@@ -55,7 +51,7 @@ def _conflict_message(exc: ValidationError) -> str | None:
 
 
 @require_GET
-def tier_section(request: HttpRequest, account_id: int) -> HttpResponse:
+def tier_section(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """Why the account has its tier (structured steps), override and proposal, history, economics."""
     account = visible_account_or_404(request.user, account_id)
     panel = account_tier_panel(account=account)
@@ -81,7 +77,7 @@ def _active_tiers() -> list[tuple[str, str]]:
 
 
 @require_http_methods(["GET", "POST"])
-def override_new(request: HttpRequest, account_id: int) -> HttpResponse:
+def override_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """Override the tier with a reason and an expiry (a dialog); the service decides on approval."""
     account = visible_account_or_404(request.user, account_id)
     tiers = _active_tiers()
@@ -111,12 +107,12 @@ def override_new(request: HttpRequest, account_id: int) -> HttpResponse:
         response = render(
             request, "segmentation/override_form.html", {"form": form, "account": account}, status=422
         )
-        return retarget_to_dialog(response) if is_htmx(request) else response
+        return reswap(retarget(response, DIALOG_BODY), "innerHTML") if request.htmx else response
     form = OverrideForm(tiers=tiers)
     return render(request, "segmentation/override_form.html", {"form": form, "account": account})
 
 
-def _visible_proposal(request: HttpRequest, change_id: int) -> TierChange:
+def _visible_proposal(request: HtmxHttpRequest, change_id: int) -> TierChange:
     return get_object_or_404(
         TierChange.objects.select_related("account").filter(account__in=visible_accounts(request.user)),
         pk=change_id,
@@ -124,7 +120,7 @@ def _visible_proposal(request: HttpRequest, change_id: int) -> TierChange:
 
 
 @require_POST
-def proposal_accept(request: HttpRequest, change_id: int) -> HttpResponse:
+def proposal_accept(request: HtmxHttpRequest, change_id: int) -> HttpResponse:
     change = _visible_proposal(request, change_id)
     if change.status == ChangeStatus.APPLIED and change.decided_by_id == request.user.pk:
         return _done(request, change.account_id, "Tier proposal already accepted.")  # a double submit
@@ -140,7 +136,7 @@ def proposal_accept(request: HttpRequest, change_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def proposal_dispute(request: HttpRequest, change_id: int) -> HttpResponse:
+def proposal_dispute(request: HtmxHttpRequest, change_id: int) -> HttpResponse:
     """Dispute a proposal: the account keeps its tier through an override with a reason."""
     change = _visible_proposal(request, change_id)
     context: dict[str, object] = {"change": change}
@@ -171,14 +167,14 @@ def proposal_dispute(request: HttpRequest, change_id: int) -> HttpResponse:
                 )
         context["form"] = form
         response = render(request, "segmentation/dispute_form.html", context, status=422)
-        return retarget_to_dialog(response) if is_htmx(request) else response
+        return reswap(retarget(response, DIALOG_BODY), "innerHTML") if request.htmx else response
     context["form"] = DisputeForm()
     return render(request, "segmentation/dispute_form.html", context)
 
 
 @leaders_only
 @require_POST
-def override_decide(request: HttpRequest, override_id: int) -> HttpResponse:
+def override_decide(request: HtmxHttpRequest, override_id: int) -> HttpResponse:
     """Approve or decline a pending override from the approvals inbox (inline)."""
     override = get_object_or_404(
         TierOverride.objects.select_related("account", "requested_by"), pk=override_id
@@ -199,9 +195,10 @@ def override_decide(request: HttpRequest, override_id: int) -> HttpResponse:
             return conflict(message)
         return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
     override.refresh_from_db()
-    if is_htmx(request):
+    if request.htmx:
         response = render(request, "segmentation/override_decided.html", {"override": override})
-        return add_trigger(response, {"notice": notice, "approvalsChanged": True})
+        trigger_notice(response, notice)
+        return trigger_client_event(response, "approvalsChanged")
     from django.contrib import messages
 
     messages.success(request, notice)

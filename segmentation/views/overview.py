@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Account
-from csplatform.htmx import leaders_only, render_fragment
+from csplatform.htmx import HtmxHttpRequest, leaders_only, render_fragment
 
 from .. import economics
 from .. import selectors_web as web
@@ -31,7 +31,7 @@ DRILLDOWN_LIMIT = 200
 
 @require_GET
 @leaders_only
-def distribution_panel(request: HttpRequest) -> HttpResponse:
+def distribution_panel(request: HtmxHttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
     rows, live = web.tier_distribution(summaries)
     chart = {
@@ -65,7 +65,7 @@ def distribution_panel(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def migrations_panel(request: HttpRequest) -> HttpResponse:
+def migrations_panel(request: HtmxHttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
     codes, rows = web.migration_matrix(summaries)
     return render(
@@ -75,7 +75,7 @@ def migrations_panel(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def overrides_panel(request: HttpRequest) -> HttpResponse:
+def overrides_panel(request: HtmxHttpRequest) -> HttpResponse:
     groups = override_feedback()
     by_reason: dict[str, int] = {}
     for group in groups:
@@ -96,7 +96,7 @@ def overrides_panel(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def economics_panel(request: HttpRequest) -> HttpResponse:
+def economics_panel(request: HtmxHttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
     by_quadrant = {q.quadrant: q for q in summaries["quadrants"]}
     quadrants = [(q.value, q.label, by_quadrant.get(q.value)) for q in web.QUADRANT_ORDER]
@@ -107,7 +107,7 @@ def economics_panel(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def economics_scatter(request: HttpRequest) -> HttpResponse:
+def economics_scatter(request: HtmxHttpRequest) -> HttpResponse:
     points = web.economics_scatter()
     colours = {
         Quadrant.HIGH_REVENUE_LOW_COST: "#1b7f4b",
@@ -130,7 +130,7 @@ def economics_scatter(request: HttpRequest) -> HttpResponse:
 # --- Drill-downs: the accounts behind a number ---------------------------------------------------
 
 
-def _drilldown(request: HttpRequest, title: str, accounts: list[Account], note: str = "") -> HttpResponse:
+def _drilldown(request: HtmxHttpRequest, title: str, accounts: list[Account], note: str = "") -> HttpResponse:
     return render(
         request,
         "segmentation/drilldown.html",
@@ -140,7 +140,7 @@ def _drilldown(request: HttpRequest, title: str, accounts: list[Account], note: 
 
 @require_GET
 @leaders_only
-def migration_accounts(request: HttpRequest, review_id: int) -> HttpResponse:
+def migration_accounts(request: HtmxHttpRequest, review_id: int) -> HttpResponse:
     try:
         review = TierReview.objects.get(pk=review_id, status="finished")
     except TierReview.DoesNotExist:
@@ -164,7 +164,7 @@ def migration_accounts(request: HttpRequest, review_id: int) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def override_accounts(request: HttpRequest, reason: str) -> HttpResponse:
+def override_accounts(request: HtmxHttpRequest, reason: str) -> HttpResponse:
     if reason not in OverrideReason.values:
         raise Http404("No such reason.")
     overrides = TierOverride.objects.filter(status=OverrideStatus.ACTIVE, reason=reason)
@@ -178,7 +178,7 @@ def override_accounts(request: HttpRequest, reason: str) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def quadrant_accounts(request: HttpRequest, quadrant: str) -> HttpResponse:
+def quadrant_accounts(request: HtmxHttpRequest, quadrant: str) -> HttpResponse:
     if quadrant not in Quadrant.values:
         raise Http404("No such quadrant.")
     sql = f"SELECT id FROM ({economics.cost_sql()}) q WHERE quadrant = %(quadrant)s ORDER BY acv DESC, id LIMIT {DRILLDOWN_LIMIT}"  # noqa: E501

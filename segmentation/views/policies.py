@@ -8,11 +8,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from csplatform.htmx import add_service_errors, conflict, is_htmx, leaders_only, render_fragment
+from csplatform.htmx import HtmxHttpRequest, add_service_errors, conflict, leaders_only, render_fragment
 
 from ..forms import PolicySettingsForm, TierFormSet
 from ..models import PolicyStatus, TierPolicy
@@ -32,13 +32,13 @@ def _policy_or_404(policy_id: int) -> TierPolicy:
 
 @require_GET
 @leaders_only
-def policy_list(request: HttpRequest) -> HttpResponse:
+def policy_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "segmentation/policy_list.html", {"policies": list(policies_list())})
 
 
 @leaders_only
 @require_POST
-def policy_new_draft(request: HttpRequest) -> HttpResponse:
+def policy_new_draft(request: HtmxHttpRequest) -> HttpResponse:
     """Start a draft from the active policy (or from the policy named in the form)."""
     source_id = request.POST.get("from")
     source = _policy_or_404(int(source_id)) if source_id and source_id.isdigit() else active_policy()
@@ -77,7 +77,7 @@ def _editor_context(policy: TierPolicy, settings_form: PolicySettingsForm, tier_
 
 @leaders_only
 @require_http_methods(["GET", "POST"])
-def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_detail(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
     """A policy; a draft is edited here (tiers, thresholds, rules, hysteresis) with errors inline."""
     policy = _policy_or_404(policy_id)
     if request.method == "POST":
@@ -116,12 +116,12 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
                 settings_form, tier_forms = _forms_for(policy)
                 context = _editor_context(policy, settings_form, tier_forms)
                 context["saved"] = True
-                if is_htmx(request):
+                if request.htmx:
                     return render_fragment(request, EDITOR, "editor", context)
                 messages.success(request, "Draft saved.")
                 return redirect("segmentation:policy-detail", policy_id=policy.pk)
         context = _editor_context(policy, settings_form, tier_forms)
-        if is_htmx(request):
+        if request.htmx:
             return render_fragment(request, EDITOR, "editor", context, status=422)
         return render(request, EDITOR, context, status=422)
     settings_form, tier_forms = _forms_for(policy)
@@ -130,7 +130,7 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 @leaders_only
 @require_POST
-def policy_validate(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_validate(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
     """Inline validation while editing: the same checks as saving, on the values in the form,
     without saving anything."""
     policy = _policy_or_404(policy_id)
@@ -166,7 +166,7 @@ def policy_validate(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 @leaders_only
 @require_POST
-def policy_simulate(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_simulate(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
     """What-if: the policy on today's accounts — before/after per tier, transitions, CSM hours."""
     policy = _policy_or_404(policy_id)
     result = tier_policy_simulate(policy=policy)
@@ -191,14 +191,14 @@ def policy_simulate(request: HttpRequest, policy_id: int) -> HttpResponse:
         "matrix_rows": zip(codes, matrix, strict=True),
         "chart": chart,
     }
-    if is_htmx(request):
+    if request.htmx:
         return render_fragment(request, "segmentation/simulation.html", "result", context)
     return render(request, "segmentation/simulation.html", context)
 
 
 @leaders_only
 @require_POST
-def policy_activate(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_activate(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
     """Activate a draft (after a confirmation on the page); the next review applies it."""
     policy = _policy_or_404(policy_id)
     try:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from csplatform.htmx import leaders_only, render_fragment
+from csplatform.htmx import HtmxHttpRequest, leaders_only, render_fragment
 
 from ..models import TierReview
 from ..selectors import review_get, review_open, reviews_recent
@@ -25,7 +25,7 @@ def _review_or_404(review_id: int) -> TierReview:
 
 @require_GET
 @leaders_only
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request, "segmentation/review_list.html", {"reviews": reviews_recent(), "open": review_open()}
     )
@@ -33,7 +33,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 
 @leaders_only
 @require_POST
-def review_start(request: HttpRequest) -> HttpResponse:
+def review_start(request: HtmxHttpRequest) -> HttpResponse:
     """Start a review of every account; a second click while one runs opens the running one."""
     try:
         review = tier_review_start(requested_by=request.user)
@@ -51,7 +51,7 @@ def _changes(review: TierReview) -> list[object]:
 
 @require_GET
 @leaders_only
-def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
+def review_detail(request: HtmxHttpRequest, review_id: int) -> HttpResponse:
     review = _review_or_404(review_id)
     return render(
         request, DETAIL, {"review": review, "changes": _changes(review) if not review.is_open else []}
@@ -60,7 +60,7 @@ def review_detail(request: HttpRequest, review_id: int) -> HttpResponse:
 
 @require_GET
 @leaders_only
-def review_progress(request: HttpRequest, review_id: int) -> HttpResponse:
+def review_progress(request: HtmxHttpRequest, review_id: int) -> HttpResponse:
     """The progress fragment: it polls itself while the review runs and stops once it is done."""
     review = _review_or_404(review_id)
     return render_fragment(
