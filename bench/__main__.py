@@ -71,7 +71,8 @@ def main() -> int:
             print(f"BENCH {module.__name__} ERROR", flush=True)
             traceback.print_exc()
     print(f"# {len(modules)} bench modules, {failures} below goal or broken", flush=True)
-    return 0
+    # A budget that fails (or a bench that breaks) fails the command, as a failing test would.
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
