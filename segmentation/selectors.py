@@ -188,7 +188,7 @@ def latest_review_summaries() -> dict[str, Any]:
     return {
         "review": review,
         "tiers": sorted(review.tier_summaries.all(), key=lambda s: (s.tier_rank is None, s.tier_rank or 0)),
-        "migrations": list(review.migrations.all()),
+        "migrations": list(review.tier_moves.all()),
         "overrides": list(review.override_summaries.all()),
         "quadrants": list(review.quadrant_summaries.all()),
     }

@@ -31,7 +31,7 @@ class TierSummary(models.Model):
 class TierMigration(models.Model):
     """Accounts that moved from one tier to another since the previous finished review."""
 
-    review = models.ForeignKey("segmentation.TierReview", on_delete=models.CASCADE, related_name="migrations")
+    review = models.ForeignKey("segmentation.TierReview", on_delete=models.CASCADE, related_name="tier_moves")
     from_code = models.CharField(max_length=10, blank=True, default="")
     to_code = models.CharField(max_length=10)
     accounts = models.PositiveIntegerField()
