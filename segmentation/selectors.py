@@ -180,7 +180,7 @@ def latest_review_summaries() -> dict[str, Any]:
         TierReview.objects.filter(status=ReviewStatus.FINISHED)
         .select_related("policy")
         .order_by("-id")
-        .prefetch_related("tier_summaries", "migrations", "override_summaries", "quadrant_summaries")
+        .prefetch_related("tier_summaries", "tier_moves", "override_summaries", "quadrant_summaries")
         .first()
     )
     if review is None:
