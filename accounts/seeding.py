@@ -5,9 +5,10 @@ Two entry points:
 ``seed_demo(accounts=2000, seed=42, ...)``
     What ``manage.py seed_demo`` runs: the demo people (CSMs, AEs, CS leaders, an integration
     user, all with the password ``DEMO_PASSWORD``), then ``accounts`` customer accounts with
-    contacts and 26 weekly usage snapshots, in one transaction. On commit it sends
-    ``accounts.signals.demo_data_seeded`` so higher apps derive their demo state (tiers,
-    touchpoints, tasks). The same seed gives the same names, ACVs, owners, contacts and usage.
+    contacts and 26 weekly usage snapshots, in one transaction. In that transaction it sends
+    ``accounts.signals.demo_data_seeded``: higher apps queue the tasks that derive their demo
+    state (tiers, touchpoints, tasks), which commit with the data or not at all. The same seed
+    gives the same names, ACVs, owners, contacts and usage.
 
 ``ensure_accounts(n, seed=7, detail_limit=DETAIL_LIMIT)``
     For benchmarks: makes sure the database holds at least ``n`` accounts, adding demo accounts
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import logging
 import math
 import random
 import time
@@ -68,8 +68,6 @@ from .demo_vocabulary import (
 )
 from .models import REGION_TIME_ZONES, Account, Contact, LifecycleStage, Region, UsageSnapshot
 from .signals import demo_data_seeded
-
-logger = logging.getLogger(__name__)
 
 # Public on purpose: it only ever protects demo data on a laptop. Production has no demo users.
 DEMO_PASSWORD = "demo-password"  # noqa: S105
@@ -475,7 +473,8 @@ def seed_demo(
     detail_limit: int = DETAIL_LIMIT,
     today: dt.date | None = None,
 ) -> SeedSummary:
-    """Create the demo people and ``accounts`` demo accounts; send demo_data_seeded on commit."""
+    """Create the demo people and ``accounts`` demo accounts; send demo_data_seeded in the same
+    transaction (its receivers only queue tasks, published once the seed committed)."""
     started = time.perf_counter()
     summary = SeedSummary(seed=seed)
     if if_empty and Account.objects.exists():
@@ -492,20 +491,10 @@ def seed_demo(
             demo_accounts.delete()
         ensure_demo_users()
         seed_accounts(accounts, seed=seed, detail_limit=detail_limit, today=today, summary=summary)
-        transaction.on_commit(lambda: _announce(seed))
+        # A receiver that fails rolls the seed back: demo data never lacks its derived state.
+        demo_data_seeded.send(sender=Account, seed=seed)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _announce(seed: int) -> None:
-    """Every receiver gets its turn; a failing one is logged and then re-raised (data stays)."""
-    failures = []
-    for receiver, response in demo_data_seeded.send_robust(sender=Account, seed=seed):
-        if isinstance(response, Exception):
-            logger.error("demo_data_seeded receiver %r failed", receiver, exc_info=response)
-            failures.append(response)
-    if failures:
-        raise failures[0]
 
 
 def ensure_accounts(n: int, *, seed: int = 7, detail_limit: int = DETAIL_LIMIT) -> int:

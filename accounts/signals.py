@@ -1,6 +1,10 @@
 """Signals the accounts app declares; higher apps connect to them in their AppConfig.ready().
 
-All are sent after the transaction commits (``transaction.on_commit``), with ids, not objects.
+All are sent inside the transaction that made the change (not on commit), with ids, not objects.
+Receivers must only add rows to the task outbox (``csplatform.dispatch.enqueue``): cheap,
+set-based, ids only, no other work. The follow-up then commits with the change or not at all,
+and a process that dies between commit and publish leaves it to the outbox sweeper, not lost.
+The work itself runs in Celery tasks that take ids and are safe to run twice.
 """
 
 from django.dispatch import Signal
@@ -16,9 +20,9 @@ usage_received = Signal()
 # (champion / executive flags matter to segmentation and flags).
 contacts_changed = Signal()
 
-# sender=Account, seed: int. Sent once on commit after `manage.py seed_demo` created demo data
+# sender=Account, seed: int. Sent once, in its transaction, when `manage.py seed_demo` created demo data
 # (not by accounts.seeding.ensure_accounts, which benches use to fill a database quickly). Higher
 # apps connect to it to derive their own demo state from the seeded accounts: segmentation
-# evaluates the initial tiers, engagement creates demo touchpoints and tasks. Receivers must stay
-# set-based (the seed may hold a million accounts) and derive anything random from ``seed``.
+# evaluates the initial tiers, engagement creates demo touchpoints and tasks. Receivers enqueue one
+# task each (the seed may hold a million accounts); the tasks derive anything random from ``seed``.
 demo_data_seeded = Signal()

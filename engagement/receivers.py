@@ -1,6 +1,8 @@
 """Engagement listens to accounts and segmentation (connected in EngagementConfig.ready()).
 
-Receivers only enqueue tasks with ids (``csplatform.dispatch.enqueue``); the work runs in workers.
+Receivers run inside the sender's transaction and only enqueue tasks with ids
+(``csplatform.dispatch.enqueue``): the follow-up commits with the change, and the work runs in
+workers.
 """
 
 from __future__ import annotations

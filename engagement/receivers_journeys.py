@@ -1,4 +1,7 @@
-"""Journey exits driven by other apps' signals (connected in EngagementConfig.ready())."""
+"""Journey exits driven by other apps' signals (connected in EngagementConfig.ready()).
+
+Like every receiver here, it only adds a row to the task outbox inside the sender's transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,13 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from csplatform.dispatch import enqueue
 from segmentation.signals import tier_changed
 
-from .services.journeys import enrolments_stop_for_tier_change
+from .tasks import journeys as tasks
 
 
 @receiver(tier_changed, dispatch_uid="engagement.journeys.tier_changed")
 def stop_journeys_when_tier_left(sender: Any, *, account_id: int, to_code: str, **kwargs: Any) -> None:
     """An account that left a journey's tier (say, up to high touch) gets no more of its emails."""
-    enrolments_stop_for_tier_change(account_id=account_id, to_code=to_code)
+    enqueue(tasks.journeys_stop_for_tier_change, account_id=account_id, to_code=to_code)

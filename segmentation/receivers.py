@@ -1,5 +1,8 @@
 """Segmentation listens to the accounts app: changed accounts, usage and contacts are
-re-evaluated by a task enqueued on commit; seeded demo data gets its initial tiers."""
+re-evaluated by tasks; seeded demo data gets its initial tiers by a task.
+
+Receivers run inside the sender's transaction and only add rows to the task outbox.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +36,8 @@ def on_signals_changed(sender: Any, account_ids: list[int], **kwargs: Any) -> No
 
 @receiver(demo_data_seeded, dispatch_uid="segmentation.demo_data_seeded")
 def on_demo_data_seeded(sender: Any, **kwargs: Any) -> None:
-    from .services.reviews import tier_assign_initial
+    from csplatform.dispatch import enqueue
 
-    tier_assign_initial()
+    from .tasks import assign_initial_tiers
+
+    enqueue(assign_initial_tiers)

@@ -1,7 +1,11 @@
 """Signals segmentation declares; higher apps (playbooks, engagement) connect in ready().
 
-All are sent after the transaction commits (``transaction.on_commit``), with ids and codes, not
-objects.
+All are sent inside the transaction that applied the change (not on commit), with ids and codes,
+not objects. Receivers must only add rows to the task outbox (``csplatform.dispatch.enqueue``):
+cheap, set-based, ids only, no other work. The follow-up (playbooks, journey exits, coverage)
+then commits with the tier change or not at all, and a process that dies between commit and
+publish leaves it to the outbox sweeper instead of losing it. The work runs in Celery tasks that
+take ids and are safe to run twice.
 """
 
 from django.dispatch import Signal

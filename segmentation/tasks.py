@@ -28,6 +28,14 @@ def reevaluate_accounts(account_ids: list[int]) -> None:
     tier_evaluate_accounts(account_ids=account_ids)
 
 
+@shared_task(name="segmentation.assign_initial_tiers")
+def assign_initial_tiers() -> None:
+    """Seeded demo data gets its first tiers; accounts that already have one are left alone."""
+    from .services.reviews import tier_assign_initial
+
+    tier_assign_initial()
+
+
 @shared_task(name="segmentation.nightly_review")
 def nightly_review() -> None:
     if not claim_slot("segmentation.nightly_review", every=timedelta(days=1)):

@@ -1,7 +1,7 @@
 """Single-account writes: create and update, with the field history and the change signal.
 
 Bulk sync (``sync.py``) follows the same rules set-based; the helpers shared by both live here:
-resolving owners, rendering history values and announcing changes on commit.
+resolving owners, rendering history values and announcing changes inside the transaction.
 """
 
 from __future__ import annotations
@@ -113,7 +113,9 @@ def source_label(source: str) -> str:
 def notify_accounts_changed(
     *, created: Iterable[int] = (), changed: Mapping[int, set[str]] | None = None
 ) -> None:
-    """Send ``accounts_changed`` after commit: once for created accounts, once for changed ones.
+    """Send ``accounts_changed`` now, in the caller's transaction: once for created accounts, once
+    for changed ones. Receivers add their follow-up to the task outbox, so it commits (or rolls
+    back) with the change itself.
 
     ``changed`` maps account ids to their changed tracked fields; the signal carries the union,
     so a batch of any size costs receivers one call (they look at the accounts themselves).
@@ -121,16 +123,10 @@ def notify_accounts_changed(
     created_ids = sorted(created)
     changed_ids = sorted(changed or {})
     changed_fields: set[str] = set().union(*(changed or {}).values())
-    if not created_ids and not changed_ids:
-        return
-
-    def send() -> None:
-        if created_ids:
-            accounts_changed.send(sender=Account, account_ids=created_ids, fields={"created"})
-        if changed_ids:
-            accounts_changed.send(sender=Account, account_ids=changed_ids, fields=changed_fields)
-
-    transaction.on_commit(send)
+    if created_ids:
+        accounts_changed.send(sender=Account, account_ids=created_ids, fields={"created"})
+    if changed_ids:
+        accounts_changed.send(sender=Account, account_ids=changed_ids, fields=changed_fields)
 
 
 def _resolve_owners(data: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +194,7 @@ def account_update(
     data: Mapping[str, Any],
     expected_version: str | None = None,
 ) -> Account:
-    """Apply ``data`` to ``account``; record tracked changes; announce them after commit.
+    """Apply ``data`` to ``account``; record tracked changes; announce them in the same transaction.
 
     Only fields present in ``data`` are touched. The row is locked while it changes so two
     editors do not record a history that skips a value. With ``expected_version`` (from

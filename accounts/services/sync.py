@@ -291,8 +291,7 @@ def contacts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
             update_fields=[*CONTACT_FIELDS, "email_opt_out", "updated_at"],
         )
     if touched_accounts:
-        ids = sorted(touched_accounts)
-        transaction.on_commit(lambda: contacts_changed.send(sender=Contact, account_ids=ids))
+        contacts_changed.send(sender=Contact, account_ids=sorted(touched_accounts))
     return result
 
 
@@ -347,6 +346,5 @@ def metrics_sync(*, crm_source: str, records: Sequence[Record], actor: User | No
             update_fields=[*METRIC_FIELDS, "updated_at"],
         )
     if touched_accounts:
-        ids = sorted(touched_accounts)
-        transaction.on_commit(lambda: usage_received.send(sender=UsageSnapshot, account_ids=ids))
+        usage_received.send(sender=UsageSnapshot, account_ids=sorted(touched_accounts))
     return result

@@ -14,7 +14,7 @@ from .engagement import (
     tier_change_handle,
     tier_changes_handle,
 )
-from .journeys import journeys_dispatch, journeys_tick
+from .journeys import journeys_dispatch, journeys_stop_for_tier_change, journeys_tick
 
 __all__ = [
     "champions_check",
@@ -25,6 +25,7 @@ __all__ = [
     "flags_detect",
     "flags_nightly",
     "journeys_dispatch",
+    "journeys_stop_for_tier_change",
     "journeys_tick",
     "onboarding_playbooks",
     "override_playbooks",

@@ -11,6 +11,7 @@ from csplatform.dispatch import enqueue
 from csplatform.scheduling import claim_slot
 
 from ..services.journey_schedule import DISPATCH_TASK, journey_due_steps_schedule
+from ..services.journeys import enrolments_stop_for_tier_change
 from ..services.sending import outbound_dispatch
 
 # A sender hands over to a fresh task before a minute passes, so no task runs for long.
@@ -36,3 +37,10 @@ def journeys_dispatch() -> dict[str, int]:
     if counts.get("more"):
         enqueue(DISPATCH_TASK)
     return dict(counts)
+
+
+@shared_task(name="engagement.journeys_stop_for_tier_change", ignore_result=True)
+def journeys_stop_for_tier_change(*, account_id: int, to_code: str) -> None:
+    """The account moved to ``to_code``: its enrolments in other tiers' journeys stop (a second run
+    finds them stopped)."""
+    enrolments_stop_for_tier_change(account_id=account_id, to_code=to_code)

@@ -91,6 +91,35 @@ def entitlements_copy(*, from_policy: TierPolicy, to_policy: TierPolicy) -> int:
 
 
 @transaction.atomic
+def entitlements_copy_from_active(*, policy_id: int) -> int:
+    """A new policy version (a clone, made as a draft) starts with the active policy's
+    entitlements, tier by tier code. Safe to run twice: tiers with entitlements keep them."""
+    target = TierPolicy.objects.filter(pk=policy_id).first()
+    source = TierPolicy.objects.filter(status=PolicyStatus.ACTIVE).exclude(pk=policy_id).first()
+    if target is None or source is None:
+        return 0
+    return entitlements_copy(from_policy=source, to_policy=target)
+
+
+@transaction.atomic
+def entitlements_inherit_on_activation(*, policy_id: int) -> int:
+    """A policy activated without any entitlements inherits the latest version that had some,
+    so accounts never silently lose their service because a copy was missed. Safe to run twice."""
+    if TierEntitlement.objects.filter(tier__policy_id=policy_id).exists():
+        return 0
+    target = TierPolicy.objects.filter(pk=policy_id).first()
+    source = (
+        TierPolicy.objects.exclude(pk=policy_id)
+        .filter(tiers__entitlements__isnull=False)
+        .order_by("-version")
+        .first()
+    )
+    if target is None or source is None:
+        return 0
+    return entitlements_copy(from_policy=source, to_policy=target)
+
+
+@transaction.atomic
 def addon_request(
     *,
     by: Any,

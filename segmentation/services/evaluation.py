@@ -254,7 +254,7 @@ def evaluate_batch(
     if outcome.skipped_account_ids:
         # Re-read after the concurrent writer committed: its tier stands, the explanation follows.
         enqueue_reevaluation(account_ids=outcome.skipped_account_ids)
-    _send_on_commit(created, source, review_id)
+    _send_tier_signals(created, source, review_id)
     return outcome
 
 
@@ -288,21 +288,19 @@ def _change(
     )
 
 
-def _send_on_commit(created: list[bulk_writes.ChangeRow], source: str, review_id: int | None) -> None:
+def _send_tier_signals(created: list[bulk_writes.ChangeRow], source: str, review_id: int | None) -> None:
+    """Tell higher apps about the applied changes inside the batch's transaction: their receivers
+    queue the follow-up in the task outbox, so it commits with the changes (see signals.py)."""
     applied = [c for c in created if c.status == ChangeStatus.APPLIED]
     if not applied:
         return
     if source in (ChangeSource.REVIEW, ChangeSource.INITIAL):
-        account_ids = [c.account_id for c in applied]
-        change_ids = [c.pk for c in applied]
-        transaction.on_commit(
-            lambda: tier_changes_applied.send(
-                sender=TierChange,
-                account_ids=account_ids,
-                change_ids=change_ids,
-                source=source,
-                review_id=review_id,
-            )
+        tier_changes_applied.send(
+            sender=TierChange,
+            account_ids=[c.account_id for c in applied],
+            change_ids=[c.pk for c in applied],
+            source=source,
+            review_id=review_id,
         )
         return
     for change in applied:
@@ -310,15 +308,16 @@ def _send_on_commit(created: list[bulk_writes.ChangeRow], source: str, review_id
 
 
 def send_tier_changed(change: Any) -> None:
-    """Send tier_changed for one applied change (a TierChange or a ChangeRow) after commit."""
-    kwargs = {
-        "account_id": change.account_id,
-        "from_code": change.from_code,
-        "to_code": change.to_code,
-        "source": change.source,
-        "change_id": change.pk,
-    }
-    transaction.on_commit(lambda: tier_changed.send(sender=TierChange, **kwargs))
+    """Send tier_changed for one applied change (a TierChange or a ChangeRow), in the transaction
+    that applied it."""
+    tier_changed.send(
+        sender=TierChange,
+        account_id=change.account_id,
+        from_code=change.from_code,
+        to_code=change.to_code,
+        source=change.source,
+        change_id=change.pk,
+    )
 
 
 def tier_evaluate_accounts(
@@ -347,7 +346,8 @@ def tier_evaluate_accounts(
 
 
 def enqueue_reevaluation(*, account_ids: Iterable[int]) -> None:
-    """Enqueue event re-evaluation on commit, in batches of EVENT_BATCH_SIZE ids per task."""
+    """Queue event re-evaluation in the task outbox (published on commit), EVENT_BATCH_SIZE ids per
+    task: one outbox row per batch, never one per account."""
     from ..tasks import reevaluate_accounts
 
     ids = sorted(set(account_ids))

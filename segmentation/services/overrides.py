@@ -154,8 +154,12 @@ def _make_effective(override: TierOverride, *, by: Any) -> None:
         source=ChangeSource.OVERRIDE,
         by_id=getattr(by, "pk", None),
     )
-    kwargs = {"account_id": override.account_id, "override_id": override.pk, "tier_code": override.tier_code}
-    transaction.on_commit(lambda: override_applied.send(sender=TierOverride, **kwargs))
+    override_applied.send(
+        sender=TierOverride,
+        account_id=override.account_id,
+        override_id=override.pk,
+        tier_code=override.tier_code,
+    )
 
 
 def _lock_pending(override: TierOverride) -> TierOverride:

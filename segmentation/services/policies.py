@@ -175,7 +175,7 @@ def tier_policy_activate(*, policy: TierPolicy, by: Any) -> TierPolicy:
     policy.activated_by = by
     policy.activated_at = now
     policy.save(update_fields=["status", "activated_by", "activated_at"])
-    transaction.on_commit(lambda: policy_activated.send(sender=TierPolicy, policy_id=policy.pk))
+    policy_activated.send(sender=TierPolicy, policy_id=policy.pk)
     return policy
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from accounts.models import Account, AccountFieldChange
 from accounts.signals import accounts_changed
+from csplatform.models import PendingDispatch
 from tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -266,7 +267,7 @@ def test_tracked_changes_are_recorded_with_the_caller_and_source(ivan, integrati
     assert set(AccountFieldChange.objects.values_list("changed_by", flat=True)) == {ivan.pk}
 
 
-def test_created_and_changed_accounts_are_announced_after_commit(
+def test_created_and_changed_accounts_are_announced_in_the_transaction_and_followed_up_after_commit(
     integration_client, received, django_capture_on_commit_callbacks
 ):
     acv_changed = AccountFactory(external_id="S-1", acv=Decimal("1"))
@@ -282,15 +283,19 @@ def test_created_and_changed_accounts_are_announced_after_commit(
                 record("S-4"),
             ],
         )
-    assert received == []  # nothing before the commit
-    for callback in callbacks:
-        callback()
     created = Account.objects.get(external_id="S-4")
+    # Announced inside the sync's transaction, before the commit ...
     assert received == [
         ([created.pk], {"created"}),
         (sorted([acv_changed.pk, stage_changed.pk]), {"acv", "lifecycle_stage"}),
     ]
     assert all(untracked.pk not in ids for ids, _ in received)
+    # ... so the follow-up is in the task outbox, published once the commit happened.
+    queued = dict(PendingDispatch.objects.values_list("pk", "task_name"))
+    assert "segmentation.reevaluate_accounts" in queued.values()
+    for callback in callbacks:
+        callback()
+    assert not PendingDispatch.objects.filter(pk__in=queued).exists()
 
 
 def test_more_than_1000_records_is_a_400_that_says_so(integration_client):

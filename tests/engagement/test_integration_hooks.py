@@ -34,13 +34,16 @@ def test_segmentation_reads_entitlements_through_the_provider(db) -> None:
     assert {"module": "catch_up", "cadence_days": 14} in entitlements_for([enterprise.pk])[enterprise.pk]
 
 
-def test_a_policy_activated_without_entitlements_inherits_the_latest_ones(db) -> None:
+def test_a_policy_activated_without_entitlements_inherits_the_latest_ones(
+    db, django_capture_on_commit_callbacks
+) -> None:
     draft = TierPolicy.objects.create(version=9, name="Bare", status=PolicyStatus.DRAFT)
     Tier.objects.create(
         policy=draft, code="ENT", name="Enterprise", rank=1, touch_model="high", min_acv=70000
     )
     TierEntitlement.objects.filter(tier__policy=draft).delete()
-    policy_activated.send(sender=None, policy_id=draft.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # the receiver queues a task
+        policy_activated.send(sender=None, policy_id=draft.pk)
     copied = set(
         TierEntitlement.objects.filter(tier__policy=draft).values_list("module__code", "cadence_days")
     )

@@ -195,11 +195,12 @@ def test_initial_tiering_gives_every_untiered_account_a_tier(db):
     assert tier_assign_initial() == 0
 
 
-def test_seeded_demo_data_gets_initial_tiers_with_explanations(db):
+def test_seeded_demo_data_gets_initial_tiers_with_explanations(db, django_capture_on_commit_callbacks):
     from accounts.signals import demo_data_seeded
 
     accounts = [AccountFactory(acv=Decimal(acv)) for acv in ("72000", "50000", "14999.99")]
-    demo_data_seeded.send(sender=Account, seed=1)
+    with django_capture_on_commit_callbacks(execute=True):  # the receiver queues a task
+        demo_data_seeded.send(sender=Account, seed=1)
     tiered = Account.objects.filter(pk__in=[a.pk for a in accounts]).order_by("pk")
     assert [(a.tier_code, a.tier_source, a.tier_explanation) for a in tiered] == [
         ("ENT", "policy", "ACV 72,000 ≥ 70,000 → Enterprise."),

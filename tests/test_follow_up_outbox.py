@@ -1,0 +1,134 @@
+"""Follow-up across apps is queued in the change's own transaction, so no crash can lose it.
+
+An account's ACV change tells segmentation inside the transaction (``accounts_changed``), whose
+receiver adds a re-evaluation to the task outbox; the re-evaluation's tier change tells
+engagement the same way, which starts the new tier's playbook. Here the process that made the
+change dies right after the commit, before it could publish anything: the outbox row is
+committed, and the sweeper publishes it, so the tier still changes and the playbook still starts.
+A change that is rolled back leaves neither an outbox row nor any follow-up.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from accounts.services.accounts import account_update
+from csplatform.dispatch import sweep
+from csplatform.models import PendingDispatch
+from engagement.models import PlaybookRun, Task
+from segmentation import tasks as segmentation_tasks
+from segmentation.models import TierChange
+from tests.engagement.factories import tiered_account
+
+# A worker imports every app's tasks at start; this process had no reason to import these yet.
+assert segmentation_tasks.reevaluate_accounts.name == "segmentation.reevaluate_accounts"
+
+# Runs in a fresh interpreter against the test database: raise the account's ACV past the
+# Enterprise threshold and die (exit status 9, no clean-up) right after the commit, before any
+# other on-commit callback runs: nothing that used to happen "on commit" (sending a signal,
+# publishing a task) gets its turn.
+CHANGE_THEN_DIE = """
+import os, sys
+from decimal import Decimal
+
+import django
+
+django.setup()
+
+from django.db import transaction
+
+from accounts.services.accounts import account_update
+
+account = Account.objects.get(pk=int(sys.argv[1]))
+with transaction.atomic():
+    transaction.on_commit(lambda: os._exit(9))  # registered first, so it runs first
+    account_update(account=account, actor=None, source="crash test", data={"acv": Decimal("90000")})
+print("survived the commit")
+"""
+
+
+def database_url() -> str:
+    """This test database as a URL another process can use (a socket directory works as host)."""
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
+    host, port, name = db["HOST"] or "localhost", db["PORT"] or "5432", db["NAME"]
+    if host.startswith("/"):
+        return f"postgres://{user}{password}@/{name}?host={quote(host)}&port={port}"
+    return f"postgres://{user}{password}@{host}:{port}/{name}"
+
+
+def change_acv_in_a_process_that_dies_after_commit(
+    account_id: int, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "CELERY_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="csplatform.settings",
+        DATABASE_URL=database_url(),
+        CELERY_BROKER_URL="memory://",
+        VAR_DIR=str(tmp_path / "var"),
+        LOG_LEVEL="WARNING",
+    )
+    return subprocess.run(
+        [sys.executable, "-c", CHANGE_THEN_DIE, str(account_id)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_follow_up_survives_a_process_killed_between_commit_and_publish(alice, tmp_path):
+    account = tiered_account("MM1", csm=alice, acv=Decimal("62000"))
+
+    result = change_acv_in_a_process_that_dies_after_commit(account.pk, tmp_path)
+
+    assert result.returncode == 9, result.stderr
+    assert "survived" not in result.stdout
+    account.refresh_from_db()
+    assert (account.acv, account.tier_code) == (Decimal("90000.00"), "MM1")  # committed, not followed up
+    queued = PendingDispatch.objects.get()
+    assert queued.task_name == "segmentation.reevaluate_accounts"
+    assert queued.kwargs == {"account_ids": [account.pk]}
+
+    assert sweep(grace=timedelta(0)) == 1  # eager Celery: the task runs here
+
+    account.refresh_from_db()
+    assert (account.tier_code, account.tier_source) == ("ENT", "policy")
+    change = TierChange.objects.get(account=account)
+    assert (change.from_code, change.to_code) == ("MM1", "ENT")
+    assert (change.source, change.status) == ("event", "applied")
+    # The tier change's own follow-up was queued in the re-evaluation's transaction and ran.
+    assert PlaybookRun.objects.filter(account=account, playbook__code="enterprise-kickoff").exists()
+    assert Task.objects.filter(account=account, title="Executive alignment call").exists()
+    assert not PendingDispatch.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_rolled_back_change_leaves_no_outbox_row_and_no_follow_up(alice):
+    account = tiered_account("MM1", csm=alice, acv=Decimal("62000"))
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        account_update(account=account, actor=None, source="test", data={"acv": Decimal("90000")})
+        assert PendingDispatch.objects.filter(task_name="segmentation.reevaluate_accounts").exists()
+        raise RuntimeError("the rest of the request failed")
+
+    assert not PendingDispatch.objects.exists()
+    assert sweep(grace=timedelta(0)) == 0
+    account.refresh_from_db()
+    assert (account.acv, account.tier_code) == (Decimal("62000.00"), "MM1")
+    assert not TierChange.objects.filter(account=account).exists()
+    assert not PlaybookRun.objects.filter(account=account).exists()
