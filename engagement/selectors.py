@@ -157,7 +157,9 @@ def coverage_share_for_period(*, start: dt.date, end: dt.date, group_by: str) ->
         return []
     if group_by not in ("csm", "tier"):
         raise KeyError(group_by)
-    rows = coverage_share_by_group(policy_id=policy.pk, start=start, end=end, group_by=group_by)
+    rows = coverage_share_by_group(
+        policy_id=policy.pk, start=start, end=end, group_by="csm" if group_by == "csm" else "tier"
+    )
     return [
         CoverageShare(
             key=key or "",

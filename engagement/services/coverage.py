@@ -129,9 +129,9 @@ def coverage_figures_for_accounts(
         took_tier = (account.tier_updated_at or account.created_at).astimezone(dt.UTC).date()
         owed: dict[int, tuple[int, bool, dt.date]] = {}  # module -> (cadence, is add-on, since)
         for module_id, cadence in recurring.get(account.tier_code, {}).items():
-            add_on = add_ons.get((account.pk, module_id))
-            more_frequent = add_on is not None and add_on[0] < cadence
-            owed[module_id] = (add_on[0] if add_on and more_frequent else cadence, more_frequent, took_tier)
+            extra = add_ons.get((account.pk, module_id))  # a current add-on for the module
+            more_frequent = extra is not None and extra[0] < cadence
+            owed[module_id] = (extra[0] if extra and more_frequent else cadence, more_frequent, took_tier)
         for (account_id, module_id), (cadence, since) in add_ons.items():
             if account_id == account.pk and module_id not in owed:
                 owed[module_id] = (cadence, True, since)
