@@ -11,6 +11,7 @@ from psycopg import sql
 
 # Django compiles a queryset with positional ``%s`` and writes a literal percent sign as ``%%``.
 _ORM_PLACEHOLDER = re.compile(r"%[%s]")
+_END = object()
 
 
 def table(model: type[models.Model]) -> sql.Identifier:
@@ -42,6 +43,3 @@ def orm_subquery(sql_text: str, params: Sequence[Any], *, prefix: str) -> tuple[
     if next(values, _END) is not _END:
         raise ValueError("The query has more parameters than placeholders.")
     return sql.SQL(text), named  # type: ignore[arg-type]  # text is a compiled query, not user input
-
-
-_END = object()
