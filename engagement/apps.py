@@ -11,13 +11,11 @@ class EngagementConfig(AppConfig):
             receivers,  # noqa: F401 - playbooks, flags and coverage follow other apps
             receivers_journeys,  # noqa: F401 - connects journey exits
         )
+        from .queries.touchpoints import touchpoint_minutes_since_sql
         from .views import register_pages
         from .views_journeys import register_journey_pages
 
         register_pages()
         register_journey_pages()
         # Cost-to-serve counts the CSM minutes logged as touchpoints.
-        register_minutes_sql(
-            "SELECT account_id, SUM(minutes) AS minutes FROM engagement_touchpoint "
-            "WHERE occurred_at >= %(since)s GROUP BY account_id"
-        )
+        register_minutes_sql(touchpoint_minutes_since_sql())

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -44,18 +43,6 @@ from .models import (
 
 # The worklist lives in its own module; its names stay importable from here.
 from .selectors_worklist import (  # noqa: F401
-    RISK_FLAGS,
-    SCORE_FLAG,
-    SCORE_OVERDUE_DAYS_CAP,
-    SCORE_OVERDUE_ENTITLEMENT,
-    SCORE_OVERDUE_PER_DAY,
-    SCORE_OVERDUE_TASK,
-    SCORE_PENDING_COMMITMENT,
-    SCORE_PENDING_PROPOSAL,
-    SCORE_PER_TIER_RANK,
-    SCORE_RENEWAL,
-    SCORE_RENEWAL_SOON,
-    SCORE_RISK_FLAG,
     WorklistEntry,
     accounts_for_worklist,
     worklist_accounts,
@@ -160,8 +147,7 @@ def coverage_share_for_period(*, start: dt.date, end: dt.date, group_by: str) ->
 
     Entitlements are today's (tier and add-ons); a period in the past is measured against them.
     """
-
-    from engagement.services.coverage import coverage_params, coverage_select_sql
+    from engagement.queries.coverage import coverage_share_by_group
     from playbooks.selectors import active_policy
 
     if end < start:
@@ -169,22 +155,11 @@ def coverage_share_for_period(*, start: dt.date, end: dt.date, group_by: str) ->
     policy = active_policy()
     if policy is None:
         return []
-    column = {"csm": "u.username", "tier": "a.tier_code"}[group_by]
-    params = coverage_params(today=end, policy_id=policy.pk, window_days=(end - start).days + 1)
-    sql = f"""
-        SELECT {column} AS key, SUM(c.planned_in_window) AS planned,
-               SUM(CASE WHEN c.delivered_in_window < c.planned_in_window
-                        THEN c.delivered_in_window ELSE c.planned_in_window END) AS delivered,
-               SUM(CASE WHEN c.next_due_on < %(today)s THEN 1 ELSE 0 END) AS overdue
-        FROM ({coverage_select_sql(scope="1 = 1")}) c
-        JOIN accounts_account a ON a.id = c.account_id
-        LEFT JOIN {User._meta.db_table} u ON u.id = a.csm_id
-        WHERE {"a.csm_id IS NOT NULL" if group_by == "csm" else "1 = 1"}
-        GROUP BY {column} ORDER BY {column}
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    if group_by not in ("csm", "tier"):
+        raise KeyError(group_by)
+    rows = coverage_share_by_group(
+        policy_id=policy.pk, start=start, end=end, group_by="csm" if group_by == "csm" else "tier"
+    )
     return [
         CoverageShare(
             key=key or "",

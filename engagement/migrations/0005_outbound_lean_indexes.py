@@ -5,23 +5,15 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def store_bodies_out_of_line(apps, schema_editor):
-    """PostgreSQL: keep rendered bodies in TOAST so status updates copy a narrow row, not the email."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(
-        "ALTER TABLE engagement_outboundemail SET (toast_tuple_target = 128), "
-        "ALTER COLUMN body_text SET STORAGE EXTERNAL, ALTER COLUMN body_html SET STORAGE EXTERNAL"
-    )
-
-
-def store_bodies_inline(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(
-        "ALTER TABLE engagement_outboundemail RESET (toast_tuple_target), "
-        "ALTER COLUMN body_text SET STORAGE EXTENDED, ALTER COLUMN body_html SET STORAGE EXTENDED"
-    )
+# Keep rendered bodies in TOAST so status updates copy a narrow row, not the email.
+STORE_BODIES_OUT_OF_LINE = (
+    "ALTER TABLE engagement_outboundemail SET (toast_tuple_target = 128), "
+    "ALTER COLUMN body_text SET STORAGE EXTERNAL, ALTER COLUMN body_html SET STORAGE EXTERNAL"
+)
+STORE_BODIES_INLINE = (
+    "ALTER TABLE engagement_outboundemail RESET (toast_tuple_target), "
+    "ALTER COLUMN body_text SET STORAGE EXTENDED, ALTER COLUMN body_html SET STORAGE EXTENDED"
+)
 
 
 class Migration(migrations.Migration):
@@ -83,5 +75,5 @@ class Migration(migrations.Migration):
             model_name='outboundemail',
             index=models.Index(fields=['journey', 'step'], name='outbound_journey_step'),
         ),
-        migrations.RunPython(store_bodies_out_of_line, store_bodies_inline),
+        migrations.RunSQL(STORE_BODIES_OUT_OF_LINE, STORE_BODIES_INLINE),
     ]

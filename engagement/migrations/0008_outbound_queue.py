@@ -7,7 +7,7 @@ from django.db import migrations, models
 # The queue entry follows the row's status whoever writes it (the scheduler's bulk inserts, the
 # sender, a retry, a reviewer): pending adds it (waiting), sending marks it claimed, any other
 # status removes it. The sender never writes the queue itself.
-_PG_FORWARD = """
+_FORWARD = """
 CREATE FUNCTION engagement_outbound_queue_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.status = 'pending' THEN
@@ -35,35 +35,12 @@ CREATE TRIGGER outbound_queue_on_update AFTER UPDATE OF status ON engagement_out
 ALTER TABLE engagement_outboundemail SET (fillfactor = 30);
 ALTER TABLE engagement_outboundqueueentry SET (fillfactor = 50);
 """
-_PG_BACKWARD = """
+_BACKWARD = """
 DROP TRIGGER IF EXISTS outbound_queue_on_update ON engagement_outboundemail;
 DROP TRIGGER IF EXISTS outbound_queue_on_insert ON engagement_outboundemail;
 DROP FUNCTION IF EXISTS engagement_outbound_queue_sync();
 ALTER TABLE engagement_outboundemail RESET (fillfactor);
 """
-_SQLITE_PENDING = (
-    " BEGIN INSERT OR REPLACE INTO engagement_outboundqueueentry (outbound_id, journey_id, not_before,"
-    " claimed_at) VALUES (NEW.id, NEW.journey_id, NEW.next_attempt_at, NULL); END"
-)
-_SQLITE_SENDING = (
-    " BEGIN INSERT OR REPLACE INTO engagement_outboundqueueentry (outbound_id, journey_id, not_before,"
-    " claimed_at) VALUES (NEW.id, NEW.journey_id, NULL,"
-    " COALESCE(NEW.claimed_at, strftime('%Y-%m-%d %H:%M:%f', 'now'))); END"
-)
-_SQLITE_DONE = " BEGIN DELETE FROM engagement_outboundqueueentry WHERE outbound_id = NEW.id; END"
-_ON_INSERT = "AFTER INSERT ON engagement_outboundemail FOR EACH ROW WHEN NEW.status"
-_ON_UPDATE = "AFTER UPDATE OF status ON engagement_outboundemail FOR EACH ROW WHEN OLD.status <> NEW.status AND NEW.status"
-_SQLITE_FORWARD = [
-    f"CREATE TRIGGER outbound_queue_insert_pending {_ON_INSERT} = 'pending'{_SQLITE_PENDING}",
-    f"CREATE TRIGGER outbound_queue_insert_sending {_ON_INSERT} = 'sending'{_SQLITE_SENDING}",
-    f"CREATE TRIGGER outbound_queue_update_pending {_ON_UPDATE} = 'pending'{_SQLITE_PENDING}",
-    f"CREATE TRIGGER outbound_queue_update_sending {_ON_UPDATE} = 'sending'{_SQLITE_SENDING}",
-    f"CREATE TRIGGER outbound_queue_update_done {_ON_UPDATE} NOT IN ('pending', 'sending'){_SQLITE_DONE}",
-]
-_SQLITE_BACKWARD = [
-    f"DROP TRIGGER IF EXISTS outbound_queue_{name}"
-    for name in ("insert_pending", "insert_sending", "update_pending", "update_sending", "update_done")
-]
 _BACKFILL = """
 INSERT INTO engagement_outboundqueueentry (outbound_id, journey_id, not_before, claimed_at)
 SELECT id, journey_id, CASE WHEN status = 'pending' THEN next_attempt_at END,
@@ -71,26 +48,6 @@ SELECT id, journey_id, CASE WHEN status = 'pending' THEN next_attempt_at END,
 FROM engagement_outboundemail WHERE status IN ('pending', 'sending')
 """
 
-
-def create_queue_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(_PG_FORWARD, params=None)
-    elif vendor == "sqlite":
-        for statement in _SQLITE_FORWARD:
-            schema_editor.execute(statement, params=None)
-    else:  # pragma: no cover - the project runs on PostgreSQL and SQLite
-        raise NotImplementedError(f"outbox queue triggers for {vendor}")
-    schema_editor.execute(_BACKFILL, params=None)
-
-
-def drop_queue_triggers(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(_PG_BACKWARD, params=None)
-    elif vendor == "sqlite":
-        for statement in _SQLITE_BACKWARD:
-            schema_editor.execute(statement, params=None)
 
 class Migration(migrations.Migration):
 
@@ -121,5 +78,5 @@ class Migration(migrations.Migration):
             name='journey',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='playbooks.journey'),
         ),
-        migrations.RunPython(create_queue_triggers, drop_queue_triggers),
+        migrations.RunSQL([_FORWARD, _BACKFILL], [_BACKWARD]),
     ]

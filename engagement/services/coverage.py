@@ -1,12 +1,16 @@
 """Coverage: per account and recurring entitlement, the last delivery and the next due day.
 
-``coverage_recompute`` rewrites ``EntitlementCoverage`` set-based, in SQL: the current figures are
-computed into a temporary table from the entitlements (tier under the active policy, plus approved
-current add-ons) joined to the delivery ledger, then the table is brought in line with them
-(changed rows updated, new rows inserted, rows no longer owed deleted). A row is only written
-when a figure changed, so a nightly run over 100k accounts mostly reads.
+``coverage_recompute`` rewrites ``EntitlementCoverage`` set-based, in SQL
+(``engagement.queries.coverage``): the current figures are computed from the entitlements (tier
+under the active policy, plus approved current add-ons) joined to the delivery ledger, then the
+table is brought in line with them (changed rows updated, new rows inserted, rows no longer owed
+deleted). A row is only written when a figure changed, so a nightly run over 100k accounts mostly
+reads. ``coverage_figures_for_accounts`` is the same definition in Python, one account at a time.
 
 Definitions (the same in the dashboard and the worklist):
+- an entitlement recurs when it has a cadence: the tier's (a more frequent current add-on for the
+  module wins; it began the day the account took its tier) or, for a module the tier does not
+  recur, the current add-ons' (most frequent; it began with the earliest);
 - next due = (last delivery day, or the day the entitlement began) + cadence days;
 - overdue  = next due is before today;
 - planned in window = min(window, days entitled) / cadence; share delivered on time over the
@@ -16,15 +20,20 @@ Definitions (the same in the dashboard and the worklist):
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from playbooks.selectors import active_policy
+from playbooks.selectors import active_policy, approved_add_ons, entitlements_by_tier_code
+
+from ..models import ModuleDelivery
+from ..queries.coverage import coverage_rewrite
+from .clock import due_date
 
 # Accounts per statement in a full recompute: 100k accounts (~250k coverage rows) take about a
 # second on PostgreSQL and keep each transaction's locks short.
@@ -33,152 +42,8 @@ CHUNK_ACCOUNTS = 100_000
 ID_LIST_CHUNK = 500
 
 
-def _dialect() -> dict[str, str]:
-    if connection.vendor == "postgresql":
-        return {
-            "date_of_ts": "CAST({} AS date)",
-            "add_days": "({0} + {1})",
-            "days_between": "({0} - {1})",
-            "least": "LEAST",
-            "greatest": "GREATEST",
-            "round3": "ROUND(CAST({} AS numeric), 3)",
-        }
-    return {
-        "date_of_ts": "date({})",
-        "add_days": "date({0}, '+' || {1} || ' days')",
-        "days_between": "CAST(julianday({0}) - julianday({1}) AS integer)",
-        "least": "MIN",
-        "greatest": "MAX",
-        "round3": "ROUND({}, 3)",
-    }
-
-
-def coverage_select_sql(*, scope: str) -> str:
-    """The SELECT of current coverage figures for accounts matching ``scope`` (a SQL condition on
-    an ``account_id`` column); parameters ``policy_id``, ``today``, ``window_start``, ``window_days``."""
-    d = _dialect()
-    since_tier = "COALESCE({}, {})".format(
-        d["date_of_ts"].format("a.tier_updated_at"), d["date_of_ts"].format("a.created_at")
-    )
-    base = "COALESCE(dl.last_on, m.since)"
-    days_entitled = d["days_between"].format("%(today)s", "m.since")
-    planned = d["round3"].format(
-        "{least}(%(window_days)s, {greatest}(0, {days})) * 1.0 / m.cadence_days".format(
-            least=d["least"], greatest=d["greatest"], days=days_entitled
-        )
-    )
-    return f"""
-        WITH addon AS (
-            SELECT ad.account_id, ad.module_id,
-                   MIN(ad.cadence_days) AS cadence_days, MIN(ad.starts_on) AS since
-            FROM playbooks_accountaddon ad
-            WHERE ad.status = 'approved' AND ad.cadence_days IS NOT NULL AND ad.starts_on <= %(today)s
-              AND (ad.ends_on IS NULL OR ad.ends_on >= %(today)s) AND {scope.format(col="ad.account_id")}
-            GROUP BY ad.account_id, ad.module_id
-        ),
-        m AS (
-            -- The tier's recurring entitlements; a more frequent add-on for the module wins.
-            SELECT a.id AS account_id, e.module_id,
-                   CASE WHEN ad.cadence_days < e.cadence_days THEN ad.cadence_days ELSE e.cadence_days END
-                       AS cadence_days,
-                   (ad.cadence_days IS NOT NULL AND ad.cadence_days < e.cadence_days) AS is_add_on,
-                   {since_tier} AS since
-            FROM accounts_account a
-            JOIN segmentation_tier t ON t.code = a.tier_code AND t.policy_id = %(policy_id)s
-            JOIN playbooks_tierentitlement e ON e.tier_id = t.id
-            LEFT JOIN addon ad ON ad.account_id = a.id AND ad.module_id = e.module_id
-            WHERE e.cadence_days IS NOT NULL AND {scope.format(col="a.id")}
-            UNION ALL
-            -- Add-ons for modules the tier does not recur.
-            SELECT ad.account_id, ad.module_id, ad.cadence_days, (1 = 1) AS is_add_on, ad.since
-            FROM addon ad
-            JOIN accounts_account a ON a.id = ad.account_id
-            WHERE NOT EXISTS (
-                SELECT 1 FROM segmentation_tier t
-                JOIN playbooks_tierentitlement e ON e.tier_id = t.id
-                WHERE t.policy_id = %(policy_id)s AND t.code = a.tier_code AND e.module_id = ad.module_id
-                  AND e.cadence_days IS NOT NULL)
-        ),
-        dl AS (
-            SELECT account_id, module_id, MAX(delivered_on) AS last_on,
-                   SUM(CASE WHEN delivered_on > %(window_start)s THEN 1 ELSE 0 END) AS in_window
-            FROM engagement_moduledelivery
-            WHERE {scope.format(col="account_id")} AND delivered_on <= %(today)s
-            GROUP BY account_id, module_id
-        )
-        SELECT m.account_id, m.module_id, m.cadence_days, m.is_add_on, m.since AS entitled_since,
-               dl.last_on AS last_delivered_on,
-               {d["add_days"].format(base, "m.cadence_days")} AS next_due_on,
-               COALESCE(dl.in_window, 0) AS delivered_in_window,
-               {planned} AS planned_in_window,
-               %(today)s AS computed_on
-        FROM m
-        LEFT JOIN dl ON dl.account_id = m.account_id AND dl.module_id = m.module_id
-    """
-
-
-_COLUMNS = (
-    "account_id, module_id, cadence_days, is_add_on, entitled_since, last_delivered_on, next_due_on, "
-    "delivered_in_window, planned_in_window, computed_on"
-)
-_CHANGING = (
-    "cadence_days",
-    "is_add_on",
-    "entitled_since",
-    "last_delivered_on",
-    "next_due_on",
-    "delivered_in_window",
-    "planned_in_window",
-)
-
-
-NEW = "engagement_coverage_new"
-TABLE = "engagement_entitlementcoverage"
-
-
-def _write_statements() -> list[str]:
-    """Statements that bring the table in line with the computed rows in the temporary table.
-
-    PostgreSQL: three hash joins (update what changed, insert what is new, delete what is no longer
-    owed) instead of a per-row conflict check, so a run where little changed mostly reads. SQLite
-    (small embedded databases): an upsert and a delete.
-    """
-    key = "c.account_id = n.account_id AND c.module_id = n.module_id"
-    if connection.vendor == "postgresql":
-        changed_old = ", ".join(f"c.{col}" for col in _CHANGING)
-        changed_new = ", ".join(f"n.{col}" for col in _CHANGING)
-        assignments = ", ".join(f"{col} = n.{col}" for col in (*_CHANGING, "computed_on"))
-        return [
-            f"ANALYZE {NEW}",
-            f"UPDATE {TABLE} AS c SET {assignments} FROM {NEW} AS n "
-            f"WHERE {key} AND ({changed_old}) IS DISTINCT FROM ({changed_new})",
-            f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM {NEW} AS n "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {TABLE} AS c WHERE {key})",
-        ]
-    updates = ", ".join(f"{col} = excluded.{col}" for col in (*_CHANGING, "computed_on"))
-    return [
-        f"INSERT INTO {TABLE} ({_COLUMNS}) SELECT {_COLUMNS} FROM {NEW} WHERE 1 = 1 "
-        f"ON CONFLICT (account_id, module_id) DO UPDATE SET {updates}",
-    ]
-
-
-def _delete_stale_sql(scope: str) -> str:
-    return (
-        f"DELETE FROM {TABLE} WHERE {scope.format(col=TABLE + '.account_id')} AND NOT EXISTS "
-        f"(SELECT 1 FROM {NEW} AS n "
-        f"WHERE n.account_id = {TABLE}.account_id AND n.module_id = {TABLE}.module_id)"
-    )
-
-
-def coverage_params(*, today: dt.date, policy_id: int, window_days: int | None = None) -> dict[str, Any]:
-    """Parameters of ``coverage_select_sql``: figures as of ``today`` over the trailing window."""
-    window_days = int(settings.COVERAGE_WINDOW_DAYS) if window_days is None else window_days
-    return {
-        "policy_id": policy_id,
-        "today": today,
-        "window_start": today - dt.timedelta(days=window_days),
-        "window_days": window_days,
-    }
+def coverage_window_days() -> int:
+    return int(settings.COVERAGE_WINDOW_DAYS)
 
 
 def coverage_recompute(*, account_ids: Iterable[int] | None = None, today: dt.date | None = None) -> None:
@@ -187,29 +52,106 @@ def coverage_recompute(*, account_ids: Iterable[int] | None = None, today: dt.da
     today = today or timezone.localdate()
     if policy is None:
         return
-    params = coverage_params(today=today, policy_id=policy.pk)
+    window_days = coverage_window_days()
     if account_ids is not None:
         ids = sorted(set(account_ids))
         for start in range(0, len(ids), ID_LIST_CHUNK):
-            chunk = ids[start : start + ID_LIST_CHUNK]
-            names = {f"id{n}": account_id for n, account_id in enumerate(chunk)}
-            scope = "{col} IN (" + ", ".join(f"%({name})s" for name in names) + ")"
-            _run(scope, {**params, **names})
+            coverage_rewrite(
+                policy_id=policy.pk,
+                today=today,
+                window_days=window_days,
+                account_ids=ids[start : start + ID_LIST_CHUNK],
+            )
         return
     bounds = Account.objects.order_by("id").values_list("id", flat=True)
     low, high = bounds.first(), bounds.last()
     if low is None or high is None:
         return
     for start in range(low, high + 1, CHUNK_ACCOUNTS):
-        scope = "{col} BETWEEN %(low)s AND %(high)s"
-        _run(scope, {**params, "low": start, "high": start + CHUNK_ACCOUNTS - 1})
+        coverage_rewrite(
+            policy_id=policy.pk,
+            today=today,
+            window_days=window_days,
+            id_range=(start, start + CHUNK_ACCOUNTS - 1),
+        )
 
 
-def _run(scope: str, params: dict[str, Any]) -> None:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {NEW}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {NEW} AS {coverage_select_sql(scope=scope)}", params)
-        for statement in _write_statements():
-            cursor.execute(statement)
-        cursor.execute(_delete_stale_sql(scope), params)
-        cursor.execute(f"DROP TABLE {NEW}")
+@dataclass(frozen=True)
+class CoverageFigures:
+    """What ``EntitlementCoverage`` holds for one account and recurring entitlement."""
+
+    account_id: int
+    module_id: int
+    cadence_days: int
+    is_add_on: bool
+    entitled_since: dt.date
+    last_delivered_on: dt.date | None
+    next_due_on: dt.date
+    delivered_in_window: int
+    planned_in_window: Decimal
+
+    def is_overdue(self, *, today: dt.date) -> bool:
+        return self.next_due_on < today
+
+
+def coverage_figures_for_accounts(
+    *, accounts: Iterable[Account], today: dt.date, window_days: int | None = None
+) -> list[CoverageFigures]:
+    """The coverage definition (module docstring) in Python, for a few accounts: the figures
+    ``coverage_recompute`` stores for them as of ``today``. Three queries.
+
+    The day an account took its tier is the UTC day of ``tier_updated_at`` (``created_at`` when
+    it never changed tier), as the database session counts it.
+    """
+    accounts = list(accounts)
+    policy = active_policy()
+    if policy is None or not accounts:
+        return []
+    window = coverage_window_days() if window_days is None else window_days
+    recurring = {
+        code: {e.module_id: e.cadence_days for e in entitlements if e.cadence_days}
+        for code, entitlements in entitlements_by_tier_code(policy=policy).items()
+    }
+    add_ons: dict[tuple[int, int], tuple[int, dt.date]] = {}
+    for add_on in approved_add_ons(account_ids=[a.pk for a in accounts], on=today):
+        if add_on.cadence_days is None:
+            continue
+        key = (add_on.account_id, add_on.module_id)
+        cadence, since = add_ons.get(key, (add_on.cadence_days, add_on.starts_on))
+        add_ons[key] = (min(cadence, add_on.cadence_days), min(since, add_on.starts_on))
+    delivered: dict[tuple[int, int], list[dt.date]] = defaultdict(list)
+    for account_id, module_id, day in ModuleDelivery.objects.filter(
+        account_id__in=[a.pk for a in accounts], delivered_on__lte=today
+    ).values_list("account_id", "module_id", "delivered_on"):
+        delivered[(account_id, module_id)].append(day)
+    figures = []
+    for account in accounts:
+        took_tier = (account.tier_updated_at or account.created_at).astimezone(dt.UTC).date()
+        owed: dict[int, tuple[int, bool, dt.date]] = {}  # module -> (cadence, is add-on, since)
+        for module_id, cadence in recurring.get(account.tier_code, {}).items():
+            extra = add_ons.get((account.pk, module_id))  # a current add-on for the module
+            more_frequent = extra is not None and extra[0] < cadence
+            owed[module_id] = (extra[0] if extra and more_frequent else cadence, more_frequent, took_tier)
+        for (account_id, module_id), (cadence, since) in add_ons.items():
+            if account_id == account.pk and module_id not in owed:
+                owed[module_id] = (cadence, True, since)
+        for module_id, (cadence, is_add_on, since) in owed.items():
+            days = delivered.get((account.pk, module_id), [])
+            last = max(days, default=None)
+            days_entitled = min(window, max(0, (today - since).days))
+            figures.append(
+                CoverageFigures(
+                    account_id=account.pk,
+                    module_id=module_id,
+                    cadence_days=cadence,
+                    is_add_on=is_add_on,
+                    entitled_since=since,
+                    last_delivered_on=last,
+                    next_due_on=due_date(last=last or since, cadence_days=cadence),
+                    delivered_in_window=sum(1 for day in days if day > today - dt.timedelta(days=window)),
+                    planned_in_window=(Decimal(days_entitled) / Decimal(cadence)).quantize(
+                        Decimal("0.001"), rounding=ROUND_HALF_UP
+                    ),
+                )
+            )
+    return figures

@@ -16,11 +16,10 @@ import heapq
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Contact
@@ -29,6 +28,7 @@ from playbooks.models import Journey, JourneyStep
 from playbooks.services.journeys import skip_conditions_for_accounts
 
 from ..models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus, StopReason
+from ..queries.journeys import journey_enrolments_write_progress
 from .journeys import (
     contact_problem,
     enrolments_stop_where,
@@ -266,39 +266,9 @@ def _schedule_batch(batch: list[JourneyEnrolment], *, now: dt.datetime, cap: int
             counts["queued"] += 1
         changed.append(enrolment)
     OutboundEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    _enrolments_write_progress(changed)
+    journey_enrolments_write_progress(enrolments=changed)
     for reason, ids in stops.items():
         enrolments_stop_where(JourneyEnrolment.objects.filter(id__in=ids), reason=reason)
-
-
-def _enrolments_write_progress(enrolments: list[JourneyEnrolment]) -> None:
-    """Write each enrolment's new position, due time and wait reason in one statement.
-
-    ``UPDATE ... FROM (VALUES ...)`` (PostgreSQL, SQLite ≥ 3.33): ORM ``bulk_update`` builds a
-    CASE per column and row and costs more than the rendering of the emails themselves.
-    """
-    if not enrolments:
-        return
-    ops = connection.ops
-    table = connection.ops.quote_name(JourneyEnrolment._meta.db_table)
-    cast = "::bigint" if connection.vendor == "postgresql" else ""
-    rows: list[str] = []
-    params: list[Any] = []
-    for e in enrolments:
-        rows.append("(%s, %s, %s, %s, %s, %s)")
-        params += [e.pk, e.status, e.next_position, ops.adapt_datetimefield_value(e.next_due_at),
-                   e.waiting_reason, e.capped_count]
-    cast_int = "::integer" if connection.vendor == "postgresql" else ""
-    cast_time = "::timestamptz" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"WITH v(id, status, next_position, next_due_at, waiting_reason, capped_count) AS "
-        f"(VALUES {', '.join(rows)}) "
-        f"UPDATE {table} SET status = v.status, next_position = v.next_position{cast_int}, "
-        f"next_due_at = v.next_due_at{cast_time}, waiting_reason = v.waiting_reason, "
-        f"capped_count = v.capped_count{cast_int} FROM v WHERE {table}.id = v.id{cast}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 # --- Preview and dry run ----------------------------------------------------------------------

@@ -14,27 +14,25 @@ import datetime as dt
 import logging
 import smtplib
 import time
-import uuid
 from collections import Counter
 from email.utils import formataddr, make_msgid
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Contact
 from csplatform import roles
 from playbooks.journey_templates import single_line
-from playbooks.models import Journey
 
-from ..models import JourneySettings, OutboundEmail, OutboundStatus
+from ..models import OutboundEmail, OutboundStatus
 from ..models.outbox import OutboundQueueEntry
+from ..queries.outbox import ClaimedEmail, outbound_claim_due, outbound_mark_sent
 from ..unsubscribe import unsubscribe_url
 from .journeys import journey_settings
 
@@ -55,109 +53,15 @@ def _batch_size() -> int:
     return int(getattr(settings, "JOURNEY_SEND_BATCH_SIZE", DEFAULT_SEND_BATCH_SIZE))
 
 
-# Due rows are found in the narrow queue table (waiting entries in id order, its primary key),
-# never through an index of the outbox: the outbox's indexes then never change with a status and
-# both writes of a send are HOT updates. The contact's opt-out is checked on the chosen rows: a
-# row of a contact who unsubscribed meanwhile is claimed as cancelled, so it can never block the
-# queue. An entry whose row is no longer pending (cancelled meanwhile) leaves the queue through
-# the trigger on the row, or here when the claim finds it stale.
-_PICK_SQL = """
-SELECT q.outbound_id FROM {queue} q
-WHERE q.claimed_at IS NULL AND q.outbound_id > %s AND (q.not_before IS NULL OR q.not_before <= %s)
-  AND NOT EXISTS (SELECT 1 FROM {settings_table} s WHERE s.sending_paused)
-  AND q.journey_id NOT IN (SELECT j.id FROM {journeys} j WHERE j.is_paused)
-ORDER BY q.outbound_id LIMIT %s {lock}
-"""
-_REFUSED = (
-    "EXISTS (SELECT 1 FROM {contacts} c WHERE c.id = {table}.contact_id"
-    " AND (c.unsubscribed_at IS NOT NULL OR c.email_opt_out OR c.bounced_at IS NOT NULL))"
-)
-_CLAIM_SQL = """
-UPDATE {table} SET
-    status = CASE WHEN {refused} THEN %s ELSE %s END,
-    detail = CASE WHEN {refused} THEN %s ELSE detail END,
-    claim_token = %s, claimed_at = %s, attempts = attempts + 1
-WHERE status = %s AND id IN ({ids})
-RETURNING id, enrolment_id, step_id, journey_id, account_id, contact_id, to_email, to_name, subject,
-          body_text, body_html, module_code, attempts, status
-"""
-REFUSED_DETAIL = "The contact unsubscribed or bounced before sending."
-
-
-def _placeholders(values: list[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-class ClaimedEmail(NamedTuple):
-    """A claimed outbox row as the sender needs it: the claim's ``RETURNING`` row, as is.
-
-    Model instances cost more to build than sending the email to a fast backend, and nothing
-    here saves the row: every later write is a conditional ``UPDATE`` by id and status.
-    """
-
-    id: int
-    enrolment_id: int
-    step_id: int
-    journey_id: int
-    account_id: int
-    contact_id: int
-    to_email: str
-    to_name: str
-    subject: str
-    body_text: str
-    body_html: str
-    module_code: str
-    attempts: int
-    status: str
-
-    @property
-    def pk(self) -> int:
-        return self.id
-
-
 def outbound_claim(*, limit: int, now: dt.datetime | None = None, after_id: int = 0) -> list[ClaimedEmail]:
     """Move up to ``limit`` due rows from pending to sending; return exactly the rows this call won.
 
-    In one transaction: pick waiting queue entries in id order ``FOR UPDATE SKIP LOCKED`` (so
-    concurrent senders skip each other's), then ``UPDATE ... WHERE status = 'pending' AND id IN
-    (...) RETURNING ...``: only rows still pending move, so a row is claimed once; the trigger
-    marks their entries claimed. Both kill switches (global, per journey) are read by the pick, so
-    nothing is claimed once they are set. ``after_id`` lets a sender continue past the rows it
-    already handled.
+    Concurrent senders skip each other's rows and a row is claimed once; both kill switches
+    (global, per journey) are read by the claim, so nothing is claimed once they are set; a row
+    of a contact who unsubscribed or bounced meanwhile is cancelled instead. ``after_id`` lets a
+    sender continue past the rows it already handled. See ``outbound_claim_due``.
     """
-    now = now or timezone.now()
-    ops = connection.ops
-    table = ops.quote_name(OutboundEmail._meta.db_table)
-    queue = ops.quote_name(OutboundQueueEntry._meta.db_table)
-    at = ops.adapt_datetimefield_value(now)
-    pick_sql = _PICK_SQL.format(
-        queue=queue,
-        settings_table=ops.quote_name(JourneySettings._meta.db_table),
-        journeys=ops.quote_name(Journey._meta.db_table),
-        lock="FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else "",
-    )
-    token = OutboundEmail._meta.get_field("claim_token").get_db_prep_value(uuid.uuid4(), connection)
-    pending, sending, cancelled = OutboundStatus.PENDING, OutboundStatus.SENDING, OutboundStatus.CANCELLED
-    # The picked entries stay locked until this transaction commits: another sender skips them.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(pick_sql, [after_id, at, limit])
-        picked = [row[0] for row in cursor.fetchall()]
-        if not picked:
-            return []
-        claim_sql = _CLAIM_SQL.format(
-            table=table,
-            refused=_REFUSED.format(contacts=ops.quote_name(Contact._meta.db_table), table=table),
-            ids=_placeholders(picked),
-        )
-        cursor.execute(claim_sql, [cancelled, sending, REFUSED_DETAIL, token, at, pending, *picked])
-        rows = cursor.fetchall()
-        stale = set(picked).difference(row[0] for row in rows)
-        if stale:
-            gone = sorted(stale)
-            cursor.execute(f"DELETE FROM {queue} WHERE outbound_id IN ({_placeholders(gone)})", gone)
-    claimed = [ClaimedEmail._make(row) for row in rows if row[-1] == sending]
-    claimed.sort()  # by id: the first field
-    return claimed
+    return outbound_claim_due(limit=limit, now=now or timezone.now(), after_id=after_id)
 
 
 @lru_cache(maxsize=4)
@@ -248,20 +152,7 @@ def _after_recorded(sent: Sent, *, at: dt.datetime, counts: Counter) -> None:
 def _mark_sent(sent: Sent, *, now: dt.datetime) -> None:
     """Record the sent rows and their message ids in one statement (a CASE per row is slower
     than sending the emails)."""
-    if not sent:
-        return
-    table = connection.ops.quote_name(OutboundEmail._meta.db_table)
-    cast = "::bigint" if connection.vendor == "postgresql" else ""
-    values = ", ".join(["(%s, %s)"] * len(sent))
-    params: list[Any] = [value for row, message_id in sent for value in (row.pk, message_id)]
-    sql = (
-        f"WITH v(id, message_id) AS (VALUES {values}) "
-        f"UPDATE {table} SET status = %s, sent_at = %s, detail = '', next_attempt_at = NULL, "
-        f"message_id = v.message_id FROM v WHERE {table}.id = v.id{cast} AND {table}.status = %s"
-    )
-    params += [OutboundStatus.SENT, connection.ops.adapt_datetimefield_value(now), OutboundStatus.SENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    outbound_mark_sent(sent=[(row.pk, message_id) for row, message_id in sent], now=now)
 
 
 def _record_failure(row: ClaimedEmail, exc: Exception, *, counts: Counter) -> None:
