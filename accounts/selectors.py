@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from csplatform import roles
+from csplatform import authorization
 
 from .models import Account
 
 
 def accounts_visible_to(*, user: Any) -> QuerySet[Account]:
-    """Accounts ``user`` may see: all for leadership and integrations, own ones for CSMs and AEs.
+    """Accounts ``user`` may see (``authorization.account_scope``), for pages and the API alike.
 
     Owners are joined so a page or an API list renders usernames without a query per row.
     """
-    accounts = Account.objects.select_related("csm", "ae")
-    if roles.is_leader(user) or roles.is_integration(user):
-        return accounts
-    scope = Q()
-    if roles.is_csm(user):
-        scope |= Q(csm=user)
-    if roles.is_account_executive(user):
-        scope |= Q(ae=user)
-    if not scope:
-        return accounts.none()
-    return accounts.filter(scope)
+    return Account.objects.select_related("csm", "ae").filter(authorization.account_scope(user))
 
 
 def account_tier(account: Account) -> dict[str, str] | None:

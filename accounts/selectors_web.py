@@ -11,6 +11,8 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from csplatform import authorization
+
 from .models import Account, Contact, UsageSnapshot
 from .selectors import accounts_visible_to
 
@@ -18,14 +20,9 @@ PAGE_SIZE = 50
 USAGE_WEEKS = 26
 
 
-def visible_accounts(user: Any) -> QuerySet[Account]:
-    """The accounts a person may open: the same rule as the API (``accounts_visible_to``)."""
-    return accounts_visible_to(user=user)
-
-
 def visible_account_or_404(user: Any, account_id: int, *, related: tuple[str, ...] = ()) -> Account:
     """The account if the person may see it; 404 otherwise (an id outside your book does not exist)."""
-    return get_object_or_404(visible_accounts(user).select_related(*related), pk=account_id)
+    return get_object_or_404(accounts_visible_to(user=user).select_related(*related), pk=account_id)
 
 
 @dataclass
@@ -76,7 +73,7 @@ ORDERINGS = {
 def account_page(
     user: Any, filters: dict[str, Any], *, page: int = 1, page_size: int = PAGE_SIZE
 ) -> AccountPage:
-    queryset = filter_accounts(visible_accounts(user), filters).select_related("csm", "ae")
+    queryset = filter_accounts(accounts_visible_to(user=user), filters)
     queryset = queryset.order_by(*ORDERINGS.get(filters.get("order") or "name", ORDERINGS["name"]))
     start = (page - 1) * page_size
     rows = list(queryset[start : start + page_size + 1])
@@ -91,7 +88,7 @@ EXPORT_COLUMNS = (
 
 def account_export_rows(user: Any, filters: dict[str, Any]) -> Iterator[list[Any]]:
     """The filtered accounts the person may see, streamed in id order for a CSV export."""
-    queryset = filter_accounts(visible_accounts(user), filters).select_related("csm", "ae").order_by("id")
+    queryset = filter_accounts(accounts_visible_to(user=user), filters).order_by("id")
     for account in queryset.iterator(chunk_size=2000):
         yield [
             account.external_id, account.crm_source, account.name, account.domain, account.tier_code,
@@ -104,7 +101,7 @@ def account_export_rows(user: Any, filters: dict[str, Any]) -> Iterator[list[Any
 def tier_choices_for(user: Any) -> list[tuple[str, str]]:
     """The tiers present in what the person can see (small: one index scan)."""
     rows = (
-        visible_accounts(user)
+        Account.objects.filter(authorization.account_scope(user))
         .exclude(tier_code="")
         .order_by("tier_rank", "tier_code")
         .values_list("tier_code", "tier_name")

@@ -7,7 +7,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from csplatform import roles
+from csplatform import authorization, roles
 from csplatform.csv import csv_response
 from csplatform.htmx import (
     HtmxHttpRequest,
@@ -21,14 +21,10 @@ from . import selectors_web
 from .forms import AccountFilterForm
 
 
-def _can_list_accounts(user: object) -> bool:
-    return roles.is_leader(user) or roles.has_role(user, roles.CSM, roles.ACCOUNT_EXECUTIVE)
-
-
 @require_GET
 def account_list(request: HtmxHttpRequest) -> HttpResponse:
     """The accounts the person may see, filtered; leadership drill-downs land here."""
-    if not _can_list_accounts(request.user):
+    if not authorization.may_browse_accounts(request.user):
         raise PermissionDenied("Your role has no account list.")
     choices = tier_choices()
     if choices is None:
@@ -43,7 +39,7 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
         "filters": filters,
         "next_query": querystring(filters, page=page.page + 1),
         "previous_query": querystring(filters, page=page.page - 1),
-        "is_own_portfolio": not roles.is_leader(request.user),
+        "is_own_portfolio": not authorization.sees_every_account(request.user),
     }
     return render_page_or_fragment(request, "accounts/account_list.html", "results", context)
 
@@ -51,7 +47,7 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def account_export(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The account list with the same filters, as CSV (cells that could run as formulas are quoted)."""
-    if not _can_list_accounts(request.user):
+    if not authorization.may_browse_accounts(request.user):
         raise PermissionDenied("Your role has no account list.")
     choices = tier_choices()
     if choices is None:

@@ -1,4 +1,4 @@
-"""Token authentication against hashed keys, and the read-only token rule."""
+"""Token authentication against hashed keys, the read-only token rule, and the role every API call needs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
+from . import authorization
 from .models import ApiToken, hash_token_key
 
 
@@ -39,3 +40,13 @@ class ReadOnlyTokenPermission(permissions.BasePermission):
         if isinstance(token, ApiToken) and token.read_only:
             return request.method in permissions.SAFE_METHODS
         return True
+
+
+class RoleRequired(permissions.BasePermission):
+    """Signed in is not enough: a person whose role was removed may not use the API at all, even
+    to read lists that would come back empty (``authorization.has_any_role``)."""
+
+    message = "Your user has no role in the product."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return authorization.has_any_role(request.user)

@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
-from . import roles
+from . import authorization
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -76,13 +76,13 @@ def conflict(message: str) -> HttpResponse:
     return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
 
 
-def require_roles(*checks: Callable[[Any], bool]) -> Callable[[View], View]:
-    """403 unless the signed-in person passes one of ``checks`` (``roles.is_leader``, ...)."""
+def require_permission(*decisions: Callable[[Any], bool]) -> Callable[[View], View]:
+    """403 unless one of ``decisions`` (``authorization.may_lead``, ...) allows the signed-in person."""
 
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not any(check(request.user) for check in checks):
+            if not any(decision(request.user) for decision in decisions):
                 raise PermissionDenied("Your role cannot open this page.")
             return view(request, *args, **kwargs)
 
@@ -91,7 +91,7 @@ def require_roles(*checks: Callable[[Any], bool]) -> Callable[[View], View]:
     return decorator
 
 
-leaders_only = require_roles(roles.is_leader)
+leaders_only = require_permission(authorization.may_lead)
 
 
 def querystring(params: dict[str, Any], **changes: Any) -> str:

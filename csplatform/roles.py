@@ -1,4 +1,5 @@
-"""Roles are Django groups, created by a data migration. Every permission check goes through here."""
+"""Roles are Django groups, created by a data migration. Who holds which role is read here; what a
+role allows is decided in ``csplatform.authorization``."""
 
 from __future__ import annotations
 

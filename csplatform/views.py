@@ -62,10 +62,10 @@ def leadership_overview(request: HttpRequest) -> HttpResponse:
     from django.core.exceptions import PermissionDenied
     from django.shortcuts import render
 
-    from . import roles
+    from . import authorization
     from .htmx import overview_panels
 
-    if not roles.is_leader(request.user):
+    if not authorization.may_lead(request.user):
         raise PermissionDenied("The leadership overview is for CS Leadership.")
     return render(request, "overview.html", {"panels": overview_panels()})
 

@@ -23,7 +23,7 @@ from django.db.models.functions import Cast, Least
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform import roles
+from csplatform import authorization, roles
 from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus
 from playbooks.selectors import entitlements_by_tier_code, entitlements_for_account
@@ -300,17 +300,9 @@ def csm_suggestions_for_account(*, account: Account, today: dt.date | None = Non
 # ---------------------------------------------------------------------------------------------
 
 
-def visible_accounts(*, user: Any) -> QuerySet[Account]:
-    """Accounts whose engagement records ``user`` may read: all for leaders and integrations,
-    the owned ones for CSMs and AEs."""
-    if roles.is_leader(user) or roles.is_integration(user):
-        return Account.objects.all()
-    return Account.objects.filter(Q(csm_id=user.pk) | Q(ae_id=user.pk))
-
-
 def touchpoints_for(*, user: Any, account_id: int | None = None) -> QuerySet[Touchpoint]:
     """Touchpoints the user may read, newest first, ready for the timeline."""
-    touchpoints = Touchpoint.objects.filter(account__in=visible_accounts(user=user))
+    touchpoints = Touchpoint.objects.filter(authorization.account_scope(user, via="account__"))
     if account_id is not None:
         touchpoints = touchpoints.filter(account_id=account_id)
     return touchpoints.select_related("logged_by", "module", "account").prefetch_related("participants")
@@ -334,10 +326,20 @@ def tasks_for_account(*, account: Account) -> QuerySet[Task]:
     )
 
 
+def tasks_visible_to(*, user: Any) -> QuerySet[Task]:
+    """Tasks on the accounts ``user`` may see (to act on one: a 404 for the rest)."""
+    return Task.objects.filter(authorization.account_scope(user, via="account__")).select_related("account")
+
+
+def flags_visible_to(*, user: Any) -> QuerySet[Flag]:
+    """Flags on the accounts ``user`` may see."""
+    return Flag.objects.filter(authorization.account_scope(user, via="account__"))
+
+
 def tasks_visible_for_account(*, account_id: int, user: Any) -> QuerySet[Task]:
     """The account's tasks if ``user`` may see the account, otherwise none (for the API filter)."""
     return (
-        Task.objects.filter(account_id=account_id, account__in=visible_accounts(user=user))
+        Task.objects.filter(authorization.account_scope(user, via="account__"), account_id=account_id)
         .select_related("module", "assignee")
         .order_by("status", "due_on", "pk")
     )
@@ -345,7 +347,7 @@ def tasks_visible_for_account(*, account_id: int, user: Any) -> QuerySet[Task]:
 
 def commitments_for(*, user: Any, account_id: int | None = None) -> QuerySet[HandoffCommitment]:
     """Commitments the user may read: leaders all, AEs and CSMs those on their accounts."""
-    commitments = HandoffCommitment.objects.filter(account__in=visible_accounts(user=user))
+    commitments = HandoffCommitment.objects.filter(authorization.account_scope(user, via="account__"))
     if account_id is not None:
         commitments = commitments.filter(account_id=account_id)
     return commitments.select_related("account", "module", "logged_by", "decided_by")

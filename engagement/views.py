@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from accounts.models import Account
-from accounts.selectors_web import visible_account_or_404, visible_accounts
-from csplatform import roles
+from accounts.selectors import accounts_visible_to
+from accounts.selectors_web import visible_account_or_404
+from csplatform import authorization, roles
 from csplatform.htmx import (
     DIALOG_BODY,
     HtmxHttpRequest,
@@ -31,7 +32,7 @@ from playbooks.selectors import entitlements_for_account
 
 from . import selectors_web
 from .forms import CommitmentForm, DecisionForm, SnoozeForm, TouchpointForm, WorklistFilterForm
-from .models import HandoffCommitment, Task
+from .models import HandoffCommitment
 from .selectors import (
     commitments_awaiting_decision,
     commitments_for,
@@ -40,13 +41,13 @@ from .selectors import (
     csm_capacity,
     pending_add_ons,
     tasks_for_account,
+    tasks_visible_to,
     worklist_accounts,
     worklist_entries,
     worklist_portfolio,
     worklist_tiers,
 )
 from .services.commitments import commitment_accept, commitment_check, commitment_decline, commitment_log
-from .services.permissions import can_do_cs_work
 from .services.tasks import task_complete, task_snooze
 from .services.touchpoints import touchpoint_log
 
@@ -55,19 +56,18 @@ WORKLIST = "engagement/worklist.html"
 
 def _worklist_csm(request: HtmxHttpRequest, filters: dict[str, object]) -> Any:
     """Whose worklist: a CSM's own; leadership may open any CSM's (``?csm=<id>``)."""
-    if roles.is_leader(request.user) and filters.get("csm"):
+    if not authorization.may_keep_worklist(request.user):
+        raise PermissionDenied("The worklist is for CSMs.")
+    if authorization.may_lead(request.user) and filters.get("csm"):  # leadership opens any CSM's
         return get_object_or_404(User, pk=filters["csm"])
-    if roles.is_csm(request.user):
-        return request.user
-    if roles.is_leader(request.user):
-        return request.user  # a leader without a portfolio sees an empty worklist and the filter
-    raise PermissionDenied("The worklist is for CSMs.")
+    # A CSM's own; a leader without a portfolio sees an empty worklist and the filter.
+    return request.user
 
 
 @require_GET
 def worklist(request: HtmxHttpRequest) -> HttpResponse:
     """The CSM's home: their accounts in priority order, with why, capacity and coverage on top."""
-    if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
+    if not authorization.may_keep_worklist(request.user):
         raise PermissionDenied("The worklist is for CSMs.")
     today = selectors_web.local_today()
     form = WorklistFilterForm(request.GET or None)
@@ -115,7 +115,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def worklist_capacity(request: HtmxHttpRequest) -> HttpResponse:
     """The capacity and on-time coverage cards at the top of the worklist (its own fragment)."""
-    if not (roles.is_csm(request.user) or roles.is_leader(request.user)):
+    if not authorization.may_keep_worklist(request.user):
         raise PermissionDenied("The worklist is for CSMs.")
     form = WorklistFilterForm(request.GET or None)
     csm = _worklist_csm(request, form.filters() if form.is_bound else {})
@@ -203,15 +203,9 @@ def touchpoint_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     return render(request, "engagement/touchpoint_form.html", context)
 
 
-def _visible_task(request: HtmxHttpRequest, task_id: int) -> Task:
-    return get_object_or_404(
-        Task.objects.select_related("account").filter(account__in=visible_accounts(request.user)), pk=task_id
-    )
-
-
 @require_POST
 def task_complete_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
-    task = _visible_task(request, task_id)
+    task = get_object_or_404(tasks_visible_to(user=request.user), pk=task_id)
     try:
         task_complete(by=request.user, task=task)
     except ValidationError as exc:
@@ -221,8 +215,8 @@ def task_complete_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def task_snooze_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
-    task = _visible_task(request, task_id)
-    if not can_do_cs_work(request.user, task.account, assignee_id=task.assignee_id):
+    task = get_object_or_404(tasks_visible_to(user=request.user), pk=task_id)
+    if not authorization.may_do_cs_work(request.user, task.account, assignee_id=task.assignee_id):
         raise PermissionDenied("Only the account's CSM, the assignee or CS Leadership may snooze tasks.")
     if request.method == "POST":
         form = SnoozeForm(request.POST)
@@ -268,7 +262,7 @@ def register_pages() -> None:
 
 
 def _require_ae_or_leader(user: object) -> None:
-    if not (roles.is_account_executive(user) or roles.is_leader(user)):
+    if not authorization.may_log_handoffs(user):
         raise PermissionDenied("Handoffs are for Account Executives.")
 
 
@@ -277,9 +271,8 @@ def handoffs(request: HtmxHttpRequest) -> HttpResponse:
     """The AE's home: my accounts, and the status of the commitments I logged."""
     _require_ae_or_leader(request.user)
     accounts = list(
-        visible_accounts(request.user)
+        accounts_visible_to(user=request.user)
         .filter(ae_id=request.user.pk)
-        .select_related("csm")
         .order_by("name")[:500]
     )
     commitments = list(
@@ -307,7 +300,7 @@ def handoff_account(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """Log a commitment on one of my accounts, with the tier's entitlements beside the form."""
     _require_ae_or_leader(request.user)
     account = visible_account_or_404(request.user, account_id, related=("csm", "ae"))
-    if not roles.is_leader(request.user) and account.ae_id != request.user.pk:
+    if not authorization.may_log_commitment(request.user, account):
         raise Http404("No such account among your handoffs.")
     form = CommitmentForm(request.POST or None)
     if request.method == "POST":

@@ -16,13 +16,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Account, Contact
-from csplatform import roles
+from csplatform import authorization
 from csplatform.htmx import (
     HtmxHttpRequest,
     add_service_errors,
     leaders_only,
     register_account_section,
-    require_roles,
+    require_permission,
 )
 from playbooks.journey_templates import PLACEHOLDERS
 from playbooks.models import Journey, JourneyStep
@@ -57,7 +57,7 @@ from .services.journeys import (
 )
 from .services.sending import REVIEW_ACTIONS, outbound_review_resolve
 
-leaders_and_csms = require_roles(roles.is_leader, roles.is_csm)
+leaders_and_csms = require_permission(authorization.may_keep_worklist)
 
 
 class JourneyForm(forms.ModelForm):
@@ -95,10 +95,6 @@ class SettingsForm(forms.Form):
     weekly_cap = forms.IntegerField(min_value=1, max_value=14, label="Emails per contact per 7 days")
 
 
-def _can_see_account(user: Any, account: Account) -> bool:
-    return roles.is_leader(user) or (roles.is_csm(user) and account.csm_id == user.pk)
-
-
 # --- Journeys: list, editor, pause ------------------------------------------------------------
 
 
@@ -113,7 +109,7 @@ def journey_list(request: HtmxHttpRequest) -> HttpResponse:
             initial={"sending_paused": config.sending_paused, "paused_reason": config.paused_reason,
                      "weekly_cap": config.weekly_cap}
         ),
-        "stuck_count": stuck_for_review().count() if roles.is_leader(request.user) else 0,
+        "stuck_count": stuck_for_review().count() if authorization.may_manage_policies(request.user) else 0,
     }
     return render(request, "journeys/list.html", context)
 
@@ -156,7 +152,7 @@ def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
     form = JourneyForm(request.POST or None, instance=journey)
     if request.method == "POST":
-        if not roles.is_leader(request.user):
+        if not authorization.may_manage_policies(request.user):
             raise PermissionDenied("Only CS Leadership may edit journeys.")
         if form.is_valid():
             try:
@@ -172,9 +168,11 @@ def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
         "steps": journey.steps.order_by("position"),
         # A CSM sees the enrolments of their own accounts only.
         "enrolments": journey_enrolments(
-            journey=journey, csm_id=None if roles.is_leader(request.user) else request.user.pk, limit=50
+            journey=journey,
+            csm_id=None if authorization.may_lead(request.user) else request.user.pk,
+            limit=50,
         ),
-        "can_edit": roles.is_leader(request.user),
+        "can_edit": authorization.may_manage_policies(request.user),
     }
     return render(request, "journeys/detail.html", context, status=422 if form.errors else 200)
 
@@ -224,7 +222,7 @@ def _contact_from_query(request: HtmxHttpRequest) -> Contact | None:
     contacts = Contact.objects.select_related("account", "account__csm")
     matches = contacts.filter(pk=int(wanted)) if wanted.isdigit() else contacts.filter(email__iexact=wanted)
     contact = matches.first()
-    if contact is not None and not _can_see_account(request.user, contact.account):
+    if contact is not None and not authorization.may_do_cs_work(request.user, contact.account):
         raise PermissionDenied("You can preview emails only for contacts of your own accounts.")
     return contact
 
@@ -285,7 +283,7 @@ def review_resolve(request: HtmxHttpRequest, outbound_id: int) -> HttpResponse:
 
 def _account_for(request: HtmxHttpRequest, account_id: int) -> Account:
     account = get_object_or_404(Account.objects.select_related("csm"), pk=account_id)
-    if not _can_see_account(request.user, account):
+    if not authorization.may_do_cs_work(request.user, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may see its journeys.")
     return account
 
@@ -301,7 +299,7 @@ def account_journeys(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id, related=("csm",))
     context = {
         "account": account,
-        "can_act": _can_see_account(request.user, account),
+        "can_act": authorization.may_do_cs_work(request.user, account),
         "enrolments": account_enrolments(account_id=account.pk),
         "emails": outbound_for_account(account_id=account.pk, limit=20),
         "plan": journey_plan(account=account, days=7),

@@ -11,10 +11,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from accounts.models import Account
+from csplatform import authorization
 from segmentation.models import PolicyStatus, Tier, TierPolicy
 
 from .models import AccountAddOn, AddOnStatus, Playbook, ServiceModule, TierEntitlement
@@ -157,3 +159,10 @@ def _more_frequent(candidate: int | None, current: int | None) -> bool:
     if candidate is None:
         return False
     return current is None or candidate < current
+
+
+def add_ons_visible_to(*, user: Any) -> QuerySet[AccountAddOn]:
+    """Add-ons on the accounts ``user`` may see (``authorization.account_scope``)."""
+    return AccountAddOn.objects.select_related("module", "requested_by", "decided_by").filter(
+        authorization.account_scope(user, via="account__")
+    )

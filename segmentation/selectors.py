@@ -1,5 +1,5 @@
 """Reads of segmentation shaped for pages and the API. No writes, no rules about who may change
-what (services own those); visibility of accounts follows ``accounts.selectors``.
+what (services own those); who sees which account is ``csplatform.authorization``'s.
 
 For the web pages:
 - policy editor: ``policies_list``, ``policy_with_tiers``, ``services.policies.policy_errors``;
@@ -19,8 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.selectors import accounts_visible_to
-from csplatform import roles
+from csplatform import authorization
 
 from . import economics
 from .entitlements import entitlements_for
@@ -73,11 +72,6 @@ def policy_with_tiers(policy_id: int) -> TierPolicy:
         .prefetch_related("tiers")
         .get(pk=policy_id)
     )
-
-
-def account_visible(*, user: Any, account_id: int) -> Account | None:
-    """The account if ``user`` may see it (CSM own, AE own, leadership and integration all)."""
-    return accounts_visible_to(user=user).filter(pk=account_id).first()
 
 
 def account_tier_history(*, account: Account) -> QuerySet[TierChange]:
@@ -135,14 +129,12 @@ def override_reason_choices() -> list[tuple[str, str]]:
 
 def proposals_open_for(*, user: Any) -> QuerySet[TierChange]:
     """Open tier proposals ``user`` may decide: their own accounts for a CSM, all for leadership."""
-    proposals = TierChange.objects.filter(status=ChangeStatus.PROPOSED).select_related(
-        "account", "account__csm"
+    return (
+        TierChange.objects.filter(status=ChangeStatus.PROPOSED)
+        .filter(authorization.cs_work_scope(user, via="account__"))
+        .select_related("account", "account__csm")
+        .order_by("-id")
     )
-    if roles.is_leader(user):
-        return proposals.order_by("-id")
-    if roles.is_csm(user):
-        return proposals.filter(account__csm=user).order_by("-id")
-    return proposals.none()
 
 
 def overrides_awaiting_approval() -> QuerySet[TierOverride]:
@@ -156,7 +148,7 @@ def overrides_awaiting_approval() -> QuerySet[TierOverride]:
 def overrides_visible_to(*, user: Any) -> QuerySet[TierOverride]:
     """Overrides on accounts ``user`` may see, newest first."""
     return (
-        TierOverride.objects.filter(account__in=accounts_visible_to(user=user).values("pk"))
+        TierOverride.objects.filter(authorization.account_scope(user, via="account__"))
         .select_related("account", "requested_by", "decided_by")
         .order_by("-id")
     )

@@ -142,7 +142,10 @@ def test_the_embedded_wrapper_runs_a_command_on_its_server_and_stops_it(tmp_path
     var_dir = tmp_path / "wrapped"
     env = {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}
     env["VAR_DIR"] = str(var_dir)
-    probe = "import os, psycopg; print(psycopg.connect(os.environ['DATABASE_URL']).execute('SELECT 41 + 1').fetchone()[0])"
+    probe = (
+        "import os, psycopg; "
+        "print(psycopg.connect(os.environ['DATABASE_URL']).execute('SELECT 41 + 1').fetchone()[0])"
+    )
 
     result = subprocess.run(
         [sys.executable, "-m", "csplatform.embedded_db", "--", sys.executable, "-c", probe],

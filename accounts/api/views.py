@@ -17,7 +17,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from csplatform.api_auth import ReadOnlyTokenPermission
+from csplatform import authorization
+from csplatform.api_auth import ReadOnlyTokenPermission, RoleRequired
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
 
@@ -29,11 +30,6 @@ from ..services import (
     account_create,
     account_update,
     accounts_sync,
-    can_create_accounts,
-    can_edit_account,
-    can_read_accounts,
-    can_reassign_owners,
-    can_sync,
     contacts_sync,
     metrics_sync,
     reassigns_owner,
@@ -61,23 +57,23 @@ class AccountPermission(permissions.BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method == "POST":
-            return can_create_accounts(request.user)
-        return can_read_accounts(request.user)
+            return authorization.may_create_accounts(request.user)
+        return authorization.may_read_accounts(request.user)
 
     def has_object_permission(self, request: Request, view: Any, obj: Account) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return True
-        return can_edit_account(request.user, obj)
+        return authorization.may_edit_account(request.user, obj)
 
 
 class SyncPermission(permissions.BasePermission):
     message = "Only integration users may sync records."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return can_sync(request.user)
+        return authorization.may_sync(request.user)
 
 
-API_PERMISSIONS = [permissions.IsAuthenticated, ReadOnlyTokenPermission]
+API_PERMISSIONS = [permissions.IsAuthenticated, RoleRequired, ReadOnlyTokenPermission]
 
 
 def _actor(request: Request) -> User:
@@ -143,7 +139,7 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
         incoming = AccountFieldsSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         changes = incoming.validated_data
-        if not can_reassign_owners(request.user) and reassigns_owner(account, changes):
+        if not authorization.may_reassign_owners(request.user) and reassigns_owner(account, changes):
             raise exceptions.PermissionDenied("Only CS Leadership can move an account to another CSM or AE.")
         account = account_update(
             account=account,

@@ -1,14 +1,6 @@
 """Every write to accounts, contacts and usage snapshots, and the rules around them."""
 
-from .accounts import account_create, account_update, user_refs_resolve
-from .permissions import (
-    can_create_accounts,
-    can_edit_account,
-    can_read_accounts,
-    can_reassign_owners,
-    can_sync,
-    reassigns_owner,
-)
+from .accounts import account_create, account_update, reassigns_owner, user_refs_resolve
 from .sync import MAX_SYNC_RECORDS, SyncResult, accounts_sync, contacts_sync, metrics_sync
 
 __all__ = [
@@ -17,11 +9,6 @@ __all__ = [
     "account_create",
     "account_update",
     "accounts_sync",
-    "can_create_accounts",
-    "can_edit_account",
-    "can_read_accounts",
-    "can_reassign_owners",
-    "can_sync",
     "contacts_sync",
     "metrics_sync",
     "reassigns_owner",

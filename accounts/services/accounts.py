@@ -232,3 +232,22 @@ def account_update(
     if tracked:
         notify_accounts_changed(changed={locked.pk: set(tracked)})
     return locked
+
+
+def reassigns_owner(account: Account, changes: Mapping[str, Any]) -> bool:
+    """Whether ``changes`` (usernames or emails for ``csm``/``ae``) move the account to someone else.
+
+    Sending the current owner back (as a form or a full record does) is not a move.
+    """
+    for field in ("csm", "ae"):
+        if field not in changes:
+            continue
+        owner = getattr(account, field)
+        ref = changes[field] or None
+        if owner is None and ref is None:
+            continue
+        if owner is None or ref is None:
+            return True
+        if ref != owner.username and ref.lower() != (owner.email or "").lower():
+            return True
+    return False

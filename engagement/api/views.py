@@ -12,12 +12,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account
-from csplatform import roles
+from accounts.selectors import accounts_visible_to
+from csplatform import authorization
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
 
 from .. import selectors
-from ..models import Flag, HandoffCommitment, Task
+from ..models import Task
 from ..services.commitments import commitment_accept, commitment_decline, commitment_log
 from ..services.flags import flag_resolve
 from ..services.tasks import task_complete, task_create, task_snooze
@@ -103,17 +104,13 @@ class CommitmentListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         )
 
 
-def _visible_commitment(request: Request, pk: int) -> HandoffCommitment:
-    return get_object_or_404(selectors.commitments_for(user=request.user), pk=pk)
-
-
 class CommitmentAcceptView(APIView):
     @extend_schema(request=s.CommitmentAcceptSerializer, responses={200: s.CommitmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.CommitmentAcceptSerializer, request)
         commitment = commitment_accept(
             by=request.user,
-            commitment=_visible_commitment(request, pk),
+            commitment=get_object_or_404(selectors.commitments_for(user=request.user), pk=pk),
             until=data.get("until"),
             note=data["note"],
         )
@@ -126,7 +123,7 @@ class CommitmentDeclineView(APIView):
         data = _valid(s.CommitmentDeclineSerializer, request)
         commitment = commitment_decline(
             by=request.user,
-            commitment=_visible_commitment(request, pk),
+            commitment=get_object_or_404(selectors.commitments_for(user=request.user), pk=pk),
             reason=data["reason"],
         )
         return Response(s.CommitmentSerializer(commitment).data)
@@ -166,16 +163,11 @@ class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         )
 
 
-def _visible_task(request: Request, pk: int) -> Task:
-    return get_object_or_404(
-        Task.objects.filter(account__in=selectors.visible_accounts(user=request.user)), pk=pk
-    )
-
-
 class TaskCompleteView(APIView):
     @extend_schema(request=None, responses={200: s.TaskSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        task = task_complete(by=request.user, task=_visible_task(request, pk))
+        task = get_object_or_404(selectors.tasks_visible_to(user=request.user), pk=pk)
+        task = task_complete(by=request.user, task=task)
         return Response(s.TaskSerializer(task).data)
 
 
@@ -185,7 +177,7 @@ class TaskSnoozeView(APIView):
         data = _valid(s.TaskSnoozeSerializer, request)
         task = task_snooze(
             by=request.user,
-            task=_visible_task(request, pk),
+            task=get_object_or_404(selectors.tasks_visible_to(user=request.user), pk=pk),
             until=data["until"],
             reason=data["reason"],
         )
@@ -198,9 +190,7 @@ class FlagListView(generics.ListAPIView):
     serializer_class = s.FlagSerializer
 
     def get_queryset(self) -> Any:
-        flags = Flag.objects.filter(
-            account__in=selectors.visible_accounts(user=self.request.user), status="open"
-        )
+        flags = selectors.flags_visible_to(user=self.request.user).filter(status="open")
         account_id = _account_filter(self.request)
         return flags.filter(account_id=account_id) if account_id is not None else flags
 
@@ -213,9 +203,7 @@ class FlagResolveView(APIView):
     @extend_schema(request=s.FlagResolveSerializer, responses={200: s.FlagSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.FlagResolveSerializer, request)
-        flag = get_object_or_404(
-            Flag.objects.filter(account__in=selectors.visible_accounts(user=request.user)), pk=pk
-        )
+        flag = get_object_or_404(selectors.flags_visible_to(user=request.user), pk=pk)
         flag = flag_resolve(by=request.user, flag=flag, note=data["note"])
         return Response(s.FlagSerializer(flag).data)
 
@@ -225,7 +213,7 @@ class AccountCoverageView(APIView):
 
     @extend_schema(responses={200: s.CoverageLineSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
-        account = get_object_or_404(selectors.visible_accounts(user=request.user), pk=pk)
+        account = get_object_or_404(accounts_visible_to(user=request.user), pk=pk)
         lines = selectors.coverage_for_account(account=account)
         return Response(s.CoverageLineSerializer(lines, many=True).data)
 
@@ -245,14 +233,14 @@ class WorklistView(APIView):
     def get(self, request: Request) -> Response:
         csm: User = request.user  # type: ignore[assignment]
         wanted = request.query_params.get("csm")
-        if roles.is_leader(request.user):
+        if authorization.may_lead(request.user):  # leadership opens any CSM's worklist
             if not wanted:
                 raise serializers.ValidationError({"csm": ["Name the CSM whose worklist to show."]})
             found = User.objects.filter(username=wanted).first()
             if found is None:
                 raise serializers.ValidationError({"csm": [f"Unknown user '{wanted}'."]})
             csm = found
-        elif not roles.is_csm(request.user):
+        elif not authorization.may_keep_worklist(request.user):
             raise exceptions.PermissionDenied("The worklist is for CSMs and CS Leadership.")
         entries = selectors.accounts_for_worklist(
             csm=csm,
@@ -269,7 +257,7 @@ class CsmSuggestionsView(APIView):
 
     @extend_schema(responses={200: s.CapacitySerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
-        if not roles.is_leader(request.user):
+        if not authorization.may_lead(request.user):
             raise exceptions.PermissionDenied("Only CS Leadership assigns accounts.")
         account = get_object_or_404(Account, pk=pk)
         return Response(
@@ -282,9 +270,9 @@ class CapacityView(APIView):
 
     @extend_schema(responses={200: s.CapacitySerializer(many=True)})
     def get(self, request: Request) -> Response:
-        if roles.is_leader(request.user):
+        if authorization.may_lead(request.user):  # leadership sees every CSM
             rows = selectors.csm_capacity()
-        elif roles.is_csm(request.user):
+        elif authorization.may_keep_worklist(request.user):
             rows = selectors.csm_capacity(csm_ids=[request.user.pk])  # type: ignore[list-item]
         else:
             raise exceptions.PermissionDenied("Capacity is shown to CSMs and CS Leadership.")

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform import roles
+from csplatform import authorization
 from playbooks.models import AccountAddOn, AddOnSource, AddOnStatus, ServiceModule, Trigger
 from playbooks.selectors import Entitlement, entitlements_by_tier_code, entitlements_for_accounts
 from playbooks.services.catalogue import cadence_validate, module_get_by_code
@@ -68,7 +68,7 @@ def commitment_log(
     note: str = "",
 ) -> HandoffCommitment:
     """The AE records a promise made during the sale; it is checked against the tier at once."""
-    if not (roles.is_leader(by) or (roles.is_account_executive(by) and account.ae_id == by.pk)):
+    if not authorization.may_log_commitment(by, account):
         raise PermissionDenied("Only the account's AE (or CS Leadership) may log a commitment on it.")
     errors: dict[str, list[str]] = {}
     module: ServiceModule | None = None
@@ -144,7 +144,7 @@ def commitments_recheck(*, account_ids: Iterable[int]) -> int:
 
 
 def _locked_for_decision(by: Any, commitment: HandoffCommitment) -> HandoffCommitment:
-    if not roles.is_leader(by):
+    if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership may accept or decline a commitment.")
     locked = (
         HandoffCommitment.objects.select_for_update(of=("self",))

@@ -16,17 +16,17 @@ from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Account, Contact, UsageSnapshot
+from csplatform import authorization
 from playbooks.models import Trigger
 
 from ..models import ChampionWatch, Flag, FlagKind, FlagStatus
-from .permissions import require_cs_work
 
 # Accounts per detection pass of the nightly run (window query + flag writes per pass).
 DETECT_CHUNK = 5000
@@ -273,7 +273,8 @@ def flags_expire(*, now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def flag_resolve(*, by: Any, flag: Flag, note: str = "") -> Flag:
     locked = Flag.objects.select_for_update().select_related("account").get(pk=flag.pk)
-    require_cs_work(by, locked.account, action="resolve flags")
+    if not authorization.may_do_cs_work(by, locked.account):
+        raise PermissionDenied("Only the account's CSM or CS Leadership may resolve flags.")
     if locked.status != FlagStatus.OPEN:
         raise ValidationError({"status": [f"This flag is already {locked.status}."]})
     locked.status = FlagStatus.RESOLVED

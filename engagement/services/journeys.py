@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import REGION_TIME_ZONES, Account, Contact
-from csplatform import roles
+from csplatform import authorization
 from playbooks.journey_templates import RenderedEmail, journey_links, render_email
 from playbooks.models import DelayFrom, Journey, JourneyStep
 
@@ -52,7 +52,7 @@ def journey_settings_update(
     *, user: Any, sending_paused: bool, paused_reason: str = "", weekly_cap: int
 ) -> None:
     """Global kill switch and frequency cap; CS Leadership only."""
-    if not roles.is_leader(user):
+    if not authorization.may_manage_policies(user):
         raise PermissionDenied("Only CS Leadership may change journey settings.")
     if not 1 <= weekly_cap <= 14:
         raise ValidationError({"weekly_cap": ["Choose between 1 and 14 emails per 7 days."]})
@@ -199,11 +199,8 @@ def enrolment_start_for_account(*, journey_code: str, account_id: int, source: s
 
 
 def _require_account_access(user: Any, account: Account) -> None:
-    if roles.is_leader(user):
-        return
-    if roles.is_csm(user) and account.csm_id == user.pk:
-        return
-    raise PermissionDenied("Only the account's CSM or CS Leadership may change its journeys.")
+    if not authorization.may_do_cs_work(user, account):
+        raise PermissionDenied("Only the account's CSM or CS Leadership may change its journeys.")
 
 
 @transaction.atomic

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from csplatform import roles
+from csplatform import authorization
 from playbooks.journey_templates import single_line
 
 from ..models import OutboundEmail, OutboundStatus
@@ -261,7 +261,7 @@ REVIEW_ACTIONS = ("delivered", "resend", "give_up")
 @transaction.atomic
 def outbound_review_resolve(*, user: Any, outbound: OutboundEmail, action: str) -> None:
     """Resolve a stuck row: confirmed delivered, deliberately sent again, or given up."""
-    if not roles.is_leader(user):
+    if not authorization.may_manage_policies(user):
         raise PermissionDenied("Only CS Leadership may resolve stuck journey emails.")
     if action not in REVIEW_ACTIONS:
         raise ValidationError({"action": [f"Choose one of: {', '.join(REVIEW_ACTIONS)}."]})

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from csplatform import authorization
 from playbooks.services.catalogue import module_get_by_code
 
 from ..models import DeliverySource, Task, TaskStatus
 from .clock import account_today
 from .deliveries import module_delivery_record
-from .permissions import require_cs_work, require_work_on
 
 
 def _clean_checklist(checklist: Any) -> list[str]:
@@ -39,7 +39,8 @@ def task_create(
     estimated_minutes: int = 30,
 ) -> Task:
     """A task created by hand, assigned to the account's CSM (or the creator when there is none)."""
-    require_work_on(by, account, action="create tasks")
+    if not authorization.may_work_on(by, account):
+        raise PermissionDenied("You may only create tasks on accounts you own.")
     errors: dict[str, list[str]] = {}
     if not title.strip():
         errors["title"] = ["Give the task a title."]
@@ -68,7 +69,8 @@ def task_complete(*, by: Any, task: Task, completed_at: dt.datetime | None = Non
     Completing a task twice changes nothing the second time.
     """
     locked = Task.objects.select_for_update(of=("self",)).select_related("account", "module").get(pk=task.pk)
-    require_cs_work(by, locked.account, action="complete tasks", assignee_id=locked.assignee_id)
+    if not authorization.may_do_cs_work(by, locked.account, assignee_id=locked.assignee_id):
+        raise PermissionDenied("Only the account's CSM, the assignee or CS Leadership may complete tasks.")
     if locked.status == TaskStatus.DONE:
         return locked
     if locked.status == TaskStatus.CANCELLED:
@@ -94,7 +96,8 @@ def task_complete(*, by: Any, task: Task, completed_at: dt.datetime | None = Non
 def task_snooze(*, by: Any, task: Task, until: dt.date, reason: str) -> Task:
     """Hide an open task from the worklist until ``until``; a reason is required."""
     locked = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    require_cs_work(by, locked.account, action="snooze tasks", assignee_id=locked.assignee_id)
+    if not authorization.may_do_cs_work(by, locked.account, assignee_id=locked.assignee_id):
+        raise PermissionDenied("Only the account's CSM, the assignee or CS Leadership may snooze tasks.")
     errors: dict[str, list[str]] = {}
     if locked.status != TaskStatus.OPEN:
         errors["status"] = ["Only an open task can be snoozed."]

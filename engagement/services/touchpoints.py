@@ -6,17 +6,17 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Contact
+from csplatform import authorization
 from playbooks.services.catalogue import module_get_by_code
 
 from ..models import DeliverySource, Touchpoint, TouchpointKind
 from .clock import account_today, local_date
 from .deliveries import module_delivery_record
-from .permissions import require_work_on
 
 
 @transaction.atomic
@@ -36,7 +36,8 @@ def touchpoint_log(
     Refused as a whole (nothing saved) when any field is wrong: negative minutes, a day after
     tomorrow in the account's time zone, an unknown module, contacts of another account.
     """
-    require_work_on(by, account, action="log touchpoints")
+    if not authorization.may_work_on(by, account):
+        raise PermissionDenied("You may only log touchpoints on accounts you own.")
     errors: dict[str, list[str]] = {}
     if kind not in TouchpointKind.values:
         errors["kind"] = [f"Unknown kind '{kind}'; choose one of {', '.join(TouchpointKind.values)}."]

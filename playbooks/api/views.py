@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
@@ -13,11 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account
-from csplatform import roles
 from csplatform.api_generics import ServiceCreateMixin
 from segmentation.models import Tier
 
-from ..models import AccountAddOn, ServiceModule, TierEntitlement
+from ..models import ServiceModule, TierEntitlement
+from ..selectors import add_ons_visible_to
 from ..services.catalogue import addon_decide, addon_request, entitlement_set
 from . import serializers as s
 
@@ -62,13 +61,6 @@ class EntitlementListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         )
 
 
-def _visible_add_ons(user: Any) -> Any:
-    add_ons = AccountAddOn.objects.select_related("module", "requested_by", "decided_by")
-    if roles.is_leader(user) or roles.is_integration(user):
-        return add_ons
-    return add_ons.filter(Q(account__csm_id=user.pk) | Q(account__ae_id=user.pk))
-
-
 @extend_schema_view(post=extend_schema(request=s.AddOnInputSerializer, responses={201: s.AddOnSerializer}))
 class AddOnListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     """`GET|POST /api/v1/add-ons/`: à-la-carte modules for enterprise accounts, approved by leaders."""
@@ -77,7 +69,7 @@ class AddOnListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     input_serializer_class = s.AddOnInputSerializer
 
     def get_queryset(self) -> Any:
-        return _visible_add_ons(self.request.user)
+        return add_ons_visible_to(user=self.request.user)
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
@@ -99,6 +91,6 @@ class AddOnDecideView(APIView):
     @extend_schema(request=s.AddOnDecisionSerializer, responses={200: s.AddOnSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.AddOnDecisionSerializer, request)
-        add_on = get_object_or_404(_visible_add_ons(request.user), pk=pk)
+        add_on = get_object_or_404(add_ons_visible_to(user=request.user), pk=pk)
         add_on = addon_decide(by=request.user, add_on=add_on, approve=data["approve"], reason=data["reason"])
         return Response(s.AddOnSerializer(add_on).data)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform import roles
+from csplatform import authorization
 from segmentation.models import PolicyStatus, Tier, TierPolicy, TouchModel
 
 from ..models import AccountAddOn, AddOnSource, AddOnStatus, ServiceModule, TierEntitlement
@@ -43,15 +43,15 @@ def cadence_validate(cadence_days: Any, *, field: str = "cadence_days") -> int |
     return value
 
 
-def _require_leader(user: Any, action: str) -> None:
-    if not roles.is_leader(user):
+def _require(allowed: bool, action: str) -> None:
+    if not allowed:
         raise PermissionDenied(f"Only CS Leadership may {action}.")
 
 
 @transaction.atomic
 def entitlement_set(*, by: Any, tier: Tier, module_code: str, cadence_days: int | None) -> TierEntitlement:
     """Entitle a tier to a module (or change its cadence). Retired policies are history: frozen."""
-    _require_leader(by, "edit entitlements")
+    _require(authorization.may_manage_policies(by), "edit entitlements")
     module = module_get_by_code(module_code)
     cadence = cadence_validate(cadence_days)
     if tier.policy.status == PolicyStatus.RETIRED:
@@ -64,7 +64,7 @@ def entitlement_set(*, by: Any, tier: Tier, module_code: str, cadence_days: int 
 
 @transaction.atomic
 def entitlement_remove(*, by: Any, tier: Tier, module_code: str) -> None:
-    _require_leader(by, "edit entitlements")
+    _require(authorization.may_manage_policies(by), "edit entitlements")
     module = module_get_by_code(module_code)
     if tier.policy.status == PolicyStatus.RETIRED:
         raise ValidationError({"tier": ["Entitlements of a retired policy cannot change."]})
@@ -134,9 +134,10 @@ def addon_request(
 
     The owning CSM or AE asks and leadership approves; a leader's own request is approved at once.
     """
-    leader = roles.is_leader(by)
-    if not leader and by.pk not in (account.csm_id, account.ae_id):
+    if not authorization.may_work_on(by, account):
         raise PermissionDenied("Only the account's CSM or AE, or CS Leadership, may request an add-on.")
+    # Whoever decides add-ons needs no one's approval for their own request.
+    leader = authorization.may_decide_approvals(by)
     module = module_get_by_code(module_code)
     if module is None:
         raise ValidationError({"module": ["Choose a service module."]})
@@ -171,7 +172,7 @@ def addon_request(
 
 @transaction.atomic
 def addon_decide(*, by: Any, add_on: AccountAddOn, approve: bool, reason: str = "") -> AccountAddOn:
-    _require_leader(by, "approve or decline add-ons")
+    _require(authorization.may_decide_approvals(by), "approve or decline add-ons")
     locked = AccountAddOn.objects.select_for_update().get(pk=add_on.pk)
     if locked.status != AddOnStatus.PENDING:
         raise ValidationError({"status": [f"This add-on was already {locked.get_status_display().lower()}."]})

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from csplatform import roles
+from csplatform import authorization
 from playbooks.journey_templates import TemplateProblem, validate_template
 from playbooks.models import DelayFrom, Journey, JourneyStep
 from playbooks.services.catalogue import module_get_by_code
@@ -44,7 +44,7 @@ STEP_FIELDS = (
 
 
 def _require_leader(user: Any) -> None:
-    if not roles.is_leader(user):
+    if not authorization.may_manage_policies(user):
         raise PermissionError("Only CS Leadership may edit journeys.")
 
 

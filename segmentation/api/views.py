@@ -7,14 +7,16 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from csplatform import roles
-from csplatform.api_auth import ReadOnlyTokenPermission
+from accounts.selectors import accounts_visible_to
+from csplatform import authorization
+from csplatform.api_auth import ReadOnlyTokenPermission, RoleRequired
 
 from .. import selectors
 from ..models import TierChange, TierOverride, TierReview
@@ -39,15 +41,14 @@ from .serializers import (
 )
 
 
-def may_run_reviews(user: Any) -> bool:
-    return roles.is_leader(user) or roles.is_integration(user) or bool(getattr(user, "is_staff", False))
-
-
 class ReviewPermission(permissions.BasePermission):
-    message = "Only CS Leadership, integrations and admins may start or follow tier reviews."
+    message = "Only CS Leadership and integrations may start or follow tier reviews."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return may_run_reviews(request.user)
+        return authorization.may_run_reviews(request.user)
+
+
+REVIEW_PERMISSIONS = [permissions.IsAuthenticated, RoleRequired, ReadOnlyTokenPermission, ReviewPermission]
 
 
 class TierListView(APIView):
@@ -63,14 +64,12 @@ class TierHistoryView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[TierChange]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no pk
             return TierChange.objects.none()
-        account = selectors.account_visible(user=self.request.user, account_id=self.kwargs["pk"])
-        if account is None:
-            raise Http404
+        account = get_object_or_404(accounts_visible_to(user=self.request.user), pk=self.kwargs["pk"])
         return selectors.account_tier_history(account=account)
 
 
 class TierReviewStartView(APIView):
-    permission_classes = [permissions.IsAuthenticated, ReadOnlyTokenPermission, ReviewPermission]
+    permission_classes = REVIEW_PERMISSIONS
 
     @extend_schema(
         request=None,
@@ -91,7 +90,7 @@ class TierReviewStartView(APIView):
 
 
 class TierReviewDetailView(generics.RetrieveAPIView):
-    permission_classes = [permissions.IsAuthenticated, ReadOnlyTokenPermission, ReviewPermission]
+    permission_classes = REVIEW_PERMISSIONS
     serializer_class = TierReviewSerializer
     queryset = TierReview.objects.select_related("policy")
 
@@ -101,9 +100,7 @@ class AccountOverrideView(APIView):
 
     @extend_schema(request=OverrideRequestSerializer, responses={201: TierOverrideSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        account = selectors.account_visible(user=request.user, account_id=pk)
-        if account is None:
-            raise Http404
+        account = get_object_or_404(accounts_visible_to(user=request.user), pk=pk)
         data = OverrideRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         override = tier_override_request(

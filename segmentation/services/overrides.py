@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform import roles
+from csplatform import authorization
 
 from ..models import (
     AccountTierState,
@@ -38,12 +38,8 @@ DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 365
 
 
-def may_request_override(user: Any) -> bool:
-    return roles.is_leader(user) or roles.is_csm(user)
-
-
 def override_needs_approval(*, user: Any, account: Account, policy_rank: int | None, tier_rank: int) -> bool:
-    if roles.is_leader(user):
+    if authorization.may_decide_approvals(user):  # whoever approves needs no approval
         return False
     if account.csm_id != getattr(user, "pk", None):
         return True
@@ -78,7 +74,7 @@ def tier_override_request(
     Raises PermissionDenied for people who may not override, ValidationError (field-keyed) for a
     missing reason or note, an unknown tier, or an expiry in the past or beyond 365 days.
     """
-    if not may_request_override(by):
+    if not authorization.may_request_override(by):
         raise PermissionDenied("Only CSMs and CS Leadership may override a tier.")
     account = Account.objects.select_for_update().get(pk=account.pk)
     today = timezone.localdate()
@@ -174,7 +170,7 @@ def _lock_pending(override: TierOverride) -> TierOverride:
 @transaction.atomic
 def tier_override_approve(*, override: TierOverride, by: Any, note: str = "") -> TierOverride:
     """CS Leadership approves a pending override; it takes effect at once."""
-    if not roles.is_leader(by):
+    if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership may approve an override.")
     Account.objects.select_for_update().filter(pk=override.account_id).first()
     override = _lock_pending(override)
@@ -193,7 +189,7 @@ def tier_override_approve(*, override: TierOverride, by: Any, note: str = "") ->
 @transaction.atomic
 def tier_override_decline(*, override: TierOverride, by: Any, note: str) -> TierOverride:
     """CS Leadership declines a pending override, saying why; nothing changes on the account."""
-    if not roles.is_leader(by):
+    if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership may decline an override.")
     if not (note or "").strip():
         raise ValidationError({"note": ["Say why the override is declined; the requester reads it."]})
@@ -209,7 +205,7 @@ def tier_override_decline(*, override: TierOverride, by: Any, note: str) -> Tier
 @transaction.atomic
 def tier_override_end(*, override: TierOverride, by: Any) -> TierOverride:
     """End an active override early; the account falls back to the policy's tier at once."""
-    if not (roles.is_leader(by) or override.requested_by_id == getattr(by, "pk", None)):
+    if not authorization.may_end_override(by, override):
         raise PermissionDenied("Only the requester or CS Leadership may end an override.")
     override = TierOverride.objects.select_for_update().get(pk=override.pk)
     if override.status != OverrideStatus.ACTIVE:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from csplatform import roles
+from csplatform import authorization
 
 from ..models import ApplyMode, PolicyStatus, Tier, TierPolicy, TouchModel
 from ..rules import validate_rules
@@ -21,7 +21,7 @@ TIER_FIELDS = ("code", "name", "rank", "touch_model", "min_acv")
 
 
 def _require_leader(user: Any) -> None:
-    if not roles.is_leader(user):
+    if not authorization.may_manage_policies(user):
         raise PermissionDenied("Only CS Leadership may change tier policies.")
 
 

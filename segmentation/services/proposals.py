@@ -13,20 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, TierSource
-from csplatform import roles
+from csplatform import authorization
 
 from ..models import ChangeStatus, TierChange, TierOverride
 from .evaluation import send_tier_changed
 from .overrides import tier_override_request
 
 
-def may_decide_proposal(user: Any, account: Account) -> bool:
-    return roles.is_leader(user) or (roles.is_csm(user) and account.csm_id == getattr(user, "pk", None))
-
-
 def _lock_open(change: TierChange, by: Any) -> tuple[TierChange, Account]:
     account = Account.objects.select_for_update().get(pk=change.account_id)
-    if not may_decide_proposal(by, account):
+    if not authorization.may_do_cs_work(by, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may decide a tier proposal.")
     change = TierChange.objects.select_for_update().get(pk=change.pk)
     if change.status != ChangeStatus.PROPOSED:

@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
-from accounts.selectors_web import visible_account_or_404, visible_accounts
-from csplatform import roles
+from accounts.selectors_web import visible_account_or_404
+from csplatform import authorization
 from csplatform.htmx import (
     DIALOG_BODY,
     HtmxHttpRequest,
@@ -55,13 +55,10 @@ def tier_section(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     """Why the account has its tier (structured steps), override and proposal, history, economics."""
     account = visible_account_or_404(request.user, account_id)
     panel = account_tier_panel(account=account)
-    can_override = roles.is_leader(request.user) or (
-        roles.is_csm(request.user) and account.csm_id == request.user.pk
-    )
     context = {
         "panel": panel,
         "account": account,
-        "can_override": can_override,
+        "can_override": authorization.may_do_cs_work(request.user, account),
         "fragment_title": f"{account.name}: tier and why",
     }
     return render_fragment(request, "segmentation/tier_section.html", "section", context)
@@ -114,7 +111,9 @@ def override_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 
 def _visible_proposal(request: HtmxHttpRequest, change_id: int) -> TierChange:
     return get_object_or_404(
-        TierChange.objects.select_related("account").filter(account__in=visible_accounts(request.user)),
+        TierChange.objects.select_related("account").filter(
+            authorization.account_scope(request.user, via="account__")
+        ),
         pk=change_id,
     )
 

@@ -4,6 +4,9 @@
 of every kind a URL can point at, all on an account that alice (CSM) and tom (AE) own; ``call``
 makes one request as one role and rolls back whatever it changed, so the next role sees the same
 world.
+
+``csm_no_role`` and ``ae_no_role`` are alice and tom signed in after their role (Django group) was
+taken away: the account, its task, override and add-on still name them, but they may see nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ ROLES = (
     "leader",
     "integration",
     "read_only",
+    "csm_no_role",
+    "ae_no_role",
 )
+
+# The people behind the ``*_no_role`` columns: their groups are removed for the request only.
+ROLE_REMOVED = {"csm_no_role": "alice", "ae_no_role": "tom"}
 
 
 def routes() -> Iterator[str]:
@@ -57,6 +65,7 @@ def routes() -> Iterator[str]:
 class World:
     ids: dict[str, Any]
     clients: dict[str, Any]
+    people: dict[str, Any]
 
     def url(self, route: str) -> str:
         """The route with its parameters filled from the world (``<int:pk>`` by route prefix)."""
@@ -194,6 +203,8 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         ("ae_owner", tom),
         ("ae_other", tina),
         ("leader", lena),
+        ("csm_no_role", alice),
+        ("ae_no_role", tom),
     ):
         client = APIClient()
         client.force_login(user)
@@ -202,7 +213,7 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
     clients["read_only"] = token_client(ivan, read_only=True)
     for client in clients.values():
         client.raise_request_exception = False  # a 500 is a status like any other here
-    return World(ids=ids, clients=clients)
+    return World(ids=ids, clients=clients, people=people)
 
 
 def payload(world: World, method: str, route: str) -> dict[str, Any]:
@@ -276,11 +287,18 @@ def payload(world: World, method: str, route: str) -> dict[str, Any]:
 
 def call(world: World, role: str, method: str, route: str) -> int:
     """One request as ``role``; everything it changed is rolled back afterwards."""
+    return request(world, role, method, route).status_code
+
+
+def request(world: World, role: str, method: str, route: str) -> Any:
+    """``call``, answering the whole response (to look at what it shows)."""
     client: Client = world.clients[role]
     path = resolve_route(world, route)
     is_api = route.startswith("/api/")
     cookies = copy.deepcopy(client.cookies)  # signing out (or in) must not leak into the next call
     with transaction.atomic():
+        if role in ROLE_REMOVED:
+            world.people[ROLE_REMOVED[role]].groups.clear()
         if method == "GET":
             response = client.get(path)
         elif is_api:
@@ -289,4 +307,4 @@ def call(world: World, role: str, method: str, route: str) -> int:
             response = getattr(client, method.lower())(path, {})
         transaction.set_rollback(True)
     client.cookies = cookies
-    return response.status_code
+    return response

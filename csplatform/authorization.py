@@ -1,0 +1,185 @@
+"""Who may see and do what: the one place every page, fragment, API view, selector and service asks.
+
+A role is a Django group (``csplatform.roles``). Ownership (an account's ``csm``/``ae``) counts only
+together with the role that goes with it: a person whose role was removed sees nothing and may do
+nothing, even on accounts that still name them as owner. A superuser counts as CS Leadership.
+
+Two shapes of the same rules:
+
+- ``may_*`` functions answer for one person (and one object): pages, API views and services.
+- ``*_scope`` functions return a ``Q`` of the rows a person may see, for querysets of accounts or of
+  anything hanging off an account (``via="account__"``). Every scope has a ``may_*`` twin that
+  decides one object the same way; ``tests/security/test_authorization.py`` holds them together.
+
+Nothing here imports an app's models, so every app can use it (``csplatform`` is the core).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from . import roles
+
+# --- Who someone is --------------------------------------------------------------------------------
+
+
+def has_any_role(user: Any) -> bool:
+    """Whether the person may use the product at all (the API refuses everyone else)."""
+    return bool(getattr(user, "is_superuser", False)) or roles.has_role(user, *roles.ALL_ROLES)
+
+
+def sees_every_account(user: Any) -> bool:
+    """CS Leadership and integrations read the whole book; CSMs and AEs read their own accounts."""
+    return roles.is_leader(user) or roles.is_integration(user)
+
+
+def _pk(user: Any) -> Any:
+    return getattr(user, "pk", None)
+
+
+def _owns_as_csm(user: Any, account: Any) -> bool:
+    return roles.is_csm(user) and account.csm_id is not None and account.csm_id == _pk(user)
+
+
+def _owns_as_ae(user: Any, account: Any) -> bool:
+    return roles.is_account_executive(user) and account.ae_id is not None and account.ae_id == _pk(user)
+
+
+# --- Seeing accounts and what hangs off them --------------------------------------------------------
+
+
+def _nothing(via: str) -> Q:
+    # An empty IN: Django answers without asking the database.
+    return Q(**{f"{via}pk__in": []})
+
+
+def account_scope(user: Any, *, via: str = "") -> Q:
+    """The accounts ``user`` may see, as a filter reaching the account through ``via``.
+
+    ``via`` is ``""`` on ``Account`` itself and ``"account__"`` on touchpoints, tasks, commitments,
+    flags, overrides, proposals, add-ons and every other model with an ``account`` foreign key.
+    """
+    if sees_every_account(user):
+        return Q()
+    scope = Q()
+    if roles.is_csm(user):
+        scope |= Q(**{f"{via}csm_id": _pk(user)})
+    if roles.is_account_executive(user):
+        scope |= Q(**{f"{via}ae_id": _pk(user)})
+    return scope if scope else _nothing(via)
+
+
+def may_see_account(user: Any, account: Any) -> bool:
+    """One account, decided like ``account_scope``."""
+    return sees_every_account(user) or _owns_as_csm(user, account) or _owns_as_ae(user, account)
+
+
+def may_browse_accounts(user: Any) -> bool:
+    """The account list and export pages: for the people who work accounts (not integrations)."""
+    return roles.is_leader(user) or roles.has_role(user, roles.CSM, roles.ACCOUNT_EXECUTIVE)
+
+
+def may_read_accounts(user: Any) -> bool:
+    """The accounts API: every role reads (CSMs and AEs only their own, see ``account_scope``)."""
+    return sees_every_account(user) or roles.has_role(user, roles.CSM, roles.ACCOUNT_EXECUTIVE)
+
+
+# --- Changing accounts --------------------------------------------------------------------------------
+
+
+def may_create_accounts(user: Any) -> bool:
+    return sees_every_account(user)
+
+
+def may_edit_account(user: Any, account: Any) -> bool:
+    """Leadership and integrations edit any account; a CSM edits the accounts they own as CSM."""
+    return sees_every_account(user) or _owns_as_csm(user, account)
+
+
+def may_reassign_owners(user: Any) -> bool:
+    """Moving an account to another CSM or AE changes someone's portfolio: leadership decides."""
+    return sees_every_account(user)
+
+
+def may_sync(user: Any) -> bool:
+    """Bulk CRM sync is for integration users (and superusers operating the product)."""
+    return bool(getattr(user, "is_superuser", False)) or roles.is_integration(user)
+
+
+# --- Working on an account ---------------------------------------------------------------------------
+
+
+def may_work_on(user: Any, account: Any) -> bool:
+    """Log touchpoints, create tasks, ask for an add-on: leadership, or the account's CSM or AE."""
+    return roles.is_leader(user) or _owns_as_csm(user, account) or _owns_as_ae(user, account)
+
+
+def may_do_cs_work(user: Any, account: Any, *, assignee_id: int | None = None) -> bool:
+    """CS work: close or snooze tasks, resolve flags, decide tier proposals, override the tier from
+    the account page, enrol contacts in journeys. The account's CSM or leadership; for a task also
+    the person it is assigned to, while they hold a role. An AE sees that work but does not do it."""
+    if roles.is_leader(user) or _owns_as_csm(user, account):
+        return True
+    return assignee_id is not None and assignee_id == _pk(user) and has_any_role(user)
+
+
+def cs_work_scope(user: Any, *, via: str = "") -> Q:
+    """The accounts on which ``user`` may do CS work (``may_do_cs_work`` without an assignee)."""
+    if roles.is_leader(user):
+        return Q()
+    if roles.is_csm(user):
+        return Q(**{f"{via}csm_id": _pk(user)})
+    return _nothing(via)
+
+
+def may_request_override(user: Any) -> bool:
+    """CSMs and leadership override tiers; one on an account the CSM does not own waits for approval
+    (``segmentation.services.overrides``), and pages only offer the accounts the person sees."""
+    return roles.is_leader(user) or roles.is_csm(user)
+
+
+def may_end_override(user: Any, override: Any) -> bool:
+    """Leadership, or the person who asked for the override while they may still ask for one."""
+    if roles.is_leader(user):
+        return True
+    return override.requested_by_id == _pk(user) and may_request_override(user)
+
+
+def may_log_commitment(user: Any, account: Any) -> bool:
+    """A promise made during the sale: the account's AE, or leadership."""
+    return roles.is_leader(user) or _owns_as_ae(user, account)
+
+
+# --- Pages and queues by role ----------------------------------------------------------------------
+
+
+def may_keep_worklist(user: Any) -> bool:
+    """The worklist, capacity and the journey screens a CSM reads: CSMs and leadership."""
+    return roles.is_csm(user) or roles.is_leader(user)
+
+
+def may_log_handoffs(user: Any) -> bool:
+    """The handoff pages: Account Executives and leadership."""
+    return roles.is_account_executive(user) or roles.is_leader(user)
+
+
+def may_lead(user: Any) -> bool:
+    """CS Leadership's own views: the overview and its panels, approvals, CSM suggestions."""
+    return roles.is_leader(user)
+
+
+def may_decide_approvals(user: Any) -> bool:
+    """Approve or decline overrides, commitments beyond the tier and add-on modules."""
+    return roles.is_leader(user)
+
+
+def may_manage_policies(user: Any) -> bool:
+    """Tier policies and entitlements, journeys and their settings, stuck journey emails."""
+    return roles.is_leader(user)
+
+
+def may_run_reviews(user: Any) -> bool:
+    """Start and follow tier reviews: leadership, or an integration scheduling them."""
+    return roles.is_leader(user) or roles.is_integration(user)
