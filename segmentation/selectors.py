@@ -22,7 +22,6 @@ from accounts.models import Account
 from accounts.selectors import accounts_visible_to
 from csplatform import roles
 
-from . import economics
 from .entitlements import entitlements_for
 from .models import (
     AccountTierState,
@@ -37,6 +36,7 @@ from .models import (
     TierPolicy,
     TierReview,
 )
+from .services.economics import account_cost_to_serve
 from .services.simulation import SimulationResult
 
 
@@ -125,7 +125,7 @@ def account_tier_panel(*, account: Account, history_limit: int = 10) -> AccountT
         pending_override=overrides.get(OverrideStatus.PENDING),
         open_proposal=proposal,
         history=history,
-        economics=economics.account_economics(account.pk, timezone.localdate()),
+        economics=account_cost_to_serve(account_id=account.pk, today=timezone.localdate()),
     )
 
 
