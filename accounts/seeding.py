@@ -19,8 +19,8 @@ Two entry points:
         from accounts.seeding import ensure_accounts
         ensure_accounts(100_000)        # or 1_000_000; a no-op when already there
 
-Speed: rows are generated as plain tuples and streamed with COPY on PostgreSQL (psycopg
-``cursor.copy``) and with batched ``executemany`` INSERTs on SQLite. Contacts and usage
+Speed: rows are generated as plain tuples and streamed with COPY (``queries.rows_copy``).
+Contacts and usage
 snapshots are created for at most ``detail_limit`` accounts (20,000 by default), spread evenly
 over all accounts; beyond that, accounts have neither, which keeps a million accounts to
 seconds instead of minutes.
@@ -29,7 +29,6 @@ seconds instead of minutes.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 import random
 import time
@@ -44,7 +43,9 @@ from django.utils import timezone
 
 from csplatform import roles
 from csplatform.models import User
+from csplatform.queries import advisory_xact_lock
 
+from . import queries
 from .demo_vocabulary import (
     ACV_MAX,
     ACV_MIN,
@@ -76,7 +77,6 @@ DEFAULT_ACCOUNTS = 2_000
 DEFAULT_SEED = 42
 DETAIL_LIMIT = 20_000
 WEEKS_OF_USAGE = 26
-SQLITE_BATCH = 5_000
 
 
 @dataclass(frozen=True)
@@ -351,29 +351,10 @@ def _bulk_insert(
     rest_values = tuple(
         f.get_db_prep_save(value, connection) for f, value in zip(rest, rest_values, strict=True)
     )
-    postgres = connection.vendor == "postgresql"
     columns = [str(f.column) for f in (*named, *rest)]
-    table = model._meta.db_table
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    written = 0
-    with connection.cursor() as cursor:
-        if postgres:
-            with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row + rest_values)
-                    written += 1
-            return written
-        placeholders = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) VALUES ({placeholders})"
-        iterator = iter(rows)
-        while batch := [row + rest_values for row in itertools.islice(iterator, SQLITE_BATCH)]:
-            cursor.executemany(sql, batch)
-            written += len(batch)
-    return written
-
-
-def _sqlite_datetime(value: dt.datetime) -> Any:
-    return value if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(value)
+    return queries.rows_copy(
+        table=model._meta.db_table, columns=columns, rows=(row + rest_values for row in rows)
+    )
 
 
 def _account_ids(external_ids: list[str]) -> dict[str, int]:
@@ -426,7 +407,7 @@ def seed_accounts(
     if details:
         account_ids = _account_ids([detail.external_id for detail in details])
         detail_rng = random.Random(f"csplatform-demo-detail:{seed}:{start}")
-        now = _sqlite_datetime(timezone.now())
+        now = timezone.now()
         summary.contacts += _bulk_insert(
             Contact, CONTACT_FIELDS, _contact_rows(detail_rng, details, account_ids, now)
         )
@@ -507,13 +488,11 @@ def ensure_accounts(n: int, *, seed: int = 7, detail_limit: int = DETAIL_LIMIT) 
     if existing >= n:
         return existing
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Two benches topping up the same database at once: the second waits, then counts again.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('csplatform.ensure_accounts'))")
-            existing = Account.objects.count()
-            if existing >= n:
-                return existing
+        # Two benches topping up the same database at once: the second waits, then counts again.
+        advisory_xact_lock(key="csplatform.ensure_accounts")
+        existing = Account.objects.count()
+        if existing >= n:
+            return existing
         ensure_demo_users()
         seed_accounts(n - existing, seed=seed, start=_next_demo_index(), detail_limit=detail_limit)
     return Account.objects.count()

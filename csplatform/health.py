@@ -4,15 +4,15 @@ import logging
 
 from django.db import connection
 
+from .queries import database_round_trip
+
 logger = logging.getLogger(__name__)
 
 
 def database_ok() -> bool:
     try:
         connection.ensure_connection()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        database_round_trip()
         return True
     except Exception as exc:
         logger.warning("database health check failed: %s", exc)

@@ -21,7 +21,7 @@ FRACTION_SIGNALS = frozenset({"seat_utilisation", "feature_adoption"})
 
 
 def format_money(value: Decimal | int | float) -> str:
-    """62000 → "62,000"; 62000.5 → "62,000.50". The review's SQL renders the same way."""
+    """62000 → "62,000"; 62000.5 → "62,000.50"."""
     return f"{Decimal(value):,.2f}".removesuffix(".00")
 
 
@@ -132,7 +132,8 @@ class Evaluation:
 
 
 def base_step_text(policy: PolicySnapshot, acv: Decimal, tier: TierInfo) -> str:
-    """The ACV step. Kept in one place because the review's SQL pre-filter mirrors it."""
+    """The ACV step. The review's pre-filter compares accounts with its output (via ``evaluate``);
+    it never renders it in SQL."""
     if tier.min_acv > 0:
         return f"ACV {format_money(acv)} ≥ {format_money(tier.min_acv)} → {tier.name}"
     upper = policy.next_threshold(tier)

@@ -21,7 +21,6 @@ from django.utils import timezone
 from accounts.models import Account
 from csplatform import authorization
 
-from . import economics
 from .entitlements import entitlements_for
 from .models import (
     AccountTierState,
@@ -36,6 +35,7 @@ from .models import (
     TierPolicy,
     TierReview,
 )
+from .services.economics import account_cost_to_serve
 from .services.simulation import SimulationResult
 
 
@@ -119,7 +119,7 @@ def account_tier_panel(*, account: Account, history_limit: int = 10) -> AccountT
         pending_override=overrides.get(OverrideStatus.PENDING),
         open_proposal=proposal,
         history=history,
-        economics=economics.account_economics(account.pk, timezone.localdate()),
+        economics=account_cost_to_serve(account_id=account.pk, today=timezone.localdate()),
     )
 
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from accounts.models import Account
 
-from . import economics
+from .economics import CostRates, in_cents
 from .models import ChangeStatus, Quadrant, TierChange, TierReview
+from .queries import economics as economics_sql
 
 
 @dataclass
@@ -104,19 +104,21 @@ SCATTER_SAMPLE = 200
 
 def economics_scatter() -> list[dict[str, Any]]:
     """Revenue against cost to serve for the largest accounts (the grid's interesting corner)."""
-    table = Account._meta.db_table
-    where = f"WHERE a.id IN (SELECT id FROM {table} ORDER BY acv DESC LIMIT {SCATTER_SAMPLE})"
-    sql = (
-        f"SELECT q.id, q.acv, q.cost, q.quadrant, acc.name FROM ({economics.cost_sql(where=where)}) q "
-        f"JOIN {table} acc ON acc.id = q.id"
+    names = dict(Account.objects.order_by("-acv").values_list("id", "name")[:SCATTER_SAMPLE])
+    rows = economics_sql.account_costs(
+        account_ids=list(names), today=timezone.localdate(), rates=CostRates.from_settings()
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, economics.cost_params(timezone.localdate()))
-        rows = cursor.fetchall()
     return [
-        {"id": r[0], "x": float(r[1]), "y": round(float(r[2] or 0), 2), "quadrant": r[3], "name": r[4]}
-        for r in rows
+        {"id": pk, "x": float(acv), "y": float(in_cents(cost)), "quadrant": quadrant, "name": names[pk]}
+        for pk, acv, cost, quadrant in rows
     ]
+
+
+def account_ids_in_quadrant(*, quadrant: str, limit: int) -> list[int]:
+    """The largest accounts (by ACV) in ``quadrant`` as of today."""
+    return economics_sql.account_ids_in_quadrant(
+        quadrant=quadrant, today=timezone.localdate(), rates=CostRates.from_settings(), limit=limit
+    )
 
 
 QUADRANT_ORDER = [

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
 
-from accounts.models import Contact, UsageSnapshot
+from accounts.models import Contact
 
 from .engine import PolicySnapshot
+from .queries.evaluation import usage_history_of
 from .rules import CONTACT_SIGNALS, USAGE_SIGNALS
 
 # Weekly snapshots: 90 days of trend plus slack for a late period.
@@ -55,14 +55,6 @@ ACCOUNT_FACT_FIELDS = (
     "tier_explanation",
     "csm_id",
 )
-
-
-def ids_clause(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``column`` among ``ids`` as SQL: one array parameter on PostgreSQL (cheap to send and to
-    plan for thousands of ids), a plain IN list elsewhere."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
-    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def _trend(snapshots: list[tuple[dt.date, int]]) -> Decimal | None:
@@ -106,15 +98,7 @@ def signals_for(
 
     if needed & USAGE_SIGNALS:
         history: dict[int, list[tuple[dt.date, int, int, Decimal, int]]] = defaultdict(list)
-        clause, params = ids_clause("account_id", ids)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT account_id, period_start, active_users, licensed_seats, feature_adoption, "
-                f"support_tickets FROM {UsageSnapshot._meta.db_table} "
-                f"WHERE {clause} AND period_start >= %s ORDER BY account_id, period_start",
-                [*params, today - dt.timedelta(days=USAGE_LOOKBACK_DAYS)],
-            )
-            rows = cursor.fetchall()
+        rows = usage_history_of(account_ids=ids, since=today - dt.timedelta(days=USAGE_LOOKBACK_DAYS))
         for account_id, period, users, seats, adoption, tickets in rows:
             history[account_id].append((period, users, seats, adoption, tickets))
         ticket_since = today - dt.timedelta(days=TICKET_DAYS)

@@ -10,12 +10,11 @@ on their own and change nothing; the result lists them by index.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 
@@ -68,21 +67,6 @@ class SyncResult:
         }
 
 
-def _allow_wide_sqlite_inserts() -> None:
-    """Let one INSERT carry a whole batch on SQLite, as it does on PostgreSQL.
-
-    Django 5.2 assumes SQLite's old limit of 999 bound parameters and would split a
-    1000-account upsert into ~20 statements; the SQLite Python links today allows 32766.
-    Django 6.0 reads the real limit the same way.
-    """
-    if connection.vendor != "sqlite":
-        return
-    connection.ensure_connection()
-    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    if limit > connection.features.max_query_params:
-        connection.features.max_query_params = limit
-
-
 def _first_of_each(records: Sequence[Record], key: Any, result: SyncResult, what: str) -> list[Record]:
     """Keep the first record per key; later ones with the same key fail."""
     seen: dict[Any, int] = {}
@@ -116,7 +100,6 @@ def _unknown_account(crm_source: str, external_id: str) -> dict[str, list[str]]:
 @transaction.atomic
 def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | None) -> SyncResult:
     """Upsert accounts by (``crm_source``, ``external_id``); fields left out keep their values."""
-    _allow_wide_sqlite_inserts()
     result = SyncResult()
     source = source_label(f"sync:{crm_source}")
     unique = _first_of_each(records, lambda data: data["external_id"], result, "external_id")
@@ -237,7 +220,6 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
 @transaction.atomic
 def contacts_sync(*, crm_source: str, records: Sequence[Record], actor: User | None) -> SyncResult:
     """Upsert contacts by (account, email). An opt-out or unsubscribe is never cleared by a sync."""
-    _allow_wide_sqlite_inserts()
     result = SyncResult()
     unique = _first_of_each(
         records, lambda data: (data["external_id"], data["email"].lower()), result, "email"
@@ -298,7 +280,6 @@ def contacts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
 @transaction.atomic
 def metrics_sync(*, crm_source: str, records: Sequence[Record], actor: User | None) -> SyncResult:
     """Upsert usage snapshots by (account, ``period_start``)."""
-    _allow_wide_sqlite_inserts()
     result = SyncResult()
     unique = _first_of_each(
         records, lambda data: (data["external_id"], data["period_start"]), result, "period_start"

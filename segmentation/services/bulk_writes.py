@@ -1,9 +1,8 @@
 """Set-based writes of a batch's outcome: account tiers, tier state, tier changes.
 
-On PostgreSQL, batches of COPY_THRESHOLD rows and more are streamed with COPY into a temporary
-table and applied with one statement each (``UPDATE ... FROM``, ``INSERT ... ON CONFLICT``,
-``INSERT ... SELECT ... RETURNING``): about ten times faster than binding thousands of query
-parameters. Smaller batches (events, overrides) and SQLite use plain statements.
+Batches of COPY_THRESHOLD rows and more are streamed with COPY into a temporary table and
+applied with one statement each (``queries.bulk_writes``): about ten times faster than binding
+thousands of query parameters. Smaller batches (events, overrides) use plain statements.
 """
 
 from __future__ import annotations
@@ -14,11 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db import connection
-
-from accounts.models import Account
-
 from ..models import AccountTierState, TierChange
+from ..queries import bulk_writes as bulk_sql
 
 COPY_THRESHOLD = 200
 # Rows per VALUES statement on the small path: 8 parameters each stays below driver limits.
@@ -116,31 +112,8 @@ class JsonCache:
         return text
 
 
-def _use_copy(rows: Sequence[Any]) -> bool:
-    return connection.vendor == "postgresql" and len(rows) >= COPY_THRESHOLD
-
-
-def _stage(
-    cursor: Any,
-    name: str,
-    select_sql: str,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    joined: bool = False,
-) -> None:
-    """Fill a transaction-scoped temporary table shaped by ``select_sql`` with ``rows`` via COPY."""
-    # Created once per connection; its rows vanish at each commit.
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS {select_sql} WITH NO DATA"
-    )
-    cursor.execute(f"DELETE FROM {name}")
-    with cursor.cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    if joined:
-        # Fresh statistics: otherwise the planner guesses the size and may loop over the big table.
-        cursor.execute(f"ANALYZE {name}")
+def _streamed(rows: Sequence[Any]) -> bool:
+    return len(rows) >= COPY_THRESHOLD
 
 
 def write_account_tiers(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[int]:
@@ -148,50 +121,18 @@ def write_account_tiers(rows: list[tuple[Any, ...]], now: dt.datetime) -> list[i
 
     Rows: (id, code, name, rank, source, explanation, old_code, old_source).
     """
-    if not rows:
-        return []
-    table = Account._meta.db_table
-    assignments = (
-        "tier_code = v.code, tier_name = v.name, tier_rank = CAST(v.rank AS smallint), "
-        "tier_source = v.source, tier_explanation = v.explanation, tier_updated_at = %s"
-    )
-    guard = f"{table}.id = v.id AND {table}.tier_code = v.old_code AND {table}.tier_source = v.old_source"
+    if _streamed(rows):
+        return bulk_sql.account_tiers_update_streamed(rows=rows, now=now)
     written: list[int] = []
-    with connection.cursor() as cursor:
-        if _use_copy(rows):
-            _stage(
-                cursor,
-                "segmentation_stage_tiers",
-                "SELECT id, tier_code AS code, tier_name AS name, tier_rank AS rank, tier_source AS source, "
-                "tier_explanation AS explanation, tier_code AS old_code, tier_source AS old_source "
-                f"FROM {table}",
-                ("id", "code", "name", "rank", "source", "explanation", "old_code", "old_source"),
-                rows,
-                joined=True,
-            )
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM segmentation_stage_tiers v "
-                f"WHERE {guard} RETURNING {table}.id",
-                [now],
-            )
-            return [row[0] for row in cursor.fetchall()]
-        for start in range(0, len(rows), VALUES_BATCH):
-            batch = rows[start : start + VALUES_BATCH]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-            cursor.execute(
-                "WITH v(id, code, name, rank, source, explanation, old_code, old_source) "
-                f"AS (VALUES {placeholders}) UPDATE {table} SET {assignments} FROM v WHERE {guard} "
-                f"RETURNING {table}.id",
-                [*(value for row in batch for value in row), now],
-            )
-            written.extend(row[0] for row in cursor.fetchall())
+    for start in range(0, len(rows), VALUES_BATCH):
+        written += bulk_sql.account_tiers_update(rows=rows[start : start + VALUES_BATCH], now=now)
     return written
 
 
 def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -> None:
     if not states:
         return
-    if not _use_copy(states):
+    if not _streamed(states):
         AccountTierState.objects.bulk_create(
             [AccountTierState(**asdict(state)) for state in states],
             batch_size=VALUES_BATCH,
@@ -200,7 +141,6 @@ def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -
             update_fields=[c.removesuffix("_id") if c == "policy_id" else c for c in STATE_COLUMNS[1:]],
         )
         return
-    table = AccountTierState._meta.db_table
     cache = json_cache or JsonCache()
     rows = [
         (
@@ -216,20 +156,7 @@ def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -
         )
         for s in states
     ]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in STATE_COLUMNS[1:])
-    with connection.cursor() as cursor:
-        _stage(
-            cursor,
-            "segmentation_stage_states",
-            f"SELECT {', '.join(STATE_COLUMNS)} FROM {table}",
-            STATE_COLUMNS,
-            rows,
-        )
-        cursor.execute(
-            f"INSERT INTO {table} ({', '.join(STATE_COLUMNS)}) "
-            f"SELECT {', '.join(STATE_COLUMNS)} FROM segmentation_stage_states "
-            f"ON CONFLICT (account_id) DO UPDATE SET {updates}"
-        )
+    bulk_sql.tier_states_upsert_streamed(columns=STATE_COLUMNS, rows=rows)
 
 
 def insert_changes(
@@ -238,7 +165,7 @@ def insert_changes(
     """Insert ``changes``; the returned rows carry their primary keys."""
     if not changes:
         return []
-    if not _use_copy(changes):
+    if not _streamed(changes):
         fields = [c for c in CHANGE_COLUMNS if c != "created_at"]
         created = TierChange.objects.bulk_create(
             [TierChange(**{f: getattr(c, f) for f in fields}) for c in changes], batch_size=VALUES_BATCH
@@ -247,7 +174,6 @@ def insert_changes(
             change.pk = model.pk
             change.created_at = model.created_at
         return changes
-    table = TierChange._meta.db_table
     cache = json_cache or JsonCache()
     rows = [
         (
@@ -274,14 +200,7 @@ def insert_changes(
         )
         for c in changes
     ]
-    columns = ", ".join(CHANGE_COLUMNS)
-    with connection.cursor() as cursor:
-        _stage(cursor, "segmentation_stage_changes", f"SELECT {columns} FROM {table}", CHANGE_COLUMNS, rows)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM segmentation_stage_changes "
-            "ORDER BY account_id RETURNING id, account_id"
-        )
-        ids = dict((account_id, pk) for pk, account_id in cursor.fetchall())
+    ids = bulk_sql.tier_changes_insert_streamed(columns=CHANGE_COLUMNS, rows=rows)
     for change in changes:
         change.pk = ids[change.account_id]
         change.created_at = now

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
@@ -24,7 +23,6 @@ from csplatform.dispatch import enqueue
 
 from ..engine import Evaluation, OverrideInfo, PolicySnapshot, evaluate
 from ..models import (
-    AccountTierState,
     ApplyMode,
     ChangeSource,
     ChangeStatus,
@@ -34,9 +32,10 @@ from ..models import (
     TierOverride,
     TierPolicy,
 )
+from ..queries import evaluation as evaluation_sql
 from ..rules import signals_used
 from ..signals import tier_changed, tier_changes_applied
-from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, ids_clause, signals_for
+from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from . import bulk_writes
 
 logger = logging.getLogger(__name__)
@@ -63,12 +62,6 @@ def active_policy_snapshot() -> PolicySnapshot:
     return PolicySnapshot.from_policy(policy)
 
 
-def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def load_facts(account_ids: Sequence[int]) -> list[AccountFacts]:
     rows = Account.objects.filter(id__in=account_ids).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
     return [AccountFacts(*row) for row in rows]
@@ -76,14 +69,7 @@ def load_facts(account_ids: Sequence[int]) -> list[AccountFacts]:
 
 def _overrides_for(ids: list[int], today: dt.date, now: dt.datetime) -> dict[int, OverrideInfo]:
     """Active overrides of ``ids``; ones past their expiry are expired here (fallback to the policy)."""
-    clause, params = ids_clause("o.account_id", ids)
-    rows = _fetch(
-        "SELECT o.id, o.account_id, o.tier_code, o.tier_name, o.tier_rank, u.username, o.expires_on, "
-        f"o.reason, o.note FROM {TierOverride._meta.db_table} o "
-        f"JOIN {get_user_model()._meta.db_table} u ON u.id = o.requested_by_id "
-        f"WHERE o.status = %s AND {clause}",
-        [OverrideStatus.ACTIVE.value, *params],
-    )
+    rows = evaluation_sql.active_overrides_of(account_ids=ids)
     active: dict[int, OverrideInfo] = {}
     expired: list[int] = []
     for override_id, account_id, code, name, rank, username, expires_on, reason, note in rows:
@@ -123,22 +109,9 @@ def evaluate_batch(
     if not facts:
         return outcome
     ids = [f.id for f in facts]
-    clause, params = ids_clause("account_id", ids)
-    states = {
-        row[0]: row[1:]
-        for row in _fetch(
-            "SELECT account_id, policy_tier_code, pending_downgrade_reviews, last_review_id "
-            f"FROM {AccountTierState._meta.db_table} WHERE {clause}",
-            params,
-        )
-    }
+    states = evaluation_sql.tier_states_of(account_ids=ids)
     overrides = _overrides_for(ids, today, now)
-    proposals = dict(
-        _fetch(
-            f"SELECT account_id, to_code FROM {TierChange._meta.db_table} WHERE status = %s AND {clause}",
-            [ChangeStatus.PROPOSED.value, *params],
-        )
-    )
+    proposals = evaluation_sql.open_proposals_of(account_ids=ids)
     needed = signals_used(list(policy.rules))
     signals = signals_for(facts, policy=policy, needed=needed, today=today)
 

@@ -4,29 +4,33 @@ Each chunk commits its tier writes, its TierChanges and the review's progress to
 review whose worker died resumes after the last committed chunk and applies nothing twice. Only
 one review is open at a time (a partial unique constraint on ``TierReview.is_open``).
 
-On PostgreSQL, when the policy has no signal rules, a chunk first asks SQL which accounts could
-change at all (tier or explanation differs from the ACV tier computed by a CASE expression); only
-those few are evaluated in Python. Policies with rules evaluate every account of a chunk in
-Python, with signals fetched per chunk in a handful of queries.
+When the policy has no signal rules, a chunk first asks SQL which accounts could change at all:
+the engine works out the settled tier and explanation of each distinct ACV, and the SQL returns
+the accounts that differ from it (``queries.reviews``); only those few are evaluated in Python.
+Policies with rules evaluate every account of a chunk in Python, with signals fetched per chunk in
+a handful of queries.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, reset_queries, transaction
-from django.db.models import F, Max, Q
+from django.db import IntegrityError, reset_queries, transaction
+from django.db.models import Count, F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
 from csplatform.dispatch import enqueue
 
-from ..engine import PolicySnapshot, format_money
+from ..engine import PolicySnapshot, evaluate
 from ..models import ChangeSource, ReviewStatus, ReviewTrigger, TierChange, TierPolicy, TierReview
+from ..queries import reviews as reviews_sql
+from ..queries.reviews import SettledTier
 from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts
 from .evaluation import evaluate_batch
 from .summaries import review_summaries_write
@@ -143,6 +147,8 @@ class ChunkPlan:
     policy: PolicySnapshot
     set_based: bool
     chunk_ids: int
+    # The settled outcome per ACV, worked out once per review (ACVs repeat across chunks).
+    settled: dict[Decimal, SettledTier] = field(default_factory=dict)
 
 
 def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierReview | None:
@@ -151,7 +157,7 @@ def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierRevi
         return None
     review = TierReview.objects.select_related("policy").get(pk=review_id)
     policy = PolicySnapshot.from_policy(TierPolicy.objects.prefetch_related("tiers").get(pk=review.policy_id))
-    set_based = connection.vendor == "postgresql" and not policy.rules
+    set_based = not policy.rules
     plan = ChunkPlan(policy, set_based, SQL_CHUNK_IDS if set_based else PYTHON_CHUNK_IDS)
     today = today or timezone.localdate()
     max_id = Account.objects.aggregate(top=Max("id"))["top"] or 0
@@ -190,7 +196,7 @@ def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: d
         if review is None:
             return False
         if plan.set_based:
-            done, facts = candidate_facts(plan.policy, lower, upper)
+            done, facts = candidate_facts(plan, lower, upper)
         else:
             facts = [
                 AccountFacts(*row)
@@ -220,53 +226,44 @@ def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: d
     return True
 
 
-def candidate_facts(policy: PolicySnapshot, lower: int, upper: int) -> tuple[int, list[AccountFacts]]:
-    """(accounts in the range, facts of those whose tier or explanation differs from the ACV
-    tier) in one scan of the range (PostgreSQL).
+def candidate_facts(plan: ChunkPlan, lower: int, upper: int) -> tuple[int, list[AccountFacts]]:
+    """(accounts in the range, facts of those that may change) for a policy without rules.
 
-    The CASE expressions mirror ``engine.base_tier`` and ``engine.base_step_text``; an account
-    they agree with is already right, so it is not read into Python at all.
+    The engine says, once per distinct ACV, what a settled account with that ACV looks like;
+    the SQL only compares accounts with it (``queries.reviews``), so an account it agrees with
+    is already right and is not read into Python at all.
     """
-    money = (
-        "CASE WHEN acv = trunc(acv) THEN to_char(acv, 'FM999,999,999,990') "
-        "ELSE to_char(acv, 'FM999,999,999,990.00') END"
+    total, settled = 0, []
+    acv_counts = (
+        Account.objects.filter(id__gt=lower, id__lte=upper)
+        .values("acv")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("acv", "n")
     )
-    tier_case: list[str] = []
-    text_case: list[str] = []
-    tier_params: list[Any] = []
-    text_params: list[Any] = []
-    for tier in policy.tiers:
-        if tier.min_acv > 0:
-            suffix = f" ≥ {format_money(tier.min_acv)} → {tier.name}."
-        else:
-            upper_threshold = policy.next_threshold(tier)
-            suffix = (
-                f" < {format_money(upper_threshold)} → {tier.name}."
-                if upper_threshold
-                else f" → {tier.name}."
-            )
-        tier_case.append("WHEN acv >= %s THEN %s")
-        tier_params += [tier.min_acv, tier.code]
-        text_case.append(f"WHEN acv >= %s THEN 'ACV ' || {money} || %s")
-        text_params += [tier.min_acv, suffix]
-    lowest = policy.tiers[-1]
-    fields = ", ".join(ACCOUNT_FACT_FIELDS)
-    table = Account._meta.db_table
-    scan = (
-        f"SELECT COUNT(*), array_agg(id) FILTER (WHERE "
-        "tier_source IS DISTINCT FROM 'policy' "
-        f"OR tier_code IS DISTINCT FROM (CASE {' '.join(tier_case)} ELSE %s END) "
-        f"OR tier_explanation IS DISTINCT FROM (CASE {' '.join(text_case)} ELSE %s END)"
-        f") FROM {table} WHERE id > %s AND id <= %s"
+    for acv, n in acv_counts:
+        total += n
+        if acv not in plan.settled:
+            plan.settled[acv] = settled_tier(plan.policy, acv)
+        settled.append(plan.settled[acv])
+    rows = reviews_sql.review_candidates(
+        lower=lower, upper=upper, settled=settled, fields=ACCOUNT_FACT_FIELDS
     )
-    lowest_text = f"ACV {format_money(0)} → {lowest.name}."
-    with connection.cursor() as cursor:
-        cursor.execute(scan, [*tier_params, lowest.code, *text_params, lowest_text, lower, upper])
-        total, candidate_ids = cursor.fetchone()
-        if not candidate_ids:
-            return total, []
-        cursor.execute(f"SELECT {fields} FROM {table} WHERE id = ANY(%s) ORDER BY id", [candidate_ids])
-        return total, [AccountFacts(*row) for row in cursor.fetchall()]
+    return total, [AccountFacts(*row) for row in rows]
+
+
+def settled_tier(policy: PolicySnapshot, acv: Decimal) -> SettledTier:
+    """The engine's outcome for an account with ``acv`` under a policy without rules, when no
+    hysteresis hold, override or proposal applies (its previous policy tier is this tier)."""
+    assert not policy.rules, "an account is only settled by its ACV under a policy without rules"
+    result = evaluate(policy, acv=acv, signals={})
+    return SettledTier(
+        acv=acv,
+        code=result.effective_code,
+        name=result.effective_name,
+        rank=result.effective_rank,
+        explanation=result.sentence,
+    )
 
 
 def tier_assign_initial() -> int:

@@ -6,25 +6,24 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count
+from django.db import transaction
+from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
 
 from accounts.models import Account
 
-from .. import economics
+from ..economics import CostRates
 from ..models import (
-    ChangeStatus,
     OverrideStatus,
     OverrideSummary,
     QuadrantSummary,
     ReviewStatus,
-    TierChange,
     TierMigration,
     TierOverride,
     TierReview,
     TierSummary,
 )
+from ..queries import summaries as summaries_sql
+from .economics import quadrant_totals
 
 
 @transaction.atomic
@@ -34,28 +33,16 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
         model.objects.filter(review_id=review_id).delete()
 
     # One scan of the accounts gives both the tier summary and the revenue classes of the grid.
-    high_revenue = float(settings.ECONOMICS_HIGH_REVENUE_ACV)
     tiers: dict[tuple[str, str, int | None], list[Any]] = {}
     by_revenue: dict[bool, tuple[int, Decimal]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tier_code, tier_name, tier_rank, acv >= %s, COUNT(*), SUM(acv), "
-            f"COUNT(*) FILTER (WHERE tier_source = 'override') FROM {Account._meta.db_table} "
-            "GROUP BY 1, 2, 3, 4"
-            if connection.vendor == "postgresql"
-            else "SELECT tier_code, tier_name, tier_rank, acv >= %s, COUNT(*), SUM(acv), "
-            f"SUM(CASE WHEN tier_source = 'override' THEN 1 ELSE 0 END) FROM {Account._meta.db_table} "
-            "GROUP BY 1, 2, 3, 4",
-            [high_revenue],
-        )
-        for code, name, rank, high, n, acv, overridden in cursor.fetchall():
-            acv = Decimal(str(acv or 0))
-            slot = tiers.setdefault((code, name, rank), [0, Decimal(0), 0])
-            slot[0] += n
-            slot[1] += acv
-            slot[2] += overridden
-            count, total = by_revenue.get(bool(high), (0, Decimal(0)))
-            by_revenue[bool(high)] = (count + n, total + acv)
+    for row in _tier_revenue_groups():
+        acv = Decimal(row["acv_sum"] or 0)
+        slot = tiers.setdefault((row["tier_code"], row["tier_name"], row["tier_rank"]), [0, Decimal(0), 0])
+        slot[0] += row["n"]
+        slot[1] += acv
+        slot[2] += row["overridden"]
+        count, total = by_revenue.get(row["high"], (0, Decimal(0)))
+        by_revenue[row["high"]] = (count + row["n"], total + acv)
     TierSummary.objects.bulk_create(
         TierSummary(
             review_id=review_id,
@@ -75,19 +62,7 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
     # Changes recorded since the previous review finished, read through the primary key. (A
     # proposal accepted after that review but created before it counts in the review after.)
     since_id = previous.last_change_id if previous else 0
-    change_table = TierChange._meta.db_table
-    account_table = Account._meta.db_table
-    sql = (
-        f"SELECT c.from_code, a.tier_code, COUNT(*), SUM(a.acv) FROM {change_table} c "
-        f"JOIN (SELECT account_id, MIN(id) AS first_id FROM {change_table} "
-        "      WHERE id > %s AND status = %s GROUP BY account_id) f "
-        "  ON c.id = f.first_id "
-        f"JOIN {account_table} a ON a.id = c.account_id "
-        "WHERE c.from_code <> a.tier_code GROUP BY c.from_code, a.tier_code"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [since_id, ChangeStatus.APPLIED.value])
-        migrations = cursor.fetchall()
+    migrations = summaries_sql.tier_moves_since(after_change_id=since_id)
     TierMigration.objects.bulk_create(
         TierMigration(review_id=review_id, from_code=f, to_code=t, accounts=n, acv_sum=acv or 0)
         for f, t, n, acv in migrations
@@ -103,5 +78,23 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
 
     QuadrantSummary.objects.bulk_create(
         QuadrantSummary(review_id=review_id, quadrant=q, accounts=n, acv_sum=acv, cost_sum=cost)
-        for q, n, acv, cost in economics.quadrant_totals(today, by_revenue=by_revenue)
+        for q, n, acv, cost in quadrant_totals(today, by_revenue=by_revenue)
+    )
+
+
+def _tier_revenue_groups() -> Any:
+    """Accounts per (tier, revenue class): one scan gives the tier summary and the grid's revenue
+    classes."""
+    high_revenue = CostRates.from_settings().high_revenue
+    return (
+        Account.objects.annotate(
+            high=Case(
+                When(acv__gte=high_revenue, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .values("tier_code", "tier_name", "tier_rank", "high")
+        .annotate(n=Count("id"), acv_sum=Sum("acv"), overridden=Count("id", filter=Q(tier_source="override")))
+        .order_by()
     )

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Account
 from csplatform.htmx import HtmxHttpRequest, leaders_only, render_fragment
 
-from .. import economics
 from .. import selectors_web as web
 from ..models import (
     ChangeStatus,
@@ -181,10 +178,7 @@ def override_accounts(request: HtmxHttpRequest, reason: str) -> HttpResponse:
 def quadrant_accounts(request: HtmxHttpRequest, quadrant: str) -> HttpResponse:
     if quadrant not in Quadrant.values:
         raise Http404("No such quadrant.")
-    sql = f"SELECT id FROM ({economics.cost_sql()}) q WHERE quadrant = %(quadrant)s ORDER BY acv DESC, id LIMIT {DRILLDOWN_LIMIT}"  # noqa: E501
-    with connection.cursor() as cursor:
-        cursor.execute(sql, economics.cost_params(timezone.localdate(), quadrant=quadrant))
-        ids = [row[0] for row in cursor.fetchall()]
+    ids = web.account_ids_in_quadrant(quadrant=quadrant, limit=DRILLDOWN_LIMIT)
     accounts = list(Account.objects.filter(pk__in=ids).select_related("csm", "ae").order_by("-acv", "id"))
     return _drilldown(
         request,
