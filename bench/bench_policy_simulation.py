@@ -57,8 +57,8 @@ def _draft() -> object:
 
 
 def _read_baseline(accounts: object) -> float:
+    from segmentation.account_metrics import ACCOUNT_FACT_FIELDS
     from segmentation.services.simulation import SIMULATION_CHUNK
-    from segmentation.signals_compute import ACCOUNT_FACT_FIELDS
 
     started = time.perf_counter()
     last = 0

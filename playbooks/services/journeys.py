@@ -96,9 +96,9 @@ def skip_conditions_for_accounts(*, condition: str, account_ids: list[int]) -> d
     if parsed is None or not account_ids:
         return dict.fromkeys(account_ids, False)
     from accounts.models import Account
+    from segmentation.account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
     from segmentation.engine import PolicySnapshot, condition_holds
     from segmentation.models import TierPolicy
-    from segmentation.signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 
     policy = TierPolicy.objects.filter(status="active").prefetch_related("tiers").first()
     if policy is None:

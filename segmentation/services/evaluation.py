@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import Account
 from csplatform.dispatch import enqueue
 
+from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from ..engine import Evaluation, OverrideInfo, PolicySnapshot, evaluate
 from ..models import (
     ApplyMode,
@@ -35,7 +36,6 @@ from ..models import (
 from ..queries import evaluation as evaluation_sql
 from ..rules import signals_used
 from ..signals import tier_changed, tier_changes_applied
-from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from . import bulk_writes
 
 logger = logging.getLogger(__name__)

@@ -27,11 +27,11 @@ from django.utils import timezone
 from accounts.models import Account
 from csplatform.dispatch import enqueue
 
+from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts
 from ..engine import PolicySnapshot, evaluate
 from ..models import ChangeSource, ReviewStatus, ReviewTrigger, TierChange, TierPolicy, TierReview
 from ..queries import reviews as reviews_sql
 from ..queries.reviews import SettledTier
-from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts
 from .evaluation import evaluate_batch
 from .summaries import review_summaries_write
 

@@ -19,10 +19,10 @@ from django.utils import timezone
 from accounts.models import Account
 
 from .. import simulation as hooks
+from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from ..engine import PolicySnapshot, evaluate
 from ..models import TierPolicy
 from ..rules import signals_used
-from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 
 SIMULATION_CHUNK = 5000
 

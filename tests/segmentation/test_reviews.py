@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Account
+from segmentation.account_metrics import AccountFacts
 from segmentation.models import (
     AccountTierState,
     QuadrantSummary,
@@ -23,7 +24,6 @@ from segmentation.models import (
 )
 from segmentation.services import evaluation, reviews
 from segmentation.services.overrides import tier_override_request
-from segmentation.signals_compute import AccountFacts
 from tests.factories import AccountFactory, ContactFactory, UsageSnapshotFactory
 from tests.segmentation.factories import set_active_rules
 
