@@ -82,6 +82,10 @@ class Account(models.Model):
     tier_source = models.CharField(max_length=10, choices=TierSource.choices, blank=True, default="")
     tier_explanation = models.TextField(blank=True, default="")
     tier_updated_at = models.DateTimeField(null=True, blank=True)
+    # The latest health, denormalised for lists and ordering. Written only by segmentation services.
+    health_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    health_band = models.CharField(max_length=10, blank=True, default="")
+    health_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,6 +107,7 @@ class Account(models.Model):
             models.Index(fields=["updated_at", "id"], name="account_updated"),
             models.Index(fields=["renewal_date"], name="account_renewal"),
             models.Index(fields=["name"], name="account_name"),
+            models.Index(fields=["health_score", "id"], name="account_health"),
         ]
 
     def __str__(self) -> str:
@@ -190,3 +195,66 @@ class UsageSnapshot(models.Model):
         if not self.licensed_seats:
             return None
         return self.active_users / self.licensed_seats
+
+
+class RenewalOutcomeKind(models.TextChoices):
+    RENEWED = "renewed", "Renewed"
+    EXPANDED = "expanded", "Expanded"
+    CONTRACTED = "contracted", "Contracted"
+    CHURNED = "churned", "Churned"
+
+
+class ChurnReason(models.TextChoices):
+    BUDGET = "budget", "Budget"
+    PRODUCT_FIT = "product_fit", "Product fit"
+    COMPETITOR = "competitor", "Competitor"
+    CHAMPION_LEFT = "champion_left", "Champion left"
+    ACQUIRED = "acquired", "Acquired"
+    SERVICE = "service", "Service"
+    OTHER = "other", "Other"
+
+
+class RenewalOutcome(models.Model):
+    """What happened at one renewal of an account: the ground truth retention is measured on.
+
+    The outcome rules (churned: ARR after 0 and a reason; expanded: ARR up; contracted: down;
+    renewed: equal) are checked by the services with field-named errors and held by the database.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="renewals")
+    renewal_date = models.DateField()
+    outcome = models.CharField(max_length=12, choices=RenewalOutcomeKind.choices)
+    arr_before = models.DecimalField("ARR before", max_digits=14, decimal_places=2)
+    arr_after = models.DecimalField("ARR after", max_digits=14, decimal_places=2)
+    churn_reason = models.CharField(max_length=20, choices=ChurnReason.choices, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=40, help_text="sync:<crm_source>, web, api, seed")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "renewal_date"], name="renewal_unique_date"),
+            models.CheckConstraint(
+                condition=Q(arr_before__gte=0) & Q(arr_after__gte=0), name="renewal_arr_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome=RenewalOutcomeKind.CHURNED, arr_after=0) & ~Q(churn_reason="")
+                    | Q(outcome=RenewalOutcomeKind.EXPANDED, arr_after__gt=F("arr_before"), churn_reason="")
+                    | Q(outcome=RenewalOutcomeKind.CONTRACTED, arr_after__lt=F("arr_before"), churn_reason="")
+                    | Q(outcome=RenewalOutcomeKind.RENEWED, arr_after=F("arr_before"), churn_reason="")
+                ),
+                name="renewal_outcome_consistent",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["renewal_date", "account"], name="renewal_date_account"),
+            models.Index(fields=["account", "-renewal_date"], name="renewal_account_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.renewal_date}: {self.outcome}"

@@ -1,4 +1,12 @@
 from .changes import ChangeSource, ChangeStatus, TierChange
+from .health import (
+    AccountHealth,
+    HealthBand,
+    HealthComponent,
+    HealthScorecard,
+    PointsDirection,
+    ScorecardStatus,
+)
 from .overrides import OverrideReason, OverrideStatus, TierOverride
 from .policies import ApplyMode, PolicyStatus, Tier, TierPolicy, TouchModel
 from .reviews import ReviewStatus, ReviewTrigger, TierReview
@@ -6,18 +14,24 @@ from .state import AccountTierState
 from .summaries import OverrideSummary, Quadrant, QuadrantSummary, TierMigration, TierSummary
 
 __all__ = [
+    "AccountHealth",
     "AccountTierState",
     "ApplyMode",
     "ChangeSource",
     "ChangeStatus",
+    "HealthBand",
+    "HealthComponent",
+    "HealthScorecard",
     "OverrideReason",
     "OverrideStatus",
     "OverrideSummary",
+    "PointsDirection",
     "PolicyStatus",
     "Quadrant",
     "QuadrantSummary",
     "ReviewStatus",
     "ReviewTrigger",
+    "ScorecardStatus",
     "Tier",
     "TierChange",
     "TierMigration",
