@@ -98,8 +98,8 @@ def run(ctx: Context) -> list[Result]:
     from django.db import connection
     from django.utils import timezone
 
+    from engagement.coverage.services import coverage_recompute
     from engagement.models import EntitlementCoverage
-    from engagement.services.coverage import coverage_recompute
     from playbooks.selectors import active_policy
 
     n = int(os.environ.get("BENCH_COVERAGE_ACCOUNTS", "100000"))

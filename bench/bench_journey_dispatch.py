@@ -103,9 +103,9 @@ def run(ctx: Context) -> list[Result]:
     from django.test.utils import override_settings
     from django.utils import timezone
 
+    from engagement.journeys import schedule as journey_services
+    from engagement.journeys.sending import outbound_dispatch, outbound_message
     from engagement.models import OutboundEmail
-    from engagement.services import journey_schedule as journey_services
-    from engagement.services.sending import outbound_dispatch, outbound_message
 
     count = int(os.environ.get("BENCH_JOURNEY_EMAILS", "50000"))
     _cleanup()

@@ -254,7 +254,7 @@ def run(ctx: Context) -> list[Result]:
     total = ensure_accounts(ACCOUNTS)
     csm, leader = _people()
     review_note = _finished_review()
-    from engagement.services.capacity import csm_portfolio_refresh
+    from engagement.capacity.services import csm_portfolio_refresh
 
     started = time.perf_counter()
     csm_portfolio_refresh()

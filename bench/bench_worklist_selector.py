@@ -70,7 +70,7 @@ def _queries(csm) -> int:  # type: ignore[no-untyped-def]
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from engagement.selectors import accounts_for_worklist
+    from engagement.worklist.selectors import accounts_for_worklist
 
     with CaptureQueriesContext(connection) as captured:
         entries = accounts_for_worklist(csm=csm)

@@ -62,7 +62,7 @@ class PendingDispatch(models.Model):
     """A task written in the same transaction as the change that needs it (a task outbox).
 
     The row is deleted once the broker accepted the message; if the broker was down, the
-    sweeper (``csplatform.tasks.dispatch_sweep``, every minute) publishes it again. Tasks are
+    sweeper (``csplatform.jobs.dispatch_sweep``, every minute) publishes it again. Tasks are
     safe to run twice, so a message published twice does no harm; a message never published
     would lose work.
     """

@@ -32,7 +32,7 @@ urlpatterns = [
     path("", include("segmentation.urls")),
     path("", include("playbooks.urls")),
     path("", include("engagement.urls")),
-    path("", include("engagement.urls_journeys")),
+    path("", include("engagement.journeys.urls")),
 ]
 
 # A database outage before the view runs (session, user) is a 503, not a 500.

@@ -5,7 +5,7 @@ tier by tier code, so leadership edits a copy and the active policy's service st
 policy activated without entitlements inherits the latest version that had some.
 
 Receivers run inside the sender's transaction and only add rows to the task outbox; the copies
-are made by tasks once that transaction committed.
+are made by Celery jobs once that transaction committed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from csplatform.dispatch import enqueue
 from segmentation.models import TierPolicy
 from segmentation.signals import policy_activated
 
-from .tasks import entitlements as tasks
+from . import jobs
 
 
 @receiver(post_save, sender=TierPolicy, dispatch_uid="playbooks.copy_entitlements_to_new_policy")
@@ -27,9 +27,9 @@ def copy_entitlements_to_new_policy(sender: Any, instance: TierPolicy, created: 
     if not created or kwargs.get("raw"):
         return
     # The clone creates its tiers after the policy row: the task runs once the transaction committed.
-    enqueue(tasks.entitlements_copy_to_new_policy, policy_id=instance.pk)
+    enqueue(jobs.entitlements_copy_to_new_policy, policy_id=instance.pk)
 
 
 @receiver(policy_activated, dispatch_uid="playbooks.entitlements_on_activation")
 def entitlements_on_activation(sender: Any, *, policy_id: int, **kwargs: Any) -> None:
-    enqueue(tasks.entitlements_inherit_for_activated_policy, policy_id=policy_id)
+    enqueue(jobs.entitlements_inherit_for_activated_policy, policy_id=policy_id)

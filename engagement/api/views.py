@@ -17,12 +17,18 @@ from csplatform import authorization
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
 
-from .. import selectors
+from ..capacity.selectors import csm_capacity, csm_suggestions_for_account
+from ..coverage.selectors import coverage_for_account
+from ..flags.selectors import flags_visible_to
+from ..flags.services import flag_resolve
+from ..handoffs.selectors import commitments_for
+from ..handoffs.services import commitment_accept, commitment_decline, commitment_log
 from ..models import Task
-from ..services.commitments import commitment_accept, commitment_decline, commitment_log
-from ..services.flags import flag_resolve
-from ..services.tasks import task_complete, task_create, task_snooze
-from ..services.touchpoints import touchpoint_log
+from ..todo.selectors import tasks_for_csm, tasks_visible_for_account, tasks_visible_to
+from ..todo.services import task_complete, task_create, task_snooze
+from ..touchpoints.selectors import touchpoints_for
+from ..touchpoints.services import touchpoint_log
+from ..worklist.selectors import accounts_for_worklist
 from . import serializers as s
 
 
@@ -57,7 +63,7 @@ class TouchpointListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     input_serializer_class = s.TouchpointInputSerializer
 
     def get_queryset(self) -> Any:
-        return selectors.touchpoints_for(user=self.request.user, account_id=_account_filter(self.request))
+        return touchpoints_for(user=self.request.user, account_id=_account_filter(self.request))
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
@@ -85,7 +91,7 @@ class CommitmentListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     input_serializer_class = s.CommitmentInputSerializer
 
     def get_queryset(self) -> Any:
-        commitments = selectors.commitments_for(
+        commitments = commitments_for(
             user=self.request.user, account_id=_account_filter(self.request)
         )
         wanted = self.request.query_params.get("status")
@@ -110,7 +116,7 @@ class CommitmentAcceptView(APIView):
         data = _valid(s.CommitmentAcceptSerializer, request)
         commitment = commitment_accept(
             by=request.user,
-            commitment=get_object_or_404(selectors.commitments_for(user=request.user), pk=pk),
+            commitment=get_object_or_404(commitments_for(user=request.user), pk=pk),
             until=data.get("until"),
             note=data["note"],
         )
@@ -123,7 +129,7 @@ class CommitmentDeclineView(APIView):
         data = _valid(s.CommitmentDeclineSerializer, request)
         commitment = commitment_decline(
             by=request.user,
-            commitment=get_object_or_404(selectors.commitments_for(user=request.user), pk=pk),
+            commitment=get_object_or_404(commitments_for(user=request.user), pk=pk),
             reason=data["reason"],
         )
         return Response(s.CommitmentSerializer(commitment).data)
@@ -146,8 +152,8 @@ class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         account_id = _account_filter(self.request)
         if account_id is not None:
             # An account the user may not see simply has no tasks for them.
-            return selectors.tasks_visible_for_account(account_id=account_id, user=self.request.user)
-        return selectors.tasks_for_csm(csm=self.request.user, include_snoozed=True)  # type: ignore[arg-type]
+            return tasks_visible_for_account(account_id=account_id, user=self.request.user)
+        return tasks_for_csm(csm=self.request.user, include_snoozed=True)  # type: ignore[arg-type]
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
@@ -166,7 +172,7 @@ class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
 class TaskCompleteView(APIView):
     @extend_schema(request=None, responses={200: s.TaskSerializer})
     def post(self, request: Request, pk: int) -> Response:
-        task = get_object_or_404(selectors.tasks_visible_to(user=request.user), pk=pk)
+        task = get_object_or_404(tasks_visible_to(user=request.user), pk=pk)
         task = task_complete(by=request.user, task=task)
         return Response(s.TaskSerializer(task).data)
 
@@ -177,7 +183,7 @@ class TaskSnoozeView(APIView):
         data = _valid(s.TaskSnoozeSerializer, request)
         task = task_snooze(
             by=request.user,
-            task=get_object_or_404(selectors.tasks_visible_to(user=request.user), pk=pk),
+            task=get_object_or_404(tasks_visible_to(user=request.user), pk=pk),
             until=data["until"],
             reason=data["reason"],
         )
@@ -190,7 +196,7 @@ class FlagListView(generics.ListAPIView):
     serializer_class = s.FlagSerializer
 
     def get_queryset(self) -> Any:
-        flags = selectors.flags_visible_to(user=self.request.user).filter(status="open")
+        flags = flags_visible_to(user=self.request.user).filter(status="open")
         account_id = _account_filter(self.request)
         return flags.filter(account_id=account_id) if account_id is not None else flags
 
@@ -203,7 +209,7 @@ class FlagResolveView(APIView):
     @extend_schema(request=s.FlagResolveSerializer, responses={200: s.FlagSerializer})
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.FlagResolveSerializer, request)
-        flag = get_object_or_404(selectors.flags_visible_to(user=request.user), pk=pk)
+        flag = get_object_or_404(flags_visible_to(user=request.user), pk=pk)
         flag = flag_resolve(by=request.user, flag=flag, note=data["note"])
         return Response(s.FlagSerializer(flag).data)
 
@@ -214,7 +220,7 @@ class AccountCoverageView(APIView):
     @extend_schema(responses={200: s.CoverageLineSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
         account = get_object_or_404(accounts_visible_to(user=request.user), pk=pk)
-        lines = selectors.coverage_for_account(account=account)
+        lines = coverage_for_account(account=account)
         return Response(s.CoverageLineSerializer(lines, many=True).data)
 
 
@@ -242,7 +248,7 @@ class WorklistView(APIView):
             csm = found
         elif not authorization.may_keep_worklist(request.user):
             raise exceptions.PermissionDenied("The worklist is for CSMs and CS Leadership.")
-        entries = selectors.accounts_for_worklist(
+        entries = accounts_for_worklist(
             csm=csm,
             tier_code=request.query_params.get("tier") or None,
             flag_kind=request.query_params.get("flag") or None,
@@ -261,7 +267,7 @@ class CsmSuggestionsView(APIView):
             raise exceptions.PermissionDenied("Only CS Leadership assigns accounts.")
         account = get_object_or_404(Account, pk=pk)
         return Response(
-            s.CapacitySerializer(selectors.csm_suggestions_for_account(account=account), many=True).data
+            s.CapacitySerializer(csm_suggestions_for_account(account=account), many=True).data
         )
 
 
@@ -271,9 +277,9 @@ class CapacityView(APIView):
     @extend_schema(responses={200: s.CapacitySerializer(many=True)})
     def get(self, request: Request) -> Response:
         if authorization.may_lead(request.user):  # leadership sees every CSM
-            rows = selectors.csm_capacity()
+            rows = csm_capacity()
         elif authorization.may_keep_worklist(request.user):
-            rows = selectors.csm_capacity(csm_ids=[request.user.pk])  # type: ignore[list-item]
+            rows = csm_capacity(csm_ids=[request.user.pk])  # type: ignore[list-item]
         else:
             raise exceptions.PermissionDenied("Capacity is shown to CSMs and CS Leadership.")
         return Response(s.CapacitySerializer(rows, many=True).data)

@@ -1,6 +1,6 @@
 """Materialised coverage: per account and recurring entitlement, last delivery and next due date.
 
-Rewritten set-based by ``engagement.services.coverage.coverage_recompute``; dashboards and the
+Rewritten set-based by ``engagement.coverage.services.coverage_recompute``; dashboards and the
 worklist read it instead of aggregating the delivery ledger per request.
 """
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from engagement.selectors import csm_capacity, csm_suggestions_for_account
+from engagement.capacity.selectors import csm_capacity, csm_suggestions_for_account
 from playbooks.hooks import weekly_hours_by_tier
 from playbooks.models import AccountAddOn, ServiceModule
 from tests.engagement.factories import TaskFactory, tiered_account

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from accounts.services.accounts import account_create, account_update
+from engagement.capacity.selectors import csm_capacity
+from engagement.capacity.services import csm_portfolio_refresh
+from engagement.coverage.jobs import coverage_nightly
 from engagement.models import CsmPortfolioSummary
-from engagement.selectors import csm_capacity
-from engagement.services.capacity import csm_portfolio_refresh
-from engagement.tasks import coverage_nightly
 from tests.engagement.factories import tiered_account
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from engagement.models import HandoffCommitment
-from engagement.services.playbook_runs import tier_change_handle
+from engagement.playbook_runs.services import tier_change_handle
 from playbooks.models import AccountAddOn
 from playbooks.selectors import entitlements_for_account
 from tests.engagement.factories import tiered_account

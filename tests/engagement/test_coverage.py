@@ -8,11 +8,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from engagement.clock import due_date
+from engagement.coverage.selectors import coverage_for_account, coverage_share, coverage_share_for_period
+from engagement.coverage.services import coverage_recompute, module_delivery_record
 from engagement.models import EntitlementCoverage, ModuleDelivery
-from engagement.selectors import coverage_for_account, coverage_share, coverage_share_for_period
-from engagement.services.clock import due_date
-from engagement.services.coverage import coverage_recompute
-from engagement.services.deliveries import module_delivery_record
 from tests.engagement.factories import tiered_account
 
 pytestmark = pytest.mark.django_db

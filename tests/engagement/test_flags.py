@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from accounts.models import Account
 from accounts.signals import contacts_changed, usage_received
+from engagement.flags.jobs import flags_nightly
+from engagement.flags.services import flags_detect, flags_expire
 from engagement.models import Flag, FlagStatus
-from engagement.services.flags import flags_detect, flags_expire
-from engagement.tasks.engagement import flags_nightly
 from tests.engagement.factories import FlagFactory, tiered_account
 from tests.factories import ContactFactory, UsageSnapshotFactory
 
@@ -134,8 +134,9 @@ def test_the_owner_resolves_a_flag_and_others_may_not(api_client, alice, bob, fr
 
 
 def test_nightly_coverage_and_renewal_jobs_run_once_per_slot(alice, frozen_now) -> None:
+    from engagement.coverage.jobs import coverage_nightly
     from engagement.models import EntitlementCoverage, Task
-    from engagement.tasks.engagement import coverage_nightly, renewal_playbooks_nightly
+    from engagement.playbook_runs.jobs import renewal_playbooks_nightly
 
     account = tiered_account("MM1", csm=alice, renewal_date=dt.date(2027, 1, 10))
     coverage_nightly.apply()

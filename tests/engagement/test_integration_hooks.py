@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from engagement.demo.services import demo_engagement_create
 from engagement.models import EntitlementCoverage, Task, Touchpoint
-from engagement.services.demo import demo_engagement_create
 from playbooks.models import TierEntitlement
 from segmentation.economics import minutes_sql
 from segmentation.entitlements import entitlements_for

@@ -8,10 +8,10 @@ import pytest
 
 from accounts.models import Account
 from accounts.signals import accounts_changed
+from engagement.flags.services import Signal, flags_raise
+from engagement.handoffs.services import commitment_accept
 from engagement.models import PlaybookRun, Task, TaskStatus
-from engagement.services.commitments import commitment_accept
-from engagement.services.flags import Signal, flags_raise
-from engagement.services.playbook_runs import renewal_playbooks_start
+from engagement.playbook_runs.services import renewal_playbooks_start
 from segmentation.signals import override_applied, tier_changed
 from tests.engagement.factories import CommitmentFactory, tiered_account
 
@@ -128,7 +128,7 @@ def test_an_accepted_commitment_starts_its_playbook(alice, tom, lena, frozen_now
 def test_entering_the_digital_tier_enrols_contacts_in_the_journey(
     alice, frozen_now, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
-    from engagement.services import journeys
+    from engagement.journeys import services as journeys
 
     calls = []
     monkeypatch.setattr(journeys, "enrolment_start_for_account", lambda **kwargs: calls.append(kwargs) or 0)

@@ -1,4 +1,4 @@
-"""The SQL in engagement/queries agrees with the Python rules it mirrors, on generated accounts.
+"""The SQL in engagement/*/queries.py agrees with the Python rules it mirrors, on generated accounts.
 
 - The worklist score the database orders by (``queries.worklist``) is the sum of the points of
   the reasons ``worklist_score_parts`` gives, for the same account state: tiers, overdue
@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from accounts.models import Account
 from csplatform import roles
+from engagement.coverage.services import CoverageFigures, coverage_figures_for_accounts, coverage_recompute
 from engagement.models import (
     EntitlementCoverage,
     FlagKind,
@@ -32,9 +33,8 @@ from engagement.models import (
     ModuleDelivery,
     TaskStatus,
 )
-from engagement.selectors import worklist_accounts, worklist_entries
-from engagement.services.coverage import CoverageFigures, coverage_figures_for_accounts, coverage_recompute
-from engagement.services.worklist_score import worklist_score_parts
+from engagement.worklist.selectors import worklist_accounts, worklist_entries
+from engagement.worklist.services import worklist_score_parts
 from playbooks.models import AccountAddOn, ServiceModule
 from playbooks.selectors import entitlements_for_account
 from segmentation.models import TierChange

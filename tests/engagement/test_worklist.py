@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from engagement.selectors import accounts_for_worklist
-from engagement.services.coverage import coverage_recompute
-from engagement.services.deliveries import module_delivery_record
+from engagement.coverage.services import coverage_recompute, module_delivery_record
+from engagement.worklist.selectors import accounts_for_worklist
 from tests.engagement.factories import CommitmentFactory, FlagFactory, TaskFactory, tiered_account
 from tests.factories import AccountFactory
 

@@ -11,6 +11,13 @@ from django.core import mail
 from accounts.models import Account
 from csplatform import dispatch
 from csplatform.models import PendingDispatch
+from engagement.journeys.schedule import journey_due_steps_schedule
+from engagement.journeys.sending import outbound_dispatch
+from engagement.journeys.services import (
+    contact_bounced,
+    enrolment_start_for_account,
+    journey_settings,
+)
 from engagement.models import (
     EnrolmentStatus,
     JourneyEnrolment,
@@ -18,13 +25,6 @@ from engagement.models import (
     OutboundEmail,
     OutboundStatus,
 )
-from engagement.services.journey_schedule import journey_due_steps_schedule
-from engagement.services.journeys import (
-    contact_bounced,
-    enrolment_start_for_account,
-    journey_settings,
-)
-from engagement.services.sending import outbound_dispatch
 from segmentation.signals import tier_changed
 
 from .conftest import TUESDAY_10_BERLIN

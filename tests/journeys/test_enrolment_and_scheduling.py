@@ -8,10 +8,10 @@ import pytest
 import time_machine
 from django.core import mail
 
+from engagement.journeys.schedule import journey_due_steps_schedule
+from engagement.journeys.sending import outbound_dispatch
+from engagement.journeys.services import enrolment_start_for_account
 from engagement.models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus
-from engagement.services.journey_schedule import journey_due_steps_schedule
-from engagement.services.journeys import enrolment_start_for_account
-from engagement.services.sending import outbound_dispatch
 from tests.factories import ContactFactory, UsageSnapshotFactory
 
 from .conftest import TUESDAY_10_BERLIN

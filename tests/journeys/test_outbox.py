@@ -11,10 +11,10 @@ import time_machine
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 
+from engagement.journeys.schedule import journey_due_steps_schedule
+from engagement.journeys.sending import STUCK_AFTER, outbound_claim, outbound_dispatch, outbound_stuck
+from engagement.journeys.services import enrolment_start_for_account
 from engagement.models import ModuleDelivery, OutboundEmail, OutboundStatus
-from engagement.services.journey_schedule import journey_due_steps_schedule
-from engagement.services.journeys import enrolment_start_for_account
-from engagement.services.sending import STUCK_AFTER, outbound_claim, outbound_dispatch, outbound_stuck
 
 from .conftest import TUESDAY_10_BERLIN
 from .factories import OutboundEmailFactory
@@ -149,7 +149,7 @@ def test_a_sent_step_that_delivers_a_module_counts_as_coverage(account, contact,
 def test_the_minute_tick_schedules_and_sends_once_per_minute(
     account, contact, journey, django_capture_on_commit_callbacks
 ):
-    from engagement.tasks.journeys import journeys_tick
+    from engagement.journeys.jobs import journeys_tick
 
     with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
         enrolment_start_for_account(journey_code="welcome", account_id=account.pk, source="test")

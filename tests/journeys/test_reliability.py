@@ -31,9 +31,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from engagement.services.journey_schedule import journey_due_steps_schedule
-from engagement.services.journeys import enrolment_start_for_account
-from engagement.services.sending import STUCK_AFTER
+from engagement.journeys.schedule import journey_due_steps_schedule
+from engagement.journeys.sending import STUCK_AFTER
+from engagement.journeys.services import enrolment_start_for_account
 from playbooks.models import Journey, JourneyStep
 
 CONTACTS = 2000
@@ -191,7 +191,7 @@ def test_every_contact_gets_each_due_step_at_most_once_and_no_row_is_lost_when_w
     tmp_path, monkeypatch
 ):
     # Tests run tasks eagerly in-process; the scheduler's own "start a sender" must not send here.
-    monkeypatch.setattr("engagement.services.journey_schedule.enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr("engagement.journeys.schedule.enqueue", lambda *args, **kwargs: None)
     due = _seed()
     assert due == CONTACTS * STEPS
     database = SharedDatabase(tmp_path)

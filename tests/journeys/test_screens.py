@@ -10,11 +10,11 @@ import time_machine
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
+from engagement.journeys.schedule import journey_due_steps_schedule
+from engagement.journeys.sending import STUCK_AFTER, outbound_dispatch
+from engagement.journeys.services import enrolment_start_for_account
+from engagement.journeys.unsubscribe import unsubscribe_token
 from engagement.models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus
-from engagement.services.journey_schedule import journey_due_steps_schedule
-from engagement.services.journeys import enrolment_start_for_account
-from engagement.services.sending import STUCK_AFTER, outbound_dispatch
-from engagement.unsubscribe import unsubscribe_token
 from playbooks.journey_templates import validate_template
 from playbooks.models import Journey, JourneyStep
 from tests.factories import AccountFactory, ContactFactory
@@ -297,7 +297,7 @@ def test_a_send_window_that_ends_before_it_starts_is_refused(client, lena, journ
 
 
 def test_the_timeline_selector_lists_journey_emails_newest_first(account, contact, journey):
-    from engagement.selectors_journeys import journey_events_for_account
+    from engagement.journeys.selectors import journey_events_for_account
 
     moment = TUESDAY_10_BERLIN
     with time_machine.travel(moment, tick=False):

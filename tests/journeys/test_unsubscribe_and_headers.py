@@ -13,11 +13,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Contact
+from engagement.journeys.schedule import journey_due_steps_schedule
+from engagement.journeys.sending import outbound_dispatch
+from engagement.journeys.services import enrolment_start_for_account
+from engagement.journeys.unsubscribe import SALT, contact_id_from_token, unsubscribe_token, unsubscribe_url
 from engagement.models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus
-from engagement.services.journey_schedule import journey_due_steps_schedule
-from engagement.services.journeys import enrolment_start_for_account
-from engagement.services.sending import outbound_dispatch
-from engagement.unsubscribe import SALT, contact_id_from_token, unsubscribe_token, unsubscribe_url
 from tests.factories import ContactFactory
 
 from .conftest import TUESDAY_10_BERLIN

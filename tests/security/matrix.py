@@ -101,8 +101,8 @@ def resolve_route(world: World, route: str) -> str:
 
 def build_world(people: dict[str, Any], token_client: Any) -> World:
     from accounts.models import Account
+    from engagement.journeys.unsubscribe import unsubscribe_token
     from engagement.models import Flag, HandoffCommitment, Task
-    from engagement.unsubscribe import unsubscribe_token
     from playbooks.models import AccountAddOn, ServiceModule
     from segmentation.models import TierChange, TierOverride, TierPolicy, TierReview
     from tests.engagement.factories import CommitmentFactory, FlagFactory, TaskFactory

@@ -90,7 +90,7 @@ def test_pages_escape_names_notes_and_explanations(client, hostile, who, alice, 
 
 
 def test_html_emails_escape_account_and_contact_names(hostile):
-    from engagement.services.journeys import step_render
+    from engagement.journeys.services import step_render
     from tests.journeys.factories import JourneyFactory, JourneyStepFactory
 
     step = JourneyStepFactory(
@@ -108,7 +108,7 @@ def test_html_emails_escape_account_and_contact_names(hostile):
 
 
 def test_a_sent_journey_email_is_escaped_too(hostile):
-    from engagement.services.journeys import step_render
+    from engagement.journeys.services import step_render
     from tests.journeys.factories import JourneyFactory, JourneyStepFactory
 
     step = JourneyStepFactory(

@@ -1,9 +1,0 @@
-from celery import shared_task
-
-from . import dispatch
-
-
-@shared_task(name="csplatform.dispatch_sweep", ignore_result=True)
-def dispatch_sweep() -> int:
-    """Re-publish tasks whose publish failed (broker down). Safe to run twice."""
-    return dispatch.sweep()

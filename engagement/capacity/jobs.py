@@ -1,0 +1,13 @@
+"""Celery job that keeps the per-CSM portfolio summary. Thin, safe to run twice; the name is stored."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import services as capacity
+
+
+@shared_task(name="engagement.csm_portfolio_refresh")
+def csm_portfolio_refresh(*, account_ids: list[int], reassigned: bool = False) -> None:
+    """The capacity summary of the CSMs owning these accounts (every CSM after a reassignment)."""
+    capacity.csm_portfolio_refresh_accounts(account_ids=account_ids, reassigned=reassigned)

@@ -1,0 +1,37 @@
+"""The capacity summary follows tier changes and portfolio changes (new accounts, CSM reassignment,
+lifecycle).
+
+Receivers run inside the sender's transaction and only enqueue jobs with ids
+(``csplatform.dispatch.enqueue``): the follow-up commits with the change, and the work runs in
+workers. Connected in ``EngagementConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from accounts.signals import accounts_changed
+from csplatform.dispatch import enqueue
+from segmentation.signals import tier_changed, tier_changes_applied
+
+from . import jobs
+
+
+@receiver(tier_changed, dispatch_uid="engagement.capacity.tier_changed")
+def on_tier_changed(sender: Any, *, account_id: int, **kwargs: Any) -> None:
+    enqueue(jobs.csm_portfolio_refresh, account_ids=[account_id])
+
+
+@receiver(tier_changes_applied, dispatch_uid="engagement.capacity.tier_changes_applied")
+def on_tier_changes_applied(sender: Any, *, account_ids: list[int], **kwargs: Any) -> None:
+    enqueue(jobs.csm_portfolio_refresh, account_ids=list(account_ids))
+
+
+@receiver(accounts_changed, dispatch_uid="engagement.capacity.accounts_changed")
+def on_accounts_changed(sender: Any, *, account_ids: list[int], fields: Any = None, **kwargs: Any) -> None:
+    fields = set(fields or ())
+    if fields & {"created", "csm", "lifecycle_stage"}:
+        # The capacity summary counts accounts per CSM and tier (not churned ones).
+        enqueue(jobs.csm_portfolio_refresh, account_ids=list(account_ids), reassigned="csm" in fields)

@@ -1,0 +1,140 @@
+"""Reads of CSM capacity: the weekly hours each portfolio needs against each CSM's capacity, and who
+has room for one more account."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from accounts.models import Account
+from csplatform import roles
+from csplatform.models import User
+from playbooks.models import AccountAddOn, AddOnStatus
+from playbooks.selectors import entitlements_by_tier_code, entitlements_for_account
+
+from ..models import CsmPortfolioSummary, Task, TaskStatus
+
+
+@dataclass
+class CsmCapacity:
+    csm: User
+    accounts: int
+    capacity_hours: Decimal
+    entitlement_hours: Decimal
+    task_hours: Decimal
+
+    @property
+    def required_hours(self) -> Decimal:
+        return self.entitlement_hours + self.task_hours
+
+    @property
+    def utilisation(self) -> float | None:
+        return float(self.required_hours / self.capacity_hours) if self.capacity_hours else None
+
+    @property
+    def overloaded(self) -> bool:
+        return self.required_hours > self.capacity_hours
+
+    @property
+    def spare_hours(self) -> Decimal:
+        return self.capacity_hours - self.required_hours
+
+
+def _hours(minutes: float) -> Decimal:
+    return (Decimal(str(minutes)) / 60).quantize(Decimal("0.01"))
+
+
+def csm_capacity(
+    *, csm_ids: list[int] | None = None, today: dt.date | None = None, from_summary: bool = False
+) -> list[CsmCapacity]:
+    """Weekly hours each CSM's portfolio needs against their capacity (a constant number of queries).
+
+    required = Σ over the portfolio of entitled module minutes × 7 / cadence days (tier and add-on
+    entitlements; an add-on counts only what it adds over the tier's cadence) + the estimates of
+    open tasks due within the next 7 days (overdue included).
+
+    ``from_summary`` reads the accounts per CSM and tier from ``CsmPortfolioSummary`` (kept by
+    ``csm_portfolio_refresh`` when portfolios change, and nightly) instead of grouping every
+    CSM-owned account: dashboards over all CSMs use it, so their cost does not grow with the book.
+    """
+    today = today or timezone.localdate()
+    csms = User.objects.filter(groups__name=roles.CSM, is_active=True).order_by("username")
+    if csm_ids is not None:
+        csms = csms.filter(pk__in=csm_ids)
+    csms_list = list(csms.distinct())
+    ids = [u.pk for u in csms_list]
+    by_tier = entitlements_by_tier_code()
+    per_tier = {code: sum(e.weekly_minutes for e in entitlements) for code, entitlements in by_tier.items()}
+    per_module = {
+        (code, e.module_id): e.weekly_minutes for code, entitlements in by_tier.items() for e in entitlements
+    }
+    minutes: dict[int, float] = defaultdict(float)
+    accounts: dict[int, int] = defaultdict(int)
+    portfolio: Any
+    if from_summary:
+        portfolio = CsmPortfolioSummary.objects.filter(csm_id__in=ids).values_list(
+            "csm_id", "tier_code", "accounts"
+        )
+    else:
+        portfolio = (
+            Account.objects.filter(csm_id__in=ids)
+            .exclude(lifecycle_stage="churned")
+            .values("csm_id", "tier_code")
+            .annotate(n=Count("pk"))
+            .values_list("csm_id", "tier_code", "n")
+        )
+    for csm_id, tier_code, n in portfolio:
+        minutes[csm_id] += per_tier.get(tier_code, 0.0) * n
+        accounts[csm_id] += n
+    add_ons = (
+        AccountAddOn.objects.filter(
+            account__csm_id__in=ids,
+            status=AddOnStatus.APPROVED,
+            starts_on__lte=today,
+            cadence_days__isnull=False,
+        )
+        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        .values_list(
+            "account__csm_id", "account__tier_code", "module_id", "module__expected_minutes", "cadence_days"
+        )
+    )
+    for csm_id, tier_code, module_id, expected, cadence in add_ons:
+        assert cadence  # filtered above
+        # An add-on replaces the tier's cadence for its module when it is more frequent.
+        minutes[csm_id] += max(0.0, expected * 7 / cadence - per_module.get((tier_code, module_id), 0.0))
+    task_minutes = dict(
+        Task.objects.filter(
+            assignee_id__in=ids, status=TaskStatus.OPEN, due_on__lte=today + dt.timedelta(days=7)
+        )
+        .values("assignee_id")
+        .annotate(m=Sum("estimated_minutes"))
+        .values_list("assignee_id", "m")
+    )
+    return [
+        CsmCapacity(
+            csm=user,
+            accounts=accounts[user.pk],
+            capacity_hours=Decimal(user.weekly_capacity_hours),
+            entitlement_hours=_hours(minutes[user.pk]),
+            task_hours=_hours(task_minutes.get(user.pk) or 0),
+        )
+        for user in csms_list
+    ]
+
+
+def csm_suggestions_for_account(*, account: Account, today: dt.date | None = None) -> list[CsmCapacity]:
+    """CSMs ordered by the room they would have left after taking ``account`` (most room first);
+    only CSMs who would stay within capacity are suggested."""
+    today = today or timezone.localdate()
+    load = Decimal(0)
+    for entitlement in entitlements_for_account(account=account, on=today):
+        load += Decimal(str(entitlement.weekly_minutes)) / 60
+    candidates = [c for c in csm_capacity(today=today) if c.csm.pk != account.csm_id]
+    fitting = [c for c in candidates if c.spare_hours - load >= 0]
+    return sorted(fitting, key=lambda c: (-(c.spare_hours - load), c.csm.username))

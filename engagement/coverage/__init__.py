@@ -1,0 +1,1 @@
+"""The module deliveries ledger and coverage: each entitlement's last delivery and next due day."""

@@ -1,0 +1,25 @@
+"""Coverage starts with an account's first tier (later tier changes recompute it as their
+playbooks run).
+
+Receivers run inside the sender's transaction and only enqueue jobs with ids
+(``csplatform.dispatch.enqueue``): the follow-up commits with the change, and the work runs in
+workers. Connected in ``EngagementConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from csplatform.dispatch import enqueue
+from segmentation.signals import tier_changes_applied
+
+from . import jobs
+
+
+@receiver(tier_changes_applied, dispatch_uid="engagement.coverage.tier_changes_applied")
+def on_tier_changes_applied(sender: Any, *, account_ids: list[int], source: str, **kwargs: Any) -> None:
+    if source == "initial":
+        # Initial tiering is not "entering" a tier: no playbooks, but coverage starts.
+        enqueue(jobs.coverage_recompute_accounts, account_ids=list(account_ids))

@@ -1,0 +1,156 @@
+"""Reads of coverage: an account's entitlements against deliveries, and the share delivered on time
+per CSM or per tier (from the materialised coverage table, or from the ledger for a period)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Max, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Least
+from django.utils import timezone
+
+from accounts.models import Account
+from playbooks.selectors import active_policy, entitlements_for_account
+
+from ..models import EntitlementCoverage, ModuleDelivery
+from .queries import coverage_share_by_group
+
+
+@dataclass
+class CoverageLine:
+    module_code: str
+    module_name: str
+    cadence_days: int | None
+    source: str
+    last_delivered_on: dt.date | None
+    next_due_on: dt.date | None
+    overdue: bool
+
+
+def coverage_for_account(*, account: Account, today: dt.date | None = None) -> list[CoverageLine]:
+    """Each entitlement of the account with its last delivery and next due day (three queries)."""
+    today = today or timezone.localdate()
+    rows = {row.module_id: row for row in EntitlementCoverage.objects.filter(account=account)}
+    last = dict(
+        ModuleDelivery.objects.filter(account=account)
+        .values("module_id")
+        .annotate(last=Max("delivered_on"))
+        .values_list("module_id", "last")
+    )
+    lines = []
+    for entitlement in entitlements_for_account(account=account, on=today):
+        row = rows.get(entitlement.module_id)
+        next_due = row.next_due_on if row and entitlement.cadence_days else None
+        lines.append(
+            CoverageLine(
+                module_code=entitlement.module_code,
+                module_name=entitlement.module_name,
+                cadence_days=entitlement.cadence_days,
+                source=entitlement.source,
+                last_delivered_on=last.get(entitlement.module_id),
+                next_due_on=next_due,
+                overdue=bool(next_due and next_due < today),
+            )
+        )
+    return lines
+
+
+@dataclass
+class CoverageShare:
+    key: str
+    planned: Decimal
+    delivered_on_time: Decimal
+    overdue: int
+
+    @property
+    def share(self) -> float | None:
+        return float(self.delivered_on_time / self.planned) if self.planned else None
+
+
+def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[CoverageShare]:
+    """Share of entitlements delivered on time over the trailing window, per CSM or per tier.
+
+    ``group_by`` is ``"csm"`` (key: username) or ``"tier"`` (key: tier code). One query over the
+    materialised coverage table.
+    """
+    today = today or timezone.localdate()
+    column = {"csm": "account__csm__username", "tier": "account__tier_code"}[group_by]
+    rows = (
+        EntitlementCoverage.objects.values(column)
+        .annotate(
+            planned=Sum("planned_in_window"),
+            delivered=Sum(
+                Least(
+                    Cast("delivered_in_window", DecimalField(max_digits=8, decimal_places=3)),
+                    "planned_in_window",
+                    output_field=DecimalField(max_digits=8, decimal_places=3),
+                )
+            ),
+            overdue=Count("pk", filter=Q(next_due_on__lt=today)),
+        )
+        .order_by(column)
+    )
+    return [
+        CoverageShare(
+            key=row[column] or "",
+            planned=Decimal(row["planned"] or 0),
+            delivered_on_time=Decimal(row["delivered"] or 0),
+            overdue=row["overdue"],
+        )
+        for row in rows
+    ]
+
+
+def coverage_share_for_period(*, start: dt.date, end: dt.date, group_by: str) -> list[CoverageShare]:
+    """Share delivered on time from ``start`` to ``end`` (inclusive), per CSM or per tier, computed
+    from the delivery ledger in one query (for drill-downs; dashboards read ``coverage_share``).
+
+    Entitlements are today's (tier and add-ons); a period in the past is measured against them.
+    """
+    if end < start:
+        raise ValueError("The period ends before it starts.")
+    policy = active_policy()
+    if policy is None:
+        return []
+    if group_by not in ("csm", "tier"):
+        raise KeyError(group_by)
+    rows = coverage_share_by_group(
+        policy_id=policy.pk, start=start, end=end, group_by="csm" if group_by == "csm" else "tier"
+    )
+    return [
+        CoverageShare(
+            key=key or "",
+            planned=Decimal(str(planned or 0)).quantize(Decimal("0.001")),
+            delivered_on_time=Decimal(str(delivered or 0)).quantize(Decimal("0.001")),
+            overdue=int(overdue or 0),
+        )
+        for key, planned, delivered, overdue in rows
+    ]
+
+
+@dataclass
+class OnTimeCoverage:
+    delivered: Decimal
+    planned: Decimal
+    overdue_accounts: int = 0
+
+    @property
+    def percent(self) -> int | None:
+        if not self.planned:
+            return None
+        return min(100, round(100 * self.delivered / self.planned))
+
+
+def on_time_coverage_for_csm(csm_id: int) -> OnTimeCoverage:
+    """Share of the CSM's entitled deliveries made on time in the trailing window (one query)."""
+    totals = EntitlementCoverage.objects.filter(account__csm_id=csm_id).aggregate(
+        delivered=Coalesce(
+            Sum(Least(F("delivered_in_window"), F("planned_in_window"), output_field=DecimalField())),
+            Value(Decimal(0)),
+            output_field=DecimalField(),
+        ),
+        planned=Coalesce(Sum("planned_in_window"), Value(Decimal(0)), output_field=DecimalField()),
+    )
+    return OnTimeCoverage(delivered=Decimal(totals["delivered"]), planned=Decimal(totals["planned"]))

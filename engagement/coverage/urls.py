@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("accounts/<int:account_id>/coverage/", views.account_coverage, name="account-coverage"),
+    path("overview/coverage/", views.coverage_panel, name="panel-coverage"),
+]

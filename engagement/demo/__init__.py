@@ -1,0 +1,1 @@
+"""Demo engagement history for seeded accounts."""

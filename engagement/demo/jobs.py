@@ -1,0 +1,15 @@
+"""Celery job that gives seeded demo accounts an engagement history. The name is stored."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import demo_engagement_create, seeded_accounts_tiered
+
+
+@shared_task(name="engagement.demo_data", bind=True, max_retries=30)
+def demo_data(self, *, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """Demo touchpoints, tasks, commitments and flags once segmentation tiered the seeded accounts."""
+    if not seeded_accounts_tiered():
+        raise self.retry(countdown=5)
+    demo_engagement_create(seed=seed)

@@ -1,0 +1,1 @@
+"""Account flags: temporary signals from usage, champions and renewals that raise an account's priority."""

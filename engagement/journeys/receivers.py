@@ -1,0 +1,21 @@
+"""Journey exits driven by other apps' signals (connected in EngagementConfig.ready()).
+
+Like every receiver here, it only adds a row to the task outbox inside the sender's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from csplatform.dispatch import enqueue
+from segmentation.signals import tier_changed
+
+from . import jobs
+
+
+@receiver(tier_changed, dispatch_uid="engagement.journeys.tier_changed")
+def stop_journeys_when_tier_left(sender: Any, *, account_id: int, to_code: str, **kwargs: Any) -> None:
+    """An account that left a journey's tier (say, up to high touch) gets no more of its emails."""
+    enqueue(jobs.journeys_stop_for_tier_change, account_id=account_id, to_code=to_code)

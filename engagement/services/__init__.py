@@ -1,1 +1,0 @@
-"""Services of the engagement app: every write and every rule, one module per sub-domain."""

@@ -1,0 +1,1 @@
+"""CSM tasks (to-dos from playbooks or by hand): create, complete, snooze, cancel."""

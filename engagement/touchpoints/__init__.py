@@ -1,0 +1,1 @@
+"""Touchpoints (what CS did with a customer) and the account timeline."""

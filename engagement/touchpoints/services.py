@@ -1,0 +1,86 @@
+"""Logging what CS did with a customer (calls, meetings, QBRs, ...)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account, Contact
+from csplatform import authorization
+from playbooks.services.catalogue import module_get_by_code
+
+from ..clock import account_today, local_date
+from ..coverage.services import module_delivery_record
+from ..models import DeliverySource, Touchpoint, TouchpointKind
+
+
+@transaction.atomic
+def touchpoint_log(
+    *,
+    by: Any,
+    account: Account,
+    kind: str,
+    occurred_at: dt.datetime,
+    minutes: int,
+    module_code: str | None = None,
+    notes: str = "",
+    participant_ids: Iterable[int] = (),
+) -> Touchpoint:
+    """Record a touchpoint; one that delivers a module is added to the delivery ledger.
+
+    Refused as a whole (nothing saved) when any field is wrong: negative minutes, a day after
+    tomorrow in the account's time zone, an unknown module, contacts of another account.
+    """
+    if not authorization.may_work_on(by, account):
+        raise PermissionDenied("You may only log touchpoints on accounts you own.")
+    errors: dict[str, list[str]] = {}
+    if kind not in TouchpointKind.values:
+        errors["kind"] = [f"Unknown kind '{kind}'; choose one of {', '.join(TouchpointKind.values)}."]
+    if minutes is None or int(minutes) < 0:
+        errors["minutes"] = ["Minutes cannot be negative."]
+    if timezone.is_naive(occurred_at):
+        errors["occurred_at"] = ["Give the time with its UTC offset."]
+    elif local_date(occurred_at, region=account.region) > account_today(region=account.region) + dt.timedelta(
+        days=1
+    ):
+        errors["occurred_at"] = ["A touchpoint cannot be later than tomorrow."]
+    module = None
+    try:
+        module = module_get_by_code(module_code)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    participant_ids = sorted(set(participant_ids))
+    if participant_ids:
+        found = set(
+            Contact.objects.filter(account=account, pk__in=participant_ids).values_list("pk", flat=True)
+        )
+        missing = [str(pk) for pk in participant_ids if pk not in found]
+        if missing:
+            errors["participants"] = [f"Not contacts of this account: {', '.join(missing)}."]
+    if errors:
+        raise ValidationError(errors)
+    touchpoint = Touchpoint.objects.create(
+        account=account,
+        kind=kind,
+        occurred_at=occurred_at,
+        minutes=int(minutes),
+        logged_by=by,
+        module=module,
+        notes=notes,
+    )
+    if participant_ids:
+        touchpoint.participants.set(participant_ids)
+    if module is not None:
+        module_delivery_record(
+            account_id=account.pk,
+            module_code=module.code,
+            delivered_at=occurred_at,
+            source=DeliverySource.TOUCHPOINT,
+            source_id=touchpoint.pk,
+        )
+    return touchpoint

@@ -1,0 +1,13 @@
+"""The worklist's filters."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.forms import AccountFilterForm
+
+from ..models import FlagKind
+
+
+class WorklistFilterForm(AccountFilterForm):
+    flag = forms.ChoiceField(label="Flag", required=False, choices=[("", "Any flag"), *FlagKind.choices])

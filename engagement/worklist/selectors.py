@@ -1,0 +1,300 @@
+"""The worklist: a CSM's portfolio ordered by what needs attention, with the reasons.
+
+Scored in SQL over the filtered portfolio (``engagement.worklist.queries``); reasons are built only
+for the page's rows, by the same rule (``engagement.worklist.services``). The page's rows add what
+their inline actions need (``worklist_rows``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Account
+from csplatform.htmx import url_pattern
+from csplatform.models import User
+from segmentation.models import TierChange
+
+from ..models import Flag, FlagStatus, Task, TaskStatus, Touchpoint
+from .queries import worklist_scored_accounts
+from .services import WORKLIST_POINTS, ScorePart, worklist_score_parts
+
+
+@dataclass
+class WorklistEntry:
+    account: Account
+    score: int
+    reasons: list[str] = field(default_factory=list)
+    score_parts: list[ScorePart] = field(default_factory=list)  # the points behind ``score``
+    overdue_entitlements: int = 0
+    open_flags: list[str] = field(default_factory=list)
+    overdue_tasks: int = 0
+    open_tasks: int = 0
+    pending_commitments: int = 0
+    pending_proposal: bool = False
+    days_to_renewal: int | None = None
+
+
+def worklist_portfolio(
+    *,
+    csm: User | None,
+    tier_code: str | None = None,
+    flag_kind: str | None = None,
+    search: str | None = None,
+    lifecycle: str | None = None,
+    renewal_within: int | None = None,
+    no_tier: bool = False,
+    account_id: int | None = None,
+    today: dt.date,
+) -> QuerySet[Account]:
+    """The worklist's accounts (not churned; the CSM's, or every CSM's with ``csm=None``), filtered,
+    without the score: count the worklist with it, ``worklist_accounts`` orders it."""
+    accounts = Account.objects.exclude(lifecycle_stage="churned")
+    accounts = accounts.filter(csm=csm) if csm is not None else accounts.filter(csm__isnull=False)
+    if account_id is not None:
+        accounts = accounts.filter(pk=account_id)
+    if no_tier:
+        accounts = accounts.filter(tier_code="")
+    if tier_code:
+        accounts = accounts.filter(tier_code=tier_code)
+    if search:
+        accounts = accounts.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    if flag_kind:
+        accounts = accounts.filter(
+            Exists(Flag.objects.filter(account_id=OuterRef("pk"), status=FlagStatus.OPEN, kind=flag_kind))
+        )
+    if lifecycle:
+        accounts = accounts.filter(lifecycle_stage=lifecycle)
+    if renewal_within is not None:
+        accounts = accounts.filter(
+            renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within)
+        )
+    return accounts
+
+
+def worklist_accounts(
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    needs_attention: bool = False,
+    today: dt.date | None = None,
+    **filters: Any,
+) -> list[Account]:
+    """The portfolio (``worklist_portfolio``'s filters) most urgent first, each account carrying
+    ``score`` and the counts behind its reasons. One query whatever the portfolio size; with
+    ``limit`` only that page is read. Overdue entitlements come from the materialised coverage
+    table (``coverage_recompute``)."""
+    today = today or timezone.localdate()
+    return worklist_scored_accounts(
+        portfolio=worklist_portfolio(today=today, **filters),
+        points=WORKLIST_POINTS,
+        today=today,
+        renewal_days=int(settings.WORKLIST_RENEWAL_DAYS),
+        needs_attention=needs_attention,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def worklist_entries(accounts: Iterable[Any], *, today: dt.date | None = None) -> list[WorklistEntry]:
+    """Entries with their reasons for accounts read from ``worklist_accounts`` (one query for the
+    open flags' kinds, only for the accounts given: read a page, not the whole portfolio)."""
+    today = today or timezone.localdate()
+    rows = list(accounts)
+    flagged = [a.pk for a in rows if a.flag_points]  # points only when a flag is open
+    kinds: dict[int, list[str]] = defaultdict(list)
+    if flagged:
+        for account_id, kind in (
+            Flag.objects.filter(account_id__in=flagged, status=FlagStatus.OPEN)
+            .order_by("raised_at")
+            .values_list("account_id", "kind")
+        ):
+            kinds[account_id].append(kind)
+    return [_worklist_entry(account, kinds.get(account.pk, []), today) for account in rows]
+
+
+def worklist_tiers(
+    *, csm: User | None, flag_kind: str | None = None, search: str | None = None
+) -> list[tuple[str, str]]:
+    """The tiers present in the (searched) portfolio, highest first, as (code, name) (one query)."""
+    accounts = worklist_portfolio(csm=csm, flag_kind=flag_kind, search=search, today=timezone.localdate())
+    rows = (
+        accounts.exclude(tier_code="")
+        .order_by()
+        .values_list("tier_code", "tier_name", "tier_rank")
+        .distinct()
+    )
+    seen: dict[str, tuple[int, str]] = {}
+    for code, name, rank in sorted(rows, key=lambda r: (r[2] or 99, r[0], r[1])):
+        seen.setdefault(code, (rank or 99, name))
+    return [(code, name) for code, (_, name) in seen.items()]
+
+
+def accounts_for_worklist(
+    *,
+    csm: User | None,
+    tier_code: str | None = None,
+    flag_kind: str | None = None,
+    search: str | None = None,
+    needs_attention: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+    today: dt.date | None = None,
+) -> list[WorklistEntry]:
+    """A CSM's portfolio ordered by what needs attention, each with the reasons for its place.
+
+    ``csm=None`` lists every account with a CSM (leadership view). Two queries whatever the
+    portfolio size: the ordered accounts with their counts as subqueries, then the open flags'
+    kinds. The database orders and slices; only the returned rows are built in Python.
+    """
+    accounts = worklist_accounts(
+        csm=csm,
+        tier_code=tier_code,
+        flag_kind=flag_kind,
+        search=search,
+        needs_attention=needs_attention,
+        limit=limit,
+        offset=offset,
+        today=today,
+    )
+    return worklist_entries(accounts, today=today)
+
+
+def _worklist_entry(account: Any, flag_kinds: list[str], today: dt.date) -> WorklistEntry:
+    parts = worklist_score_parts(
+        overdue_entitlements=account.overdue_entitlements,
+        oldest_due=account.oldest_due,
+        flag_kinds=flag_kinds,
+        renewal_date=account.renewal_date,
+        renewal_days=int(settings.WORKLIST_RENEWAL_DAYS),
+        pending_proposal=bool(account.pending_proposal),
+        pending_commitments=account.pending_commitments,
+        overdue_tasks=account.overdue_tasks,
+        tier_rank=account.tier_rank,
+        today=today,
+    )
+    renewal = account.renewal_date
+    return WorklistEntry(
+        account=account,
+        score=account.score,
+        reasons=[part.reason for part in parts if part.reason],
+        score_parts=parts,
+        overdue_entitlements=account.overdue_entitlements,
+        open_flags=flag_kinds,
+        overdue_tasks=account.overdue_tasks,
+        open_tasks=account.open_tasks,
+        pending_commitments=account.pending_commitments,
+        pending_proposal=bool(account.pending_proposal),
+        days_to_renewal=(renewal - today).days if renewal and renewal >= today else None,
+    )
+
+
+
+# --- The page's rows ---------------------------------------------------------------------------
+
+WORKLIST_PAGE_SIZE = 25
+
+
+def reason_kind(reason: str) -> str:
+    """The badge colour of a worklist reason."""
+    text = reason.lower()
+    if "overdue" in text:
+        return "bad"
+    if text.startswith(("flag", "renews")):
+        return "warn"
+    return "info"
+
+
+@dataclass
+class WorklistRow:
+    entry: WorklistEntry
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (badge kind, text)
+    proposal: TierChange | None = None
+    task: Task | None = None
+    last_touch_at: dt.datetime | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+
+    # Dates as the page shows them, made here: the template's date filter costs more per row.
+    @property
+    def renews_on(self) -> str:
+        renewal = self.entry.account.renewal_date
+        return renewal.isoformat() if renewal else ""
+
+    @property
+    def last_touch_on(self) -> str:
+        return timezone.localtime(self.last_touch_at).date().isoformat() if self.last_touch_at else ""
+
+    @property
+    def account(self) -> Any:
+        return self.entry.account
+
+
+def _row_urls(row: WorklistRow) -> dict[str, str]:
+    """The row's links, built without a reverse() per link (25 rows x 9 links add up)."""
+    pk = row.account.pk
+    urls = {name: _URLS[name](pk) for name in ("account", "row", "touchpoint", "override")}
+    if row.proposal is not None:
+        urls["proposal_accept"] = _URLS["proposal_accept"](row.proposal.pk)
+        urls["proposal_dispute"] = _URLS["proposal_dispute"](row.proposal.pk)
+    if row.task is not None:
+        urls["task_complete"] = _URLS["task_complete"](row.task.pk)
+        urls["task_snooze"] = _URLS["task_snooze"](row.task.pk)
+    return urls
+
+
+class _LazyUrls(dict):  # type: ignore[type-arg]
+    """URL builders made on first use (the URLconf is not ready when this module is imported)."""
+
+    NAMES = {
+        "account": "accounts:detail",
+        "row": "engagement:worklist-row",
+        "touchpoint": "engagement:touchpoint-new",
+        "override": "segmentation:override-new",
+        "proposal_accept": "segmentation:proposal-accept",
+        "proposal_dispute": "segmentation:proposal-dispute",
+        "task_complete": "engagement:task-complete",
+        "task_snooze": "engagement:task-snooze",
+    }
+
+    def __missing__(self, key: str) -> Any:
+        builder = url_pattern(self.NAMES[key])
+        self[key] = builder
+        return builder
+
+
+_URLS = _LazyUrls()
+
+
+def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[WorklistRow]:
+    """What the inline actions need for the rows on screen: 3 queries for the whole page."""
+    ids = [e.account.pk for e in entries]
+    proposals = {c.account_id: c for c in TierChange.objects.filter(account_id__in=ids, status="proposed")}
+    first_task: dict[int, Task] = {}
+    for task in Task.objects.filter(account_id__in=ids, status=TaskStatus.OPEN).order_by("due_on", "pk"):
+        first_task.setdefault(task.account_id, task)
+    last_touch = dict(
+        Touchpoint.objects.filter(account_id__in=ids)
+        .values("account_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("account_id", "last")
+    )
+    rows = [
+        WorklistRow(
+            entry=entry,
+            reasons=[(reason_kind(r), r) for r in entry.reasons],
+            proposal=proposals.get(entry.account.pk),
+            task=first_task.get(entry.account.pk),
+            last_touch_at=last_touch.get(entry.account.pk),
+        )
+        for entry in entries
+    ]
+    for row in rows:
+        row.urls = _row_urls(row)
+    return rows
