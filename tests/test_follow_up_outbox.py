@@ -47,6 +47,7 @@ django.setup()
 
 from django.db import transaction
 
+from accounts.models import Account
 from accounts.services.accounts import account_update
 
 account = Account.objects.get(pk=int(sys.argv[1]))
@@ -59,13 +60,13 @@ print("survived the commit")
 
 def database_url() -> str:
     """This test database as a URL another process can use (a socket directory works as host)."""
-    db = connection.settings_dict
-    user = quote(db["USER"] or "")
-    password = f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else ""
-    host, port, name = db["HOST"] or "localhost", db["PORT"] or "5432", db["NAME"]
-    if host.startswith("/"):
-        return f"postgres://{user}{password}@/{name}?host={quote(host)}&port={port}"
-    return f"postgres://{user}{password}@{host}:{port}/{name}"
+    connection.ensure_connection()
+    info = connection.connection.info
+    user = quote(info.user or "")
+    password = f":{quote(info.password)}" if info.password else ""
+    if info.host.startswith("/"):
+        return f"postgres://{user}{password}@/{info.dbname}?host={quote(info.host)}&port={info.port}"
+    return f"postgres://{user}{password}@{info.host}:{info.port}/{info.dbname}"
 
 
 def change_acv_in_a_process_that_dies_after_commit(
