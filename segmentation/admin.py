@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from csplatform.authorization import signed_in
+
 from .models import AccountTierState, Tier, TierChange, TierOverride, TierPolicy, TierReview
 from .services import tier_override_approve, tier_policy_activate, tier_policy_clone
 
@@ -48,7 +50,7 @@ class TierPolicyAdmin(admin.ModelAdmin):
     def activate(self, request: HttpRequest, queryset: QuerySet[TierPolicy]) -> None:
         for policy in queryset:
             try:
-                tier_policy_activate(policy=policy, by=request.user)
+                tier_policy_activate(policy=policy, by=signed_in(request.user))
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"v{policy.version}: {exc}", messages.ERROR)
             else:
@@ -57,7 +59,7 @@ class TierPolicyAdmin(admin.ModelAdmin):
     @admin.action(description="Clone into a new draft")
     def clone(self, request: HttpRequest, queryset: QuerySet[TierPolicy]) -> None:
         for policy in queryset:
-            draft = tier_policy_clone(policy=policy, by=request.user)
+            draft = tier_policy_clone(policy=policy, by=signed_in(request.user))
             self.message_user(request, f"Draft v{draft.version} created from v{policy.version}.")
 
 
@@ -119,7 +121,7 @@ class TierOverrideAdmin(admin.ModelAdmin):
     def approve(self, request: HttpRequest, queryset: QuerySet[TierOverride]) -> None:
         for override in queryset:
             try:
-                tier_override_approve(override=override, by=request.user, note="Approved in admin")
+                tier_override_approve(override=override, by=signed_in(request.user), note="Approved in admin")
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"#{override.pk}: {exc}", messages.ERROR)
 

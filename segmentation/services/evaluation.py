@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,6 +37,9 @@ from ..rules import signals_used
 from ..signals import tier_changed, tier_changes_applied
 from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from . import bulk_writes
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +300,7 @@ def tier_evaluate_accounts(
     *,
     account_ids: Iterable[int],
     source: str = ChangeSource.EVENT,
-    by: Any = None,
+    by: User | None = None,
     today: dt.date | None = None,
 ) -> BatchOutcome:
     """Re-evaluate these accounts now under the active policy (events, override expiry, initial)."""

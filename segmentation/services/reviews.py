@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, reset_queries, transaction
 from django.db.models import Count, F, Max, Q
@@ -34,6 +34,9 @@ from ..queries.reviews import SettledTier
 from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts
 from .evaluation import evaluate_batch
 from .summaries import review_summaries_write
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ def open_review() -> TierReview | None:
     return TierReview.objects.filter(is_open=True).select_related("policy").first()
 
 
-def tier_review_start(*, requested_by: Any = None, trigger: str = ReviewTrigger.MANUAL) -> TierReview:
+def tier_review_start(*, requested_by: User | None = None, trigger: str = ReviewTrigger.MANUAL) -> TierReview:
     """Queue a review of all accounts under the active policy; its task starts on commit.
 
     Raises ReviewInProgress with the open review if one is queued or running (a stale one is
