@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from django.db.models import Q, QuerySet
 
@@ -35,7 +35,7 @@ class Entitlement:
     kind: str
     expected_minutes: int
     cadence_days: int | None
-    source: str  # "tier" or "add_on"
+    source: Literal["tier", "add_on"]
     add_on_id: int | None = None
     ends_on: dt.date | None = None
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from csplatform.authorization import signed_in
 
-from .models import AccountTierState, Tier, TierChange, TierOverride, TierPolicy, TierReview
+from .models import AccountTierState, PolicyStatus, Tier, TierChange, TierOverride, TierPolicy, TierReview
 from .services import tier_override_approve, tier_policy_activate, tier_policy_clone
 
 
@@ -42,7 +42,7 @@ class TierPolicyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: TierPolicy | None = None) -> bool:
         # Active and retired policies are history: change a draft (clone the active one first).
-        if obj is not None and obj.status != "draft":
+        if obj is not None and obj.status != PolicyStatus.DRAFT:
             return False
         return super().has_change_permission(request, obj)
 

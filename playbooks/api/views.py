@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import Account
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.authorization import signed_in
-from segmentation.models import Tier
+from segmentation.models import PolicyStatus, Tier
 
 from ..models import ServiceModule, TierEntitlement
 from ..selectors import add_ons_visible_to
@@ -46,7 +46,7 @@ class EntitlementListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
 
     def get_queryset(self) -> Any:
         return TierEntitlement.objects.select_related("tier__policy", "module").exclude(
-            tier__policy__status="retired"
+            tier__policy__status=PolicyStatus.RETIRED
         )
 
     def perform_create(self, serializer: Any) -> None:

@@ -19,6 +19,7 @@ from csplatform import authorization
 from playbooks.journey_templates import TemplateProblem, validate_template
 from playbooks.models import DelayFrom, Journey, JourneyStep
 from playbooks.services.catalogue import module_get_by_code
+from segmentation.models import PolicyStatus
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -105,7 +106,7 @@ def skip_conditions_for_accounts(*, condition: str, account_ids: list[int]) -> d
     from segmentation.models import TierPolicy
     from segmentation.signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 
-    policy = TierPolicy.objects.filter(status="active").prefetch_related("tiers").first()
+    policy = TierPolicy.objects.filter(status=PolicyStatus.ACTIVE).prefetch_related("tiers").first()
     if policy is None:
         return dict.fromkeys(account_ids, False)
     facts = [

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, TierSource
 from csplatform.dispatch import enqueue
 
 from ..engine import Evaluation, OverrideInfo, PolicySnapshot, evaluate
@@ -28,6 +28,7 @@ from ..models import (
     ChangeStatus,
     OverrideReason,
     OverrideStatus,
+    PolicyStatus,
     TierChange,
     TierOverride,
     TierPolicy,
@@ -61,7 +62,7 @@ class BatchOutcome:
 
 
 def active_policy_snapshot() -> PolicySnapshot:
-    policy = TierPolicy.objects.prefetch_related("tiers").get(status="active")
+    policy = TierPolicy.objects.prefetch_related("tiers").get(status=PolicyStatus.ACTIVE)
     return PolicySnapshot.from_policy(policy)
 
 
@@ -127,7 +128,7 @@ def evaluate_batch(
         if state is not None:
             previous_code, pending, last_review = state
         else:
-            previous_code = account.tier_code if account.tier_source != "override" else ""
+            previous_code = account.tier_code if account.tier_source != TierSource.OVERRIDE else ""
             pending, last_review = 0, None
         counts_as_review = source == ChangeSource.REVIEW and last_review != review_id
         result = evaluate(
@@ -153,6 +154,7 @@ def evaluate_batch(
             )
         )
         rank: int | None
+        tier_source: str
         code, name, rank, tier_source, explanation = (
             result.effective_code,
             result.effective_name,
@@ -165,8 +167,8 @@ def evaluate_batch(
             moves
             and policy.apply_mode == ApplyMode.PROPOSE
             and source in (ChangeSource.REVIEW, ChangeSource.EVENT)
-            and result.source == "policy"
-            and account.tier_source == "policy"  # an expired override falls back directly
+            and result.source == TierSource.POLICY
+            and account.tier_source == TierSource.POLICY  # an expired override falls back directly
             and account.tier_code != ""
         )
         if account.id in proposals and (not proposes or proposals[account.id] != code):
@@ -184,7 +186,7 @@ def evaluate_batch(
             )
             explanation = _proposal_explanation(account, result)
         elif moves:
-            change_source = ChangeSource.OVERRIDE if result.source == "override" else source
+            change_source = ChangeSource.OVERRIDE if result.source == TierSource.OVERRIDE else source
             pending_changes[account.id] = _change(
                 account, result, change_source, ChangeStatus.APPLIED, review_id, policy, by_id, now
             )

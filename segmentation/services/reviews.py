@@ -28,7 +28,15 @@ from accounts.models import Account
 from csplatform.dispatch import enqueue
 
 from ..engine import PolicySnapshot, evaluate
-from ..models import ChangeSource, ReviewStatus, ReviewTrigger, TierChange, TierPolicy, TierReview
+from ..models import (
+    ChangeSource,
+    PolicyStatus,
+    ReviewStatus,
+    ReviewTrigger,
+    TierChange,
+    TierPolicy,
+    TierReview,
+)
 from ..queries import reviews as reviews_sql
 from ..queries.reviews import SettledTier
 from ..signals_compute import ACCOUNT_FACT_FIELDS, AccountFacts
@@ -72,7 +80,7 @@ def tier_review_start(*, requested_by: User | None = None, trigger: str = Review
     resumed or failed first, see ``tier_review_recover_stale``).
     """
     tier_review_recover_stale()
-    policy = TierPolicy.objects.get(status="active")
+    policy = TierPolicy.objects.get(status=PolicyStatus.ACTIVE)
     try:
         with transaction.atomic():
             review = TierReview.objects.create(
@@ -274,7 +282,9 @@ def tier_assign_initial() -> int:
 
     Used after demo data is seeded. Returns how many accounts got a tier.
     """
-    policy = PolicySnapshot.from_policy(TierPolicy.objects.prefetch_related("tiers").get(status="active"))
+    policy = PolicySnapshot.from_policy(
+        TierPolicy.objects.prefetch_related("tiers").get(status=PolicyStatus.ACTIVE)
+    )
     last, assigned = 0, 0
     while True:
         with transaction.atomic():

@@ -21,7 +21,7 @@ from csplatform.htmx import (
 )
 
 from ..forms import DecisionForm, DisputeForm, OverrideForm
-from ..models import ChangeStatus, Tier, TierChange, TierOverride
+from ..models import ChangeStatus, OverrideStatus, PolicyStatus, Tier, TierChange, TierOverride
 from ..selectors import account_tier_panel
 from ..services.overrides import tier_override_approve, tier_override_decline, tier_override_request
 from ..services.proposals import tier_proposal_accept, tier_proposal_reject
@@ -67,7 +67,7 @@ def tier_section(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 def _active_tiers() -> list[tuple[str, str]]:
     return [
         (code, f"{code} · {name}")
-        for code, name in Tier.objects.filter(policy__status="active")
+        for code, name in Tier.objects.filter(policy__status=PolicyStatus.ACTIVE)
         .order_by("rank")
         .values_list("code", "name")
     ]
@@ -94,7 +94,7 @@ def override_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                if override.status == "pending":
+                if override.status == OverrideStatus.PENDING:
                     notice = f"Override to {override.tier_code} requested; it awaits CS Leadership approval."
                 else:
                     notice = (
