@@ -16,7 +16,7 @@ Nothing here imports an app's models, so every app can use it (``csplatform`` is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -26,6 +26,24 @@ from .models import User
 
 if TYPE_CHECKING:
     from .models import AnyUser
+
+class OwnedAccount(Protocol):
+    """What the ownership rules read of an account (``accounts.models.Account``, which this core
+    module does not import)."""
+
+    @property
+    def csm_id(self) -> int | None: ...
+
+    @property
+    def ae_id(self) -> int | None: ...
+
+
+class RequestedOverride(Protocol):
+    """What ``may_end_override`` reads of a tier override."""
+
+    @property
+    def requested_by_id(self) -> int | None: ...
+
 
 # --- Who someone is --------------------------------------------------------------------------------
 
@@ -55,11 +73,11 @@ def _pk(user: AnyUser) -> int | None:
     return getattr(user, "pk", None)
 
 
-def _owns_as_csm(user: AnyUser, account: Any) -> bool:
+def _owns_as_csm(user: AnyUser, account: OwnedAccount) -> bool:
     return roles.is_csm(user) and account.csm_id is not None and account.csm_id == _pk(user)
 
 
-def _owns_as_ae(user: AnyUser, account: Any) -> bool:
+def _owns_as_ae(user: AnyUser, account: OwnedAccount) -> bool:
     return roles.is_account_executive(user) and account.ae_id is not None and account.ae_id == _pk(user)
 
 
@@ -87,7 +105,7 @@ def account_scope(user: AnyUser, *, via: str = "") -> Q:
     return scope if scope else _nothing(via)
 
 
-def may_see_account(user: AnyUser, account: Any) -> bool:
+def may_see_account(user: AnyUser, account: OwnedAccount) -> bool:
     """One account, decided like ``account_scope``."""
     return sees_every_account(user) or _owns_as_csm(user, account) or _owns_as_ae(user, account)
 
@@ -109,7 +127,7 @@ def may_create_accounts(user: AnyUser) -> bool:
     return sees_every_account(user)
 
 
-def may_edit_account(user: AnyUser, account: Any) -> bool:
+def may_edit_account(user: AnyUser, account: OwnedAccount) -> bool:
     """Leadership and integrations edit any account; a CSM edits the accounts they own as CSM."""
     return sees_every_account(user) or _owns_as_csm(user, account)
 
@@ -127,12 +145,12 @@ def may_sync(user: AnyUser) -> bool:
 # --- Working on an account ---------------------------------------------------------------------------
 
 
-def may_work_on(user: AnyUser, account: Any) -> bool:
+def may_work_on(user: AnyUser, account: OwnedAccount) -> bool:
     """Log touchpoints, create tasks, ask for an add-on: leadership, or the account's CSM or AE."""
     return roles.is_leader(user) or _owns_as_csm(user, account) or _owns_as_ae(user, account)
 
 
-def may_do_cs_work(user: AnyUser, account: Any, *, assignee_id: int | None = None) -> bool:
+def may_do_cs_work(user: AnyUser, account: OwnedAccount, *, assignee_id: int | None = None) -> bool:
     """CS work: close or snooze tasks, resolve flags, decide tier proposals, override the tier from
     the account page, enrol contacts in journeys. The account's CSM or leadership; for a task also
     the person it is assigned to, while they hold a role. An AE sees that work but does not do it."""
@@ -156,14 +174,14 @@ def may_request_override(user: AnyUser) -> bool:
     return roles.is_leader(user) or roles.is_csm(user)
 
 
-def may_end_override(user: AnyUser, override: Any) -> bool:
+def may_end_override(user: AnyUser, override: RequestedOverride) -> bool:
     """Leadership, or the person who asked for the override while they may still ask for one."""
     if roles.is_leader(user):
         return True
     return override.requested_by_id == _pk(user) and may_request_override(user)
 
 
-def may_log_commitment(user: AnyUser, account: Any) -> bool:
+def may_log_commitment(user: AnyUser, account: OwnedAccount) -> bool:
     """A promise made during the sale: the account's AE, or leadership."""
     return roles.is_leader(user) or _owns_as_ae(user, account)
 
