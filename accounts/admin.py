@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from csplatform.models import User
+from csplatform.authorization import signed_in
 
 from .models import Account, AccountFieldChange, Contact, UsageSnapshot
 from .services import account_create, account_update
@@ -78,7 +78,7 @@ class AccountAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
         """Save through the services so admin edits keep the history and re-evaluate the tier."""
-        actor = cast(User, request.user)
+        actor = signed_in(request.user)
         data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
         if change:
             changed = {name: value for name, value in data.items() if name in form.changed_data}

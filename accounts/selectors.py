@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
@@ -10,8 +10,11 @@ from csplatform import authorization
 
 from .models import Account
 
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
-def accounts_visible_to(*, user: Any) -> QuerySet[Account]:
+
+def accounts_visible_to(*, user: AnyUser) -> QuerySet[Account]:
     """Accounts ``user`` may see (``authorization.account_scope``), for pages and the API alike.
 
     Owners are joined so a page or an API list renders usernames without a query per row.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -16,11 +16,14 @@ from csplatform import authorization
 from .models import Account, Contact, UsageSnapshot
 from .selectors import accounts_visible_to
 
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
+
 PAGE_SIZE = 50
 USAGE_WEEKS = 26
 
 
-def visible_account_or_404(user: Any, account_id: int, *, related: tuple[str, ...] = ()) -> Account:
+def visible_account_or_404(user: AnyUser, account_id: int, *, related: tuple[str, ...] = ()) -> Account:
     """The account if the person may see it; 404 otherwise (an id outside your book does not exist)."""
     return get_object_or_404(accounts_visible_to(user=user).select_related(*related), pk=account_id)
 
@@ -71,7 +74,7 @@ ORDERINGS = {
 
 
 def account_page(
-    user: Any, filters: dict[str, Any], *, page: int = 1, page_size: int = PAGE_SIZE
+    user: AnyUser, filters: dict[str, Any], *, page: int = 1, page_size: int = PAGE_SIZE
 ) -> AccountPage:
     queryset = filter_accounts(accounts_visible_to(user=user), filters)
     queryset = queryset.order_by(*ORDERINGS.get(filters.get("order") or "name", ORDERINGS["name"]))
@@ -86,7 +89,7 @@ EXPORT_COLUMNS = (
 )
 
 
-def account_export_rows(user: Any, filters: dict[str, Any]) -> Iterator[list[Any]]:
+def account_export_rows(user: AnyUser, filters: dict[str, Any]) -> Iterator[list[Any]]:
     """The filtered accounts the person may see, streamed in id order for a CSV export."""
     queryset = filter_accounts(accounts_visible_to(user=user), filters).order_by("id")
     for account in queryset.iterator(chunk_size=2000):
@@ -98,7 +101,7 @@ def account_export_rows(user: Any, filters: dict[str, Any]) -> Iterator[list[Any
         ]
 
 
-def tier_choices_for(user: Any) -> list[tuple[str, str]]:
+def tier_choices_for(user: AnyUser) -> list[tuple[str, str]]:
     """The tiers present in what the person can see (small: one index scan)."""
     rows = (
         Account.objects.filter(authorization.account_scope(user))
@@ -127,7 +130,7 @@ class AccountDetail:
         return self.usage[-1] if self.usage else None
 
 
-def account_detail(user: Any, account_id: int) -> AccountDetail:
+def account_detail(user: AnyUser, account_id: int) -> AccountDetail:
     account = visible_account_or_404(user, account_id, related=("csm", "ae"))
     contacts = list(account.contacts.order_by("-is_executive", "-is_champion", "name", "id"))
     usage = list(account.usage_snapshots.order_by("-period_start")[:USAGE_WEEKS])

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
 from . import authorization
-from .models import ApiToken, hash_token_key
+from .models import ApiToken, User, hash_token_key
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class HashedTokenAuthentication(authentication.TokenAuthentication):
     keyword = "Token"
 
-    def authenticate_credentials(self, key: str) -> tuple[Any, ApiToken]:
+    def authenticate_credentials(self, key: str) -> tuple[User, ApiToken]:
         try:
             token = ApiToken.objects.select_related("user").get(
                 key_hash=hash_token_key(key), revoked_at__isnull=True
@@ -35,7 +39,7 @@ class ReadOnlyTokenPermission(permissions.BasePermission):
 
     message = "This API token is read-only."
 
-    def has_permission(self, request: Any, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         token = getattr(request, "auth", None)
         if isinstance(token, ApiToken) and token.read_only:
             return request.method in permissions.SAFE_METHODS
@@ -48,5 +52,5 @@ class RoleRequired(permissions.BasePermission):
 
     message = "Your user has no role in the product."
 
-    def has_permission(self, request: Any, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return authorization.has_any_role(request.user)

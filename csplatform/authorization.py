@@ -16,34 +16,68 @@ Nothing here imports an app's models, so every app can use it (``csplatform`` is
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, cast
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from . import roles
+from .models import User
+
+if TYPE_CHECKING:
+    from .models import AnyUser
+
+class OwnedAccount(Protocol):
+    """What the ownership rules read of an account (``accounts.models.Account``, which this core
+    module does not import)."""
+
+    @property
+    def csm_id(self) -> int | None: ...
+
+    @property
+    def ae_id(self) -> int | None: ...
+
+
+class RequestedOverride(Protocol):
+    """What ``may_end_override`` reads of a tier override."""
+
+    @property
+    def requested_by_id(self) -> int | None: ...
+
 
 # --- Who someone is --------------------------------------------------------------------------------
 
 
-def has_any_role(user: Any) -> bool:
+def signed_in(user: AnyUser) -> User:
+    """The person a page or API view acts for, typed as a ``User`` for the services it calls.
+
+    Pages pass the login middleware and API views ``IsAuthenticated``, so an anonymous visitor does
+    not get here; should a view ever be wired without them, refuse rather than act for nobody.
+    """
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user
+
+
+def has_any_role(user: AnyUser) -> bool:
     """Whether the person may use the product at all (the API refuses everyone else)."""
     return bool(getattr(user, "is_superuser", False)) or roles.has_role(user, *roles.ALL_ROLES)
 
 
-def sees_every_account(user: Any) -> bool:
+def sees_every_account(user: AnyUser) -> bool:
     """CS Leadership and integrations read the whole book; CSMs and AEs read their own accounts."""
     return roles.is_leader(user) or roles.is_integration(user)
 
 
-def _pk(user: Any) -> Any:
+def _pk(user: AnyUser) -> int | None:
     return getattr(user, "pk", None)
 
 
-def _owns_as_csm(user: Any, account: Any) -> bool:
+def _owns_as_csm(user: AnyUser, account: OwnedAccount) -> bool:
     return roles.is_csm(user) and account.csm_id is not None and account.csm_id == _pk(user)
 
 
-def _owns_as_ae(user: Any, account: Any) -> bool:
+def _owns_as_ae(user: AnyUser, account: OwnedAccount) -> bool:
     return roles.is_account_executive(user) and account.ae_id is not None and account.ae_id == _pk(user)
 
 
@@ -55,7 +89,7 @@ def _nothing(via: str) -> Q:
     return Q(**{f"{via}pk__in": []})
 
 
-def account_scope(user: Any, *, via: str = "") -> Q:
+def account_scope(user: AnyUser, *, via: str = "") -> Q:
     """The accounts ``user`` may see, as a filter reaching the account through ``via``.
 
     ``via`` is ``""`` on ``Account`` itself and ``"account__"`` on touchpoints, tasks, commitments,
@@ -71,17 +105,17 @@ def account_scope(user: Any, *, via: str = "") -> Q:
     return scope if scope else _nothing(via)
 
 
-def may_see_account(user: Any, account: Any) -> bool:
+def may_see_account(user: AnyUser, account: OwnedAccount) -> bool:
     """One account, decided like ``account_scope``."""
     return sees_every_account(user) or _owns_as_csm(user, account) or _owns_as_ae(user, account)
 
 
-def may_browse_accounts(user: Any) -> bool:
+def may_browse_accounts(user: AnyUser) -> bool:
     """The account list and export pages: for the people who work accounts (not integrations)."""
     return roles.is_leader(user) or roles.has_role(user, roles.CSM, roles.ACCOUNT_EXECUTIVE)
 
 
-def may_read_accounts(user: Any) -> bool:
+def may_read_accounts(user: AnyUser) -> bool:
     """The accounts API: every role reads (CSMs and AEs only their own, see ``account_scope``)."""
     return sees_every_account(user) or roles.has_role(user, roles.CSM, roles.ACCOUNT_EXECUTIVE)
 
@@ -89,21 +123,21 @@ def may_read_accounts(user: Any) -> bool:
 # --- Changing accounts --------------------------------------------------------------------------------
 
 
-def may_create_accounts(user: Any) -> bool:
+def may_create_accounts(user: AnyUser) -> bool:
     return sees_every_account(user)
 
 
-def may_edit_account(user: Any, account: Any) -> bool:
+def may_edit_account(user: AnyUser, account: OwnedAccount) -> bool:
     """Leadership and integrations edit any account; a CSM edits the accounts they own as CSM."""
     return sees_every_account(user) or _owns_as_csm(user, account)
 
 
-def may_reassign_owners(user: Any) -> bool:
+def may_reassign_owners(user: AnyUser) -> bool:
     """Moving an account to another CSM or AE changes someone's portfolio: leadership decides."""
     return sees_every_account(user)
 
 
-def may_sync(user: Any) -> bool:
+def may_sync(user: AnyUser) -> bool:
     """Bulk CRM sync is for integration users (and superusers operating the product)."""
     return bool(getattr(user, "is_superuser", False)) or roles.is_integration(user)
 
@@ -111,12 +145,12 @@ def may_sync(user: Any) -> bool:
 # --- Working on an account ---------------------------------------------------------------------------
 
 
-def may_work_on(user: Any, account: Any) -> bool:
+def may_work_on(user: AnyUser, account: OwnedAccount) -> bool:
     """Log touchpoints, create tasks, ask for an add-on: leadership, or the account's CSM or AE."""
     return roles.is_leader(user) or _owns_as_csm(user, account) or _owns_as_ae(user, account)
 
 
-def may_do_cs_work(user: Any, account: Any, *, assignee_id: int | None = None) -> bool:
+def may_do_cs_work(user: AnyUser, account: OwnedAccount, *, assignee_id: int | None = None) -> bool:
     """CS work: close or snooze tasks, resolve flags, decide tier proposals, override the tier from
     the account page, enrol contacts in journeys. The account's CSM or leadership; for a task also
     the person it is assigned to, while they hold a role. An AE sees that work but does not do it."""
@@ -125,7 +159,7 @@ def may_do_cs_work(user: Any, account: Any, *, assignee_id: int | None = None) -
     return assignee_id is not None and assignee_id == _pk(user) and has_any_role(user)
 
 
-def cs_work_scope(user: Any, *, via: str = "") -> Q:
+def cs_work_scope(user: AnyUser, *, via: str = "") -> Q:
     """The accounts on which ``user`` may do CS work (``may_do_cs_work`` without an assignee)."""
     if roles.is_leader(user):
         return Q()
@@ -134,20 +168,20 @@ def cs_work_scope(user: Any, *, via: str = "") -> Q:
     return _nothing(via)
 
 
-def may_request_override(user: Any) -> bool:
+def may_request_override(user: AnyUser) -> bool:
     """CSMs and leadership override tiers; one on an account the CSM does not own waits for approval
     (``segmentation.services.overrides``), and pages only offer the accounts the person sees."""
     return roles.is_leader(user) or roles.is_csm(user)
 
 
-def may_end_override(user: Any, override: Any) -> bool:
+def may_end_override(user: AnyUser, override: RequestedOverride) -> bool:
     """Leadership, or the person who asked for the override while they may still ask for one."""
     if roles.is_leader(user):
         return True
     return override.requested_by_id == _pk(user) and may_request_override(user)
 
 
-def may_log_commitment(user: Any, account: Any) -> bool:
+def may_log_commitment(user: AnyUser, account: OwnedAccount) -> bool:
     """A promise made during the sale: the account's AE, or leadership."""
     return roles.is_leader(user) or _owns_as_ae(user, account)
 
@@ -155,31 +189,34 @@ def may_log_commitment(user: Any, account: Any) -> bool:
 # --- Pages and queues by role ----------------------------------------------------------------------
 
 
-def may_keep_worklist(user: Any) -> bool:
+def may_keep_worklist(user: AnyUser) -> bool:
     """The worklist, capacity and the journey screens a CSM reads: CSMs and leadership."""
     return roles.is_csm(user) or roles.is_leader(user)
 
 
-def may_log_handoffs(user: Any) -> bool:
+def may_log_handoffs(user: object) -> bool:
     """The handoff pages: Account Executives and leadership."""
-    return roles.is_account_executive(user) or roles.is_leader(user)
+    # ``object`` because the handoff pages' own check still hands over an untyped user; narrow the
+    # parameter to ``AnyUser`` once that check is typed.
+    person = cast("AnyUser", user)
+    return roles.is_account_executive(person) or roles.is_leader(person)
 
 
-def may_lead(user: Any) -> bool:
+def may_lead(user: AnyUser) -> bool:
     """CS Leadership's own views: the overview and its panels, approvals, CSM suggestions."""
     return roles.is_leader(user)
 
 
-def may_decide_approvals(user: Any) -> bool:
+def may_decide_approvals(user: AnyUser) -> bool:
     """Approve or decline overrides, commitments beyond the tier and add-on modules."""
     return roles.is_leader(user)
 
 
-def may_manage_policies(user: Any) -> bool:
+def may_manage_policies(user: AnyUser) -> bool:
     """Tier policies and entitlements, journeys and their settings, stuck journey emails."""
     return roles.is_leader(user)
 
 
-def may_run_reviews(user: Any) -> bool:
+def may_run_reviews(user: AnyUser) -> bool:
     """Start and follow tier reviews: leadership, or an integration scheduling them."""
     return roles.is_leader(user) or roles.is_integration(user)

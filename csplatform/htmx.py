@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
@@ -19,6 +19,9 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from . import authorization
+
+if TYPE_CHECKING:
+    from .models import AnyUser
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -76,7 +79,7 @@ def conflict(message: str) -> HttpResponse:
     return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
 
 
-def require_permission(*decisions: Callable[[Any], bool]) -> Callable[[View], View]:
+def require_permission(*decisions: Callable[[AnyUser], bool]) -> Callable[[View], View]:
     """403 unless one of ``decisions`` (``authorization.may_lead``, ...) allows the signed-in person."""
 
     def decorator(view: View) -> View:

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 from django.db import models
 from django.db.models import Q
 
@@ -30,6 +30,12 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+
+# Whoever a request carries: a signed-in person, or an anonymous visitor before the login check.
+# Decisions that may see either (authorization, roles, context processors) take this; services
+# that act on someone's behalf take ``User``.
+AnyUser = User | AnonymousUser
 
 
 def hash_token_key(key: str) -> str:

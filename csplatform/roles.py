@@ -3,7 +3,10 @@ role allows is decided in ``csplatform.authorization``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import AnyUser
 
 CSM = "CSM"
 ACCOUNT_EXECUTIVE = "Account Executive"
@@ -13,39 +16,40 @@ INTEGRATION = "Integration"
 ALL_ROLES = (CSM, ACCOUNT_EXECUTIVE, CS_LEADERSHIP, INTEGRATION)
 
 
-def role_names(user: Any) -> frozenset[str]:
+def role_names(user: AnyUser | None) -> frozenset[str]:
     """The user's role names, cached on the user object for the request."""
     if user is None or not getattr(user, "is_authenticated", False):
         return frozenset()
     cached = getattr(user, "_role_names", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
-        user._role_names = cached
+        # A per-request cache on the user object (not a model field).
+        setattr(user, "_role_names", cached)  # noqa: B010
     return cached
 
 
-def has_role(user: Any, *roles: str) -> bool:
+def has_role(user: AnyUser, *roles: str) -> bool:
     return bool(role_names(user) & set(roles))
 
 
-def is_csm(user: Any) -> bool:
+def is_csm(user: AnyUser) -> bool:
     return has_role(user, CSM)
 
 
-def is_account_executive(user: Any) -> bool:
+def is_account_executive(user: AnyUser) -> bool:
     return has_role(user, ACCOUNT_EXECUTIVE)
 
 
-def is_leader(user: Any) -> bool:
+def is_leader(user: AnyUser) -> bool:
     """CS Leadership, or a superuser operating the product."""
     return bool(getattr(user, "is_superuser", False)) or has_role(user, CS_LEADERSHIP)
 
 
-def is_integration(user: Any) -> bool:
+def is_integration(user: AnyUser) -> bool:
     return has_role(user, INTEGRATION)
 
 
-def primary_role(user: Any) -> str | None:
+def primary_role(user: AnyUser) -> str | None:
     """The role whose home page the user lands on."""
     if is_leader(user):
         return CS_LEADERSHIP

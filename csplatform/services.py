@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import ApiToken, User, hash_token_key
@@ -20,6 +19,6 @@ def api_token_issue(*, user: User, read_only: bool = False) -> tuple[ApiToken, s
     return token, key
 
 
-def api_tokens_revoke(*, tokens: Any) -> int:
+def api_tokens_revoke(*, tokens: QuerySet[ApiToken]) -> int:
     """Revoke the given tokens (a queryset) at once; already revoked ones keep their date."""
     return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -75,10 +75,10 @@ def integration_home(request: HttpRequest) -> HttpResponse:
     """Home of an integration user: their API keys (never the key itself), the API, queued work."""
     from django.shortcuts import render
 
+    from . import authorization
     from .models import ApiToken, PendingDispatch
 
-    user: Any = request.user
-    tokens = ApiToken.objects.filter(user=user).order_by("-created_at")[:50]
+    tokens = ApiToken.objects.filter(user=authorization.signed_in(request.user)).order_by("-created_at")[:50]
     context = {
         "tokens": tokens,
         "pending_dispatch": PendingDispatch.objects.count(),

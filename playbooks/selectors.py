@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from django.db.models import Q, QuerySet
 
@@ -20,6 +20,9 @@ from csplatform import authorization
 from segmentation.models import PolicyStatus, Tier, TierPolicy
 
 from .models import AccountAddOn, AddOnStatus, Playbook, ServiceModule, TierEntitlement
+
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Entitlement:
     kind: str
     expected_minutes: int
     cadence_days: int | None
-    source: str  # "tier" or "add_on"
+    source: Literal["tier", "add_on"]
     add_on_id: int | None = None
     ends_on: dt.date | None = None
 
@@ -161,7 +164,7 @@ def _more_frequent(candidate: int | None, current: int | None) -> bool:
     return current is None or candidate < current
 
 
-def add_ons_visible_to(*, user: Any) -> QuerySet[AccountAddOn]:
+def add_ons_visible_to(*, user: AnyUser) -> QuerySet[AccountAddOn]:
     """Add-ons on the accounts ``user`` may see (``authorization.account_scope``)."""
     return AccountAddOn.objects.select_related("module", "requested_by", "decided_by").filter(
         authorization.account_scope(user, via="account__")

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from csplatform.authorization import signed_in
 from csplatform.htmx import HtmxHttpRequest, conflict, leaders_only, trigger_notice
 from segmentation.models import PolicyStatus, Tier, TierPolicy
 
@@ -48,10 +49,12 @@ def policy_entitlements(request: HtmxHttpRequest, policy_id: int) -> HttpRespons
             )
             try:
                 if request.POST.get("action") == "remove":
-                    entitlement_remove(by=request.user, tier=tier, module_code=form.cleaned_data["module"])
+                    entitlement_remove(
+                        by=signed_in(request.user), tier=tier, module_code=form.cleaned_data["module"]
+                    )
                 else:
                     entitlement_set(
-                        by=request.user,
+                        by=signed_in(request.user),
                         tier=tier,
                         module_code=form.cleaned_data["module"],
                         cadence_days=form.cleaned_data["cadence_days"],
@@ -78,7 +81,7 @@ def addon_decide_view(request: HtmxHttpRequest, add_on_id: int) -> HttpResponse:
         return HttpResponse("Choose approve or decline.", status=400, content_type="text/plain")
     try:
         add_on = addon_decide(
-            by=request.user,
+            by=signed_in(request.user),
             add_on=add_on,
             approve=form.cleaned_data["decision"] == "approve",
             reason=form.cleaned_data["reason"],

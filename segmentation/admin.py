@@ -12,7 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import AccountTierState, Tier, TierChange, TierOverride, TierPolicy, TierReview
+from csplatform.authorization import signed_in
+
+from .models import AccountTierState, PolicyStatus, Tier, TierChange, TierOverride, TierPolicy, TierReview
 from .services import tier_override_approve, tier_policy_activate, tier_policy_clone
 
 
@@ -40,7 +42,7 @@ class TierPolicyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: TierPolicy | None = None) -> bool:
         # Active and retired policies are history: change a draft (clone the active one first).
-        if obj is not None and obj.status != "draft":
+        if obj is not None and obj.status != PolicyStatus.DRAFT:
             return False
         return super().has_change_permission(request, obj)
 
@@ -48,7 +50,7 @@ class TierPolicyAdmin(admin.ModelAdmin):
     def activate(self, request: HttpRequest, queryset: QuerySet[TierPolicy]) -> None:
         for policy in queryset:
             try:
-                tier_policy_activate(policy=policy, by=request.user)
+                tier_policy_activate(policy=policy, by=signed_in(request.user))
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"v{policy.version}: {exc}", messages.ERROR)
             else:
@@ -57,7 +59,7 @@ class TierPolicyAdmin(admin.ModelAdmin):
     @admin.action(description="Clone into a new draft")
     def clone(self, request: HttpRequest, queryset: QuerySet[TierPolicy]) -> None:
         for policy in queryset:
-            draft = tier_policy_clone(policy=policy, by=request.user)
+            draft = tier_policy_clone(policy=policy, by=signed_in(request.user))
             self.message_user(request, f"Draft v{draft.version} created from v{policy.version}.")
 
 
@@ -119,7 +121,7 @@ class TierOverrideAdmin(admin.ModelAdmin):
     def approve(self, request: HttpRequest, queryset: QuerySet[TierOverride]) -> None:
         for override in queryset:
             try:
-                tier_override_approve(override=override, by=request.user, note="Approved in admin")
+                tier_override_approve(override=override, by=signed_in(request.user), note="Approved in admin")
             except (ValidationError, PermissionDenied) as exc:
                 self.message_user(request, f"#{override.pk}: {exc}", messages.ERROR)
 

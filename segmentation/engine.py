@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from .rules import SIGNALS
 
@@ -123,7 +123,8 @@ class Evaluation:
     effective_code: str
     effective_name: str
     effective_rank: int
-    source: str  # "policy" | "override"
+    # The values of accounts.models.TierSource; the engine stays free of Django imports.
+    source: Literal["policy", "override"]
     steps: list[dict[str, Any]]
     sentence: str
     flags: list[dict[str, Any]] = field(default_factory=list)

@@ -13,7 +13,7 @@ For the web pages:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -37,6 +37,9 @@ from .models import (
 )
 from .services.economics import account_cost_to_serve
 from .services.simulation import SimulationResult
+
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
 
 def active_policy() -> TierPolicy:
@@ -127,7 +130,7 @@ def override_reason_choices() -> list[tuple[str, str]]:
     return list(OverrideReason.choices)
 
 
-def proposals_open_for(*, user: Any) -> QuerySet[TierChange]:
+def proposals_open_for(*, user: AnyUser) -> QuerySet[TierChange]:
     """Open tier proposals ``user`` may decide: their own accounts for a CSM, all for leadership."""
     return (
         TierChange.objects.filter(status=ChangeStatus.PROPOSED)
@@ -145,7 +148,7 @@ def overrides_awaiting_approval() -> QuerySet[TierOverride]:
     )
 
 
-def overrides_visible_to(*, user: Any) -> QuerySet[TierOverride]:
+def overrides_visible_to(*, user: AnyUser) -> QuerySet[TierOverride]:
     """Overrides on accounts ``user`` may see, newest first."""
     return (
         TierOverride.objects.filter(authorization.account_scope(user, via="account__"))

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import Account
 
 from .economics import CostRates, in_cents
-from .models import ChangeStatus, Quadrant, TierChange, TierReview
+from .models import ChangeStatus, Quadrant, ReviewStatus, TierChange, TierReview
 from .queries import economics as economics_sql
 
 
@@ -92,7 +92,7 @@ def migration_matrix(
 
 def previous_finished_review(review: TierReview) -> TierReview | None:
     return (
-        TierReview.objects.filter(status="finished", pk__lt=review.pk)
+        TierReview.objects.filter(status=ReviewStatus.FINISHED, pk__lt=review.pk)
         .only("pk", "finished_at")
         .order_by("-pk")
         .first()

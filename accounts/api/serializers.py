@@ -10,7 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Account, LifecycleStage, Region, Vertical
+from ..models import Account, LifecycleStage, Region, TierSource, Vertical
 from ..selectors import account_tier
 from ..services import MAX_SYNC_RECORDS
 
@@ -43,7 +43,7 @@ class AccountTierSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     name = serializers.CharField()
-    source = serializers.ChoiceField(choices=["policy", "override"])  # type: ignore[assignment]
+    source = serializers.ChoiceField(choices=TierSource.values)  # type: ignore[assignment]
     explanation = serializers.CharField()
 
 

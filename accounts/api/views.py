@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 from csplatform import authorization
 from csplatform.api_auth import ReadOnlyTokenPermission, RoleRequired
 from csplatform.api_generics import ServiceCreateMixin
-from csplatform.models import User
 
 from ..filters import AccountFilter
 from ..models import Account
@@ -76,11 +75,6 @@ class SyncPermission(permissions.BasePermission):
 API_PERMISSIONS = [permissions.IsAuthenticated, RoleRequired, ReadOnlyTokenPermission]
 
 
-def _actor(request: Request) -> User:
-    """The signed-in user (IsAuthenticated has already refused anonymous requests)."""
-    return cast(User, request.user)
-
-
 @extend_schema_view(
     get=extend_schema(
         responses={
@@ -106,7 +100,7 @@ class AccountListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = account_create(
-            actor=_actor(self.request), source="api", **serializer.validated_data
+            actor=authorization.signed_in(self.request.user), source="api", **serializer.validated_data
         )
 
 
@@ -143,7 +137,7 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
             raise exceptions.PermissionDenied("Only CS Leadership can move an account to another CSM or AE.")
         account = account_update(
             account=account,
-            actor=_actor(request),
+            actor=authorization.signed_in(request.user),
             source="api",
             data=changes,
             expected_version=_if_match(request),
@@ -178,7 +172,9 @@ class SyncView(APIView):
         envelope.is_valid(raise_exception=True)
         crm_source = envelope.validated_data["crm_source"]
         valid, invalid = _validate_records(self.record_serializer_class(), envelope.validated_data["records"])
-        result = self.sync_service(crm_source=crm_source, records=valid, actor=_actor(request))
+        result = self.sync_service(
+            crm_source=crm_source, records=valid, actor=authorization.signed_in(request.user)
+        )
         for index, external_id, errors in invalid:
             result.fail(index, external_id, errors)
         return Response(result.as_dict())

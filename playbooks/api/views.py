@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Account
 from csplatform.api_generics import ServiceCreateMixin
-from segmentation.models import Tier
+from csplatform.authorization import signed_in
+from segmentation.models import PolicyStatus, Tier
 
 from ..models import ServiceModule, TierEntitlement
 from ..selectors import add_ons_visible_to
@@ -45,7 +46,7 @@ class EntitlementListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
 
     def get_queryset(self) -> Any:
         return TierEntitlement.objects.select_related("tier__policy", "module").exclude(
-            tier__policy__status="retired"
+            tier__policy__status=PolicyStatus.RETIRED
         )
 
     def perform_create(self, serializer: Any) -> None:
@@ -54,7 +55,7 @@ class EntitlementListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         if tier is None:
             raise serializers.ValidationError({"tier": [f"Unknown tier {data['tier']}."]})
         serializer.instance = entitlement_set(
-            by=self.request.user,
+            by=signed_in(self.request.user),
             tier=tier,
             module_code=data["module"],
             cadence_days=data.get("cadence_days"),
@@ -77,7 +78,7 @@ class AddOnListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         if account is None:
             raise serializers.ValidationError({"account": [f"Unknown account {data['account']}."]})
         serializer.instance = addon_request(
-            by=self.request.user,
+            by=signed_in(self.request.user),
             account=account,
             module_code=data["module"],
             cadence_days=data.get("cadence_days"),
@@ -92,5 +93,7 @@ class AddOnDecideView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.AddOnDecisionSerializer, request)
         add_on = get_object_or_404(add_ons_visible_to(user=request.user), pk=pk)
-        add_on = addon_decide(by=request.user, add_on=add_on, approve=data["approve"], reason=data["reason"])
+        add_on = addon_decide(
+            by=signed_in(request.user), add_on=add_on, approve=data["approve"], reason=data["reason"]
+        )
         return Response(s.AddOnSerializer(add_on).data)

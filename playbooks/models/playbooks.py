@@ -43,7 +43,7 @@ class Playbook(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(trigger="renewal_in_days") | Q(renewal_days__gt=0),
+                condition=~Q(trigger=Trigger.RENEWAL_IN_DAYS) | Q(renewal_days__gt=0),
                 name="playbook_renewal_days_required",
             )
         ]
@@ -84,7 +84,8 @@ class PlaybookStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["playbook", "position"], name="playbookstep_unique_position"),
             models.CheckConstraint(
-                condition=~Q(kind="journey") | ~Q(journey_code=""), name="playbookstep_journey_code_required"
+                condition=~Q(kind=StepKind.JOURNEY) | ~Q(journey_code=""),
+                name="playbookstep_journey_code_required",
             ),
         ]
 

@@ -7,7 +7,7 @@ and ``PermissionDenied`` when the person may not act; the API turns them into 40
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,6 +18,9 @@ from csplatform import authorization
 from segmentation.models import PolicyStatus, Tier, TierPolicy, TouchModel
 
 from ..models import AccountAddOn, AddOnSource, AddOnStatus, ServiceModule, TierEntitlement
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 
 def module_get_by_code(code: str | None, *, field: str = "module") -> ServiceModule | None:
@@ -49,7 +52,7 @@ def _require(allowed: bool, action: str) -> None:
 
 
 @transaction.atomic
-def entitlement_set(*, by: Any, tier: Tier, module_code: str, cadence_days: int | None) -> TierEntitlement:
+def entitlement_set(*, by: User, tier: Tier, module_code: str, cadence_days: int | None) -> TierEntitlement:
     """Entitle a tier to a module (or change its cadence). Retired policies are history: frozen."""
     _require(authorization.may_manage_policies(by), "edit entitlements")
     module = module_get_by_code(module_code)
@@ -63,7 +66,7 @@ def entitlement_set(*, by: Any, tier: Tier, module_code: str, cadence_days: int 
 
 
 @transaction.atomic
-def entitlement_remove(*, by: Any, tier: Tier, module_code: str) -> None:
+def entitlement_remove(*, by: User, tier: Tier, module_code: str) -> None:
     _require(authorization.may_manage_policies(by), "edit entitlements")
     module = module_get_by_code(module_code)
     if tier.policy.status == PolicyStatus.RETIRED:
@@ -122,7 +125,7 @@ def entitlements_inherit_on_activation(*, policy_id: int) -> int:
 @transaction.atomic
 def addon_request(
     *,
-    by: Any,
+    by: User,
     account: Account,
     module_code: str,
     cadence_days: int | None = None,
@@ -171,7 +174,7 @@ def addon_request(
 
 
 @transaction.atomic
-def addon_decide(*, by: Any, add_on: AccountAddOn, approve: bool, reason: str = "") -> AccountAddOn:
+def addon_decide(*, by: User, add_on: AccountAddOn, approve: bool, reason: str = "") -> AccountAddOn:
     _require(authorization.may_decide_approvals(by), "approve or decline add-ons")
     locked = AccountAddOn.objects.select_for_update().get(pk=add_on.pk)
     if locked.status != AddOnStatus.PENDING:

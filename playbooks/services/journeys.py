@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,6 +19,10 @@ from csplatform import authorization
 from playbooks.journey_templates import TemplateProblem, validate_template
 from playbooks.models import DelayFrom, Journey, JourneyStep
 from playbooks.services.catalogue import module_get_by_code
+from segmentation.models import PolicyStatus
+
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
 TEMPLATE_FIELDS = ("subject_template", "body_text_template", "body_html_template")
 JOURNEY_FIELDS = (
@@ -43,7 +47,9 @@ STEP_FIELDS = (
 )
 
 
-def _require_leader(user: Any) -> None:
+# ``user`` is only asked whether they may edit journeys (an anonymous visitor may not), nothing is
+# recorded in their name, so these take the request's user as it comes.
+def _require_leader(user: AnyUser) -> None:
     if not authorization.may_manage_policies(user):
         raise PermissionError("Only CS Leadership may edit journeys.")
 
@@ -100,7 +106,7 @@ def skip_conditions_for_accounts(*, condition: str, account_ids: list[int]) -> d
     from segmentation.engine import PolicySnapshot, condition_holds
     from segmentation.models import TierPolicy
 
-    policy = TierPolicy.objects.filter(status="active").prefetch_related("tiers").first()
+    policy = TierPolicy.objects.filter(status=PolicyStatus.ACTIVE).prefetch_related("tiers").first()
     if policy is None:
         return dict.fromkeys(account_ids, False)
     facts = [
@@ -157,7 +163,7 @@ def journey_validate(*, data: Mapping[str, Any]) -> None:
 
 
 @transaction.atomic
-def journey_save(*, user: Any, data: Mapping[str, Any], journey: Journey | None = None) -> Journey:
+def journey_save(*, user: AnyUser, data: Mapping[str, Any], journey: Journey | None = None) -> Journey:
     _require_leader(user)
     journey_validate(data=data)
     journey = journey or Journey()
@@ -171,7 +177,7 @@ def journey_save(*, user: Any, data: Mapping[str, Any], journey: Journey | None 
 
 @transaction.atomic
 def journey_step_save(
-    *, user: Any, journey: Journey, data: Mapping[str, Any], step: JourneyStep | None = None
+    *, user: AnyUser, journey: Journey, data: Mapping[str, Any], step: JourneyStep | None = None
 ) -> JourneyStep:
     """Create or change a step; a template that fails to render is refused with line and reason."""
     _require_leader(user)
@@ -188,13 +194,13 @@ def journey_step_save(
 
 
 @transaction.atomic
-def journey_pause(*, user: Any, journey: Journey, reason: str = "") -> None:
+def journey_pause(*, user: AnyUser, journey: Journey, reason: str = "") -> None:
     """Journey kill switch: nothing of this journey is scheduled or sent until resumed."""
     _require_leader(user)
     Journey.objects.filter(pk=journey.pk).update(is_paused=True, paused_reason=reason[:255])
 
 
 @transaction.atomic
-def journey_resume(*, user: Any, journey: Journey) -> None:
+def journey_resume(*, user: AnyUser, journey: Journey) -> None:
     _require_leader(user)
     Journey.objects.filter(pk=journey.pk).update(is_paused=False, paused_reason="")

@@ -81,7 +81,7 @@ class TierReviewStartView(APIView):
     )
     def post(self, request: Request) -> Response:
         try:
-            review = tier_review_start(requested_by=request.user)
+            review = tier_review_start(requested_by=authorization.signed_in(request.user))
         except ReviewInProgress as running:
             body = {**TierReviewSerializer(running.review).data, "detail": str(running)}
             return Response(body, status=status.HTTP_409_CONFLICT)
@@ -105,7 +105,7 @@ class AccountOverrideView(APIView):
         data.is_valid(raise_exception=True)
         override = tier_override_request(
             account=account,
-            by=request.user,
+            by=authorization.signed_in(request.user),
             tier_code=data.validated_data["tier"],
             reason=data.validated_data["reason"],
             note=data.validated_data["note"],
@@ -136,7 +136,9 @@ class OverrideDecisionView(APIView):
         data = OverrideDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         service = tier_override_approve if self.decision == "approve" else tier_override_decline
-        override = service(override=override, by=request.user, note=data.validated_data["note"])
+        override = service(
+            override=override, by=authorization.signed_in(request.user), note=data.validated_data["note"]
+        )
         return Response(TierOverrideSerializer(override).data)
 
 
@@ -155,7 +157,7 @@ class ProposalAcceptView(APIView):
         change = selectors.proposals_open_for(user=request.user).filter(pk=pk).first()
         if change is None:
             raise Http404
-        change = tier_proposal_accept(change=change, by=request.user)
+        change = tier_proposal_accept(change=change, by=authorization.signed_in(request.user))
         return Response(TierChangeSerializer(change).data)
 
 
@@ -169,7 +171,7 @@ class ProposalRejectView(APIView):
         data.is_valid(raise_exception=True)
         _, override = tier_proposal_reject(
             change=change,
-            by=request.user,
+            by=authorization.signed_in(request.user),
             reason=data.validated_data["reason"],
             note=data.validated_data["note"],
             expires_on=data.validated_data.get("expires_on"),

@@ -94,10 +94,13 @@ class TierChange(models.Model):
                 name="tierchange_once_per_review",
             ),
             models.UniqueConstraint(
-                fields=["account"], condition=Q(status="proposed"), name="tierchange_one_open_proposal"
+                fields=["account"],
+                condition=Q(status=ChangeStatus.PROPOSED),
+                name="tierchange_one_open_proposal",
             ),
             models.CheckConstraint(
-                condition=Q(status="applied", applied_at__isnull=False) | ~Q(status="applied"),
+                condition=Q(status=ChangeStatus.APPLIED, applied_at__isnull=False)
+                | ~Q(status=ChangeStatus.APPLIED),
                 name="tierchange_applied_has_time",
             ),
         ]

@@ -58,10 +58,12 @@ class TierOverride(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["account"], condition=Q(status="active"), name="tieroverride_one_active"
+                fields=["account"], condition=Q(status=OverrideStatus.ACTIVE), name="tieroverride_one_active"
             ),
             models.UniqueConstraint(
-                fields=["account"], condition=Q(status="pending"), name="tieroverride_one_pending"
+                fields=["account"],
+                condition=Q(status=OverrideStatus.PENDING),
+                name="tieroverride_one_pending",
             ),
             models.CheckConstraint(condition=~Q(note=""), name="tieroverride_note_required"),
         ]

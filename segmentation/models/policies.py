@@ -57,7 +57,7 @@ class TierPolicy(models.Model):
         verbose_name_plural = "tier policies"
         constraints = [
             models.UniqueConstraint(
-                fields=["status"], condition=Q(status="active"), name="tierpolicy_one_active"
+                fields=["status"], condition=Q(status=PolicyStatus.ACTIVE), name="tierpolicy_one_active"
             ),
             models.CheckConstraint(
                 condition=Q(hysteresis_band__gte=0) & Q(hysteresis_band__lt=1),

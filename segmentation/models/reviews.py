@@ -57,8 +57,8 @@ class TierReview(models.Model):
                 fields=["is_open"], condition=Q(is_open=True), name="tierreview_one_open"
             ),
             models.CheckConstraint(
-                condition=Q(is_open=True, status__in=["queued", "running"])
-                | Q(is_open__isnull=True, status__in=["finished", "failed"]),
+                condition=Q(is_open=True, status__in=[ReviewStatus.QUEUED, ReviewStatus.RUNNING])
+                | Q(is_open__isnull=True, status__in=[ReviewStatus.FINISHED, ReviewStatus.FAILED]),
                 name="tierreview_open_matches_status",
             ),
         ]

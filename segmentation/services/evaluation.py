@@ -13,12 +13,12 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, TierSource
 from csplatform.dispatch import enqueue
 
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
@@ -29,6 +29,7 @@ from ..models import (
     ChangeStatus,
     OverrideReason,
     OverrideStatus,
+    PolicyStatus,
     TierChange,
     TierOverride,
     TierPolicy,
@@ -37,6 +38,9 @@ from ..queries import evaluation as evaluation_sql
 from ..rules import signals_used
 from ..signals import tier_changed, tier_changes_applied
 from . import bulk_writes
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +62,7 @@ class BatchOutcome:
 
 
 def active_policy_snapshot() -> PolicySnapshot:
-    policy = TierPolicy.objects.prefetch_related("tiers").get(status="active")
+    policy = TierPolicy.objects.prefetch_related("tiers").get(status=PolicyStatus.ACTIVE)
     return PolicySnapshot.from_policy(policy)
 
 
@@ -124,7 +128,7 @@ def evaluate_batch(
         if state is not None:
             previous_code, pending, last_review = state
         else:
-            previous_code = account.tier_code if account.tier_source != "override" else ""
+            previous_code = account.tier_code if account.tier_source != TierSource.OVERRIDE else ""
             pending, last_review = 0, None
         counts_as_review = source == ChangeSource.REVIEW and last_review != review_id
         result = evaluate(
@@ -150,6 +154,7 @@ def evaluate_batch(
             )
         )
         rank: int | None
+        tier_source: str
         code, name, rank, tier_source, explanation = (
             result.effective_code,
             result.effective_name,
@@ -162,8 +167,8 @@ def evaluate_batch(
             moves
             and policy.apply_mode == ApplyMode.PROPOSE
             and source in (ChangeSource.REVIEW, ChangeSource.EVENT)
-            and result.source == "policy"
-            and account.tier_source == "policy"  # an expired override falls back directly
+            and result.source == TierSource.POLICY
+            and account.tier_source == TierSource.POLICY  # an expired override falls back directly
             and account.tier_code != ""
         )
         if account.id in proposals and (not proposes or proposals[account.id] != code):
@@ -181,7 +186,7 @@ def evaluate_batch(
             )
             explanation = _proposal_explanation(account, result)
         elif moves:
-            change_source = ChangeSource.OVERRIDE if result.source == "override" else source
+            change_source = ChangeSource.OVERRIDE if result.source == TierSource.OVERRIDE else source
             pending_changes[account.id] = _change(
                 account, result, change_source, ChangeStatus.APPLIED, review_id, policy, by_id, now
             )
@@ -297,7 +302,7 @@ def tier_evaluate_accounts(
     *,
     account_ids: Iterable[int],
     source: str = ChangeSource.EVENT,
-    by: Any = None,
+    by: User | None = None,
     today: dt.date | None = None,
 ) -> BatchOutcome:
     """Re-evaluate these accounts now under the active policy (events, override expiry, initial)."""

@@ -13,7 +13,7 @@ Who may do what (the one place these rules live):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -34,11 +34,14 @@ from ..models import (
 from ..signals import override_applied
 from .evaluation import active_policy_snapshot, evaluate_batch, load_facts, tier_evaluate_accounts
 
+if TYPE_CHECKING:
+    from csplatform.models import User
+
 DEFAULT_EXPIRY_DAYS = 90
 MAX_EXPIRY_DAYS = 365
 
 
-def override_needs_approval(*, user: Any, account: Account, policy_rank: int | None, tier_rank: int) -> bool:
+def override_needs_approval(*, user: User, account: Account, policy_rank: int | None, tier_rank: int) -> bool:
     if authorization.may_decide_approvals(user):  # whoever approves needs no approval
         return False
     if account.csm_id != getattr(user, "pk", None):
@@ -62,7 +65,7 @@ def policy_tier_of(account: Account) -> tuple[str, int | None]:
 def tier_override_request(
     *,
     account: Account,
-    by: Any,
+    by: User,
     tier_code: str,
     reason: str,
     note: str,
@@ -131,7 +134,7 @@ def tier_override_request(
     return override
 
 
-def _make_effective(override: TierOverride, *, by: Any) -> None:
+def _make_effective(override: TierOverride, *, by: User) -> None:
     """End any other active override of the account, activate this one, and apply it."""
     now = timezone.now()
     TierOverride.objects.filter(account_id=override.account_id, status=OverrideStatus.ACTIVE).exclude(
@@ -168,7 +171,7 @@ def _lock_pending(override: TierOverride) -> TierOverride:
 
 
 @transaction.atomic
-def tier_override_approve(*, override: TierOverride, by: Any, note: str = "") -> TierOverride:
+def tier_override_approve(*, override: TierOverride, by: User, note: str = "") -> TierOverride:
     """CS Leadership approves a pending override; it takes effect at once."""
     if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership may approve an override.")
@@ -187,7 +190,7 @@ def tier_override_approve(*, override: TierOverride, by: Any, note: str = "") ->
 
 
 @transaction.atomic
-def tier_override_decline(*, override: TierOverride, by: Any, note: str) -> TierOverride:
+def tier_override_decline(*, override: TierOverride, by: User, note: str) -> TierOverride:
     """CS Leadership declines a pending override, saying why; nothing changes on the account."""
     if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership may decline an override.")
@@ -203,7 +206,7 @@ def tier_override_decline(*, override: TierOverride, by: Any, note: str) -> Tier
 
 
 @transaction.atomic
-def tier_override_end(*, override: TierOverride, by: Any) -> TierOverride:
+def tier_override_end(*, override: TierOverride, by: User) -> TierOverride:
     """End an active override early; the account falls back to the policy's tier at once."""
     if not authorization.may_end_override(by, override):
         raise PermissionDenied("Only the requester or CS Leadership may end an override.")

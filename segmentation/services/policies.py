@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,10 +17,13 @@ from ..models import ApplyMode, PolicyStatus, Tier, TierPolicy, TouchModel
 from ..rules import validate_rules
 from ..signals import policy_activated
 
+if TYPE_CHECKING:
+    from csplatform.models import User
+
 TIER_FIELDS = ("code", "name", "rank", "touch_model", "min_acv")
 
 
-def _require_leader(user: Any) -> None:
+def _require_leader(user: User) -> None:
     if not authorization.may_manage_policies(user):
         raise PermissionDenied("Only CS Leadership may change tier policies.")
 
@@ -93,7 +96,7 @@ def policy_errors(policy: TierPolicy, tiers: list[dict[str, Any]] | None = None)
 
 
 @transaction.atomic
-def tier_policy_clone(*, policy: TierPolicy, by: Any, name: str = "") -> TierPolicy:
+def tier_policy_clone(*, policy: TierPolicy, by: User, name: str = "") -> TierPolicy:
     """A new draft copying ``policy`` (tiers, rules, settings), with the next version number."""
     _require_leader(by)
     version = (TierPolicy.objects.select_for_update().aggregate(top=Max("version"))["top"] or 0) + 1
@@ -118,7 +121,7 @@ def tier_policy_clone(*, policy: TierPolicy, by: Any, name: str = "") -> TierPol
 def tier_policy_update(
     *,
     policy: TierPolicy,
-    by: Any,
+    by: User,
     tiers: list[dict[str, Any]] | None = None,
     **fields: Any,
 ) -> TierPolicy:
@@ -155,7 +158,7 @@ def tier_policy_update(
 
 
 @transaction.atomic
-def tier_policy_activate(*, policy: TierPolicy, by: Any) -> TierPolicy:
+def tier_policy_activate(*, policy: TierPolicy, by: User) -> TierPolicy:
     """Make a valid draft the active policy; the previous one is retired. The next review (or
     event) applies it. Records who activated it and when."""
     _require_leader(by)
@@ -180,7 +183,7 @@ def tier_policy_activate(*, policy: TierPolicy, by: Any) -> TierPolicy:
 
 
 @transaction.atomic
-def tier_policy_delete_draft(*, policy: TierPolicy, by: Any) -> None:
+def tier_policy_delete_draft(*, policy: TierPolicy, by: User) -> None:
     _require_leader(by)
     if policy.status != PolicyStatus.DRAFT:
         raise ValidationError({"status": ["Only a draft can be deleted."]})

@@ -6,7 +6,7 @@ Rejecting a proposal is an override: the account keeps its tier for a reason, un
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -19,8 +19,11 @@ from ..models import ChangeStatus, TierChange, TierOverride
 from .evaluation import send_tier_changed
 from .overrides import tier_override_request
 
+if TYPE_CHECKING:
+    from csplatform.models import User
 
-def _lock_open(change: TierChange, by: Any) -> tuple[TierChange, Account]:
+
+def _lock_open(change: TierChange, by: User) -> tuple[TierChange, Account]:
     account = Account.objects.select_for_update().get(pk=change.account_id)
     if not authorization.may_do_cs_work(by, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may decide a tier proposal.")
@@ -31,7 +34,7 @@ def _lock_open(change: TierChange, by: Any) -> tuple[TierChange, Account]:
 
 
 @transaction.atomic
-def tier_proposal_accept(*, change: TierChange, by: Any) -> TierChange:
+def tier_proposal_accept(*, change: TierChange, by: User) -> TierChange:
     """Apply a proposed change: the account moves to the proposed tier with its explanation."""
     change, account = _lock_open(change, by)
     if account.tier_code != change.from_code:
@@ -59,7 +62,7 @@ def tier_proposal_accept(*, change: TierChange, by: Any) -> TierChange:
 
 @transaction.atomic
 def tier_proposal_reject(
-    *, change: TierChange, by: Any, reason: str, note: str, expires_on: dt.date | None = None
+    *, change: TierChange, by: User, reason: str, note: str, expires_on: dt.date | None = None
 ) -> tuple[TierChange, TierOverride]:
     """Reject a proposal: the account keeps its tier through an override with this reason, note
     and expiry (the override follows the usual approval rules)."""

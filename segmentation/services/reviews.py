@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, reset_queries, transaction
 from django.db.models import Count, F, Max, Q
@@ -29,11 +29,22 @@ from csplatform.dispatch import enqueue
 
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts
 from ..engine import PolicySnapshot, evaluate
-from ..models import ChangeSource, ReviewStatus, ReviewTrigger, TierChange, TierPolicy, TierReview
+from ..models import (
+    ChangeSource,
+    PolicyStatus,
+    ReviewStatus,
+    ReviewTrigger,
+    TierChange,
+    TierPolicy,
+    TierReview,
+)
 from ..queries import reviews as reviews_sql
 from ..queries.reviews import SettledTier
 from .evaluation import evaluate_batch
 from .summaries import review_summaries_write
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +73,14 @@ def open_review() -> TierReview | None:
     return TierReview.objects.filter(is_open=True).select_related("policy").first()
 
 
-def tier_review_start(*, requested_by: Any = None, trigger: str = ReviewTrigger.MANUAL) -> TierReview:
+def tier_review_start(*, requested_by: User | None = None, trigger: str = ReviewTrigger.MANUAL) -> TierReview:
     """Queue a review of all accounts under the active policy; its task starts on commit.
 
     Raises ReviewInProgress with the open review if one is queued or running (a stale one is
     resumed or failed first, see ``tier_review_recover_stale``).
     """
     tier_review_recover_stale()
-    policy = TierPolicy.objects.get(status="active")
+    policy = TierPolicy.objects.get(status=PolicyStatus.ACTIVE)
     try:
         with transaction.atomic():
             review = TierReview.objects.create(
@@ -271,7 +282,9 @@ def tier_assign_initial() -> int:
 
     Used after demo data is seeded. Returns how many accounts got a tier.
     """
-    policy = PolicySnapshot.from_policy(TierPolicy.objects.prefetch_related("tiers").get(status="active"))
+    policy = PolicySnapshot.from_policy(
+        TierPolicy.objects.prefetch_related("tiers").get(status=PolicyStatus.ACTIVE)
+    )
     last, assigned = 0, 0
     while True:
         with transaction.atomic():

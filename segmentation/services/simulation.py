@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, TierSource
 
 from .. import simulation as hooks
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
@@ -104,7 +104,9 @@ def tier_policy_simulate(
             slot[2] += 1
             slot[3] += account.acv
             # Overridden accounts keep their override whatever the policy says.
-            new_code = account.tier_code if account.tier_source == "override" else outcome.policy_tier.code
+            new_code = (
+                account.tier_code if account.tier_source == TierSource.OVERRIDE else outcome.policy_tier.code
+            )
             after[new_code] += 1
             acv_after[new_code] += account.acv
             matrix[(account.tier_code, new_code)] += 1

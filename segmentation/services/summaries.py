@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
 
-from accounts.models import Account
+from accounts.models import Account, TierSource
 
 from ..economics import CostRates
 from ..models import (
@@ -95,6 +95,10 @@ def _tier_revenue_groups() -> Any:
             )
         )
         .values("tier_code", "tier_name", "tier_rank", "high")
-        .annotate(n=Count("id"), acv_sum=Sum("acv"), overridden=Count("id", filter=Q(tier_source="override")))
+        .annotate(
+            n=Count("id"),
+            acv_sum=Sum("acv"),
+            overridden=Count("id", filter=Q(tier_source=TierSource.OVERRIDE)),
+        )
         .order_by()
     )

@@ -40,11 +40,13 @@ def register_pages() -> None:
     """The account page's tier section and the leadership panels this app owns."""
     from csplatform.htmx import register_account_section, register_overview_panel, register_tier_choices
 
-    from ..models import Tier
+    from ..models import PolicyStatus, Tier
 
     register_tier_choices(
         lambda: list(
-            Tier.objects.filter(policy__status="active").order_by("rank").values_list("code", "name")
+            Tier.objects.filter(policy__status=PolicyStatus.ACTIVE)
+            .order_by("rank")
+            .values_list("code", "name")
         )
     )
     register_account_section("tier", "Tier and why", "segmentation:tier-section", order=10)

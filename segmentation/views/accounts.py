@@ -21,7 +21,7 @@ from csplatform.htmx import (
 )
 
 from ..forms import DecisionForm, DisputeForm, OverrideForm
-from ..models import ChangeStatus, Tier, TierChange, TierOverride
+from ..models import ChangeStatus, OverrideStatus, PolicyStatus, Tier, TierChange, TierOverride
 from ..selectors import account_tier_panel
 from ..services.overrides import tier_override_approve, tier_override_decline, tier_override_request
 from ..services.proposals import tier_proposal_accept, tier_proposal_reject
@@ -67,7 +67,7 @@ def tier_section(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 def _active_tiers() -> list[tuple[str, str]]:
     return [
         (code, f"{code} · {name}")
-        for code, name in Tier.objects.filter(policy__status="active")
+        for code, name in Tier.objects.filter(policy__status=PolicyStatus.ACTIVE)
         .order_by("rank")
         .values_list("code", "name")
     ]
@@ -85,7 +85,7 @@ def override_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
             try:
                 override = tier_override_request(
                     account=account,
-                    by=request.user,
+                    by=authorization.signed_in(request.user),
                     tier_code=data["tier"],
                     reason=data["reason"],
                     note=data["note"],
@@ -94,7 +94,7 @@ def override_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                if override.status == "pending":
+                if override.status == OverrideStatus.PENDING:
                     notice = f"Override to {override.tier_code} requested; it awaits CS Leadership approval."
                 else:
                     notice = (
@@ -128,7 +128,7 @@ def proposal_accept(request: HtmxHttpRequest, change_id: int) -> HttpResponse:
             f"This proposal is {change.get_status_display().lower()} already; reload to see the tier."
         )
     try:
-        tier_proposal_accept(change=change, by=request.user)
+        tier_proposal_accept(change=change, by=authorization.signed_in(request.user))
     except ValidationError as exc:
         return conflict(_conflict_message(exc) or " ".join(exc.messages))
     return _done(request, change.account_id, f"{change.account.name} moves to {change.to_code}.")
@@ -150,7 +150,7 @@ def proposal_dispute(request: HtmxHttpRequest, change_id: int) -> HttpResponse:
             try:
                 tier_proposal_reject(
                     change=change,
-                    by=request.user,
+                    by=authorization.signed_in(request.user),
                     reason=data["reason"],
                     note=data["note"],
                     expires_on=data["expires_on"],
@@ -183,10 +183,14 @@ def override_decide(request: HtmxHttpRequest, override_id: int) -> HttpResponse:
         return HttpResponse("Choose approve or decline.", status=400, content_type="text/plain")
     try:
         if form.cleaned_data["decision"] == "approve":
-            tier_override_approve(override=override, by=request.user, note=form.cleaned_data["note"])
+            tier_override_approve(
+                override=override, by=authorization.signed_in(request.user), note=form.cleaned_data["note"]
+            )
             notice = f"Override of {override.account.name} to {override.tier_code} approved."
         else:
-            tier_override_decline(override=override, by=request.user, note=form.cleaned_data["note"])
+            tier_override_decline(
+                override=override, by=authorization.signed_in(request.user), note=form.cleaned_data["note"]
+            )
             notice = f"Override of {override.account.name} declined."
     except ValidationError as exc:
         message = _conflict_message(exc)

@@ -15,6 +15,7 @@ from ..models import (
     OverrideReason,
     OverrideStatus,
     Quadrant,
+    ReviewStatus,
     TierChange,
     TierOverride,
     TierReview,
@@ -139,7 +140,7 @@ def _drilldown(request: HtmxHttpRequest, title: str, accounts: list[Account], no
 @leaders_only
 def migration_accounts(request: HtmxHttpRequest, review_id: int) -> HttpResponse:
     try:
-        review = TierReview.objects.get(pk=review_id, status="finished")
+        review = TierReview.objects.get(pk=review_id, status=ReviewStatus.FINISHED)
     except TierReview.DoesNotExist:
         raise Http404("No such finished review.") from None
     from_code, to_code = request.GET.get("from", ""), request.GET.get("to", "")

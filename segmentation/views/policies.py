@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csplatform.authorization import signed_in
 from csplatform.htmx import HtmxHttpRequest, add_service_errors, conflict, leaders_only, render_fragment
 
 from ..forms import PolicySettingsForm, TierFormSet
@@ -42,7 +43,7 @@ def policy_new_draft(request: HtmxHttpRequest) -> HttpResponse:
     """Start a draft from the active policy (or from the policy named in the form)."""
     source_id = request.POST.get("from")
     source = _policy_or_404(int(source_id)) if source_id and source_id.isdigit() else active_policy()
-    draft = tier_policy_clone(policy=source, by=request.user)
+    draft = tier_policy_clone(policy=source, by=signed_in(request.user))
     messages.success(request, f"Draft v{draft.version} created from v{source.version}.")
     return redirect("segmentation:policy-detail", policy_id=draft.pk)
 
@@ -98,7 +99,7 @@ def policy_detail(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
             try:
                 policy = tier_policy_update(
                     policy=policy,
-                    by=request.user,
+                    by=signed_in(request.user),
                     tiers=tiers,
                     name=data["name"],
                     hysteresis_band=data["hysteresis_band"],
@@ -202,7 +203,7 @@ def policy_activate(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
     """Activate a draft (after a confirmation on the page); the next review applies it."""
     policy = _policy_or_404(policy_id)
     try:
-        tier_policy_activate(policy=policy, by=request.user)
+        tier_policy_activate(policy=policy, by=signed_in(request.user))
     except ValidationError as exc:
         if "status" in getattr(exc, "message_dict", {}):
             return conflict(" ".join(exc.message_dict["status"]))

@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from csplatform.authorization import signed_in
 from csplatform.htmx import HtmxHttpRequest, leaders_only, render_fragment
 
 from ..models import TierReview
@@ -36,7 +37,7 @@ def review_list(request: HtmxHttpRequest) -> HttpResponse:
 def review_start(request: HtmxHttpRequest) -> HttpResponse:
     """Start a review of every account; a second click while one runs opens the running one."""
     try:
-        review = tier_review_start(requested_by=request.user)
+        review = tier_review_start(requested_by=signed_in(request.user))
     except ReviewInProgress as exc:
         messages.info(
             request, f"Review #{exc.review.pk} is already {exc.review.status}; here is its progress."
