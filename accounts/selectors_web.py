@@ -84,8 +84,19 @@ def account_page(
 
 
 EXPORT_COLUMNS = (
-    "External id", "CRM", "Name", "Domain", "Tier", "Tier source", "ACV", "Lifecycle stage",
-    "Renewal date", "CSM", "AE", "Region", "Vertical",
+    "External id",
+    "CRM",
+    "Name",
+    "Domain",
+    "Tier",
+    "Tier source",
+    "ACV",
+    "Lifecycle stage",
+    "Renewal date",
+    "CSM",
+    "AE",
+    "Region",
+    "Vertical",
 )
 
 
@@ -94,10 +105,19 @@ def account_export_rows(user: AnyUser, filters: dict[str, Any]) -> Iterator[list
     queryset = filter_accounts(accounts_visible_to(user=user), filters).order_by("id")
     for account in queryset.iterator(chunk_size=2000):
         yield [
-            account.external_id, account.crm_source, account.name, account.domain, account.tier_code,
-            account.tier_source, account.acv, account.lifecycle_stage, account.renewal_date,
-            account.csm.username if account.csm else "", account.ae.username if account.ae else "",
-            account.region, account.vertical,
+            account.external_id,
+            account.crm_source,
+            account.name,
+            account.domain,
+            account.tier_code,
+            account.tier_source,
+            account.acv,
+            account.lifecycle_stage,
+            account.renewal_date,
+            account.csm.username if account.csm else "",
+            account.ae.username if account.ae else "",
+            account.region,
+            account.vertical,
         ]
 
 

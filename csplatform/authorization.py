@@ -27,6 +27,7 @@ from .models import User
 if TYPE_CHECKING:
     from .models import AnyUser
 
+
 class OwnedAccount(Protocol):
     """What the ownership rules read of an account (``accounts.models.Account``, which this core
     module does not import)."""

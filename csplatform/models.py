@@ -45,9 +45,7 @@ def hash_token_key(key: str) -> str:
 class ApiToken(models.Model):
     """An API key. Only its SHA-256 hash is stored; the key is shown once when issued."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters of the key, to tell keys apart.")
     read_only = models.BooleanField(default=False)

@@ -91,9 +91,7 @@ class CommitmentListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     input_serializer_class = s.CommitmentInputSerializer
 
     def get_queryset(self) -> Any:
-        commitments = commitments_for(
-            user=self.request.user, account_id=_account_filter(self.request)
-        )
+        commitments = commitments_for(user=self.request.user, account_id=_account_filter(self.request))
         wanted = self.request.query_params.get("status")
         return commitments.filter(status=wanted) if wanted else commitments
 
@@ -266,9 +264,7 @@ class CsmSuggestionsView(APIView):
         if not authorization.may_lead(request.user):
             raise exceptions.PermissionDenied("Only CS Leadership assigns accounts.")
         account = get_object_or_404(Account, pk=pk)
-        return Response(
-            s.CapacitySerializer(csm_suggestions_for_account(account=account), many=True).data
-        )
+        return Response(s.CapacitySerializer(csm_suggestions_for_account(account=account), many=True).data)
 
 
 class CapacityView(APIView):

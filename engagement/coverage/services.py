@@ -164,7 +164,6 @@ def coverage_figures_for_accounts(
     return figures
 
 
-
 @transaction.atomic
 def module_delivery_record(
     *, account_id: int, module_code: str, delivered_at: dt.datetime, source: str, source_id: int | None

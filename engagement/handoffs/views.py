@@ -45,9 +45,7 @@ def handoffs(request: HtmxHttpRequest) -> HttpResponse:
     """The AE's home: my accounts, and the status of the commitments I logged."""
     _require_ae_or_leader(request.user)
     accounts = list(
-        accounts_visible_to(user=request.user)
-        .filter(ae_id=request.user.pk)
-        .order_by("name")[:500]
+        accounts_visible_to(user=request.user).filter(ae_id=request.user.pk).order_by("name")[:500]
     )
     commitments = list(
         HandoffCommitment.objects.filter(logged_by_id=request.user.pk)

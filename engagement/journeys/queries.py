@@ -159,7 +159,6 @@ def outbound_mark_sent(*, sent: Sequence[tuple[int, str]], now: dt.datetime) -> 
         cursor.execute(render(_MARK_SENT.format(outbox=table(OutboundEmail))), params)
 
 
-
 # The scheduler's write of where each enrolment stands.
 _WRITE_PROGRESS = sql.SQL("""
     UPDATE {enrolments} AS e

@@ -37,7 +37,6 @@ from .unsubscribe import unsubscribe_url
 logger = logging.getLogger(__name__)
 
 
-
 # --- Settings and time ------------------------------------------------------------------------
 
 
@@ -214,8 +213,12 @@ def enrolment_start(
         raise ValidationError({"contact": [f"{contact} cannot be enrolled: {StopReason(problem).label}."]})
     if journey.tier_code and contact.account.tier_code != journey.tier_code:
         raise ValidationError(
-            {"journey": [f"{journey.name} is for {journey.tier_code} accounts; this account is "
-                         f"{contact.account.tier_code or 'not tiered'}."]}
+            {
+                "journey": [
+                    f"{journey.name} is for {journey.tier_code} accounts; this account is "
+                    f"{contact.account.tier_code or 'not tiered'}."
+                ]
+            }
         )
     if JourneyEnrolment.objects.filter(journey=journey, contact=contact).exists():
         raise ValidationError({"contact": [f"{contact} is already enrolled in {journey.name}."]})

@@ -73,8 +73,11 @@ def journey_list(request: HtmxHttpRequest) -> HttpResponse:
         "overview": journeys_overview(),
         "config": config,
         "settings_form": SettingsForm(
-            initial={"sending_paused": config.sending_paused, "paused_reason": config.paused_reason,
-                     "weekly_cap": config.weekly_cap}
+            initial={
+                "sending_paused": config.sending_paused,
+                "paused_reason": config.paused_reason,
+                "weekly_cap": config.weekly_cap,
+            }
         ),
         "stuck_count": stuck_for_review().count() if authorization.may_manage_policies(request.user) else 0,
     }
@@ -199,8 +202,12 @@ def _contact_from_query(request: HtmxHttpRequest) -> Contact | None:
 def step_preview(request: HtmxHttpRequest, journey_id: int, step_id: int) -> HttpResponse:
     step = get_object_or_404(JourneyStep.objects.select_related("journey"), pk=step_id, journey_id=journey_id)
     contact = _contact_from_query(request)
-    context: dict[str, Any] = {"journey": step.journey, "step": step, "contact": contact,
-                               "query": request.GET.get("contact", "")}
+    context: dict[str, Any] = {
+        "journey": step.journey,
+        "step": step,
+        "contact": contact,
+        "query": request.GET.get("contact", ""),
+    }
     if contact is not None:
         context["rendered"] = step_render(step=step, contact=contact, account=contact.account)
         context["problem"] = contact_problem(contact)
@@ -314,7 +321,6 @@ def account_stop_all(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 
 def register_pages() -> None:
     register_account_section("journeys", "Journeys", "journeys:account-journeys", order=60, wide=True)
-
 
 
 # --- One-click unsubscribe (RFC 8058): POST unsubscribes, GET only asks -------------------------

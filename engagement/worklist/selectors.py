@@ -196,7 +196,6 @@ def _worklist_entry(account: Any, flag_kinds: list[str], today: dt.date) -> Work
     )
 
 
-
 # --- The page's rows ---------------------------------------------------------------------------
 
 WORKLIST_PAGE_SIZE = 25

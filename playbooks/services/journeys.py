@@ -69,9 +69,7 @@ def skip_condition_parse(*, condition: str) -> dict[str, Any] | None:
         return None
     match = _CONDITION.match(condition)
     if not match:
-        raise ValidationError(
-            "Write a condition as “signal operator value”, e.g. “seat_utilisation >= 0.6”."
-        )
+        raise ValidationError("Write a condition as “signal operator value”, e.g. “seat_utilisation >= 0.6”.")
     signal, op, raw = match.groups()
     value: Any
     if raw.lower() in ("true", "false"):

@@ -88,11 +88,15 @@ class SharedDatabase:
         info = connection.connection.info
         host = info.host
         # A Unix socket (the embedded server) is a directory; psycopg takes it as the host.
-        location = f"/{info.dbname}?host={host}&port={info.port}" if host.startswith("/") else (
-            f"{host}:{info.port}/{info.dbname}"
+        location = (
+            f"/{info.dbname}?host={host}&port={info.port}"
+            if host.startswith("/")
+            else (f"{host}:{info.port}/{info.dbname}")
         )
-        self.url = f"postgres://{info.user}@{location}" if host.startswith("/") else (
-            f"postgres://{info.user}{':' + info.password if info.password else ''}@{location}"
+        self.url = (
+            f"postgres://{info.user}@{location}"
+            if host.startswith("/")
+            else (f"postgres://{info.user}{':' + info.password if info.password else ''}@{location}")
         )
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:

@@ -30,8 +30,17 @@ def people(alice, bob, tom, tina, lena, ivan) -> dict[str, User]:
     carol.groups.clear()
     terry.groups.clear()
     root = UserFactory(username="root", is_staff=True, is_superuser=True)
-    found = {"alice": alice, "bob": bob, "tom": tom, "tina": tina, "lena": lena, "ivan": ivan,
-             "root": root, "carol": carol, "terry": terry}
+    found = {
+        "alice": alice,
+        "bob": bob,
+        "tom": tom,
+        "tina": tina,
+        "lena": lena,
+        "ivan": ivan,
+        "root": root,
+        "carol": carol,
+        "terry": terry,
+    }
     # Fresh from the database, as a request would load them (roles are cached on the object).
     return {name: User.objects.get(pk=user.pk) for name, user in found.items()}
 
@@ -153,8 +162,9 @@ def test_every_combination_of_roles_scopes_accounts_like_it_decides_them(db):
             user = User.objects.get(pk=person.pk)
             decided = {a.pk for a in accounts if authorization.may_see_account(user, a)}
             scoped = set(
-                Account.objects.filter(authorization.account_scope(user), pk__in=[a.pk for a in accounts])
-                .values_list("pk", flat=True)
+                Account.objects.filter(
+                    authorization.account_scope(user), pk__in=[a.pk for a in accounts]
+                ).values_list("pk", flat=True)
             )
             assert scoped == decided, held
             if not held:

@@ -19,8 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         existing = set(
-            User.objects.filter(username__in=[person.username for person in DEMO_USERS], is_active=True)
-            .values_list("username", flat=True)
+            User.objects.filter(
+                username__in=[person.username for person in DEMO_USERS], is_active=True
+            ).values_list("username", flat=True)
         )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"csplatform: http://localhost:{options['port']}/"))
