@@ -10,6 +10,7 @@ class EngagementConfig(AppConfig):
         from . import (
             receivers,  # noqa: F401 - playbooks, flags and coverage follow other apps
             receivers_journeys,  # noqa: F401 - connects journey exits
+            receivers_renewals,  # noqa: F401 - playbooks on recorded renewal outcomes
         )
         from .queries.touchpoints import touchpoint_minutes_since_sql
         from .views import register_pages

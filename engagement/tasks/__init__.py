@@ -15,6 +15,7 @@ from .engagement import (
     tier_changes_handle,
 )
 from .journeys import journeys_dispatch, journeys_stop_for_tier_change, journeys_tick
+from .renewals import renewal_recorded_playbooks
 
 __all__ = [
     "champions_check",
@@ -30,6 +31,7 @@ __all__ = [
     "onboarding_playbooks",
     "override_playbooks",
     "renewal_playbooks_nightly",
+    "renewal_recorded_playbooks",
     "tier_change_handle",
     "tier_changes_handle",
 ]
