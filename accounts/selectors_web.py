@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from csplatform import authorization
 
-from .models import Account, Contact, UsageSnapshot
+from .models import Account, Contact, RenewalOutcome, UsageSnapshot
 from .selectors import accounts_visible_to
+from .selectors_renewals import account_churn
 
 PAGE_SIZE = 50
 USAGE_WEEKS = 26
@@ -121,6 +122,7 @@ class AccountDetail:
     usage_chart: dict[str, Any]
     utilisation_chart: dict[str, Any]
     tickets_chart: dict[str, Any]
+    churn: RenewalOutcome | None = None
 
     @property
     def latest_usage(self) -> UsageSnapshot | None:
@@ -137,6 +139,7 @@ def account_detail(user: Any, account_id: int) -> AccountDetail:
         account=account,
         contacts=contacts,
         usage=usage,
+        churn=account_churn(account),
         usage_chart={
             "type": "line",
             "labels": labels,
