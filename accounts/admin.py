@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
 from csplatform.authorization import signed_in
 
-from .models import Account, AccountFieldChange, Contact, UsageSnapshot
-from .services import account_create, account_update
+from .models import Account, AccountFieldChange, Contact, RenewalOutcome, UsageSnapshot
+from .services import account_create, account_update, renewal_record
 from .services.accounts import EDITABLE_FIELDS
+from .services.renewals import renewal_errors
 
 
 class ContactInline(admin.TabularInline):
@@ -140,3 +142,64 @@ class AccountFieldChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class RenewalOutcomeAdminForm(forms.ModelForm):
+    class Meta:
+        model = RenewalOutcome
+        fields = ("account", "renewal_date", "outcome", "arr_before", "arr_after", "churn_reason", "note")
+
+    def clean(self) -> dict[str, Any]:
+        """The service's outcome rules, next to their fields (before the database constraint)."""
+        data = super().clean() or self.cleaned_data
+        instance = self.instance
+        renewal_date = data.get("renewal_date", instance.renewal_date if instance.pk else None)
+        errors = renewal_errors(
+            renewal_date=renewal_date,
+            outcome=data.get("outcome"),
+            arr_before=data.get("arr_before"),
+            arr_after=data.get("arr_after"),
+            churn_reason=data.get("churn_reason"),
+        )
+        for name, messages in errors.items():
+            if name not in self.errors:
+                self.add_error(name if name in self.fields else None, messages)
+        return data
+
+
+@admin.register(RenewalOutcome)
+class RenewalOutcomeAdmin(admin.ModelAdmin):
+    """Outcomes are saved through the service: same rules, lifecycle and signal as the page and the API."""
+
+    form = RenewalOutcomeAdminForm
+    list_display = ("renewal_date", "account", "outcome", "arr_before", "arr_after", "churn_reason", "source")
+    list_filter = ("outcome", "churn_reason", "source")
+    search_fields = ("account__name", "account__external_id", "note")
+    list_select_related = ("account",)
+    raw_id_fields = ("account",)
+    date_hierarchy = "renewal_date"
+    readonly_fields = ("source", "recorded_by", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: RenewalOutcome | None = None) -> Any:
+        # (account, renewal date) is the outcome's key: another date is another outcome.
+        if obj is not None:
+            return (*self.readonly_fields, "account", "renewal_date")
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: RenewalOutcome, form: Any, change: bool) -> None:
+        saved = renewal_record(
+            account=obj.account,
+            renewal_date=obj.renewal_date,
+            outcome=obj.outcome,
+            arr_before=obj.arr_before,
+            arr_after=obj.arr_after,
+            churn_reason=obj.churn_reason,
+            note=obj.note,
+            actor=signed_in(request.user),
+            source="admin",
+        )
+        obj.pk = saved.pk
+        obj.source = saved.source
+        obj.recorded_by = saved.recorded_by
+        obj.created_at = saved.created_at
+        obj.updated_at = saved.updated_at

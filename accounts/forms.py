@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from .models import LifecycleStage
+from .models import ChurnReason, LifecycleStage, RenewalOutcomeKind
 
 RENEWAL_WINDOWS = [
     ("", "Any time"),
@@ -62,3 +62,25 @@ class AccountFilterForm(forms.Form):
         if not self.is_valid():
             return {}
         return {k: v for k, v in self.cleaned_data.items() if k != "page" and v not in (None, "")}
+
+
+class RenewalOutcomeForm(forms.Form):
+    """Record a renewal outcome; the outcome rules are the service's and come back next to the field."""
+
+    renewal_date = forms.DateField(label="Renewal date", widget=forms.DateInput(attrs={"type": "date"}))
+    outcome = forms.ChoiceField(choices=RenewalOutcomeKind.choices)
+    arr_before = forms.DecimalField(label="ARR before", max_digits=14, decimal_places=2, min_value=0)
+    arr_after = forms.DecimalField(
+        label="ARR after",
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        help_text="0 when the account churned.",
+    )
+    churn_reason = forms.ChoiceField(
+        label="Churn reason",
+        choices=[("", "—"), *ChurnReason.choices],
+        required=False,
+        help_text="Only for a churned renewal.",
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)

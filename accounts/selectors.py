@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 
 from csplatform import authorization
 
-from .models import Account
+from .models import Account, RenewalOutcome
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -32,3 +32,10 @@ def account_tier(account: Account) -> dict[str, str] | None:
         "source": account.tier_source,
         "explanation": account.tier_explanation,
     }
+
+
+def account_renewals(*, account: Account) -> QuerySet[RenewalOutcome]:
+    """The account's renewal outcomes, newest renewal first, with who recorded them."""
+    return (
+        RenewalOutcome.objects.filter(account=account).select_related("recorded_by").order_by("-renewal_date")
+    )

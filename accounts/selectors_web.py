@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from csplatform import authorization
 
-from .models import Account, Contact, UsageSnapshot
+from .models import Account, Contact, RenewalOutcome, UsageSnapshot
 from .selectors import accounts_visible_to
+from .selectors_renewals import account_churn
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -144,6 +145,7 @@ class AccountDetail:
     usage_chart: dict[str, Any]
     utilisation_chart: dict[str, Any]
     tickets_chart: dict[str, Any]
+    churn: RenewalOutcome | None = None
 
     @property
     def latest_usage(self) -> UsageSnapshot | None:
@@ -160,6 +162,7 @@ def account_detail(user: AnyUser, account_id: int) -> AccountDetail:
         account=account,
         contacts=contacts,
         usage=usage,
+        churn=account_churn(account),
         usage_chart={
             "type": "line",
             "labels": labels,

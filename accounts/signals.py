@@ -26,3 +26,8 @@ contacts_changed = Signal()
 # evaluates the initial tiers, engagement creates demo touchpoints and tasks. Receivers enqueue one
 # task each (the seed may hold a million accounts); the tasks derive anything random from ``seed``.
 demo_data_seeded = Signal()
+
+# sender=RenewalOutcome, renewal_ids: list[int] of outcomes created or changed (a replay that
+# changes nothing sends nothing), account_ids: list[int] of their accounts. Playbooks may start on
+# it; an outcome may also have moved the account's lifecycle stage (sent as accounts_changed).
+renewal_recorded = Signal()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_renewals
 
 app_name = "accounts"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("accounts/", views.account_list, name="list"),
     path("accounts/export.csv", views.account_export, name="export"),
     path("accounts/<int:account_id>/", views.account_detail, name="detail"),
+    path("accounts/<int:account_id>/renewals/", views_renewals.renewals_section, name="renewals-section"),
 ]

@@ -77,8 +77,11 @@ def account_detail(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 
 
 def register_pages() -> None:
-    """Until richer homes are registered by the apps above, CSMs and AEs land on their portfolio."""
+    """Until richer homes are registered by the apps above, CSMs and AEs land on their portfolio.
+    The account page's own renewals section is registered like the sections of other apps."""
     from csplatform.home import register_home
+    from csplatform.htmx import register_account_section
 
     register_home(roles.CSM, account_list)
     register_home(roles.ACCOUNT_EXECUTIVE, account_list)
+    register_account_section("renewals", "Renewals", "accounts:renewals-section", order=55, wide=True)

@@ -169,6 +169,12 @@ def cs_work_scope(user: AnyUser, *, via: str = "") -> Q:
     return _nothing(via)
 
 
+def may_record_renewal(user: AnyUser, account: OwnedAccount) -> bool:
+    """Record a renewal outcome on the account page: the account's CSM or CS Leadership. (The CRM
+    syncs outcomes through ``may_sync``; an AE sees them but does not record them.)"""
+    return roles.is_leader(user) or _owns_as_csm(user, account)
+
+
 def may_request_override(user: AnyUser) -> bool:
     """CSMs and leadership override tiers; one on an account the CSM does not own waits for approval
     (``segmentation.services.overrides``), and pages only offer the accounts the person sees."""

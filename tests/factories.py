@@ -9,7 +9,7 @@ import factory
 from django.contrib.auth.models import Group
 from factory.django import DjangoModelFactory
 
-from accounts.models import Account, Contact, LifecycleStage, Region, UsageSnapshot
+from accounts.models import Account, Contact, LifecycleStage, Region, RenewalOutcome, UsageSnapshot
 from csplatform.models import User
 
 
@@ -68,3 +68,18 @@ class UsageSnapshotFactory(DjangoModelFactory):
     licensed_seats = 50
     feature_adoption = Decimal("0.500")
     support_tickets = 2
+
+
+class RenewalOutcomeFactory(DjangoModelFactory):
+    """A renewal at the same ARR; pass ``outcome``, ``arr_after`` (and ``churn_reason``) for others."""
+
+    class Meta:
+        model = RenewalOutcome
+
+    account = factory.SubFactory(AccountFactory)
+    renewal_date = dt.date(2026, 1, 1)
+    outcome = "renewed"
+    arr_before = Decimal("20000.00")
+    arr_after = factory.LazyAttribute(lambda o: o.arr_before)
+    churn_reason = ""
+    source = "seed"

@@ -10,7 +10,16 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Account, LifecycleStage, Region, TierSource, Vertical
+from ..models import (
+    Account,
+    ChurnReason,
+    LifecycleStage,
+    Region,
+    RenewalOutcome,
+    RenewalOutcomeKind,
+    TierSource,
+    Vertical,
+)
 from ..selectors import account_tier
 from ..services import MAX_SYNC_RECORDS
 
@@ -175,9 +184,60 @@ def envelope_for(record_serializer: type[serializers.Serializer], name: str) -> 
     )
 
 
+class RenewalRecordSerializer(serializers.Serializer):
+    """One renewal outcome of a sync; the outcome rules are the service's (field-named errors)."""
+
+    external_id = serializers.CharField(max_length=100, help_text="The account's CRM id.")
+    renewal_date = serializers.DateField()
+    outcome = serializers.ChoiceField(choices=RenewalOutcomeKind.choices)
+    arr_before = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+    arr_after = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, help_text="0.00 for a churned renewal."
+    )
+    churn_reason = serializers.ChoiceField(
+        choices=ChurnReason.choices,
+        allow_null=True,
+        allow_blank=True,
+        required=False,
+        help_text="Required for a churned renewal; null (or left out) otherwise.",
+    )
+    note = serializers.CharField(max_length=2000, allow_blank=True, allow_null=True, required=False)
+
+
+class RenewalOutcomeSerializer(serializers.ModelSerializer):
+    churn_reason = serializers.SerializerMethodField()
+    recorded_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    created_at = OffsetDateTimeField(read_only=True)
+    updated_at = OffsetDateTimeField(read_only=True)
+
+    class Meta:
+        model = RenewalOutcome
+        fields = [
+            "id",
+            "renewal_date",
+            "outcome",
+            "arr_before",
+            "arr_after",
+            "churn_reason",
+            "note",
+            "source",
+            "recorded_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=ChurnReason.choices, allow_null=True))
+    def get_churn_reason(self, renewal: RenewalOutcome) -> str | None:
+        return renewal.churn_reason or None
+
+
 AccountSyncRequestSerializer = envelope_for(AccountRecordSerializer, "AccountSyncRequestSerializer")
 ContactSyncRequestSerializer = envelope_for(ContactRecordSerializer, "ContactSyncRequestSerializer")
 MetricSyncRequestSerializer = envelope_for(MetricRecordSerializer, "MetricSyncRequestSerializer")
+RenewalSyncRequestSerializer = envelope_for(RenewalRecordSerializer, "RenewalSyncRequestSerializer")
 
 
 class SyncErrorSerializer(serializers.Serializer):

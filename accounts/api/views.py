@@ -1,4 +1,4 @@
-"""Accounts API: list/detail/create/patch and the three CRM sync endpoints. Thin: parse, check, call."""
+"""Accounts API: list/detail/create/patch, renewals and the CRM sync endpoints. Thin: parse, check, call."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ from rest_framework.views import APIView
 from csplatform import authorization
 from csplatform.api_auth import ReadOnlyTokenPermission, RoleRequired
 from csplatform.api_generics import ServiceCreateMixin
+from csplatform.pagination import IdCursorPagination
 
 from ..filters import AccountFilter
-from ..models import Account
-from ..selectors import accounts_visible_to
+from ..models import Account, RenewalOutcome
+from ..selectors import account_renewals, accounts_visible_to
 from ..services import (
     SyncResult,
     account_create,
@@ -32,6 +33,7 @@ from ..services import (
     contacts_sync,
     metrics_sync,
     reassigns_owner,
+    renewals_sync,
 )
 from ..services.accounts import account_version
 from .serializers import (
@@ -44,6 +46,9 @@ from .serializers import (
     ContactSyncRequestSerializer,
     MetricRecordSerializer,
     MetricSyncRequestSerializer,
+    RenewalOutcomeSerializer,
+    RenewalRecordSerializer,
+    RenewalSyncRequestSerializer,
     SyncEnvelopeSerializer,
     SyncResultSerializer,
 )
@@ -220,3 +225,31 @@ class ContactSyncView(SyncView):
 class MetricSyncView(SyncView):
     record_serializer_class = MetricRecordSerializer
     sync_service = staticmethod(metrics_sync)
+
+
+@extend_schema(request=RenewalSyncRequestSerializer, responses=_SYNC_RESPONSES)
+class RenewalSyncView(SyncView):
+    """Renewal outcomes from the CRM, upserted by (account ``external_id``, ``renewal_date``)."""
+
+    record_serializer_class = RenewalRecordSerializer
+    sync_service = staticmethod(renewals_sync)
+
+
+class NewestRenewalFirst(IdCursorPagination):
+    # One outcome per account and date: the date alone orders the cursor.
+    ordering = "-renewal_date"
+
+
+class AccountRenewalListView(generics.ListAPIView):
+    """`GET /api/v1/accounts/{id}/renewals/`: the outcomes of a visible account, newest first."""
+
+    serializer_class = RenewalOutcomeSerializer
+    pagination_class = NewestRenewalFirst
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no pk
+            return RenewalOutcome.objects.none()
+        account = generics.get_object_or_404(
+            accounts_visible_to(user=self.request.user), pk=self.kwargs["pk"]
+        )
+        return account_renewals(account=account)

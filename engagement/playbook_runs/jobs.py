@@ -55,3 +55,8 @@ def renewal_playbooks_nightly() -> None:
     if not claim_slot("engagement.renewal_playbooks_nightly", every=timedelta(days=1)):
         return
     playbook_runs.renewal_playbooks_start()
+
+
+@shared_task(name="engagement.renewal_recorded_playbooks")
+def renewal_recorded_playbooks(*, renewal_ids: list[int]) -> None:
+    playbook_runs.renewal_recorded_playbooks_start(renewal_ids=renewal_ids)

@@ -1,4 +1,4 @@
-"""Playbooks start when an account enters a tier, is overridden or starts onboarding.
+"""Playbooks start when an account enters a tier, is overridden, starts onboarding or renews.
 
 Receivers run inside the sender's transaction and only enqueue jobs with ids
 (``csplatform.dispatch.enqueue``): the follow-up commits with the change, and the work runs in
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from accounts.signals import accounts_changed
+from accounts.signals import accounts_changed, renewal_recorded
 from csplatform.dispatch import enqueue
 from segmentation.signals import override_applied, tier_changed, tier_changes_applied
 
@@ -49,3 +49,9 @@ def on_override_applied(sender: Any, *, account_id: int, override_id: int, **kwa
 def on_accounts_changed(sender: Any, *, account_ids: list[int], fields: Any = None, **kwargs: Any) -> None:
     if set(fields or ()) & {"created", "lifecycle_stage"}:
         enqueue(jobs.onboarding_playbooks, account_ids=list(account_ids))
+
+
+@receiver(renewal_recorded, dispatch_uid="engagement.renewal_recorded")
+def on_renewal_recorded(sender: Any, *, renewal_ids: list[int], **kwargs: Any) -> None:
+    if renewal_ids:
+        enqueue(jobs.renewal_recorded_playbooks, renewal_ids=list(renewal_ids))

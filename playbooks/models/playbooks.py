@@ -14,6 +14,7 @@ class Trigger(models.TextChoices):
     FLAG_RAISED = "flag_raised", "Flag raised"
     OVERRIDE_APPLIED = "override_applied", "Tier override applied"
     COMMITMENT_ACCEPTED = "commitment_accepted", "AE commitment accepted"
+    RENEWAL_RECORDED = "renewal_recorded", "Renewal outcome recorded"
 
 
 class Playbook(models.Model):

@@ -245,6 +245,20 @@ def payload(world: World, method: str, route: str) -> dict[str, Any]:
                 }
             ],
         },
+        "POST /api/v1/renewals/sync/": {
+            "crm_source": "salesforce",
+            "records": [
+                {
+                    "external_id": ext,
+                    "renewal_date": "2026-10-31",
+                    "outcome": "expanded",
+                    "arr_before": "62000.00",
+                    "arr_after": "70000.00",
+                    "churn_reason": None,
+                    "note": "Added 20 seats",
+                }
+            ],
+        },
         "POST /api/v1/accounts/<int:pk>/tier-override/": {
             "tier": "ENT",
             "reason": "at_risk",

@@ -105,6 +105,7 @@ def test_the_account_decisions_for_each_role(people, northwind):
     assert on_northwind(authorization.may_work_on) == leaders | {"alice", "tom"}
     assert on_northwind(authorization.may_do_cs_work) == leaders | {"alice"}
     assert on_northwind(authorization.may_log_commitment) == leaders | {"tom"}
+    assert on_northwind(authorization.may_record_renewal) == leaders | {"alice"}
 
 
 def test_a_task_is_also_its_assignees_work_while_they_hold_a_role(people, northwind):
