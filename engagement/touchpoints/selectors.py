@@ -36,6 +36,12 @@ class TimelineItem:
 
 TIMELINE_LIMIT = 40
 
+TIER_CHANGE_LABELS: dict[str, str] = {
+    ChangeStatus.APPLIED: "Tier change",
+    ChangeStatus.PROPOSED: "Tier proposal",
+    ChangeStatus.REJECTED: "Proposal rejected",
+}
+
 
 def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
     """Touchpoints, emails, tier changes, overrides, commitments and flags, newest first (6 queries)."""
@@ -65,11 +71,7 @@ def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[Ti
         .select_related("by")
         .order_by("-id")[:limit]
     ):
-        label = {
-            ChangeStatus.APPLIED: "Tier change",
-            ChangeStatus.PROPOSED: "Tier proposal",
-            ChangeStatus.REJECTED: "Proposal rejected",
-        }.get(c.status, "Tier")
+        label = TIER_CHANGE_LABELS.get(c.status, "Tier")
         items.append(
             TimelineItem(
                 c.applied_at or c.created_at,
