@@ -16,7 +16,7 @@ Nothing here imports an app's models, so every app can use it (``csplatform`` is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -201,12 +201,9 @@ def may_keep_worklist(user: AnyUser) -> bool:
     return roles.is_csm(user) or roles.is_leader(user)
 
 
-def may_log_handoffs(user: object) -> bool:
+def may_log_handoffs(user: AnyUser) -> bool:
     """The handoff pages: Account Executives and leadership."""
-    # ``object`` because the handoff pages' own check still hands over an untyped user; narrow the
-    # parameter to ``AnyUser`` once that check is typed.
-    person = cast("AnyUser", user)
-    return roles.is_account_executive(person) or roles.is_leader(person)
+    return roles.is_account_executive(user) or roles.is_leader(user)
 
 
 def may_lead(user: AnyUser) -> bool:

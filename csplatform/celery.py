@@ -14,10 +14,6 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings")
 
-# Apps whose Celery module still has the old name, ``tasks.py``.
-APPS_WITH_TASKS_MODULE = ["segmentation"]
-
-
 def job_packages() -> list[str]:
     """Each installed app, and each of its packages that has a ``jobs.py``."""
     from django.apps import apps
@@ -34,4 +30,3 @@ def job_packages() -> list[str]:
 app = Celery("csplatform")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(job_packages, related_name="jobs")
-app.autodiscover_tasks(APPS_WITH_TASKS_MODULE, related_name="tasks")

@@ -38,6 +38,6 @@ def on_signals_changed(sender: Any, account_ids: list[int], **kwargs: Any) -> No
 def on_demo_data_seeded(sender: Any, **kwargs: Any) -> None:
     from csplatform.dispatch import enqueue
 
-    from .tasks import assign_initial_tiers
+    from .jobs import assign_initial_tiers
 
     enqueue(assign_initial_tiers)

@@ -26,12 +26,12 @@ from accounts.services.accounts import account_update
 from csplatform.dispatch import sweep
 from csplatform.models import PendingDispatch
 from engagement.models import PlaybookRun, Task
-from segmentation import tasks as segmentation_tasks
+from segmentation import jobs as segmentation_jobs
 from segmentation.models import TierChange
 from tests.engagement.factories import tiered_account
 
 # A worker imports every app's tasks at start; this process had no reason to import these yet.
-assert segmentation_tasks.reevaluate_accounts.name == "segmentation.reevaluate_accounts"
+assert segmentation_jobs.reevaluate_accounts.name == "segmentation.reevaluate_accounts"
 
 # Runs in a fresh interpreter against the test database: raise the account's ACV past the
 # Enterprise threshold and die (exit status 9, no clean-up) right after the commit, before any

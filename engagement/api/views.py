@@ -23,7 +23,7 @@ from ..flags.selectors import flags_visible_to
 from ..flags.services import flag_resolve
 from ..handoffs.selectors import commitments_for
 from ..handoffs.services import commitment_accept, commitment_decline, commitment_log
-from ..models import Task
+from ..models import FlagStatus, Task
 from ..todo.selectors import tasks_for_csm, tasks_visible_for_account, tasks_visible_to
 from ..todo.services import task_complete, task_create, task_snooze
 from ..touchpoints.selectors import touchpoints_for
@@ -68,7 +68,7 @@ class TouchpointListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
         serializer.instance = touchpoint_log(
-            by=self.request.user,
+            by=authorization.signed_in(self.request.user),
             account=account_for_input(data["account"]),
             kind=data["kind"],
             occurred_at=data["occurred_at"],
@@ -98,7 +98,7 @@ class CommitmentListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
         serializer.instance = commitment_log(
-            by=self.request.user,
+            by=authorization.signed_in(self.request.user),
             account=account_for_input(data["account"]),
             module_code=data.get("module") or None,
             cadence_days=data.get("cadence_days"),
@@ -113,7 +113,7 @@ class CommitmentAcceptView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.CommitmentAcceptSerializer, request)
         commitment = commitment_accept(
-            by=request.user,
+            by=authorization.signed_in(request.user),
             commitment=get_object_or_404(commitments_for(user=request.user), pk=pk),
             until=data.get("until"),
             note=data["note"],
@@ -126,7 +126,7 @@ class CommitmentDeclineView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.CommitmentDeclineSerializer, request)
         commitment = commitment_decline(
-            by=request.user,
+            by=authorization.signed_in(request.user),
             commitment=get_object_or_404(commitments_for(user=request.user), pk=pk),
             reason=data["reason"],
         )
@@ -156,7 +156,7 @@ class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
         serializer.instance = task_create(
-            by=self.request.user,
+            by=authorization.signed_in(self.request.user),
             account=account_for_input(data["account"]),
             title=data["title"],
             due_on=data["due_on"],
@@ -171,7 +171,7 @@ class TaskCompleteView(APIView):
     @extend_schema(request=None, responses={200: s.TaskSerializer})
     def post(self, request: Request, pk: int) -> Response:
         task = get_object_or_404(tasks_visible_to(user=request.user), pk=pk)
-        task = task_complete(by=request.user, task=task)
+        task = task_complete(by=authorization.signed_in(request.user), task=task)
         return Response(s.TaskSerializer(task).data)
 
 
@@ -180,7 +180,7 @@ class TaskSnoozeView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.TaskSnoozeSerializer, request)
         task = task_snooze(
-            by=request.user,
+            by=authorization.signed_in(request.user),
             task=get_object_or_404(tasks_visible_to(user=request.user), pk=pk),
             until=data["until"],
             reason=data["reason"],
@@ -194,7 +194,7 @@ class FlagListView(generics.ListAPIView):
     serializer_class = s.FlagSerializer
 
     def get_queryset(self) -> Any:
-        flags = flags_visible_to(user=self.request.user).filter(status="open")
+        flags = flags_visible_to(user=self.request.user).filter(status=FlagStatus.OPEN)
         account_id = _account_filter(self.request)
         return flags.filter(account_id=account_id) if account_id is not None else flags
 
@@ -208,7 +208,7 @@ class FlagResolveView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         data = _valid(s.FlagResolveSerializer, request)
         flag = get_object_or_404(flags_visible_to(user=request.user), pk=pk)
-        flag = flag_resolve(by=request.user, flag=flag, note=data["note"])
+        flag = flag_resolve(by=authorization.signed_in(request.user), flag=flag, note=data["note"])
         return Response(s.FlagSerializer(flag).data)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
@@ -11,8 +11,11 @@ from csplatform import authorization
 
 from ..models import Flag, FlagStatus
 
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
-def flags_visible_to(*, user: Any) -> QuerySet[Flag]:
+
+def flags_visible_to(*, user: AnyUser) -> QuerySet[Flag]:
     """Flags on the accounts ``user`` may see."""
     return Flag.objects.filter(authorization.account_scope(user, via="account__"))
 

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,6 +27,9 @@ from csplatform import authorization
 from playbooks.models import Trigger
 
 from ..models import ChampionWatch, Flag, FlagKind, FlagStatus
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 # Accounts per detection pass of the nightly run (window query + flag writes per pass).
 DETECT_CHUNK = 5000
@@ -271,7 +274,7 @@ def flags_expire(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def flag_resolve(*, by: Any, flag: Flag, note: str = "") -> Flag:
+def flag_resolve(*, by: User, flag: Flag, note: str = "") -> Flag:
     locked = Flag.objects.select_for_update().select_related("account").get(pk=flag.pk)
     if not authorization.may_do_cs_work(by, locked.account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may resolve flags.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
@@ -11,8 +11,11 @@ from playbooks.models import AccountAddOn, AddOnStatus
 
 from ..models import CommitmentStatus, HandoffCommitment
 
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
-def commitments_for(*, user: Any, account_id: int | None = None) -> QuerySet[HandoffCommitment]:
+
+def commitments_for(*, user: AnyUser, account_id: int | None = None) -> QuerySet[HandoffCommitment]:
     """Commitments the user may read: leaders all, AEs and CSMs those on their accounts."""
     commitments = HandoffCommitment.objects.filter(authorization.account_scope(user, via="account__"))
     if account_id is not None:

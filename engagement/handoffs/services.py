@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +18,9 @@ from playbooks.selectors import Entitlement, entitlements_by_tier_code, entitlem
 from playbooks.services.catalogue import cadence_validate, module_get_by_code
 
 from ..models import CommitmentStatus, HandoffCommitment
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 OPEN_STATUSES = (CommitmentStatus.WITHIN_TIER, CommitmentStatus.EXCEEDS_TIER)
 
@@ -59,7 +62,7 @@ def commitment_check(
 @transaction.atomic
 def commitment_log(
     *,
-    by: Any,
+    by: User,
     account: Account,
     module_code: str | None,
     cadence_days: int | None,
@@ -143,7 +146,7 @@ def commitments_recheck(*, account_ids: Iterable[int]) -> int:
     return len(changed)
 
 
-def _locked_for_decision(by: Any, commitment: HandoffCommitment) -> HandoffCommitment:
+def _locked_for_decision(by: User, commitment: HandoffCommitment) -> HandoffCommitment:
     if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership may accept or decline a commitment.")
     locked = (
@@ -165,7 +168,7 @@ def _locked_for_decision(by: Any, commitment: HandoffCommitment) -> HandoffCommi
 
 @transaction.atomic
 def commitment_accept(
-    *, by: Any, commitment: HandoffCommitment, until: dt.date | None = None, note: str = ""
+    *, by: User, commitment: HandoffCommitment, until: dt.date | None = None, note: str = ""
 ) -> HandoffCommitment:
     """Leadership accepts an exceeding promise as an exception until ``until``: a module promise
     becomes a time-boxed add-on entitlement, and 'commitment accepted' playbooks start."""
@@ -209,7 +212,7 @@ def commitment_accept(
 
 
 @transaction.atomic
-def commitment_decline(*, by: Any, commitment: HandoffCommitment, reason: str) -> HandoffCommitment:
+def commitment_decline(*, by: User, commitment: HandoffCommitment, reason: str) -> HandoffCommitment:
     """Leadership declines an exceeding promise; the reason is shown to the AE and the CSM."""
     locked = _locked_for_decision(by, commitment)
     if not reason.strip():

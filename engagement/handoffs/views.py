@@ -3,6 +3,8 @@ commitments that exceed the tier are decided."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,11 +33,14 @@ from .forms import CommitmentForm, DecisionForm
 from .selectors import commitments_awaiting_decision, commitments_for, pending_add_ons
 from .services import commitment_accept, commitment_check, commitment_decline, commitment_log
 
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
+
 SECTIONS = "engagement/account_sections.html"
 PANELS = "engagement/panels.html"
 
 
-def _require_ae_or_leader(user: object) -> None:
+def _require_ae_or_leader(user: AnyUser) -> None:
     if not authorization.may_log_handoffs(user):
         raise PermissionDenied("Handoffs are for Account Executives.")
 
@@ -80,7 +85,7 @@ def handoff_account(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
             data = form.cleaned_data
             try:
                 commitment = commitment_log(
-                    by=request.user,
+                    by=authorization.signed_in(request.user),
                     account=account,
                     module_code=data["module"] or None,
                     cadence_days=data["cadence_days"],
@@ -172,10 +177,15 @@ def commitment_decide(request: HtmxHttpRequest, commitment_id: int) -> HttpRespo
     try:
         if data["decision"] == "approve":
             commitment = commitment_accept(
-                by=request.user, commitment=commitment, until=data["until"], note=data["reason"]
+                by=authorization.signed_in(request.user),
+                commitment=commitment,
+                until=data["until"],
+                note=data["reason"],
             )
         else:
-            commitment = commitment_decline(by=request.user, commitment=commitment, reason=data["reason"])
+            commitment = commitment_decline(
+                by=authorization.signed_in(request.user), commitment=commitment, reason=data["reason"]
+            )
     except ValidationError as exc:
         if "status" in getattr(exc, "message_dict", {}):
             return conflict(" ".join(exc.message_dict["status"]))

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from email.utils import formataddr, make_msgid
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -35,6 +35,9 @@ from ..models.outbox import OutboundQueueEntry
 from .queries import ClaimedEmail, outbound_claim_due, outbound_mark_sent
 from .services import journey_settings
 from .unsubscribe import unsubscribe_url
+
+if TYPE_CHECKING:
+    from csplatform.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +262,7 @@ REVIEW_ACTIONS = ("delivered", "resend", "give_up")
 
 
 @transaction.atomic
-def outbound_review_resolve(*, user: Any, outbound: OutboundEmail, action: str) -> None:
+def outbound_review_resolve(*, user: User, outbound: OutboundEmail, action: str) -> None:
     """Resolve a stuck row: confirmed delivered, deliberately sent again, or given up."""
     if not authorization.may_manage_policies(user):
         raise PermissionDenied("Only CS Leadership may resolve stuck journey emails.")

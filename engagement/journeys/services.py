@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -34,6 +34,9 @@ from ..models import (
 )
 from .unsubscribe import unsubscribe_url
 
+if TYPE_CHECKING:
+    from csplatform.models import User
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,7 +51,7 @@ def journey_settings() -> JourneySettings:
 
 
 def journey_settings_update(
-    *, user: Any, sending_paused: bool, paused_reason: str = "", weekly_cap: int
+    *, user: User, sending_paused: bool, paused_reason: str = "", weekly_cap: int
 ) -> None:
     """Global kill switch and frequency cap; CS Leadership only."""
     if not authorization.may_manage_policies(user):
@@ -154,7 +157,7 @@ def _first_due(journey_steps: list[JourneyStep], *, now: dt.datetime, zone: Zone
 
 
 def _enrolments_create(
-    *, journey: Journey, contacts: Iterable[Contact], source: str, user: Any = None, now: dt.datetime
+    *, journey: Journey, contacts: Iterable[Contact], source: str, user: User | None = None, now: dt.datetime
 ) -> list[JourneyEnrolment]:
     """Enrol the mailable ``contacts`` not enrolled yet; returns the new enrolments."""
     steps = list(journey.steps.order_by("position"))
@@ -197,14 +200,14 @@ def enrolment_start_for_account(*, journey_code: str, account_id: int, source: s
     return len(_enrolments_create(journey=journey, contacts=contacts, source=source, now=timezone.now()))
 
 
-def _require_account_access(user: Any, account: Account) -> None:
+def _require_account_access(user: User, account: Account) -> None:
     if not authorization.may_do_cs_work(user, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may change its journeys.")
 
 
 @transaction.atomic
 def enrolment_start(
-    *, user: Any, journey: Journey, contact: Contact, source: str = "manual"
+    *, user: User, journey: Journey, contact: Contact, source: str = "manual"
 ) -> JourneyEnrolment:
     """Enrol one contact by hand. Refuses contacts that may not be mailed, and second enrolments."""
     _require_account_access(user, contact.account)
@@ -230,7 +233,9 @@ def enrolment_start(
     return created[0]
 
 
-def enrolments_stop_where(queryset: QuerySet[JourneyEnrolment], *, reason: str, user: Any = None) -> int:
+def enrolments_stop_where(
+    queryset: QuerySet[JourneyEnrolment], *, reason: str, user: User | None = None
+) -> int:
     now = timezone.now()
     ids = list(queryset.filter(status=EnrolmentStatus.ACTIVE).values_list("id", flat=True))
     if not ids:
@@ -252,7 +257,7 @@ def enrolments_stop_where(queryset: QuerySet[JourneyEnrolment], *, reason: str, 
 
 
 @transaction.atomic
-def enrolment_stop(*, user: Any, enrolment: JourneyEnrolment) -> int:
+def enrolment_stop(*, user: User, enrolment: JourneyEnrolment) -> int:
     """A CSM stops an enrolment from the account page."""
     _require_account_access(user, enrolment.account)
     return enrolments_stop_where(
@@ -261,7 +266,7 @@ def enrolment_stop(*, user: Any, enrolment: JourneyEnrolment) -> int:
 
 
 @transaction.atomic
-def enrolments_stop_for_account(*, user: Any, account: Account) -> int:
+def enrolments_stop_for_account(*, user: User, account: Account) -> int:
     _require_account_access(user, account)
     return enrolments_stop_where(
         JourneyEnrolment.objects.filter(account=account), reason=StopReason.STOPPED_BY_CSM, user=user

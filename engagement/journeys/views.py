@@ -90,7 +90,7 @@ def settings_update(request: HtmxHttpRequest) -> HttpResponse:
     form = SettingsForm(request.POST)
     if form.is_valid():
         try:
-            journey_settings_update(user=request.user, **form.cleaned_data)
+            journey_settings_update(user=authorization.signed_in(request.user), **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -107,7 +107,7 @@ def journey_new(request: HtmxHttpRequest) -> HttpResponse:
     form = JourneyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            journey = journey_save(user=request.user, data=form.cleaned_data)
+            journey = journey_save(user=authorization.signed_in(request.user), data=form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -126,7 +126,9 @@ def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
             raise PermissionDenied("Only CS Leadership may edit journeys.")
         if form.is_valid():
             try:
-                journey_save(user=request.user, data=form.cleaned_data, journey=journey)
+                journey_save(
+                    user=authorization.signed_in(request.user), data=form.cleaned_data, journey=journey
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -151,7 +153,9 @@ def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
 @leaders_only
 def journey_pause_view(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
-    journey_pause(user=request.user, journey=journey, reason=request.POST.get("reason", ""))
+    journey_pause(
+        user=authorization.signed_in(request.user), journey=journey, reason=request.POST.get("reason", "")
+    )
     messages.warning(request, f"“{journey.name}” is paused: nothing of it is scheduled or sent.")
     return redirect("journeys:detail", journey_id=journey.pk)
 
@@ -160,7 +164,7 @@ def journey_pause_view(request: HtmxHttpRequest, journey_id: int) -> HttpRespons
 @leaders_only
 def journey_resume_view(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     journey = get_object_or_404(Journey, pk=journey_id)
-    journey_resume(user=request.user, journey=journey)
+    journey_resume(user=authorization.signed_in(request.user), journey=journey)
     messages.success(request, f"“{journey.name}” is sending again.")
     return redirect("journeys:detail", journey_id=journey.pk)
 
@@ -172,7 +176,9 @@ def step_edit(request: HtmxHttpRequest, journey_id: int, step_id: int | None = N
     form = StepForm(request.POST or None, instance=step)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = journey_step_save(user=request.user, journey=journey, data=form.cleaned_data, step=step)
+            saved = journey_step_save(
+                user=authorization.signed_in(request.user), journey=journey, data=form.cleaned_data, step=step
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -244,7 +250,9 @@ def review_list(request: HtmxHttpRequest) -> HttpResponse:
 def review_resolve(request: HtmxHttpRequest, outbound_id: int) -> HttpResponse:
     row = get_object_or_404(OutboundEmail, pk=outbound_id)
     try:
-        outbound_review_resolve(user=request.user, outbound=row, action=request.POST.get("action", ""))
+        outbound_review_resolve(
+            user=authorization.signed_in(request.user), outbound=row, action=request.POST.get("action", "")
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -293,7 +301,7 @@ def account_enrol(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
         messages.error(request, "Choose a journey and a contact of this account.")
         return redirect("journeys:account-journeys", account_id=account.pk)
     try:
-        enrolment_start(user=request.user, journey=journey, contact=contact)
+        enrolment_start(user=authorization.signed_in(request.user), journey=journey, contact=contact)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -306,7 +314,7 @@ def enrolment_stop_view(request: HtmxHttpRequest, enrolment_id: int) -> HttpResp
     enrolments = JourneyEnrolment.objects.select_related("account", "contact", "journey")
     enrolment = get_object_or_404(enrolments, pk=enrolment_id)
     _account_for(request, enrolment.account_id)
-    enrolment_stop(user=request.user, enrolment=enrolment)
+    enrolment_stop(user=authorization.signed_in(request.user), enrolment=enrolment)
     messages.success(request, f"{enrolment.contact} will get no more emails from {enrolment.journey.name}.")
     return redirect("journeys:account-journeys", account_id=enrolment.account_id)
 
@@ -314,7 +322,7 @@ def enrolment_stop_view(request: HtmxHttpRequest, enrolment_id: int) -> HttpResp
 @require_POST
 def account_stop_all(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id)
-    stopped = enrolments_stop_for_account(user=request.user, account=account)
+    stopped = enrolments_stop_for_account(user=authorization.signed_in(request.user), account=account)
     messages.success(request, f"Stopped {stopped} journey enrolment(s) of {account.name}.")
     return redirect("journeys:account-journeys", account_id=account.pk)
 

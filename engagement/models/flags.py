@@ -38,7 +38,7 @@ class Flag(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "kind"], condition=Q(status="open"), name="flag_one_open_per_kind"
+                fields=["account", "kind"], condition=Q(status=FlagStatus.OPEN), name="flag_one_open_per_kind"
             )
         ]
         indexes = [

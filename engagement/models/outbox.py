@@ -59,7 +59,7 @@ class JourneyEnrolment(models.Model):
             # Enrolling twice is a no-op: a contact never receives a journey's steps twice.
             models.UniqueConstraint(fields=["journey", "contact"], name="enrolment_unique_journey_contact"),
             models.CheckConstraint(
-                condition=~Q(status="active") | Q(next_due_at__isnull=False),
+                condition=~Q(status=EnrolmentStatus.ACTIVE) | Q(next_due_at__isnull=False),
                 name="enrolment_active_has_due",
             ),
         ]

@@ -25,9 +25,9 @@ def tier_change_handle(*, account_id: int, from_code: str, to_code: str, change_
 @shared_task(name="engagement.tier_changes_handle")
 def tier_changes_handle(*, change_ids: list[int]) -> None:
     """A review chunk applied many tier changes: handle them together (runs are keyed by change id)."""
-    from segmentation.models import TierChange
+    from segmentation.models import ChangeStatus, TierChange
 
-    changes = TierChange.objects.filter(pk__in=change_ids, status="applied").values_list(
+    changes = TierChange.objects.filter(pk__in=change_ids, status=ChangeStatus.APPLIED).values_list(
         "pk", "account_id", "from_code", "to_code"
     )
     playbook_runs.tier_changes_handle(changes=[playbook_runs.TierMove(*row) for row in changes])

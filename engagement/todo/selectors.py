@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -13,6 +13,9 @@ from csplatform import authorization
 from csplatform.models import User
 
 from ..models import Task, TaskStatus
+
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
 
 def tasks_for_csm(
@@ -33,12 +36,12 @@ def tasks_for_account(*, account: Account) -> QuerySet[Task]:
     )
 
 
-def tasks_visible_to(*, user: Any) -> QuerySet[Task]:
+def tasks_visible_to(*, user: AnyUser) -> QuerySet[Task]:
     """Tasks on the accounts ``user`` may see (to act on one: a 404 for the rest)."""
     return Task.objects.filter(authorization.account_scope(user, via="account__")).select_related("account")
 
 
-def tasks_visible_for_account(*, account_id: int, user: Any) -> QuerySet[Task]:
+def tasks_visible_for_account(*, account_id: int, user: AnyUser) -> QuerySet[Task]:
     """The account's tasks if ``user`` may see the account, otherwise none (for the API filter)."""
     return (
         Task.objects.filter(authorization.account_scope(user, via="account__"), account_id=account_id)

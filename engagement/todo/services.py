@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,6 +17,9 @@ from ..clock import account_today
 from ..coverage.services import module_delivery_record
 from ..models import DeliverySource, Task, TaskStatus
 
+if TYPE_CHECKING:
+    from csplatform.models import User
+
 
 def _clean_checklist(checklist: Any) -> list[str]:
     if checklist in (None, ""):
@@ -29,7 +32,7 @@ def _clean_checklist(checklist: Any) -> list[str]:
 @transaction.atomic
 def task_create(
     *,
-    by: Any,
+    by: User,
     account: Account,
     title: str,
     due_on: dt.date,
@@ -63,7 +66,7 @@ def task_create(
 
 
 @transaction.atomic
-def task_complete(*, by: Any, task: Task, completed_at: dt.datetime | None = None) -> Task:
+def task_complete(*, by: User, task: Task, completed_at: dt.datetime | None = None) -> Task:
     """Mark a task done; a task linked to a module records that module's delivery.
 
     Completing a task twice changes nothing the second time.
@@ -93,7 +96,7 @@ def task_complete(*, by: Any, task: Task, completed_at: dt.datetime | None = Non
 
 
 @transaction.atomic
-def task_snooze(*, by: Any, task: Task, until: dt.date, reason: str) -> Task:
+def task_snooze(*, by: User, task: Task, until: dt.date, reason: str) -> Task:
     """Hide an open task from the worklist until ``until``; a reason is required."""
     locked = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
     if not authorization.may_do_cs_work(by, locked.account, assignee_id=locked.assignee_id):

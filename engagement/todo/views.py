@@ -20,6 +20,7 @@ from csplatform.htmx import (
 )
 
 from ..clock import local_today
+from ..models import TaskStatus
 from ..worklist.views import account_action_response
 from .forms import SnoozeForm
 from .selectors import tasks_for_account, tasks_visible_to
@@ -32,7 +33,7 @@ SECTIONS = "engagement/account_sections.html"
 def task_complete_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
     task = get_object_or_404(tasks_visible_to(user=request.user), pk=task_id)
     try:
-        task_complete(by=request.user, task=task)
+        task_complete(by=authorization.signed_in(request.user), task=task)
     except ValidationError as exc:
         return conflict(" ".join(exc.messages))
     return account_action_response(request, task.account_id, f"Task done: {task.title}.")
@@ -48,7 +49,7 @@ def task_snooze_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
         if form.is_valid():
             try:
                 task_snooze(
-                    by=request.user,
+                    by=authorization.signed_in(request.user),
                     task=task,
                     until=form.cleaned_data["until"],
                     reason=form.cleaned_data["reason"],
@@ -69,7 +70,7 @@ def task_snooze_view(request: HtmxHttpRequest, task_id: int) -> HttpResponse:
 @require_GET
 def account_tasks(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = visible_account_or_404(request.user, account_id)
-    tasks = [t for t in tasks_for_account(account=account) if t.status == "open"]
+    tasks = [t for t in tasks_for_account(account=account) if t.status == TaskStatus.OPEN]
     return render_fragment(
         request, SECTIONS, "tasks", {"account": account, "tasks": tasks, "today": local_today()}
     )

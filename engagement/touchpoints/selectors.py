@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
 from csplatform import authorization
-from segmentation.models import TierChange, TierOverride
+from segmentation.models import ChangeStatus, TierChange, TierOverride
 
-from ..models import Flag, HandoffCommitment, OutboundEmail, Touchpoint
+from ..models import CommitmentStatus, Flag, HandoffCommitment, OutboundEmail, OutboundStatus, Touchpoint
+
+if TYPE_CHECKING:
+    from csplatform.models import AnyUser
 
 
-def touchpoints_for(*, user: Any, account_id: int | None = None) -> QuerySet[Touchpoint]:
+def touchpoints_for(*, user: AnyUser, account_id: int | None = None) -> QuerySet[Touchpoint]:
     """Touchpoints the user may read, newest first, ready for the timeline."""
     touchpoints = Touchpoint.objects.filter(authorization.account_scope(user, via="account__"))
     if account_id is not None:
@@ -32,6 +35,12 @@ class TimelineItem:
 
 
 TIMELINE_LIMIT = 40
+
+TIER_CHANGE_LABELS: dict[str, str] = {
+    ChangeStatus.APPLIED: "Tier change",
+    ChangeStatus.PROPOSED: "Tier proposal",
+    ChangeStatus.REJECTED: "Proposal rejected",
+}
 
 
 def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
@@ -53,23 +62,22 @@ def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[Ti
                 "info",
             )
         )
-    for e in OutboundEmail.objects.filter(account_id=account_id, status="sent").order_by("-sent_at")[:limit]:
+    sent = OutboundEmail.objects.filter(account_id=account_id, status=OutboundStatus.SENT)
+    for e in sent.order_by("-sent_at")[:limit]:
         items.append(TimelineItem(e.sent_at or e.created_at, "Email", f"“{e.subject}” to {e.to_email}"))
     for c in (
         TierChange.objects.filter(account_id=account_id)
-        .exclude(status="superseded")
+        .exclude(status=ChangeStatus.SUPERSEDED)
         .select_related("by")
         .order_by("-id")[:limit]
     ):
-        label = {"applied": "Tier change", "proposed": "Tier proposal", "rejected": "Proposal rejected"}.get(
-            c.status, "Tier"
-        )
+        label = TIER_CHANGE_LABELS.get(c.status, "Tier")
         items.append(
             TimelineItem(
                 c.applied_at or c.created_at,
                 label,
                 f"{c.from_code or '—'} → {c.to_code}: {c.explanation}",
-                "ok" if c.status == "applied" else "outline",
+                "ok" if c.status == ChangeStatus.APPLIED else "outline",
             )
         )
     for o in (
@@ -99,7 +107,7 @@ def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[Ti
                 h.created_at,
                 "Commitment",
                 f"{what} ({h.get_status_display().lower()})",
-                "bad" if h.status == "exceeds_tier" else "outline",
+                "bad" if h.status == CommitmentStatus.EXCEEDS_TIER else "outline",
             )
         )
     for f in Flag.objects.filter(account_id=account_id).order_by("-raised_at")[:limit]:

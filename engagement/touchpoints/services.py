@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,11 +18,14 @@ from ..clock import account_today, local_date
 from ..coverage.services import module_delivery_record
 from ..models import DeliverySource, Touchpoint, TouchpointKind
 
+if TYPE_CHECKING:
+    from csplatform.models import User
+
 
 @transaction.atomic
 def touchpoint_log(
     *,
-    by: Any,
+    by: User,
     account: Account,
     kind: str,
     occurred_at: dt.datetime,

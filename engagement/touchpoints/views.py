@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import reswap, retarget
 
 from accounts.selectors_web import visible_account_or_404
+from csplatform.authorization import signed_in
 from csplatform.htmx import (
     DIALOG_BODY,
     HtmxHttpRequest,
@@ -36,7 +37,7 @@ def touchpoint_new(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
             data = form.cleaned_data
             try:
                 touchpoint_log(
-                    by=request.user,
+                    by=signed_in(request.user),
                     account=account,
                     kind=data["kind"],
                     occurred_at=data["occurred_at"],

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.models import Account
 from csplatform.htmx import url_pattern
 from csplatform.models import User
-from segmentation.models import TierChange
+from segmentation.models import ChangeStatus, TierChange
 
 from ..models import Flag, FlagStatus, Task, TaskStatus, Touchpoint
 from .queries import worklist_scored_accounts
@@ -274,7 +274,8 @@ _URLS = _LazyUrls()
 def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[WorklistRow]:
     """What the inline actions need for the rows on screen: 3 queries for the whole page."""
     ids = [e.account.pk for e in entries]
-    proposals = {c.account_id: c for c in TierChange.objects.filter(account_id__in=ids, status="proposed")}
+    proposed = TierChange.objects.filter(account_id__in=ids, status=ChangeStatus.PROPOSED)
+    proposals = {c.account_id: c for c in proposed}
     first_task: dict[int, Task] = {}
     for task in Task.objects.filter(account_id__in=ids, status=TaskStatus.OPEN).order_by("due_on", "pk"):
         first_task.setdefault(task.account_id, task)

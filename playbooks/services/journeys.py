@@ -22,7 +22,7 @@ from playbooks.services.catalogue import module_get_by_code
 from segmentation.models import PolicyStatus
 
 if TYPE_CHECKING:
-    from csplatform.models import AnyUser
+    from csplatform.models import User
 
 TEMPLATE_FIELDS = ("subject_template", "body_text_template", "body_html_template")
 JOURNEY_FIELDS = (
@@ -47,9 +47,7 @@ STEP_FIELDS = (
 )
 
 
-# ``user`` is only asked whether they may edit journeys (an anonymous visitor may not), nothing is
-# recorded in their name, so these take the request's user as it comes.
-def _require_leader(user: AnyUser) -> None:
+def _require_leader(user: User) -> None:
     if not authorization.may_manage_policies(user):
         raise PermissionError("Only CS Leadership may edit journeys.")
 
@@ -161,7 +159,7 @@ def journey_validate(*, data: Mapping[str, Any]) -> None:
 
 
 @transaction.atomic
-def journey_save(*, user: AnyUser, data: Mapping[str, Any], journey: Journey | None = None) -> Journey:
+def journey_save(*, user: User, data: Mapping[str, Any], journey: Journey | None = None) -> Journey:
     _require_leader(user)
     journey_validate(data=data)
     journey = journey or Journey()
@@ -175,7 +173,7 @@ def journey_save(*, user: AnyUser, data: Mapping[str, Any], journey: Journey | N
 
 @transaction.atomic
 def journey_step_save(
-    *, user: AnyUser, journey: Journey, data: Mapping[str, Any], step: JourneyStep | None = None
+    *, user: User, journey: Journey, data: Mapping[str, Any], step: JourneyStep | None = None
 ) -> JourneyStep:
     """Create or change a step; a template that fails to render is refused with line and reason."""
     _require_leader(user)
@@ -192,13 +190,13 @@ def journey_step_save(
 
 
 @transaction.atomic
-def journey_pause(*, user: AnyUser, journey: Journey, reason: str = "") -> None:
+def journey_pause(*, user: User, journey: Journey, reason: str = "") -> None:
     """Journey kill switch: nothing of this journey is scheduled or sent until resumed."""
     _require_leader(user)
     Journey.objects.filter(pk=journey.pk).update(is_paused=True, paused_reason=reason[:255])
 
 
 @transaction.atomic
-def journey_resume(*, user: AnyUser, journey: Journey) -> None:
+def journey_resume(*, user: User, journey: Journey) -> None:
     _require_leader(user)
     Journey.objects.filter(pk=journey.pk).update(is_paused=False, paused_reason="")

@@ -53,7 +53,9 @@ class HealthScorecard(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["status"], condition=Q(status="active"), name="healthscorecard_one_active"
+                fields=["status"],
+                condition=Q(status=ScorecardStatus.ACTIVE),
+                name="healthscorecard_one_active",
             ),
             models.CheckConstraint(
                 condition=Q(watch_from__gt=0)

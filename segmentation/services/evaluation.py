@@ -326,7 +326,7 @@ def tier_evaluate_accounts(
 def enqueue_reevaluation(*, account_ids: Iterable[int]) -> None:
     """Queue event re-evaluation in the task outbox (published on commit), EVENT_BATCH_SIZE ids per
     task: one outbox row per batch, never one per account."""
-    from ..tasks import reevaluate_accounts
+    from ..jobs import reevaluate_accounts
 
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), EVENT_BATCH_SIZE):

@@ -89,7 +89,7 @@ def tier_review_start(*, requested_by: User | None = None, trigger: str = Review
                 requested_by=requested_by if getattr(requested_by, "pk", None) else None,
                 accounts_total=Account.objects.count(),
             )
-            from ..tasks import run_tier_review
+            from ..jobs import run_tier_review
 
             enqueue(run_tier_review, review_id=review.pk)
     except IntegrityError:
@@ -122,7 +122,7 @@ def tier_review_recover_stale(*, now: dt.datetime | None = None) -> TierReview |
         )
         stale.refresh_from_db()
         return stale
-    from ..tasks import run_tier_review
+    from ..jobs import run_tier_review
 
     with transaction.atomic():
         enqueue(run_tier_review, review_id=stale.pk)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from segmentation import economics, simulation
+from segmentation.jobs import expire_overrides, nightly_review
 from segmentation.models import TierChange, TierReview
 from segmentation.selectors import simulation_moving_accounts
 from segmentation.services import (
@@ -20,7 +21,6 @@ from segmentation.services import (
     tier_policy_simulate,
     tier_policy_update,
 )
-from segmentation.tasks import expire_overrides, nightly_review
 from tests.factories import AccountFactory, UsageSnapshotFactory
 from tests.segmentation.factories import make_draft
 

@@ -1,4 +1,5 @@
-"""Thin Celery tasks: take ids, call a service, safe to run twice."""
+"""Thin Celery jobs: take ids, call a service, safe to run twice. The task names are stored (beat
+schedules, the task outbox): they never change."""
 
 from __future__ import annotations
 
