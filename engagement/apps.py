@@ -12,10 +12,12 @@ class EngagementConfig(AppConfig):
             receivers_journeys,  # noqa: F401 - connects journey exits
         )
         from .queries.touchpoints import touchpoint_minutes_since_sql
+        from .retention.views import register_retention_pages
         from .views import register_pages
         from .views_journeys import register_journey_pages
 
         register_pages()
         register_journey_pages()
+        register_retention_pages()
         # Cost-to-serve counts the CSM minutes logged as touchpoints.
         register_minutes_sql(touchpoint_minutes_since_sql())

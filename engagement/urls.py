@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -23,4 +23,5 @@ urlpatterns = [
     path("overview/coverage/", views.coverage_panel, name="panel-coverage"),
     path("overview/commitments/", views.commitments_panel, name="panel-commitments"),
     path("overview/capacity/", views.capacity_panel, name="panel-capacity"),
+    path("", include("engagement.retention.urls")),
 ]
