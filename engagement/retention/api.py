@@ -46,7 +46,9 @@ class RetentionReportSerializer(serializers.Serializer):
 
 
 class RetentionReportSchema(serializers.Serializer):
-    """The documented shape (``from`` is a Python keyword, hence the explicit field names)."""
+    """The retention report: the period, the dimension, one row per group with renewals, the total."""
+
+    # ``from`` is a Python keyword, so the period's fields are added by name.
 
     by = serializers.ChoiceField(choices=DIMENSIONS)
     rows = RetentionRowSerializer(many=True)
