@@ -224,3 +224,18 @@ def may_manage_policies(user: AnyUser) -> bool:
 def may_run_reviews(user: AnyUser) -> bool:
     """Start and follow tier reviews: leadership, or an integration scheduling them."""
     return roles.is_leader(user) or roles.is_integration(user)
+
+
+# --- Outcomes and retention ------------------------------------------------------------------------
+
+
+def may_read_retention(user: AnyUser) -> bool:
+    """The retention report (API): leadership and integrations over the whole book, a CSM over the
+    accounts they own. AEs do not read it: it measures the CS service, not the sale."""
+    return sees_every_account(user) or roles.is_csm(user)
+
+
+def retention_csm_filter(user: AnyUser) -> int | None:
+    """Whose accounts a person's retention report covers: ``None`` for everyone's (leadership,
+    integrations), else the CSM's own id. Only asked after ``may_read_retention``."""
+    return None if sees_every_account(user) else _pk(user)

@@ -14,6 +14,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings")
 
+
 def job_packages() -> list[str]:
     """Each installed app, and each of its packages that has a ``jobs.py``."""
     from django.apps import apps

@@ -17,6 +17,7 @@ class EngagementConfig(AppConfig):
         from .coverage import views as coverage_views
         from .handoffs import views as handoffs_views
         from .journeys import views as journeys_views
+        from .retention import views as retention_views
         from .todo import views as todo_views
         from .touchpoints import views as touchpoints_views
         from .touchpoints.queries import touchpoint_minutes_since_sql
@@ -33,6 +34,7 @@ class EngagementConfig(AppConfig):
             touchpoints_views,
             capacity_views,
             journeys_views,
+            retention_views,
         ):
             views.register_pages()
         # Cost-to-serve counts the CSM minutes logged as touchpoints.

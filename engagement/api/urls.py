@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -20,4 +20,5 @@ urlpatterns = [
     ),
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
     path("capacity/", views.CapacityView.as_view(), name="capacity"),
+    path("", include("engagement.retention.api_urls")),
 ]

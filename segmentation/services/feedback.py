@@ -3,7 +3,9 @@ candidate rule it suggests, so the policy learns from the exceptions people make
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count
 
@@ -71,3 +73,18 @@ def override_feedback() -> list[FeedbackGroup]:
         )
         for row in rows
     ]
+
+
+# How overridden accounts renewed is measured by the retention report, which needs data of the apps
+# above this one (coverage, entitlements): that app registers its provider here in its ready().
+_override_outcomes: list[Callable[[], dict[str, Any]]] = []
+
+
+def register_override_outcomes(provider: Callable[[], dict[str, Any]]) -> None:
+    """``provider()`` answers, per override reason, how its accounts renewed against their peers."""
+    _override_outcomes[:] = [provider]
+
+
+def override_outcomes() -> dict[str, Any]:
+    """Per override reason, the renewal evidence (empty when no app measures retention)."""
+    return _override_outcomes[0]() if _override_outcomes else {}

@@ -21,7 +21,7 @@ from ..models import (
     TierReview,
 )
 from ..selectors import latest_review_summaries
-from ..services.feedback import override_feedback
+from ..services.feedback import override_feedback, override_outcomes
 
 PANELS = "segmentation/panels.html"
 DRILLDOWN_LIMIT = 200
@@ -88,7 +88,15 @@ def overrides_panel(request: HtmxHttpRequest) -> HttpResponse:
         "labels": [label for _, label, _ in reasons],
         "datasets": [{"label": "Active overrides", "data": [n for _, _, n in reasons], "color": "#f0a500"}],
     }
-    context = {"reasons": reasons, "groups": groups[:8], "pending": pending, "chart": chart}
+    outcomes = override_outcomes()
+    evidence = [(label, outcomes[code]) for code, label in OverrideReason.choices if code in outcomes]
+    context = {
+        "reasons": reasons,
+        "groups": groups[:8],
+        "pending": pending,
+        "chart": chart,
+        "evidence": evidence,
+    }
     return render_fragment(request, PANELS, "overrides", context)
 
 
