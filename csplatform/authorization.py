@@ -183,3 +183,8 @@ def may_manage_policies(user: Any) -> bool:
 def may_run_reviews(user: Any) -> bool:
     """Start and follow tier reviews: leadership, or an integration scheduling them."""
     return roles.is_leader(user) or roles.is_integration(user)
+
+
+def may_read_health_scorecards(user: Any) -> bool:
+    """The health scorecards (versions, components, bands): CSMs and leadership."""
+    return roles.is_csm(user) or roles.is_leader(user)

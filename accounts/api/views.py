@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -21,10 +23,11 @@ from csplatform import authorization
 from csplatform.api_auth import ReadOnlyTokenPermission, RoleRequired
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
+from csplatform.pagination import IdCursorPagination
 
 from ..filters import AccountFilter
 from ..models import Account
-from ..selectors import accounts_visible_to
+from ..selectors import accounts_for_api
 from ..services import (
     SyncResult,
     account_create,
@@ -81,15 +84,47 @@ def _actor(request: Request) -> User:
     return cast(User, request.user)
 
 
+class AccountCursorPagination(IdCursorPagination):
+    """Newest first, or by health with ``?ordering=health`` / ``-health`` (accounts without a
+    health score last either way; ties by id)."""
+
+    orderings = {"health": ("health_order", "id"), "-health": ("-health_order", "-id")}
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
+        wanted = request.query_params.get("ordering")
+        if not wanted:
+            return ("-id",)
+        if wanted not in self.orderings:
+            raise exceptions.ValidationError({"ordering": ["Use health or -health."]})
+        return self.orderings[wanted]
+
+
+def _with_health_order(accounts: QuerySet[Account], ordering: str | None) -> QuerySet[Account]:
+    """The sort key of ``?ordering=health``: the score, with unscored accounts after every score."""
+    if ordering == "health":
+        return accounts.annotate(health_order=Coalesce("health_score", 101))
+    if ordering == "-health":
+        return accounts.annotate(health_order=Coalesce("health_score", -1))
+    return accounts
+
+
 @extend_schema_view(
     get=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                enum=["health", "-health"],
+                required=False,
+                description="Order by health score (lowest first, or highest with -health).",
+            )
+        ],
         responses={
             200: AccountSerializer(many=True),
             404: OpenApiResponse(
                 response=inline_serializer("InvalidCursor", fields={"detail": serializers.CharField()}),
                 description="The cursor is not one this list handed out.",
             ),
-        }
+        },
     ),
     post=extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer}),
 )
@@ -100,9 +135,11 @@ class AccountListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     serializer_class = AccountSerializer
     input_serializer_class = AccountCreateSerializer
     filterset_class = AccountFilter
+    pagination_class = AccountCursorPagination
 
     def get_queryset(self) -> Any:
-        return accounts_visible_to(user=self.request.user)
+        accounts = accounts_for_api(user=self.request.user)
+        return _with_health_order(accounts, self.request.query_params.get("ordering"))
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = account_create(
@@ -116,7 +153,7 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return accounts_visible_to(user=self.request.user)
+        return accounts_for_api(user=self.request.user)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         account = self.get_object()
@@ -148,6 +185,7 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
             data=changes,
             expected_version=_if_match(request),
         )
+        account = self.get_queryset().get(pk=account.pk)  # with the health columns
         return _with_etag(Response(AccountSerializer(account).data), account)
 
 

@@ -14,6 +14,7 @@ from .engagement import (
     tier_change_handle,
     tier_changes_handle,
 )
+from .health import health_flags_raise
 from .journeys import journeys_dispatch, journeys_stop_for_tier_change, journeys_tick
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "demo_data",
     "flags_detect",
     "flags_nightly",
+    "health_flags_raise",
     "journeys_dispatch",
     "journeys_stop_for_tier_change",
     "journeys_tick",
