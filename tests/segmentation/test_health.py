@@ -148,7 +148,8 @@ def test_the_sentence_describes_a_usage_trend_and_missing_touches_as_a_csm_reads
         },
     )
     assert health.summary == (
-        "Health 5 (at risk): active users -35% in 90 days (-45); no touchpoint logged (-25); coverage kept 50% (-25)."
+        "Health 5 (at risk): active users -35% in 90 days (-45); no touchpoint logged (-25); "
+        "coverage kept 50% (-25)."
     )
 
 
