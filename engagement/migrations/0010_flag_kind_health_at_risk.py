@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('engagement', '0009_outbound_queue_waiting'),
+        ("engagement", "0009_outbound_queue_waiting"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='flag',
-            name='kind',
-            field=models.CharField(choices=[('usage_drop', 'Usage drop'), ('usage_spike', 'Usage spike'), ('ticket_surge', 'Ticket surge'), ('renewal_near', 'Renewal near'), ('champion_left', 'Champion left'), ('health_at_risk', 'Health at risk')], max_length=20),
+            model_name="flag",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("usage_drop", "Usage drop"),
+                    ("usage_spike", "Usage spike"),
+                    ("ticket_surge", "Ticket surge"),
+                    ("renewal_near", "Renewal near"),
+                    ("champion_left", "Champion left"),
+                    ("health_at_risk", "Health at risk"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
