@@ -7,6 +7,9 @@ from django.db.models import Q, QuerySet
 
 from .models import Account
 
+# The bands segmentation's health scorecards assign (segmentation.models.HealthBand).
+HEALTH_BANDS = (("at_risk", "At risk"), ("watch", "Watch"), ("healthy", "Healthy"))
+
 
 class AccountFilter(django_filters.FilterSet):
     tier = django_filters.CharFilter(field_name="tier_code", help_text="Tier code, e.g. MM1.")
@@ -14,13 +17,16 @@ class AccountFilter(django_filters.FilterSet):
     updated_since = django_filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", help_text="Accounts changed at or after this time."
     )
+    health_band = django_filters.ChoiceFilter(
+        field_name="health_band", choices=HEALTH_BANDS, help_text="Latest health band."
+    )
     search = django_filters.CharFilter(
         method="filter_search", max_length=200, help_text="Name or domain contains (case-insensitive)."
     )
 
     class Meta:
         model = Account
-        fields = ["tier", "csm", "updated_since", "search"]
+        fields = ["tier", "csm", "health_band", "updated_since", "search"]
 
     def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
         value = value.strip()

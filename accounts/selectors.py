@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 
@@ -20,6 +21,44 @@ def accounts_visible_to(*, user: AnyUser) -> QuerySet[Account]:
     Owners are joined so a page or an API list renders usernames without a query per row.
     """
     return Account.objects.select_related("csm", "ae").filter(authorization.account_scope(user))
+
+
+# Columns a higher app adds to the accounts the API shows (segmentation: the health explanation and
+# trend from its history), as expressions over the account built on each use.
+_API_ANNOTATIONS: dict[str, Callable[[], Any]] = {}
+
+
+def register_account_annotation(name: str, build: Callable[[], Any]) -> None:
+    """Called from a higher app's ``AppConfig.ready()``; the API list and detail select the column
+    in their own query (no query per row)."""
+    _API_ANNOTATIONS[name] = build
+
+
+def accounts_for_api(*, user: Any) -> QuerySet[Account]:
+    """``accounts_visible_to`` with the registered columns (health summary, version, trend)."""
+    accounts = accounts_visible_to(user=user)
+    if not _API_ANNOTATIONS:
+        return accounts
+    return accounts.annotate(**{name: build() for name, build in _API_ANNOTATIONS.items()})
+
+
+def account_health(account: Account) -> dict[str, Any] | None:
+    """The account's latest health as the API shows it, or None before its first computation.
+
+    ``trend_30d``, ``scorecard_version`` and ``explanation`` come from the columns segmentation
+    registers (``accounts_for_api``); an account read without them shows them as null.
+    """
+    if account.health_score is None:
+        return None
+    before = getattr(account, "health_score_30d_before", None)
+    return {
+        "score": account.health_score,
+        "band": account.health_band,
+        "as_of": account.health_on,
+        "trend_30d": None if before is None else account.health_score - before,
+        "scorecard_version": getattr(account, "health_scorecard_version", None),
+        "explanation": getattr(account, "health_summary", None),
+    }
 
 
 def account_tier(account: Account) -> dict[str, str] | None:

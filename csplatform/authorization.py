@@ -226,6 +226,11 @@ def may_run_reviews(user: AnyUser) -> bool:
     return roles.is_leader(user) or roles.is_integration(user)
 
 
+def may_read_health_scorecards(user: AnyUser) -> bool:
+    """The health scorecards (versions, components, bands): CSMs and leadership."""
+    return roles.is_csm(user) or roles.is_leader(user)
+
+
 # --- Outcomes and retention ------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 # Capabilities that follow other apps' signals, in the order their receivers connect: a signal's
 # receivers run in that order (playbooks start before the old tier's journeys stop).
-CAPABILITIES_WITH_RECEIVERS = ("playbook_runs", "capacity", "coverage", "flags", "demo", "journeys")
+CAPABILITIES_WITH_RECEIVERS = ("playbook_runs", "capacity", "coverage", "flags", "demo", "journeys", "health")
 
 
 class EngagementConfig(AppConfig):
@@ -16,6 +16,7 @@ class EngagementConfig(AppConfig):
         from .capacity import views as capacity_views
         from .coverage import views as coverage_views
         from .handoffs import views as handoffs_views
+        from .health import inputs as health_inputs
         from .journeys import views as journeys_views
         from .retention import views as retention_views
         from .todo import views as todo_views
@@ -39,3 +40,5 @@ class EngagementConfig(AppConfig):
             views.register_pages()
         # Cost-to-serve counts the CSM minutes logged as touchpoints.
         register_minutes_sql(touchpoint_minutes_since_sql())
+        # Coverage kept, open flags and recency of touch are inputs to account health.
+        health_inputs.register()

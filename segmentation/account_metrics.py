@@ -15,11 +15,11 @@ from typing import Any
 
 from django.db.models import Q
 
-from accounts.models import Contact
+from accounts.models import Account, Contact
 
 from .engine import PolicySnapshot
 from .queries.evaluation import usage_history_of
-from .rules import CONTACT_SIGNALS, USAGE_SIGNALS
+from .rules import CONTACT_SIGNALS, HEALTH_SIGNALS, USAGE_SIGNALS
 
 # Weekly snapshots: 90 days of trend plus slack for a late period.
 USAGE_LOOKBACK_DAYS = 120
@@ -78,7 +78,7 @@ def signals_for(
     ids = [a.id for a in accounts]
     result: dict[int, dict[str, Any]] = {}
     # Every rule reads ACV and may read the lifecycle stage; the rest only when a rule uses it.
-    unread = dict.fromkeys((USAGE_SIGNALS | CONTACT_SIGNALS) & needed)
+    unread = dict.fromkeys((USAGE_SIGNALS | CONTACT_SIGNALS | HEALTH_SIGNALS) & needed)
     wants_renewal = "days_to_renewal" in needed
     wants_within = "acv_within_pct_of_next_threshold" in needed
     for account in accounts:
@@ -127,4 +127,11 @@ def signals_for(
         for account_id, champion, executive in contacts:
             result[account_id]["has_champion"] |= champion
             result[account_id]["has_executive_sponsor"] |= executive
+    if needed & HEALTH_SIGNALS:
+        # The latest health kept on the account (None before its first computation).
+        for account_id, score, band in Account.objects.filter(pk__in=ids).values_list(
+            "pk", "health_score", "health_band"
+        ):
+            result[account_id]["health_score"] = score
+            result[account_id]["health_band"] = band or None
     return result

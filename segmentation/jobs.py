@@ -55,3 +55,20 @@ def expire_overrides() -> None:
     from .services.overrides import tier_overrides_expire
 
     tier_overrides_expire()
+
+
+@shared_task(name="segmentation.compute_health_accounts")
+def compute_health_accounts(account_ids: list[int]) -> None:
+    """Event-driven health of a few accounts (a sync, a touchpoint, a flag)."""
+    from .services.health import health_compute_accounts
+
+    health_compute_accounts(account_ids=account_ids)
+
+
+@shared_task(name="segmentation.nightly_health")
+def nightly_health() -> None:
+    if not claim_slot("segmentation.nightly_health", every=timedelta(days=1)):
+        return
+    from .services.health import health_compute_book
+
+    health_compute_book()

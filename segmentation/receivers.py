@@ -41,3 +41,12 @@ def on_demo_data_seeded(sender: Any, **kwargs: Any) -> None:
     from .jobs import assign_initial_tiers
 
     enqueue(assign_initial_tiers)
+
+
+@receiver(accounts_changed, dispatch_uid="segmentation.health.accounts_changed")
+@receiver(usage_received, dispatch_uid="segmentation.health.usage_received")
+def on_health_inputs_changed(sender: Any, account_ids: list[int], **kwargs: Any) -> None:
+    """A sync changed accounts or their usage: their health is recomputed within seconds."""
+    from .services.health import enqueue_health_recompute
+
+    enqueue_health_recompute(account_ids=account_ids)

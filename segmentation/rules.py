@@ -51,6 +51,9 @@ SIGNALS: dict[str, SignalSpec] = {
         SignalSpec("has_champion", BOOLEAN, "has a champion"),
         SignalSpec("has_executive_sponsor", BOOLEAN, "has an executive sponsor"),
         SignalSpec("acv_within_pct_of_next_threshold", NUMBER, "ACV within", unit="%"),
+        # The account's latest health (segmentation.services.health keeps it on the account).
+        SignalSpec("health_score", NUMBER, "health score"),
+        SignalSpec("health_band", TEXT, "health band", choices=("at_risk", "watch", "healthy")),
     )
 }
 
@@ -59,6 +62,7 @@ USAGE_SIGNALS = frozenset(
     {"seat_utilisation", "active_users_trend_90d", "feature_adoption", "support_tickets_30d"}
 )
 CONTACT_SIGNALS = frozenset({"has_champion", "has_executive_sponsor"})
+HEALTH_SIGNALS = frozenset({"health_score", "health_band"})
 
 OPERATORS = (">=", ">", "<=", "<", "==", "in", "between")
 NUMERIC_OPERATORS = frozenset({">=", ">", "<=", "<", "between"})

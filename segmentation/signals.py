@@ -29,3 +29,8 @@ override_applied = Signal()
 
 # The active policy changed. kwargs: policy_id: int
 policy_activated = Signal()
+
+# Accounts' health bands changed in a health computation (once per batch; only accounts whose band
+# differs from their previous one, "" before the first computation).
+# kwargs: account_ids: list[int], from_bands: list[str], to_bands: list[str] (same order)
+health_band_changed = Signal()

@@ -20,7 +20,7 @@ from ..models import (
     TierSource,
     Vertical,
 )
-from ..selectors import account_tier
+from ..selectors import account_health, account_tier
 from ..services import MAX_SYNC_RECORDS
 
 # PostgreSQL's integer column (PositiveIntegerField) stops here; a bigger count is bad input.
@@ -56,6 +56,17 @@ class AccountTierSerializer(serializers.Serializer):
     explanation = serializers.CharField()
 
 
+class AccountHealthSerializer(serializers.Serializer):
+    """The latest health as shown on an account (null before the first computation)."""
+
+    score = serializers.IntegerField(min_value=0, max_value=100)
+    band = serializers.ChoiceField(choices=["healthy", "watch", "at_risk"])
+    as_of = serializers.DateField()
+    trend_30d = serializers.IntegerField(allow_null=True, help_text="Score minus the score 30 days earlier.")
+    scorecard_version = serializers.IntegerField(allow_null=True)
+    explanation = serializers.CharField(allow_null=True)
+
+
 class AccountSerializer(serializers.ModelSerializer):
     csm: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
@@ -67,6 +78,7 @@ class AccountSerializer(serializers.ModelSerializer):
     vertical = serializers.ChoiceField(choices=Vertical.choices, allow_blank=True, read_only=True)
     region = serializers.ChoiceField(choices=Region.choices, allow_blank=True, read_only=True)
     tier = serializers.SerializerMethodField()
+    health = serializers.SerializerMethodField()
     created_at = OffsetDateTimeField(read_only=True)
     updated_at = OffsetDateTimeField(read_only=True)
 
@@ -87,6 +99,7 @@ class AccountSerializer(serializers.ModelSerializer):
             "csm",
             "ae",
             "tier",
+            "health",
             "created_at",
             "updated_at",
         ]
@@ -95,6 +108,11 @@ class AccountSerializer(serializers.ModelSerializer):
     @extend_schema_field(AccountTierSerializer(allow_null=True))
     def get_tier(self, account: Account) -> dict[str, str] | None:
         return account_tier(account)
+
+    @extend_schema_field(AccountHealthSerializer(allow_null=True))
+    def get_health(self, account: Account) -> dict[str, Any] | None:
+        health = account_health(account)
+        return None if health is None else AccountHealthSerializer(health).data
 
 
 class AccountFieldsSerializer(serializers.Serializer):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -24,7 +26,7 @@ from csplatform.pagination import IdCursorPagination
 
 from ..filters import AccountFilter
 from ..models import Account, RenewalOutcome
-from ..selectors import account_renewals, accounts_visible_to
+from ..selectors import account_renewals, accounts_for_api, accounts_visible_to
 from ..services import (
     SyncResult,
     account_create,
@@ -80,15 +82,47 @@ class SyncPermission(permissions.BasePermission):
 API_PERMISSIONS = [permissions.IsAuthenticated, RoleRequired, ReadOnlyTokenPermission]
 
 
+class AccountCursorPagination(IdCursorPagination):
+    """Newest first, or by health with ``?ordering=health`` / ``-health`` (accounts without a
+    health score last either way; ties by id)."""
+
+    orderings = {"health": ("health_order", "id"), "-health": ("-health_order", "-id")}
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
+        wanted = request.query_params.get("ordering")
+        if not wanted:
+            return ("-id",)
+        if wanted not in self.orderings:
+            raise exceptions.ValidationError({"ordering": ["Use health or -health."]})
+        return self.orderings[wanted]
+
+
+def _with_health_order(accounts: QuerySet[Account], ordering: str | None) -> QuerySet[Account]:
+    """The sort key of ``?ordering=health``: the score, with unscored accounts after every score."""
+    if ordering == "health":
+        return accounts.annotate(health_order=Coalesce("health_score", 101))
+    if ordering == "-health":
+        return accounts.annotate(health_order=Coalesce("health_score", -1))
+    return accounts
+
+
 @extend_schema_view(
     get=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                enum=["health", "-health"],
+                required=False,
+                description="Order by health score (lowest first, or highest with -health).",
+            )
+        ],
         responses={
             200: AccountSerializer(many=True),
             404: OpenApiResponse(
                 response=inline_serializer("InvalidCursor", fields={"detail": serializers.CharField()}),
                 description="The cursor is not one this list handed out.",
             ),
-        }
+        },
     ),
     post=extend_schema(request=AccountCreateSerializer, responses={201: AccountSerializer}),
 )
@@ -99,9 +133,11 @@ class AccountListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     serializer_class = AccountSerializer
     input_serializer_class = AccountCreateSerializer
     filterset_class = AccountFilter
+    pagination_class = AccountCursorPagination
 
     def get_queryset(self) -> Any:
-        return accounts_visible_to(user=self.request.user)
+        accounts = accounts_for_api(user=self.request.user)
+        return _with_health_order(accounts, self.request.query_params.get("ordering"))
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = account_create(
@@ -115,7 +151,7 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        return accounts_visible_to(user=self.request.user)
+        return accounts_for_api(user=self.request.user)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         account = self.get_object()
@@ -147,6 +183,7 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
             data=changes,
             expected_version=_if_match(request),
         )
+        account = self.get_queryset().get(pk=account.pk)  # with the health columns
         return _with_etag(Response(AccountSerializer(account).data), account)
 
 

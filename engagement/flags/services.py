@@ -191,6 +191,10 @@ def flags_raise(*, signals: Iterable[Signal], now: dt.datetime | None = None) ->
             created.append(row)
     if not created:
         return created
+    # Open flags count in account health (bulk_create sends no post_save).
+    from segmentation.services.health import enqueue_health_recompute
+
+    enqueue_health_recompute(account_ids={flag.account_id for flag in created})
     accounts = Account.objects.only("pk", "region", "csm_id", "tier_code").in_bulk(
         {flag.account_id for flag in created}
     )

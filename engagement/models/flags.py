@@ -13,6 +13,7 @@ class FlagKind(models.TextChoices):
     TICKET_SURGE = "ticket_surge", "Ticket surge"
     RENEWAL_NEAR = "renewal_near", "Renewal near"
     CHAMPION_LEFT = "champion_left", "Champion left"
+    HEALTH_AT_RISK = "health_at_risk", "Health at risk"
 
 
 class FlagStatus(models.TextChoices):

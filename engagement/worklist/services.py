@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..models import FlagKind
 
 # Flags that signal churn weigh more than the others.
-RISK_FLAGS = frozenset({"usage_drop", "champion_left", "ticket_surge"})
+RISK_FLAGS = frozenset({"usage_drop", "champion_left", "ticket_surge", "health_at_risk"})
 # A renewal this close scores ``renewal_soon``; up to settings.WORKLIST_RENEWAL_DAYS, ``renewal``.
 RENEWAL_SOON_DAYS = 30
 # Tier ranks below this one score (ceiling - rank) x ``per_tier_rank``: Enterprise +20 … Tier 3 +5.

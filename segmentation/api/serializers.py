@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import OverrideReason, TierChange, TierOverride, TierReview
+from ..models import (
+    AccountHealth,
+    HealthComponent,
+    HealthScorecard,
+    OverrideReason,
+    TierChange,
+    TierOverride,
+    TierReview,
+)
 
 
 class EntitlementSerializer(serializers.Serializer):
@@ -121,3 +130,41 @@ class TierOverrideSerializer(serializers.ModelSerializer):
             "decided_at",
             "decision_note",
         ]
+
+
+class AccountHealthDaySerializer(serializers.ModelSerializer):
+    scorecard_version = serializers.IntegerField(source="scorecard.version")
+
+    class Meta:
+        model = AccountHealth
+        fields = ["date", "score", "band", "scorecard_version"]
+
+
+class HealthComponentSerializer(serializers.ModelSerializer):
+    weight = serializers.DecimalField(max_digits=6, decimal_places=3, coerce_to_string=False)
+    points = serializers.JSONField(help_text='Ascending steps [{"from": value, "points": 0-100}].')
+
+    class Meta:
+        model = HealthComponent
+        fields = ["signal", "weight", "direction", "points", "missing_points"]
+
+
+class HealthBandsSerializer(serializers.Serializer):
+    watch_from = serializers.IntegerField(help_text="Scores below this are at_risk.")
+    healthy_from = serializers.IntegerField(help_text="Scores from this on are healthy.")
+
+
+class HealthScorecardSerializer(serializers.ModelSerializer):
+    components = HealthComponentSerializer(many=True)
+    bands = serializers.SerializerMethodField()
+    activated_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = HealthScorecard
+        fields = ["version", "name", "status", "components", "bands", "activated_by", "activated_at"]
+
+    @extend_schema_field(HealthBandsSerializer)
+    def get_bands(self, scorecard: HealthScorecard) -> dict[str, int]:
+        return {"watch_from": scorecard.watch_from, "healthy_from": scorecard.healthy_from}

@@ -24,4 +24,8 @@ urlpatterns = [
     path("tier-proposals/", views.ProposalListView.as_view(), name="tier-proposals-list"),
     path("tier-proposals/<int:pk>/accept/", views.ProposalAcceptView.as_view(), name="tier-proposals-accept"),
     path("tier-proposals/<int:pk>/reject/", views.ProposalRejectView.as_view(), name="tier-proposals-reject"),
+    path(
+        "accounts/<int:pk>/health-history/", views.HealthHistoryView.as_view(), name="accounts-health-history"
+    ),
+    path("health-scorecards/", views.HealthScorecardListView.as_view(), name="health-scorecards-list"),
 ]

@@ -1,4 +1,4 @@
-"""Segmentation API: tiers, tier history, reviews, overrides and proposals. Thin: parse, check
+"""Segmentation API: tiers, tier history, reviews, overrides, proposals and health. Thin: parse, check
 role and object, call a service or selector, answer."""
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from rest_framework.views import APIView
 from accounts.selectors import accounts_visible_to
 from csplatform import authorization
 from csplatform.api_auth import ReadOnlyTokenPermission, RoleRequired
+from csplatform.pagination import IdCursorPagination
 
-from .. import selectors
-from ..models import TierChange, TierOverride, TierReview
+from .. import selectors, selectors_health
+from ..models import AccountHealth, HealthScorecard, TierChange, TierOverride, TierReview
 from ..services import (
     ReviewInProgress,
     tier_override_approve,
@@ -30,6 +31,8 @@ from ..services import (
     tier_review_start,
 )
 from .serializers import (
+    AccountHealthDaySerializer,
+    HealthScorecardSerializer,
     OverrideDecisionSerializer,
     OverrideRequestSerializer,
     ProposalRejectSerializer,
@@ -177,3 +180,47 @@ class ProposalRejectView(APIView):
             expires_on=data.validated_data.get("expires_on"),
         )
         return Response(TierOverrideSerializer(override).data)
+
+
+class HealthHistoryPagination(IdCursorPagination):
+    ordering = "-date"  # one row a day per account: the date orders the history uniquely
+
+
+class ScorecardPagination(IdCursorPagination):
+    ordering = "-version"
+
+
+class HealthHistoryView(generics.ListAPIView):
+    """One row a day of the account's health, newest first (accounts the reader may see)."""
+
+    serializer_class = AccountHealthDaySerializer
+    pagination_class = HealthHistoryPagination
+
+    def get_queryset(self) -> QuerySet[AccountHealth]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no pk
+            return AccountHealth.objects.none()
+        account = get_object_or_404(accounts_visible_to(user=self.request.user), pk=self.kwargs["pk"])
+        return selectors_health.account_health_history(account=account)
+
+
+class ScorecardReadPermission(permissions.BasePermission):
+    message = "Only CSMs and CS Leadership may read health scorecards."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return authorization.may_read_health_scorecards(request.user)
+
+
+class HealthScorecardListView(generics.ListAPIView):
+    """Every health scorecard version with its components and bands, newest first."""
+
+    permission_classes = [
+        permissions.IsAuthenticated,
+        RoleRequired,
+        ReadOnlyTokenPermission,
+        ScorecardReadPermission,
+    ]
+    serializer_class = HealthScorecardSerializer
+    pagination_class = ScorecardPagination
+
+    def get_queryset(self) -> QuerySet[HealthScorecard]:
+        return selectors_health.health_scorecards().select_related("activated_by")

@@ -39,6 +39,8 @@ EXPECTED = [
     ("POST", "/api/v1/renewals/sync/", "401 403 403 403 403 403 200 403 403 403"),
     ("GET", "/api/v1/tiers/", "401 200 200 200 200 200 200 200 403 403"),
     ("GET", "/api/v1/accounts/<int:pk>/tier-history/", "401 200 404 200 404 200 200 200 403 403"),
+    ("GET", "/api/v1/accounts/<int:pk>/health-history/", "401 200 404 200 404 200 200 200 403 403"),
+    ("GET", "/api/v1/health-scorecards/", "401 200 200 403 403 200 403 403 403 403"),
     ("POST", "/api/v1/accounts/<int:pk>/tier-override/", "401 400 404 403 404 400 403 403 403 403"),
     ("POST", "/api/v1/tier-reviews/", "401 403 403 403 403 202 202 403 403 403"),
     ("GET", "/api/v1/tier-reviews/<int:pk>/", "401 403 403 403 403 200 200 200 403 403"),
