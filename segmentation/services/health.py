@@ -158,7 +158,7 @@ def enqueue_health_recompute(*, account_ids: Iterable[int]) -> None:
     """Recompute these accounts' health in a task once the caller's transaction commits."""
     from csplatform.dispatch import enqueue
 
-    from ..tasks import compute_health_accounts
+    from ..jobs import compute_health_accounts
 
     ids = sorted(set(account_ids))
     for start in range(0, len(ids), EVENT_BATCH_SIZE):

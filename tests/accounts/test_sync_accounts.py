@@ -353,7 +353,9 @@ def test_a_1000_record_sync_is_a_handful_of_queries(
         record(f"Q-{i}", acv=f"{100 + i % 3}.00", csm=owners[i % 4], lifecycle_stage="mature", region="APAC")
         for i in range(1000)
     ]
-    with django_assert_max_num_queries(15):
+    # Set-based writes, plus one outbox row per follow-up (tier re-evaluation, health, onboarding
+    # playbooks, CSM portfolio) per 500 changed accounts: 17 whatever the batch holds.
+    with django_assert_max_num_queries(17):
         response = sync(integration_client, records)
     body = response.json()
     assert body["failed"] == 0
