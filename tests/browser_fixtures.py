@@ -75,19 +75,25 @@ def screenshot() -> Any:
 @pytest.fixture
 def migration_data(transactional_db: None) -> None:
     """Browser tests run on a flushed (transactional) database: put back what data migrations
-    create (roles, the default policy, the service catalogue) when an earlier test flushed it."""
+    create (roles, the default policy, the service catalogue, the default health scorecard) when an
+    earlier test flushed it."""
     import importlib
 
     from django.apps import apps
     from django.contrib.auth.models import Group
 
     from playbooks.models import ServiceModule
-    from segmentation.models import TierPolicy
+    from segmentation.models import HealthScorecard, TierPolicy
 
     steps = [
         (Group.objects.exists, "csplatform.migrations.0002_roles", "create_roles"),
         (TierPolicy.objects.exists, "segmentation.migrations.0002_default_policy", "create_default_policy"),
         (ServiceModule.objects.exists, "playbooks.migrations.0002_default_catalogue", "create_catalogue"),
+        (
+            HealthScorecard.objects.exists,
+            "segmentation.migrations.0009_default_health_scorecard",
+            "create_default_scorecard",
+        ),
     ]
     for present, module, function in steps:
         if not present():

@@ -92,7 +92,7 @@ def change_acv_in_a_process_that_dies_after_commit(
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_follow_up_survives_a_process_killed_between_commit_and_publish(alice, tmp_path):
+def test_follow_up_survives_a_process_killed_between_commit_and_publish(migration_data, alice, tmp_path):
     account = tiered_account("MM1", csm=alice, acv=Decimal("62000"))
 
     result = change_acv_in_a_process_that_dies_after_commit(account.pk, tmp_path)
@@ -101,11 +101,14 @@ def test_follow_up_survives_a_process_killed_between_commit_and_publish(alice, t
     assert "survived" not in result.stdout
     account.refresh_from_db()
     assert (account.acv, account.tier_code) == (Decimal("90000.00"), "MM1")  # committed, not followed up
-    queued = PendingDispatch.objects.get()
-    assert queued.task_name == "segmentation.reevaluate_accounts"
-    assert queued.kwargs == {"account_ids": [account.pk]}
+    # Both follow-ups of an ACV change were committed with it: the tier re-evaluation and health.
+    queued = {row.task_name: row.kwargs for row in PendingDispatch.objects.all()}
+    assert queued == {
+        "segmentation.reevaluate_accounts": {"account_ids": [account.pk]},
+        "segmentation.compute_health_accounts": {"account_ids": [account.pk]},
+    }
 
-    assert sweep(grace=timedelta(0)) == 1  # eager Celery: the task runs here
+    assert sweep(grace=timedelta(0)) == 2  # eager Celery: the tasks run here
 
     account.refresh_from_db()
     assert (account.tier_code, account.tier_source) == ("ENT", "policy")
@@ -119,7 +122,7 @@ def test_follow_up_survives_a_process_killed_between_commit_and_publish(alice, t
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_rolled_back_change_leaves_no_outbox_row_and_no_follow_up(alice):
+def test_a_rolled_back_change_leaves_no_outbox_row_and_no_follow_up(migration_data, alice):
     account = tiered_account("MM1", csm=alice, acv=Decimal("62000"))
 
     with pytest.raises(RuntimeError), transaction.atomic():

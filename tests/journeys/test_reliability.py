@@ -202,7 +202,7 @@ def test_every_contact_gets_each_due_step_at_most_once_and_no_row_is_lost_when_w
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
     broker_url, transport_options = _broker(tmp_path)
-    producer = Celery("reliability-producer", broker=broker_url)
+    producer = Celery("reliability-producer", broker=broker_url, set_as_current=False)
     producer.conf.broker_transport_options = transport_options
     producer.conf.task_always_eager = False
     if not broker_url.startswith("filesystem://"):
