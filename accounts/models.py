@@ -84,7 +84,7 @@ class Account(models.Model):
     tier_updated_at = models.DateTimeField(null=True, blank=True)
     # The latest health, denormalised for lists and ordering. Written only by segmentation services.
     health_score = models.PositiveSmallIntegerField(null=True, blank=True)
-    health_band = models.CharField(max_length=10, blank=True, default="")
+    health_band = models.CharField(max_length=10, blank=True, default="", db_default="")
     health_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
