@@ -7,6 +7,7 @@ Demo seeding writes up to a million rows: COPY streams them about ten times fast
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,3 +29,22 @@ def rows_copy(*, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any
             copy.write_row(row)
             written += 1
     return written
+
+
+def accounts_stage_update(
+    *, account_ids: Sequence[int], stages: Sequence[str], renewal_dates: Sequence[dt.date]
+) -> int:
+    """Set each account's lifecycle stage and renewal date (parallel lists) in one statement: the
+    demo renewal history moves churned accounts. Mirrors no rule. Returns rows updated."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE accounts_account AS a
+            SET lifecycle_stage = v.stage, renewal_date = v.renewal_date
+            FROM unnest(%(ids)s::bigint[], %(stages)s::text[], %(dates)s::date[])
+                 AS v(id, stage, renewal_date)
+            WHERE a.id = v.id
+            """,
+            {"ids": list(account_ids), "stages": list(stages), "dates": list(renewal_dates)},
+        )
+        return cursor.rowcount

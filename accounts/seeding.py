@@ -5,10 +5,12 @@ Two entry points:
 ``seed_demo(accounts=2000, seed=42, ...)``
     What ``manage.py seed_demo`` runs: the demo people (CSMs, AEs, CS leaders, an integration
     user, all with the password ``DEMO_PASSWORD``), then ``accounts`` customer accounts with
-    contacts and 26 weekly usage snapshots, in one transaction. In that transaction it sends
-    ``accounts.signals.demo_data_seeded``: higher apps queue the tasks that derive their demo
-    state (tiers, touchpoints, tasks), which commit with the data or not at all. The same seed
-    gives the same names, ACVs, owners, contacts and usage.
+    contacts, 26 weekly usage snapshots and two years of renewal outcomes that follow each
+    account's usage trend and tickets (``seeding_history``), in one transaction. In that
+    transaction it sends ``accounts.signals.demo_data_seeded``: higher apps queue the tasks that
+    derive their demo state (tiers, touchpoints, tasks, health history), which commit with the
+    data or not at all. The same seed gives the same names, ACVs, owners, contacts, usage and
+    outcomes.
 
 ``ensure_accounts(n, seed=7, detail_limit=DETAIL_LIMIT)``
     For benchmarks: makes sure the database holds at least ``n`` accounts, adding demo accounts
@@ -67,7 +69,8 @@ from .demo_vocabulary import (
     pick,
     pool,
 )
-from .models import REGION_TIME_ZONES, Account, Contact, LifecycleStage, Region, UsageSnapshot
+from .models import REGION_TIME_ZONES, Account, Contact, LifecycleStage, Region, RenewalOutcome, UsageSnapshot
+from .seeding_history import OUTCOME_FIELDS, AccountHistoryChange, AccountUsageProfile, renewal_history_rows
 from .signals import demo_data_seeded
 
 # Public on purpose: it only ever protects demo data on a laptop. Production has no demo users.
@@ -77,6 +80,9 @@ DEFAULT_ACCOUNTS = 2_000
 DEFAULT_SEED = 42
 DETAIL_LIMIT = 20_000
 WEEKS_OF_USAGE = 26
+# An account whose tickets over the usage weeks exceed its expected load by this much has "high
+# tickets" (it churns more often in the renewal history).
+HIGH_TICKETS_FACTOR = 1.5
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class SeedSummary:
     accounts: int = 0
     contacts: int = 0
     usage_snapshots: int = 0
+    renewal_outcomes: int = 0
     detail_accounts: int = 0
     users: list[DemoUser] = field(default_factory=lambda: list(DEMO_USERS))
     seconds: float = 0.0
@@ -129,6 +136,8 @@ class _Detail:
     region: str
     domain: str
     lifecycle_stage: str
+    contract_start: dt.date
+    renewal_date: dt.date
 
 
 # --- Users ------------------------------------------------------------------------------------------
@@ -205,7 +214,7 @@ def _account_rows(
         contract_start = renewal - year * (1 if stage in short_contracts else 1 + int(rand() * 4))
         external_id = f"DEMO-{index:07d}"
         if detail_every and index % detail_every == 0:
-            details.append(_Detail(external_id, acv, region, domain, stage))
+            details.append(_Detail(external_id, acv, region, domain, stage, contract_start, renewal))
         yield (
             DEMO_CRM_SOURCE,
             external_id,
@@ -282,8 +291,13 @@ CONTACT_FIELDS = (
 
 
 def _usage_rows(
-    rng: random.Random, details: Iterable[_Detail], account_ids: dict[str, int], weeks: Sequence[dt.date]
+    rng: random.Random,
+    details: Iterable[_Detail],
+    account_ids: dict[str, int],
+    weeks: Sequence[dt.date],
+    profiles: list[AccountUsageProfile],
 ) -> Iterator[tuple[Any, ...]]:
+    """Usage rows; what the renewal history depends on (trend, ticket load) goes to ``profiles``."""
     last = len(weeks) - 1 or 1
     for detail in details:
         account_id = account_ids[detail.external_id]
@@ -292,6 +306,7 @@ def _usage_rows(
         base_use = 0.35 + rng.random() * 0.5
         base_adoption = 0.2 + rng.random() * 0.5
         tickets_per_week = 0.3 + seats / 150
+        tickets_total = 0
         for week_number, period_start in enumerate(weeks):
             progress = week_number / last
             spike = False
@@ -310,7 +325,19 @@ def _usage_rows(
             tickets = int(
                 rng.expovariate(1 / tickets_per_week) * (2.5 if spike or trend == "declining" else 1)
             )
+            tickets_total += tickets
             yield (account_id, period_start, round(seats * use), seats, f"{adoption:.3f}", tickets)
+        profiles.append(
+            AccountUsageProfile(
+                account_id=account_id,
+                acv=detail.acv,
+                lifecycle_stage=detail.lifecycle_stage,
+                contract_start=detail.contract_start,
+                renewal_date=detail.renewal_date,
+                trend=trend,
+                high_tickets=tickets_total > HIGH_TICKETS_FACTOR * tickets_per_week * len(weeks),
+            )
+        )
 
 
 USAGE_FIELDS = (
@@ -377,9 +404,11 @@ def seed_accounts(
     detail_limit: int = DETAIL_LIMIT,
     today: dt.date | None = None,
     summary: SeedSummary | None = None,
+    renewal_history: bool = True,
 ) -> SeedSummary:
-    """Insert ``count`` demo accounts numbered from ``start`` (plus contacts and usage for up to
-    ``detail_limit`` of them). Call inside a transaction; the demo users must exist."""
+    """Insert ``count`` demo accounts numbered from ``start`` (plus contacts, usage and, unless
+    ``renewal_history`` is False, two years of renewal outcomes for up to ``detail_limit`` of
+    them). Call inside a transaction; the demo users must exist."""
     summary = summary or SeedSummary(seed=seed)
     today = today or timezone.localdate()
     user_ids = _demo_user_ids()
@@ -390,6 +419,7 @@ def seed_accounts(
     detail_every = math.ceil(count / detail_limit) if detail_limit > 0 and count else 0
     rng = random.Random(f"csplatform-demo:{seed}:{start}")
     details: list[_Detail] = []
+    profiles: list[AccountUsageProfile] = []
     summary.accounts += _bulk_insert(
         Account,
         ACCOUNT_FIELDS,
@@ -412,9 +442,22 @@ def seed_accounts(
             Contact, CONTACT_FIELDS, _contact_rows(detail_rng, details, account_ids, now)
         )
         summary.usage_snapshots += _bulk_insert(
-            UsageSnapshot, USAGE_FIELDS, _usage_rows(detail_rng, details, account_ids, usage_weeks(today))
+            UsageSnapshot,
+            USAGE_FIELDS,
+            _usage_rows(detail_rng, details, account_ids, usage_weeks(today), profiles),
         )
-        summary.detail_accounts += len(details)
+    if profiles and renewal_history:
+        changes: list[AccountHistoryChange] = []
+        history_rng = random.Random(f"csplatform-demo-renewals:{seed}:{start}")
+        summary.renewal_outcomes += _bulk_insert(
+            RenewalOutcome, OUTCOME_FIELDS, renewal_history_rows(history_rng, profiles, today, changes)
+        )
+        queries.accounts_stage_update(
+            account_ids=[c.account_id for c in changes],
+            stages=[c.lifecycle_stage for c in changes],
+            renewal_dates=[c.renewal_date for c in changes],
+        )
+    summary.detail_accounts += len(details)
     return summary
 
 
@@ -494,5 +537,12 @@ def ensure_accounts(n: int, *, seed: int = 7, detail_limit: int = DETAIL_LIMIT) 
         if existing >= n:
             return existing
         ensure_demo_users()
-        seed_accounts(n - existing, seed=seed, start=_next_demo_index(), detail_limit=detail_limit)
+        # Outcomes are derived state: a bench that measures them writes its own.
+        seed_accounts(
+            n - existing,
+            seed=seed,
+            start=_next_demo_index(),
+            detail_limit=detail_limit,
+            renewal_history=False,
+        )
     return Account.objects.count()

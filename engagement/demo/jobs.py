@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from segmentation.services.demo_history import demo_history_create
+
 from .services import demo_engagement_create, seeded_accounts_tiered
 
 
 @shared_task(name="engagement.demo_data", bind=True, max_retries=30)
 def demo_data(self, *, seed: int) -> None:  # type: ignore[no-untyped-def]
-    """Demo touchpoints, tasks, commitments and flags once segmentation tiered the seeded accounts."""
+    """Demo touchpoints, tasks, commitments and flags once segmentation tiered the seeded accounts;
+    then the past segmentation reads with them (dated tiers, past overrides, health history)."""
     if not seeded_accounts_tiered():
         raise self.retry(countdown=5)
     demo_engagement_create(seed=seed)
+    demo_history_create(seed=seed)

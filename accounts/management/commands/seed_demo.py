@@ -14,8 +14,9 @@ class Command(BaseCommand):
         "Create deterministic demo data: the demo people (8 CSMs, 4 AEs, 2 CS leaders, 1 integration "
         f"user; password '{seeding.DEMO_PASSWORD}') and N customer accounts with log-normal ACV, "
         "verticals, regions, lifecycle stages and renewals over the next 12 months; 1-6 contacts and "
-        f"{seeding.WEEKS_OF_USAGE} weekly usage snapshots per account. For large N, contacts and "
-        "usage are created for at most --detail-limit accounts (default "
+        f"{seeding.WEEKS_OF_USAGE} weekly usage snapshots per account, and two years of renewal "
+        "outcomes that follow each account's usage trend and tickets. For large N, contacts, "
+        "usage and outcomes are created for at most --detail-limit accounts (default "
         f"{seeding.DETAIL_LIMIT:,}), spread evenly; the other accounts have neither. The same --seed "
         "gives the same data. Uses COPY on PostgreSQL and batched inserts on SQLite."
     )
@@ -66,7 +67,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Seeded demo data (seed {summary.seed}) in {summary.seconds:.1f} s: "
                 f"{summary.accounts:,} accounts, {summary.contacts:,} contacts, "
-                f"{summary.usage_snapshots:,} usage snapshots "
+                f"{summary.usage_snapshots:,} usage snapshots, "
+                f"{summary.renewal_outcomes:,} renewal outcomes over two years "
                 f"(contacts and usage for {summary.detail_accounts:,} accounts), "
                 f"{len(summary.users)} people."
             )
