@@ -204,3 +204,67 @@ def test_the_active_scorecard_uses_its_stored_history_when_there_is_some(lena):
         scorecard=HealthScorecard.objects.get(status=ScorecardStatus.ACTIVE), today=TODAY
     )
     assert result.from_history == 1
+
+
+# --- fitting weights to outcomes ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_fitting_gives_the_predictive_component_the_weight_and_noise_none(lena, alice):
+    from django.core.exceptions import PermissionDenied
+
+    from segmentation.services.health_fit import health_scorecard_fit_draft
+
+    base = health_scorecard_create_draft(by=lena, components=[SEATS, FLAGS, TOUCH])
+    for i in range(80):
+        account = AccountFactory()
+        low_usage = i % 2 == 0
+        _usage(account, on=AS_OF - dt.timedelta(days=7), users=30 if low_usage else 90)
+        if (i // 2) % 2:  # an open flag, independent of usage and of the outcome
+            FlagFactory(
+                account=account,
+                raised_at=_moment(AS_OF - dt.timedelta(days=3)),
+                expires_at=_moment(AS_OF + dt.timedelta(days=30)),
+            )
+        # Low usage churns, except one in five; high usage renews, except one in five contracts.
+        surprise = i % 10 in (0, 1)
+        _renewal(
+            account,
+            ("renewed" if surprise else "churned")
+            if low_usage
+            else ("contracted" if surprise else "renewed"),
+        )
+
+    with pytest.raises(PermissionDenied):
+        health_scorecard_fit_draft(by=alice, base=base, today=TODAY)
+    fitted = health_scorecard_fit_draft(by=lena, base=base, today=TODAY)
+
+    assert fitted.status == ScorecardStatus.DRAFT and fitted.version == base.version + 1
+    assert (fitted.watch_from, fitted.healthy_from) == (base.watch_from, base.healthy_from)
+    weights = dict(fitted.components.values_list("signal", "weight"))
+    assert weights["seat_utilisation"] >= Decimal("0.95")
+    assert weights["open_flags"] <= Decimal("0.05")
+    assert weights["days_since_last_touch"] == 0
+    assert sum(weights.values()) == 1
+    assert fitted.notes.startswith("Fitted on 80 renewals of the last 12 months (40 churned or contracted)")
+    assert "seat utilisation" in fitted.notes and "separates churned accounts best" in fitted.notes
+    assert "days since the last touch earned the same points for every renewal (no data)" in fitted.notes
+    # The fitted draft is backtested like any other: it separates as well as the data allows.
+    assert health_backtest(scorecard=fitted, today=TODAY).auc == pytest.approx(0.8)
+
+
+@pytest.mark.django_db
+def test_fitting_on_too_few_outcomes_is_refused(lena):
+    from django.core.exceptions import ValidationError
+
+    from segmentation.services.health_fit import health_scorecard_fit_draft
+
+    base = health_scorecard_create_draft(by=lena, components=[SEATS])
+    _renewal(AccountFactory(), "churned")
+    with pytest.raises(ValidationError) as exc:
+        health_scorecard_fit_draft(by=lena, base=base, today=TODAY)
+    assert exc.value.message_dict["outcomes"] == [
+        "Cannot fit weights: Only 1 renewal recorded in the last 12 months: "
+        "a backtest needs at least 20 to say anything about churn."
+    ]
+    assert HealthScorecard.objects.count() == 2  # the active one and the base: nothing new
