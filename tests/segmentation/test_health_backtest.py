@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 
 from accounts.models import Account
 from segmentation.models import AccountHealth, HealthScorecard, ScorecardStatus
@@ -268,3 +269,111 @@ def test_fitting_on_too_few_outcomes_is_refused(lena):
         "a backtest needs at least 20 to say anything about churn."
     ]
     assert HealthScorecard.objects.count() == 2  # the active one and the base: nothing new
+
+
+# --- the leadership pages -----------------------------------------------------------------------
+
+
+def _signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def _editor_post(draft: HealthScorecard, **changes: Any) -> dict[str, Any]:
+    data = {
+        "name": draft.name,
+        "watch_from": draft.watch_from,
+        "healthy_from": draft.healthy_from,
+        "notes": "",
+        "components-TOTAL_FORMS": 2,
+        "components-INITIAL_FORMS": 1,
+        "components-MIN_NUM_FORMS": 0,
+        "components-MAX_NUM_FORMS": 1000,
+        "components-0-signal": "seat_utilisation",
+        "components-0-weight": "1",
+        "components-0-steps": "0:0\n0.5:50\n0.8:100",
+        "components-0-direction": "higher_is_better",
+        "components-0-missing_points": "50",
+        "components-1-signal": "",
+        "components-1-weight": "",
+        "components-1-steps": "",
+        "components-1-direction": "any",
+        "components-1-missing_points": "50",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.django_db
+def test_leadership_lists_and_opens_scorecards_and_a_csm_may_not(client, lena, alice, seats_draft):
+    _signed_in(client, alice)
+    assert client.get("/health-scorecards/").status_code == 403
+    assert client.get(f"/health-scorecards/{seats_draft.pk}/").status_code == 403
+    assert client.post(f"/health-scorecards/{seats_draft.pk}/fit/").status_code == 403
+    _signed_in(client, lena)
+    listing = client.get("/health-scorecards/")
+    assert listing.status_code == 200
+    assert f"v{seats_draft.version}" in listing.text and "Active" in listing.text
+    page = client.get(f"/health-scorecards/{seats_draft.pk}/")
+    assert page.status_code == 200
+    assert "seat utilisation" in page.text and "0.8: 100" in page.text
+    assert "Fit weights to outcomes" in page.text and "Activate" in page.text
+
+
+@pytest.mark.django_db
+def test_editing_a_draft_saves_it_and_names_the_component_at_fault(client, lena, seats_draft):
+    _signed_in(client, lena)
+    url = f"/health-scorecards/{seats_draft.pk}/"
+    added = {
+        "components-1-signal": "open_flags",
+        "components-1-weight": "0.5",
+        "components-1-steps": "0:100\n1:0",
+        "components-1-direction": "lower_is_better",
+        "components-1-missing_points": "100",
+    }
+    response = client.post(url, _editor_post(seats_draft, watch_from=30, **added))
+    assert response.status_code == 302
+    seats_draft.refresh_from_db()
+    assert seats_draft.watch_from == 30
+    assert dict(seats_draft.components.values_list("signal", "weight")) == {
+        "seat_utilisation": Decimal("1.000"),
+        "open_flags": Decimal("0.500"),
+    }
+
+    falling = _editor_post(seats_draft, **added, **{"components-0-steps": "0:100\n0.5:50"})
+    response = client.post(url, falling, headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert "seat_utilisation: points must not fall as the value grows" in response.text
+    bad_line = _editor_post(seats_draft, **added, **{"components-0-steps": "0:0\nfifty"})
+    assert "Line 2 (fifty): write value:points" in client.post(url, bad_line).text
+
+
+@pytest.mark.django_db
+def test_the_backtest_fragment_shows_the_draft_beside_the_active_scorecard(client, lena, seats_draft):
+    for users, outcome in [(30, "churned")] * 10 + [(90, "renewed")] * 10:
+        account = AccountFactory()
+        _usage(account, on=AS_OF - dt.timedelta(days=7), users=users)
+        _renewal(account, outcome)
+    _signed_in(client, lena)
+    with time_machine.travel(dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)):
+        response = client.get(
+            f"/health-scorecards/{seats_draft.pk}/backtest/", headers={"HX-Request": "true"}
+        )
+    assert response.status_code == 200
+    active = HealthScorecard.objects.get(status=ScorecardStatus.ACTIVE)
+    assert f"v{seats_draft.version} (draft) · this one" in response.text
+    assert f"v{active.version} (active)" in response.text
+    assert "<strong>1.000</strong>" in response.text  # the draft separates them perfectly
+    assert "100% churned" in response.text
+
+
+@pytest.mark.django_db
+def test_fit_and_activate_from_the_page(client, lena, seats_draft):
+    _signed_in(client, lena)
+    refused = client.post(f"/health-scorecards/{seats_draft.pk}/fit/", follow=True)
+    assert "Cannot fit weights: Only 0 renewals" in refused.text
+    response = client.post(f"/health-scorecards/{seats_draft.pk}/activate/")
+    assert response.status_code == 302
+    seats_draft.refresh_from_db()
+    assert seats_draft.status == ScorecardStatus.ACTIVE and seats_draft.activated_by == lena
+    assert client.post(f"/health-scorecards/{seats_draft.pk}/activate/").status_code == 409
