@@ -221,6 +221,11 @@ def may_manage_policies(user: AnyUser) -> bool:
     return roles.is_leader(user)
 
 
+def may_manage_health_scorecards(user: AnyUser) -> bool:
+    """Health scorecards: drafts, their backtest, fitting weights to outcomes, activation."""
+    return roles.is_leader(user)
+
+
 def may_run_reviews(user: AnyUser) -> bool:
     """Start and follow tier reviews: leadership, or an integration scheduling them."""
     return roles.is_leader(user) or roles.is_integration(user)

@@ -70,6 +70,19 @@ def _trend(snapshots: list[tuple[dt.date, int]]) -> Decimal | None:
     return (Decimal(latest_users - base_users) * 100 / base_users).quantize(Decimal("0.1"))
 
 
+def usage_values(periods: list[tuple[dt.date, int, int, Decimal, int]], *, today: dt.date) -> dict[str, Any]:
+    """The usage signals of one account's periods (period start, active users, seats, adoption,
+    tickets), oldest first and at least one, as they stand on ``today``."""
+    _, users, seats, adoption, _ = periods[-1]
+    ticket_since = today - dt.timedelta(days=TICKET_DAYS)
+    return {
+        "seat_utilisation": (Decimal(users) / seats).quantize(Decimal("0.001")) if seats else None,
+        "feature_adoption": adoption,
+        "active_users_trend_90d": _trend([(p[0], p[1]) for p in periods]),
+        "support_tickets_30d": sum(p[4] for p in periods if p[0] >= ticket_since),
+    }
+
+
 def signals_for(
     accounts: Iterable[AccountFacts], *, policy: PolicySnapshot, needed: set[str], today: dt.date
 ) -> dict[int, dict[str, Any]]:
@@ -101,16 +114,8 @@ def signals_for(
         rows = usage_history_of(account_ids=ids, since=today - dt.timedelta(days=USAGE_LOOKBACK_DAYS))
         for account_id, period, users, seats, adoption, tickets in rows:
             history[account_id].append((period, users, seats, adoption, tickets))
-        ticket_since = today - dt.timedelta(days=TICKET_DAYS)
         for account_id, periods in history.items():
-            values = result[account_id]
-            _, users, seats, adoption, _ = periods[-1]
-            values["seat_utilisation"] = (
-                (Decimal(users) / seats).quantize(Decimal("0.001")) if seats else None
-            )
-            values["feature_adoption"] = adoption
-            values["active_users_trend_90d"] = _trend([(p[0], p[1]) for p in periods])
-            values["support_tickets_30d"] = sum(p[4] for p in periods if p[0] >= ticket_since)
+            result[account_id].update(usage_values(periods, today=today))
         for account_id in ids:
             if account_id not in history:
                 result[account_id]["support_tickets_30d"] = 0

@@ -4,6 +4,10 @@ Segmentation scores health but does not know how coverage, flags or touchpoints 
 live in engagement, a higher app it must not import). Engagement registers each of its signals
 here with a batch function ``(account_ids, today) -> {account_id: value}`` (an account left out
 has no value: the component earns its ``missing_points``).
+
+A signal whose past can be rebuilt may also register a history function
+``(account_ids, as_of_dates) -> [value per position]`` (parallel lists; None: no value): the
+backtest of a scorecard asks for each account's value on a different past day at once.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from .rules import NUMBER, SIGNALS, TEXT, SignalSpec
 
 BatchFunction = Callable[[Sequence[int], dt.date], dict[int, Any]]
+HistoryFunction = Callable[[Sequence[int], Sequence[dt.date]], list[Any]]
 
 # Tier-rule signals a health component may not use: health cannot be scored from itself.
 NOT_HEALTH_INPUTS = frozenset({"health_score", "health_band"})
@@ -28,6 +33,7 @@ class HealthSignal:
 
 
 _REGISTRY: dict[str, HealthSignal] = {}
+_HISTORY: dict[str, HistoryFunction] = {}
 
 
 def register_health_signal(name: str, spec: SignalSpec, batch_function: BatchFunction) -> None:
@@ -41,6 +47,17 @@ def register_health_signal(name: str, spec: SignalSpec, batch_function: BatchFun
 
 def registered_health_signals() -> dict[str, HealthSignal]:
     return dict(_REGISTRY)
+
+
+def register_health_signal_history(name: str, history_function: HistoryFunction) -> None:
+    """How to rebuild registered signal ``name`` as of past days (for backtests)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"Register the health signal {name} before its history.")
+    _HISTORY[name] = history_function
+
+
+def health_signal_histories() -> dict[str, HistoryFunction]:
+    return dict(_HISTORY)
 
 
 def health_signal_labels() -> dict[str, str]:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .views import overview
+from .views import overview, scorecards
 
 app_name = "segmentation"
 
@@ -17,6 +17,20 @@ urlpatterns = [
     path("policies/<int:policy_id>/simulate/", views.policy_simulate, name="policy-simulate"),
     path("policies/<int:policy_id>/validate/", views.policy_validate, name="policy-validate"),
     path("policies/<int:policy_id>/activate/", views.policy_activate, name="policy-activate"),
+    path("health-scorecards/", scorecards.scorecard_list, name="scorecard-list"),
+    path("health-scorecards/new/", scorecards.scorecard_new_draft, name="scorecard-new"),
+    path("health-scorecards/<int:scorecard_id>/", scorecards.scorecard_detail, name="scorecard-detail"),
+    path(
+        "health-scorecards/<int:scorecard_id>/backtest/",
+        scorecards.scorecard_backtest,
+        name="scorecard-backtest",
+    ),
+    path("health-scorecards/<int:scorecard_id>/fit/", scorecards.scorecard_fit, name="scorecard-fit"),
+    path(
+        "health-scorecards/<int:scorecard_id>/activate/",
+        scorecards.scorecard_activate,
+        name="scorecard-activate",
+    ),
     path("reviews/", views.review_list, name="review-list"),
     path("reviews/start/", views.review_start, name="review-start"),
     path("reviews/<int:review_id>/", views.review_detail, name="review-detail"),

@@ -84,3 +84,7 @@ def register() -> None:
         days_since_last_touch,
     )
     register_health_signal("survey_score", SignalSpec("survey_score", NUMBER, "survey score"), survey_score)
+    # Their past, for backtests (a separate module: it is only read there).
+    from .history import register as register_history
+
+    register_history()

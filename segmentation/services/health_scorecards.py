@@ -24,7 +24,7 @@ COMPONENT_FIELDS = ("signal", "weight", "points", "direction", "missing_points")
 
 
 def _require_leader(user: Any) -> None:
-    if not authorization.may_manage_policies(user):
+    if not authorization.may_manage_health_scorecards(user):
         raise PermissionDenied("Only CS Leadership may change health scorecards.")
 
 

@@ -104,7 +104,7 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
     from engagement.journeys.unsubscribe import unsubscribe_token
     from engagement.models import Flag, HandoffCommitment, Task
     from playbooks.models import AccountAddOn, ServiceModule
-    from segmentation.models import TierChange, TierOverride, TierPolicy, TierReview
+    from segmentation.models import HealthScorecard, TierChange, TierOverride, TierPolicy, TierReview
     from tests.engagement.factories import CommitmentFactory, FlagFactory, TaskFactory
     from tests.factories import AccountFactory, ContactFactory
     from tests.journeys.factories import (
@@ -181,6 +181,7 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         "int:change_id": proposal.pk,
         "int:override_id": override.pk,
         "int:policy_id": policy.pk,
+        "int:scorecard_id": HealthScorecard.objects.get(status="active").pk,
         "int:add_on_id": add_on.pk,
         "int:task_id": task.pk,
         "int:flag_id": flag.pk,
