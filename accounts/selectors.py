@@ -5,14 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from csplatform import authorization
 
-from .models import Account, RenewalOutcome
+from .models import Account, LifecycleStage, RenewalOutcome
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
+
+
+# The active book: every account that has not churned. A churned account no longer counts in tier
+# totals, coverage, capacity, the worklist or the nightly health run; this is the one definition.
+# SQL in ``queries`` modules takes ``CHURNED_STAGE`` as a named parameter instead.
+CHURNED_STAGE = LifecycleStage.CHURNED.value
+
+
+def in_active_book(*, via: str = "") -> Q:
+    """The active-book condition on accounts, or on rows reached through ``via`` (e.g. ``"account__"``)."""
+    return ~Q(**{f"{via}lifecycle_stage": CHURNED_STAGE})
+
+
+def active_book() -> QuerySet[Account]:
+    """Every account in the active book (not churned)."""
+    return Account.objects.filter(in_active_book())
 
 
 def accounts_visible_to(*, user: AnyUser) -> QuerySet[Account]:

@@ -13,7 +13,8 @@ from typing import Any
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from accounts.models import Account
+from accounts.models import Account, AccountFieldChange
+from accounts.selectors import CHURNED_STAGE, active_book, in_active_book
 
 from .economics import CostRates, in_cents
 from .models import ChangeStatus, Quadrant, ReviewStatus, TierChange, TierReview
@@ -30,7 +31,8 @@ class TierCount:
 
 
 def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]:
-    """Accounts and ACV per tier: the last review's summary moved by the changes applied since.
+    """Accounts and ACV per tier in the active book: the last review's summary moved by the changes
+    applied since, and by the accounts that churned (or came back) since.
 
     Returns (rows, live) where ``live`` says no review has finished yet and the figures were
     counted directly (small books only: a fresh install or a demo).
@@ -38,7 +40,8 @@ def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]
     review: TierReview | None = summaries["review"]
     if review is None:
         live = (
-            Account.objects.values("tier_code", "tier_name", "tier_rank")
+            active_book()
+            .values("tier_code", "tier_name", "tier_rank")
             .annotate(n=Count("pk"), acv=Sum("acv"))
             .order_by("tier_rank", "tier_code")
         )
@@ -51,8 +54,12 @@ def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]
         for s in summaries["tiers"]
     }
     since = review.finished_at or review.created_at
+    left, joined = _book_changes_since(since)
+    # Moves of accounts that left or joined the active book since the review are settled below.
     moves = (
         TierChange.objects.filter(status=ChangeStatus.APPLIED, applied_at__gt=since)
+        .filter(in_active_book(via="account__"))
+        .exclude(account_id__in=joined)
         .values("from_code", "to_code", "to_name", "to_rank")
         .annotate(n=Count("pk"), acv=Sum("account__acv"))
     )
@@ -67,8 +74,58 @@ def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]
         )
         target.accounts += move["n"]
         target.acv += acv
+    for code, acv in left:  # churned since: out of the tier the review counted it in
+        source = by_code.get(code)
+        if source is not None:
+            source.accounts -= 1
+            source.acv -= acv
+    for code, name, rank, acv in joined.values():  # back from churn: into its tier of today
+        target = by_code.setdefault(code, TierCount(code, name, rank, 0, Decimal(0)))
+        target.accounts += 1
+        target.acv += acv
     rows = sorted(by_code.values(), key=lambda t: (t.rank is None, t.rank or 0, t.code))
     return rows, False
+
+
+def _book_changes_since(
+    since: Any,
+) -> tuple[list[tuple[str, Decimal]], dict[int, tuple[str, str, int | None, Decimal]]]:
+    """Accounts that left the active book (churned) or came back to it since ``since``, from the
+    lifecycle field history: (tier code the review counted it in, ACV) per leaver, and (tier code,
+    name, rank, ACV) of today per account that came back, by account id.
+
+    Two queries, plus one for the leavers' tier at the review when any left.
+    """
+    stage_at_review: dict[int, str] = {}
+    for account_id, old_value in (
+        AccountFieldChange.objects.filter(field="lifecycle_stage", changed_at__gt=since)
+        .order_by("account_id", "changed_at", "pk")
+        .values_list("account_id", "old_value")
+    ):
+        stage_at_review.setdefault(account_id, old_value)
+    if not stage_at_review:
+        return [], {}
+    left: dict[int, tuple[str, Decimal]] = {}
+    joined: dict[int, tuple[str, str, int | None, Decimal]] = {}
+    for pk, stage, code, name, rank, acv in Account.objects.filter(pk__in=stage_at_review).values_list(
+        "pk", "lifecycle_stage", "tier_code", "tier_name", "tier_rank", "acv"
+    ):
+        was_churned = stage_at_review[pk] == CHURNED_STAGE
+        if stage == CHURNED_STAGE and not was_churned:
+            left[pk] = (code, Decimal(acv or 0))
+        elif stage != CHURNED_STAGE and was_churned:
+            joined[pk] = (code, name, rank, Decimal(acv or 0))
+    if left:
+        # A leaver that moved tier since the review was counted in the tier of its first move's from.
+        tier_at_review: dict[int, str] = {}
+        for account_id, from_code in (
+            TierChange.objects.filter(status=ChangeStatus.APPLIED, applied_at__gt=since, account_id__in=left)
+            .order_by("account_id", "applied_at", "pk")
+            .values_list("account_id", "from_code")
+        ):
+            tier_at_review.setdefault(account_id, from_code)
+        left = {pk: (tier_at_review.get(pk, code), acv) for pk, (code, acv) in left.items()}
+    return list(left.values()), joined
 
 
 def migration_matrix(

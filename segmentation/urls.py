@@ -7,6 +7,7 @@ app_name = "segmentation"
 
 urlpatterns = [
     path("accounts/<int:account_id>/tier/", views.tier_section, name="tier-section"),
+    path("accounts/<int:account_id>/health/", views.health_section, name="health-section"),
     path("accounts/<int:account_id>/override/", views.override_new, name="override-new"),
     path("proposals/<int:change_id>/accept/", views.proposal_accept, name="proposal-accept"),
     path("proposals/<int:change_id>/dispute/", views.proposal_dispute, name="proposal-dispute"),

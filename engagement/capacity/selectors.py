@@ -13,6 +13,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.selectors import active_book
 from csplatform import roles
 from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus
@@ -83,8 +84,8 @@ def csm_capacity(
         )
     else:
         portfolio = (
-            Account.objects.filter(csm_id__in=ids)
-            .exclude(lifecycle_stage="churned")
+            active_book()
+            .filter(csm_id__in=ids)
             .values("csm_id", "tier_code")
             .annotate(n=Count("pk"))
             .values_list("csm_id", "tier_code", "n")

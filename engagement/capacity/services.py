@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.selectors import active_book
 
 from ..models import CsmPortfolioSummary
 
@@ -18,7 +19,7 @@ def csm_portfolio_refresh(*, csm_ids: list[int] | None = None) -> int:
     One grouped read of the CSMs' accounts (the ``csm`` index for a few CSMs); safe to run twice.
     Returns the number of summary rows written.
     """
-    accounts = Account.objects.exclude(lifecycle_stage="churned")
+    accounts = active_book()
     summaries = CsmPortfolioSummary.objects.all()
     if csm_ids is None:
         accounts = accounts.filter(csm__isnull=False)

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from accounts.models import Account
+from accounts.selectors import CHURNED_STAGE
 from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus, TierEntitlement
 from segmentation.models import Tier
@@ -25,7 +26,8 @@ from segmentation.models import Tier
 from ..models import EntitlementCoverage, ModuleDelivery
 from ..sql import render, table
 
-# Named parameters of ``_CURRENT``: policy_id, today, window_start, window_days (and the scope's).
+# Named parameters of ``_CURRENT``: policy_id, today, window_start, window_days, churned_stage (a
+# churned account is owed nothing: it has left the active book) and the scope's.
 _CURRENT = sql.SQL("""
     WITH addon AS (
         SELECT ad.account_id, ad.module_id,
@@ -45,13 +47,13 @@ _CURRENT = sql.SQL("""
         JOIN {tiers} t ON t.code = a.tier_code AND t.policy_id = %(policy_id)s
         JOIN {entitlements} e ON e.tier_id = t.id
         LEFT JOIN addon ad ON ad.account_id = a.id AND ad.module_id = e.module_id
-        WHERE e.cadence_days IS NOT NULL AND {account_scope}
+        WHERE e.cadence_days IS NOT NULL AND a.lifecycle_stage <> %(churned_stage)s AND {account_scope}
         UNION ALL
         -- Add-ons for modules the tier does not recur.
         SELECT ad.account_id, ad.module_id, ad.cadence_days, TRUE AS is_add_on, ad.since
         FROM addon ad
         JOIN {accounts} a ON a.id = ad.account_id
-        WHERE NOT EXISTS (
+        WHERE a.lifecycle_stage <> %(churned_stage)s AND NOT EXISTS (
             SELECT 1 FROM {tiers} t
             JOIN {entitlements} e ON e.tier_id = t.id
             WHERE t.policy_id = %(policy_id)s AND t.code = a.tier_code AND e.module_id = ad.module_id
@@ -151,6 +153,7 @@ def _params(
         "window_start": today - dt.timedelta(days=window_days),
         "window_days": window_days,
         "addon_approved": AddOnStatus.APPROVED.value,
+        "churned_stage": CHURNED_STAGE,
     }
     if account_ids is not None:
         params["account_ids"] = list(account_ids)
@@ -170,7 +173,7 @@ def coverage_rewrite(
     """Rewrite ``EntitlementCoverage`` for the accounts in ``account_ids`` or ``id_range`` (all
     accounts when neither is given): figures as of ``today`` under the tier policy ``policy_id``,
     over a window of ``window_days`` ending ``today``. Rows whose figures did not change are not
-    written; rows no longer owed are deleted. One transaction."""
+    written; rows no longer owed (a churned account's) are deleted. One transaction."""
     params = _params(
         policy_id=policy_id, today=today, window_days=window_days, account_ids=account_ids, id_range=id_range
     )

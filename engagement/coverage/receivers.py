@@ -1,5 +1,6 @@
 """Coverage starts with an account's first tier (later tier changes recompute it as their
-playbooks run).
+playbooks run), and follows an account out of the active book when it churns and back when it
+returns.
 
 Receivers run inside the sender's transaction and only enqueue jobs with ids
 (``csplatform.dispatch.enqueue``): the follow-up commits with the change, and the work runs in
@@ -12,6 +13,7 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from accounts.signals import accounts_changed
 from csplatform.dispatch import enqueue
 from segmentation.signals import tier_changes_applied
 
@@ -22,4 +24,11 @@ from . import jobs
 def on_tier_changes_applied(sender: Any, *, account_ids: list[int], source: str, **kwargs: Any) -> None:
     if source == "initial":
         # Initial tiering is not "entering" a tier: no playbooks, but coverage starts.
+        enqueue(jobs.coverage_recompute_accounts, account_ids=list(account_ids))
+
+
+@receiver(accounts_changed, dispatch_uid="engagement.coverage.accounts_changed")
+def on_accounts_changed(sender: Any, *, account_ids: list[int], fields: Any = None, **kwargs: Any) -> None:
+    if "lifecycle_stage" in set(fields or ()):
+        # A churned account is owed nothing; one that comes back is owed its tier's service again.
         enqueue(jobs.coverage_recompute_accounts, account_ids=list(account_ids))

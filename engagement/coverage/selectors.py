@@ -12,6 +12,7 @@ from django.db.models.functions import Cast, Coalesce, Least
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.selectors import in_active_book
 from playbooks.selectors import active_policy, entitlements_for_account
 
 from ..models import EntitlementCoverage, ModuleDelivery
@@ -78,7 +79,8 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
     today = today or timezone.localdate()
     column = {"csm": "account__csm__username", "tier": "account__tier_code"}[group_by]
     rows = (
-        EntitlementCoverage.objects.values(column)
+        EntitlementCoverage.objects.filter(in_active_book(via="account__"))
+        .values(column)
         .annotate(
             planned=Sum("planned_in_window"),
             delivered=Sum(
@@ -145,7 +147,9 @@ class OnTimeCoverage:
 
 def on_time_coverage_for_csm(csm_id: int) -> OnTimeCoverage:
     """Share of the CSM's entitled deliveries made on time in the trailing window (one query)."""
-    totals = EntitlementCoverage.objects.filter(account__csm_id=csm_id).aggregate(
+    totals = EntitlementCoverage.objects.filter(
+        in_active_book(via="account__"), account__csm_id=csm_id
+    ).aggregate(
         delivered=Coalesce(
             Sum(Least(F("delivered_in_window"), F("planned_in_window"), output_field=DecimalField())),
             Value(Decimal(0)),

@@ -12,6 +12,7 @@ deleted). A row is only written when a figure changed, so a nightly run over 100
 reads. ``coverage_figures_for_accounts`` is the same definition in Python, one account at a time.
 
 Definitions (the same in the dashboard and the worklist):
+- a churned account is owed nothing (it has left the active book): its rows are deleted;
 - an entitlement recurs when it has a cadence: the tier's (a more frequent current add-on for the
   module wins; it began the day the account took its tier) or, for a module the tier does not
   recur, the current add-ons' (most frequent; it began with the earliest);
@@ -35,6 +36,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.selectors import CHURNED_STAGE
 from playbooks.selectors import active_policy, approved_add_ons, entitlements_by_tier_code
 from playbooks.services.catalogue import module_get_by_code
 
@@ -133,6 +135,8 @@ def coverage_figures_for_accounts(
         delivered[(account_id, module_id)].append(day)
     figures = []
     for account in accounts:
+        if account.lifecycle_stage == CHURNED_STAGE:  # out of the active book: owed nothing
+            continue
         took_tier = (account.tier_updated_at or account.created_at).astimezone(dt.UTC).date()
         owed: dict[int, tuple[int, bool, dt.date]] = {}  # module -> (cadence, is add-on, since)
         for module_id, cadence in recurring.get(account.tier_code, {}).items():

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.selectors import active_book
 from playbooks.models import ServiceModule
 from playbooks.selectors import entitlements_by_tier_code
 
@@ -53,9 +54,9 @@ def demo_engagement_create(*, seed: int) -> int:
     by_tier = entitlements_by_tier_code()
     modules = {m.code: m for m in ServiceModule.objects.all()}
     accounts = list(
-        Account.objects.filter(csm__isnull=False)
+        active_book()
+        .filter(csm__isnull=False)
         .exclude(tier_code="")
-        .exclude(lifecycle_stage="churned")
         .order_by("pk")
         .only("pk", "region", "tier_code", "csm_id", "ae_id")[:DEMO_ACCOUNTS]
     )

@@ -23,6 +23,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from accounts.models import Account, Contact, UsageSnapshot
+from accounts.selectors import active_book
 from csplatform import authorization
 from playbooks.models import Trigger
 
@@ -123,9 +124,7 @@ def _renewal_signals(
     account_ids: Sequence[int] | None, id_range: tuple[int, int] | None, today: dt.date
 ) -> list[Signal]:
     horizon = today + dt.timedelta(days=int(settings.FLAG_RENEWAL_NEAR_DAYS))
-    accounts = Account.objects.filter(renewal_date__gte=today, renewal_date__lte=horizon).exclude(
-        lifecycle_stage="churned"
-    )
+    accounts = active_book().filter(renewal_date__gte=today, renewal_date__lte=horizon)
     if account_ids is not None:
         accounts = accounts.filter(pk__in=account_ids)
     if id_range is not None:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, RenewalOutcome
+from accounts.selectors import active_book
 from playbooks.models import Playbook, PlaybookStep, StepKind, Trigger
 from playbooks.selectors import playbooks_for
 
@@ -203,11 +204,11 @@ def renewal_playbooks_start(*, today: dt.date | None = None) -> int:
         "steps"
     ):
         accounts = (
-            Account.objects.filter(
+            active_book()
+            .filter(
                 renewal_date__gte=today,
                 renewal_date__lte=today + dt.timedelta(days=playbook.renewal_days or 0),
             )
-            .exclude(lifecycle_stage="churned")
             .only("pk", "region", "csm_id", "renewal_date", "tier_code")
         )
         if playbook.tier_code:

@@ -1,5 +1,5 @@
 """Reads of touchpoints and the account timeline they lead (touchpoints, emails, tier changes,
-overrides, commitments and flags, newest first)."""
+overrides, commitments, flags, renewal outcomes and health band changes, newest first)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Window
+from django.db.models.functions import Lag
+from django.utils import timezone
 
+from accounts.models import RenewalOutcome, RenewalOutcomeKind
 from csplatform import authorization
-from segmentation.models import ChangeStatus, TierChange, TierOverride
+from segmentation.models import AccountHealth, ChangeStatus, HealthBand, TierChange, TierOverride
 
 from ..models import CommitmentStatus, Flag, HandoffCommitment, OutboundEmail, OutboundStatus, Touchpoint
 
@@ -43,8 +46,27 @@ TIER_CHANGE_LABELS: dict[str, str] = {
 }
 
 
+RENEWAL_BADGES: dict[str, str] = {
+    RenewalOutcomeKind.RENEWED: "ok",
+    RenewalOutcomeKind.EXPANDED: "ok",
+    RenewalOutcomeKind.CONTRACTED: "warn",
+    RenewalOutcomeKind.CHURNED: "bad",
+}
+HEALTH_BAND_BADGES: dict[str, str] = {
+    HealthBand.HEALTHY: "ok",
+    HealthBand.WATCH: "warn",
+    HealthBand.AT_RISK: "bad",
+}
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    """A dated event (a renewal, a day's health) placed at the start of its day."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
-    """Touchpoints, emails, tier changes, overrides, commitments and flags, newest first (6 queries)."""
+    """Touchpoints, emails, tier changes, overrides, commitments, flags, renewal outcomes and health
+    band changes, newest first (8 queries: one per kind)."""
     items: list[TimelineItem] = []
     for t in (
         Touchpoint.objects.filter(account_id=account_id)
@@ -119,5 +141,51 @@ def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[Ti
                 "warn",
             )
         )
+    items.extend(_renewal_items(account_id, limit=limit))
+    items.extend(_health_band_items(account_id, limit=limit))
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
+
+
+def _renewal_items(account_id: int, *, limit: int) -> list[TimelineItem]:
+    """Each renewal outcome: date, outcome, ARR before → after and, for a churn, the reason."""
+    items = []
+    for r in RenewalOutcome.objects.filter(account_id=account_id).order_by("-renewal_date")[:limit]:
+        reason = f" · {r.get_churn_reason_display()}" if r.churn_reason else ""
+        note = f": {r.note[:120]}" if r.note else ""
+        items.append(
+            TimelineItem(
+                _start_of(r.renewal_date),
+                "Renewal",
+                f"{r.get_outcome_display()} on {r.renewal_date.isoformat()}, "
+                f"ARR {r.arr_before:,.2f} → {r.arr_after:,.2f}{reason}{note}",
+                RENEWAL_BADGES.get(r.outcome, "outline"),
+            )
+        )
+    return items
+
+
+def _health_band_items(account_id: int, *, limit: int) -> list[TimelineItem]:
+    """A row for each day whose health band differs from the day before it in the history (the
+    database compares each day with the previous one; the first day is not a change)."""
+    changes = (
+        AccountHealth.objects.filter(account_id=account_id)
+        .annotate(previous_band=Window(Lag("band"), order_by=F("date").asc()))
+        .filter(previous_band__isnull=False)
+        .exclude(previous_band=F("band"))
+        .order_by("-date")
+        .values_list("date", "score", "band", "previous_band", "summary")[:limit]
+    )
+    labels = dict(HealthBand.choices)
+    items = []
+    for day, score, band, previous, summary in changes:
+        why = f": {summary[:160]}" if summary else ""
+        items.append(
+            TimelineItem(
+                _start_of(day),
+                "Health",
+                f"{labels.get(previous, previous)} → {labels.get(band, band)} (score {score}){why}",
+                HEALTH_BAND_BADGES.get(band, "outline"),
+            )
+        )
+    return items

@@ -18,9 +18,11 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.selectors import active_book
 from csplatform.htmx import url_pattern
 from csplatform.models import User
-from segmentation.models import ChangeStatus, TierChange
+from segmentation.models import ChangeStatus, HealthBand, TierChange
+from segmentation.selectors_health import BAND_BADGES
 
 from ..models import Flag, FlagStatus, Task, TaskStatus, Touchpoint
 from .queries import worklist_scored_accounts
@@ -50,13 +52,14 @@ def worklist_portfolio(
     search: str | None = None,
     lifecycle: str | None = None,
     renewal_within: int | None = None,
+    health_band: str | None = None,
     no_tier: bool = False,
     account_id: int | None = None,
     today: dt.date,
 ) -> QuerySet[Account]:
     """The worklist's accounts (not churned; the CSM's, or every CSM's with ``csm=None``), filtered,
     without the score: count the worklist with it, ``worklist_accounts`` orders it."""
-    accounts = Account.objects.exclude(lifecycle_stage="churned")
+    accounts = active_book()
     accounts = accounts.filter(csm=csm) if csm is not None else accounts.filter(csm__isnull=False)
     if account_id is not None:
         accounts = accounts.filter(pk=account_id)
@@ -72,6 +75,8 @@ def worklist_portfolio(
         )
     if lifecycle:
         accounts = accounts.filter(lifecycle_stage=lifecycle)
+    if health_band:
+        accounts = accounts.filter(health_band=health_band)
     if renewal_within is not None:
         accounts = accounts.filter(
             renewal_date__gte=today, renewal_date__lte=today + dt.timedelta(days=renewal_within)
@@ -199,6 +204,7 @@ def _worklist_entry(account: Any, flag_kinds: list[str], today: dt.date) -> Work
 # --- The page's rows ---------------------------------------------------------------------------
 
 WORKLIST_PAGE_SIZE = 25
+HEALTH_BAND_LABELS: dict[str, str] = dict(HealthBand.choices)
 
 
 def reason_kind(reason: str) -> str:
@@ -233,6 +239,15 @@ class WorklistRow:
     @property
     def account(self) -> Any:
         return self.entry.account
+
+    @property
+    def health(self) -> tuple[str, str] | None:
+        """(badge kind, "score · band") of the account's latest health, or None before the first."""
+        account = self.entry.account
+        if account.health_score is None:
+            return None
+        badge = BAND_BADGES.get(account.health_band, "outline")
+        return badge, f"{account.health_score} · {HEALTH_BAND_LABELS.get(account.health_band, '—')}"
 
 
 def _row_urls(row: WorklistRow) -> dict[str, str]:

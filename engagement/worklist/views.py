@@ -69,6 +69,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "search": filters.get("q"),
         "lifecycle": filters.get("lifecycle"),
         "renewal_within": int(renewal_within) if renewal_within else None,
+        "health_band": filters.get("health"),
         "today": today,
     }
     # Counted without the score; the database orders and pages: only the page's rows are built.

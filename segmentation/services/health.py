@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, LifecycleStage
+from accounts.selectors import active_book
 
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from ..engine import PolicySnapshot
@@ -88,8 +88,8 @@ def health_signal_values(
 
 def _compute_batch(*, account_ids: Sequence[int], scorecard: Scorecard, today: dt.date) -> int:
     rows = (
-        Account.objects.filter(pk__in=account_ids)
-        .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+        active_book()
+        .filter(pk__in=account_ids)
         .order_by("pk")
         .values_list(*ACCOUNT_FACT_FIELDS, "health_band")
     )
@@ -143,7 +143,7 @@ def health_compute_book(*, today: dt.date | None = None) -> int:
     if scorecard is None:
         return 0
     today = today or timezone.localdate()
-    active = Account.objects.exclude(lifecycle_stage=LifecycleStage.CHURNED).order_by("pk")
+    active = active_book().order_by("pk")
     done, after = 0, 0
     while True:
         chunk = list(active.filter(pk__gt=after).values_list("pk", flat=True)[:HEALTH_CHUNK])

@@ -9,7 +9,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import BooleanField, Case, Count, Q, Sum, Value, When
 
-from accounts.models import Account, TierSource
+from accounts.models import TierSource
+from accounts.selectors import active_book
 
 from ..economics import CostRates
 from ..models import (
@@ -83,11 +84,12 @@ def review_summaries_write(*, review_id: int, today: dt.date) -> None:
 
 
 def _tier_revenue_groups() -> Any:
-    """Accounts per (tier, revenue class): one scan gives the tier summary and the grid's revenue
-    classes."""
+    """Accounts of the active book per (tier, revenue class): one scan gives the tier summary and
+    the grid's revenue classes (a churned account counts in neither)."""
     high_revenue = CostRates.from_settings().high_revenue
     return (
-        Account.objects.annotate(
+        active_book()
+        .annotate(
             high=Case(
                 When(acv__gte=high_revenue, then=Value(True)),
                 default=Value(False),

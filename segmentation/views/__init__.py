@@ -2,6 +2,7 @@
 simulation, reviews, and the leadership overview panels this app owns."""
 
 from .accounts import override_decide, override_new, proposal_accept, proposal_dispute, tier_section
+from .health import health_section
 from .overview import distribution_panel, economics_panel, migrations_panel, overrides_panel
 from .policies import (
     policy_activate,
@@ -16,6 +17,7 @@ from .reviews import review_detail, review_list, review_progress, review_start
 __all__ = [
     "distribution_panel",
     "economics_panel",
+    "health_section",
     "migrations_panel",
     "override_decide",
     "override_new",
@@ -50,6 +52,7 @@ def register_pages() -> None:
         )
     )
     register_account_section("tier", "Tier and why", "segmentation:tier-section", order=10)
+    register_account_section("health", "Health and trend", "segmentation:health-section", order=15)
     register_overview_panel("distribution", "Tier distribution", "segmentation:panel-distribution", order=10)
     register_overview_panel(
         "migrations", "Migrations between reviews", "segmentation:panel-migrations", order=20
