@@ -18,6 +18,9 @@ from .selectors_web import visible_account_or_404
 from .services import renewal_record
 
 TEMPLATE = "accounts/renewals_section.html"
+# The account page holds other forms in dialogs (an override's note): ids of their own keep each
+# label pointing at its own field.
+RENEWAL_FIELD_IDS = "renewal-%s"
 
 
 def _render(
@@ -26,6 +29,7 @@ def _render(
     can_record = authorization.may_record_renewal(request.user, account)
     if can_record and form is None:
         form = RenewalOutcomeForm(
+            auto_id=RENEWAL_FIELD_IDS,
             initial={
                 "renewal_date": account.renewal_date,
                 "arr_before": account.acv,
@@ -50,7 +54,7 @@ def renewals_section(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
         return _render(request, account, None)
     if not authorization.may_record_renewal(request.user, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership record renewal outcomes.")
-    form = RenewalOutcomeForm(request.POST)
+    form = RenewalOutcomeForm(request.POST, auto_id=RENEWAL_FIELD_IDS)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -62,7 +66,7 @@ def renewals_section(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
                 arr_after=data["arr_after"],
                 churn_reason=data["churn_reason"],
                 note=data["note"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=authorization.signed_in(request.user),
                 source="web",
             )
         except ValidationError as exc:

@@ -369,7 +369,7 @@ def test_the_form_shows_the_rule_error_next_to_the_field(account, alice):
     )
     assert response.status_code == 422
     html = response.content.decode()
-    assert 'id="id_arr_after_error"' in html and "ARR after of 0.00" in html
+    assert 'id="renewal-arr_after_error"' in html and "ARR after of 0.00" in html
     assert not RenewalOutcome.objects.exists()
     account.refresh_from_db()
     assert account.lifecycle_stage == LifecycleStage.RENEWING
