@@ -42,7 +42,9 @@ SIGNAL_SQL = {
     "support_tickets_30d": "COALESCE(u.tickets, 0)",
     "coverage_kept": "round(c.kept / NULLIF(c.planned, 0), 3)",
     "open_flags": "COALESCE(f.open, 0)",
-    "days_since_last_touch": "GREATEST(0, %(today)s::date - t.last_day)",
+    # GREATEST ignores NULLs: no touch must stay no value, not 0 days.
+    "days_since_last_touch": "CASE WHEN t.last_day IS NOT NULL "
+    "THEN GREATEST(0, %(today)s::date - t.last_day) END",
 }
 
 INPUTS_SQL = """
