@@ -47,7 +47,7 @@ def main() -> int:
     call_command("migrate", verbosity=0, interactive=False)
 
     import bench
-    from bench.common import Context
+    from bench.common import BenchError, Context
 
     modules = []
     for info in pkgutil.iter_modules(bench.__path__):
@@ -66,6 +66,9 @@ def main() -> int:
             for result in module.run(ctx):
                 print(result.line(), flush=True)
                 failures += result.passed is False
+        except BenchError as error:
+            failures += 1
+            print(f"BENCH {error.name} ERROR  # {error.reason}", flush=True)
         except Exception:
             failures += 1
             print(f"BENCH {module.__name__} ERROR", flush=True)

@@ -43,6 +43,16 @@ class Result:
         return f"{line}  # {self.note}" if self.note else line
 
 
+class BenchError(Exception):
+    """A bench that cannot measure (say, the service it measures is not there yet): the runner
+    prints ``BENCH <name> ERROR  # <reason>`` and counts it as broken."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(reason)
+        self.name = name
+        self.reason = reason
+
+
 @dataclass
 class Context:
     """What a bench module gets: options and small helpers."""

@@ -108,6 +108,14 @@ class TierChange(models.Model):
             models.Index(fields=["account", "-id"], name="tierchange_account_recent"),
             models.Index(fields=["status", "account"], name="tierchange_status"),
             models.Index(fields=["applied_at"], name="tierchange_applied_at"),
+            # "Which tier did the account hold on day D?" (retention by tier, one look-up per
+            # renewal): the latest applied change before D, read from the index alone.
+            models.Index(
+                fields=["account", "-applied_at", "-id"],
+                name="tierchange_applied_by_account",
+                include=["to_code", "policy_id"],
+                condition=Q(status=ChangeStatus.APPLIED),
+            ),
         ]
 
     def __str__(self) -> str:
