@@ -34,7 +34,7 @@ def _render(
                 "renewal_date": account.renewal_date,
                 "arr_before": account.acv,
                 "arr_after": account.acv,
-            }
+            },
         )
     context = {
         "section": renewal_section(account),
