@@ -57,5 +57,7 @@ def register_pages() -> None:
     register_overview_panel(
         "migrations", "Migrations between reviews", "segmentation:panel-migrations", order=20
     )
-    register_overview_panel("overrides", "Overrides and feedback", "segmentation:panel-overrides", order=40)
+    register_overview_panel(
+        "overrides", "Overrides and feedback", "segmentation:panel-overrides", order=40, wide=True
+    )
     register_overview_panel("economics", "Revenue × cost to serve", "segmentation:panel-economics", order=70)
