@@ -38,13 +38,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from csplatform import roles
-from csplatform.models import User
 from csplatform.queries import advisory_xact_lock
 
 from . import queries
@@ -71,10 +68,9 @@ from .demo_vocabulary import (
 )
 from .models import REGION_TIME_ZONES, Account, Contact, LifecycleStage, Region, RenewalOutcome, UsageSnapshot
 from .seeding_history import OUTCOME_FIELDS, AccountHistoryChange, AccountUsageProfile, renewal_history_rows
+from .seeding_users import DEMO_USERS, DemoUser, demo_user_ids, ensure_demo_users
 from .signals import demo_data_seeded
 
-# Public on purpose: it only ever protects demo data on a laptop. Production has no demo users.
-DEMO_PASSWORD = "demo-password"  # noqa: S105
 DEMO_CRM_SOURCE = "demo"
 DEFAULT_ACCOUNTS = 2_000
 DEFAULT_SEED = 42
@@ -83,35 +79,6 @@ WEEKS_OF_USAGE = 26
 # An account whose tickets over the usage weeks exceed its expected load by this much has "high
 # tickets" (it churns more often in the renewal history).
 HIGH_TICKETS_FACTOR = 1.5
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    username: str
-    first_name: str
-    last_name: str
-    role: str
-    weekly_capacity_hours: int
-    time_zone: str
-
-
-DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("maria", "Maria", "Santos", roles.CSM, 40, "America/New_York"),
-    DemoUser("james", "James", "Okafor", roles.CSM, 40, "America/Chicago"),
-    DemoUser("priya", "Priya", "Raman", roles.CSM, 36, "Asia/Singapore"),
-    DemoUser("lucas", "Lucas", "Meyer", roles.CSM, 40, "Europe/Berlin"),
-    DemoUser("sofia", "Sofia", "Rossi", roles.CSM, 32, "Europe/Rome"),
-    DemoUser("ahmed", "Ahmed", "Haddad", roles.CSM, 40, "Asia/Dubai"),
-    DemoUser("yuki", "Yuki", "Tanaka", roles.CSM, 30, "Asia/Tokyo"),
-    DemoUser("emma", "Emma", "Clarke", roles.CSM, 40, "Europe/London"),
-    DemoUser("tom", "Tom", "Becker", roles.ACCOUNT_EXECUTIVE, 40, "America/New_York"),
-    DemoUser("nina", "Nina", "Kowalski", roles.ACCOUNT_EXECUTIVE, 40, "Europe/Warsaw"),
-    DemoUser("omar", "Omar", "Farouk", roles.ACCOUNT_EXECUTIVE, 40, "Asia/Dubai"),
-    DemoUser("kenji", "Kenji", "Sato", roles.ACCOUNT_EXECUTIVE, 40, "Asia/Tokyo"),
-    DemoUser("lena", "Lena", "Fischer", roles.CS_LEADERSHIP, 20, "Europe/Berlin"),
-    DemoUser("david", "David", "Brooks", roles.CS_LEADERSHIP, 20, "America/New_York"),
-    DemoUser("crm-sync", "CRM", "Integration", roles.INTEGRATION, 0, "UTC"),
-)
 
 
 @dataclass
@@ -138,34 +105,6 @@ class _Detail:
     lifecycle_stage: str
     contract_start: dt.date
     renewal_date: dt.date
-
-
-# --- Users ------------------------------------------------------------------------------------------
-
-
-def ensure_demo_users() -> dict[str, list[int]]:
-    """Create or refresh the demo people; returns user ids per role, in DEMO_USERS order."""
-    # One hash for all: hashing the same password fifteen times only costs seconds.
-    password_hash = make_password(DEMO_PASSWORD)
-    groups = {group.name: group for group in Group.objects.filter(name__in=roles.ALL_ROLES)}
-    ids: dict[str, list[int]] = {role: [] for role in roles.ALL_ROLES}
-    for person in DEMO_USERS:
-        user, _ = User.objects.update_or_create(
-            username=person.username,
-            defaults={
-                "first_name": person.first_name,
-                "last_name": person.last_name,
-                "email": f"{person.username}@csplatform.example",
-                "password": password_hash,
-                "weekly_capacity_hours": person.weekly_capacity_hours,
-                "time_zone": person.time_zone,
-                "is_active": True,
-                "is_staff": person.role == roles.CS_LEADERSHIP,
-            },
-        )
-        user.groups.add(groups[person.role])
-        ids[person.role].append(user.pk)
-    return ids
 
 
 # --- Row generation -------------------------------------------------------------------------------
@@ -411,7 +350,7 @@ def seed_accounts(
     them). Call inside a transaction; the demo users must exist."""
     summary = summary or SeedSummary(seed=seed)
     today = today or timezone.localdate()
-    user_ids = _demo_user_ids()
+    user_ids = demo_user_ids()
     capacity = {person.username: person.weekly_capacity_hours for person in DEMO_USERS}
     # CSMs with more hours carry more accounts.
     csm_pool = pool([(user_id, capacity[name] // 2) for name, user_id in user_ids[roles.CSM]])
@@ -459,16 +398,6 @@ def seed_accounts(
         )
     summary.detail_accounts += len(details)
     return summary
-
-
-def _demo_user_ids() -> dict[str, list[tuple[str, int]]]:
-    by_name = dict(
-        User.objects.filter(username__in=[p.username for p in DEMO_USERS]).values_list("username", "id")
-    )
-    result: dict[str, list[tuple[str, int]]] = {role: [] for role in roles.ALL_ROLES}
-    for person in DEMO_USERS:
-        result[person.role].append((person.username, by_name[person.username]))
-    return result
 
 
 def _next_demo_index() -> int:

@@ -86,7 +86,7 @@ def _load_csms() -> list[str]:
     from django.contrib.auth.models import Group
 
     from accounts.models import Account
-    from accounts.seeding import DEMO_PASSWORD
+    from accounts.seeding_users import DEMO_PASSWORD
     from csplatform import roles
     from csplatform.models import User
 
@@ -107,7 +107,7 @@ def _load_csms() -> list[str]:
 
 def _prepare_people_and_config(workdir: Path) -> dict[str, Any]:
     from accounts.models import Account
-    from accounts.seeding import DEMO_PASSWORD, DEMO_USERS
+    from accounts.seeding_users import DEMO_PASSWORD, DEMO_USERS
     from csplatform import roles
     from csplatform.models import User
     from csplatform.services import api_token_issue

@@ -20,7 +20,7 @@ import psutil
 import pytest
 import requests
 
-from accounts.seeding import DEMO_PASSWORD
+from accounts.seeding_users import DEMO_PASSWORD
 from csplatform.settings import BASE_DIR
 
 STARTUP_SECONDS = 240

@@ -16,7 +16,7 @@ from django.dispatch import Signal
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts import seeding
+from accounts import seeding, seeding_users
 from accounts.models import Account, Contact, UsageSnapshot
 from csplatform import roles
 from csplatform.models import User
@@ -155,7 +155,7 @@ def test_demo_people_are_in_their_roles_and_own_every_account() -> None:
 def test_each_demo_role_signs_in_with_the_demo_password(client: Any, username: str) -> None:
     seed("--accounts", "20")
 
-    response = client.post("/login/", {"username": username, "password": seeding.DEMO_PASSWORD})
+    response = client.post("/login/", {"username": username, "password": seeding_users.DEMO_PASSWORD})
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(User.objects.get(username=username).pk)
@@ -251,7 +251,7 @@ def test_demo_logins_prints_the_url_and_the_logins_per_role() -> None:
 
     text = out.getvalue()
     assert "http://localhost:8765/" in text
-    assert seeding.DEMO_PASSWORD in text
+    assert seeding_users.DEMO_PASSWORD in text
     for role, username in [
         (roles.CSM, "maria"),
         (roles.ACCOUNT_EXECUTIVE, "tom"),

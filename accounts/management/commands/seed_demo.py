@@ -6,13 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import seeding
+from accounts import seeding, seeding_users
 
 
 class Command(BaseCommand):
     help = (
         "Create deterministic demo data: the demo people (8 CSMs, 4 AEs, 2 CS leaders, 1 integration "
-        f"user; password '{seeding.DEMO_PASSWORD}') and N customer accounts with log-normal ACV, "
+        f"user; password '{seeding_users.DEMO_PASSWORD}') and N customer accounts with log-normal ACV, "
         "verticals, regions, lifecycle stages and renewals over the next 12 months; 1-6 contacts and "
         f"{seeding.WEEKS_OF_USAGE} weekly usage snapshots per account, and two years of renewal "
         "outcomes that follow each account's usage trend and tickets. For large N, contacts, "
@@ -74,5 +74,5 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(
-            f"Demo logins use the password '{seeding.DEMO_PASSWORD}': see manage.py demo_logins."
+            f"Demo logins use the password '{seeding_users.DEMO_PASSWORD}': see manage.py demo_logins."
         )

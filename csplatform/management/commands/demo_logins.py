@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.seeding import DEMO_PASSWORD, DEMO_USERS
+from accounts.seeding_users import DEMO_PASSWORD, DEMO_USERS
 from csplatform import roles
 from csplatform.models import User
 
