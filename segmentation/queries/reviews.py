@@ -55,7 +55,10 @@ def review_candidates(
         )
         SELECT {fields} FROM {accounts} a
         LEFT JOIN settled s ON s.acv = a.acv
+        -- The id range is repeated on the states: the planner does not carry a range across a
+        -- join, and without it every chunk hashed the whole table (1M rows) to use 50,000.
         LEFT JOIN {states} st ON st.account_id = a.id
+                             AND st.account_id > %(lower)s AND st.account_id <= %(upper)s
         WHERE a.id > %(lower)s AND a.id <= %(upper)s
           AND NOT COALESCE(
                 a.tier_source = %(policy)s
