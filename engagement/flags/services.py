@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import Account, Contact, UsageSnapshot
 from accounts.selectors import active_book
 from csplatform import authorization
+from csplatform.bulk import rows_insert_new
 from playbooks.models import Trigger
 
 from ..models import ChampionWatch, Flag, FlagKind, FlagStatus
@@ -175,19 +176,8 @@ def flags_raise(*, signals: Iterable[Signal], now: dt.datetime | None = None) ->
                 expires_at=expires,
             )
         )
-    try:
-        with transaction.atomic():
-            created = Flag.objects.bulk_create(rows)
-    except IntegrityError:
-        # Raised concurrently by another detection run: keep the ones still missing.
-        created = []
-        for row in rows:
-            try:
-                with transaction.atomic():
-                    row.save(force_insert=True)
-            except IntegrityError:
-                continue
-            created.append(row)
+    # Raised concurrently by another detection run: the ones still missing are kept.
+    created = rows_insert_new(rows)
     if not created:
         return created
     # Open flags count in account health (bulk_create sends no post_save).

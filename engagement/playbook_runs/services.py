@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, RenewalOutcome
 from accounts.selectors import active_book
+from csplatform.bulk import rows_insert_new
 from playbooks.models import Playbook, PlaybookStep, StepKind, Trigger
 from playbooks.selectors import playbooks_for
 
@@ -61,19 +62,8 @@ def playbook_runs_start_many(
             PlaybookRun(playbook=playbook, account_id=account_id, key=key, tier_code=playbook.tier_code)
             for account_id, key in fresh
         ]
-        try:
-            with transaction.atomic():
-                runs = PlaybookRun.objects.bulk_create(rows)
-        except IntegrityError:
-            # Another worker started some of them meanwhile: fall back to one at a time.
-            runs = []
-            for row in rows:
-                try:
-                    with transaction.atomic():
-                        row.save(force_insert=True)
-                except IntegrityError:
-                    continue
-                runs.append(row)
+        # Another worker may have started some of them meanwhile: those are skipped.
+        runs = rows_insert_new(rows)
         _steps_apply(playbook, steps, [(fresh[(run.account_id, run.key)], run) for run in runs])
         started.extend(runs)
     return started

@@ -146,3 +146,26 @@ def test_nightly_coverage_and_renewal_jobs_run_once_per_slot(alice, frozen_now) 
     EntitlementCoverage.objects.all().delete()
     coverage_nightly.apply()
     assert not EntitlementCoverage.objects.exists(), "a second run in the same slot does nothing"
+
+
+def test_a_batch_that_collides_with_a_flag_raised_meanwhile_keeps_only_the_new_ones(alice) -> None:
+    from django.utils import timezone
+
+    from csplatform.bulk import rows_insert_new
+
+    account = tiered_account("MM2", csm=alice)
+    now = timezone.now()
+    FlagFactory(account=account, kind="usage_drop")  # raised by another run in the meantime
+
+    def flag(kind: str) -> Flag:
+        later = now + dt.timedelta(days=7)
+        return Flag(account=account, kind=kind, explanation=kind, raised_at=now, expires_at=later)
+
+    inserted = rows_insert_new([flag("usage_drop"), flag("ticket_surge")])
+
+    assert [row.kind for row in inserted] == ["ticket_surge"]
+    assert inserted[0].pk is not None
+    assert sorted(Flag.objects.filter(account=account).values_list("kind", flat=True)) == [
+        "ticket_surge",
+        "usage_drop",
+    ]
