@@ -102,17 +102,24 @@ def retention_panel(request: HtmxHttpRequest) -> HttpResponse:
     return render_fragment(request, TEMPLATE, "panel", context)
 
 
+def _period_or_400(filters: dict[str, Any]) -> tuple[dt.date, dt.date, str] | HttpResponse:
+    """The period and dimension asked for, or a 400 naming each bad parameter."""
+    try:
+        return validate_period(raw_from=filters["from"], raw_to=filters["to"], raw_by=filters["by"])
+    except ValidationError as exc:
+        message = " ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
 @require_GET
 @leaders_only
 def retention_drilldown(request: HtmxHttpRequest) -> HttpResponse:
     """The renewals behind a number of the panel: one group (``?group=``) or every group."""
     filters = _filters(request)
-    try:
-        date_from, date_to, by = validate_period(
-            raw_from=filters["from"], raw_to=filters["to"], raw_by=filters["by"]
-        )
-    except ValidationError as exc:
-        return HttpResponse(" ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()), status=400)
+    period = _period_or_400(filters)
+    if isinstance(period, HttpResponse):
+        return period
+    date_from, date_to, by = period
     group = request.GET.get("group") or None
     renewals = retention_renewals(user=request.user, date_from=date_from, date_to=date_to, by=by, group=group)
     context = {
@@ -132,12 +139,10 @@ def retention_csv(request: HtmxHttpRequest) -> HttpResponse | StreamingHttpRespo
     if not authorization.may_lead(request.user):
         raise PermissionDenied("Retention exports are for CS Leadership.")
     filters = _filters(request)
-    try:
-        date_from, date_to, by = validate_period(
-            raw_from=filters["from"], raw_to=filters["to"], raw_by=filters["by"]
-        )
-    except ValidationError as exc:
-        return HttpResponse(" ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()), status=400)
+    period = _period_or_400(filters)
+    if isinstance(period, HttpResponse):
+        return period
+    date_from, date_to, by = period
     stem = f"retention-{by}-{date_from.isoformat()}-{date_to.isoformat()}"
     if request.GET.get("rows") == "renewals":
         group = request.GET.get("group") or None
