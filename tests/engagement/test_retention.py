@@ -470,3 +470,11 @@ def test_the_sql_sums_agree_with_the_python_reference(generated: list[tuple[str,
         per_outcome = retention_outcomes(**period)
         rebuilt = [(o.group, o.outcome, o.arr_before, o.arr_after) for o in per_outcome]  # type: ignore[union-attr]
         assert reference_report(rebuilt, **period) == from_sql
+
+
+@pytest.mark.parametrize("path", ["/overview/retention/renewals/", "/overview/retention/export.csv"])
+def test_the_drilldown_and_export_name_a_bad_filter(lena, client, path):
+    client.force_login(lena)
+    response = client.get(path, {"from": "2026-01-01", "to": "2026-12-31", "by": "planet"})
+    assert response.status_code == 400
+    assert response.content.decode().startswith("by: ")
