@@ -151,7 +151,7 @@ class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         if account_id is not None:
             # An account the user may not see simply has no tasks for them.
             return tasks_visible_for_account(account_id=account_id, user=self.request.user)
-        return tasks_for_csm(csm=self.request.user, include_snoozed=True)  # type: ignore[arg-type]
+        return tasks_for_csm(csm=authorization.signed_in(self.request.user), include_snoozed=True)
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
@@ -275,7 +275,7 @@ class CapacityView(APIView):
         if authorization.may_lead(request.user):  # leadership sees every CSM
             rows = csm_capacity()
         elif authorization.may_keep_worklist(request.user):
-            rows = csm_capacity(csm_ids=[request.user.pk])  # type: ignore[list-item]
+            rows = csm_capacity(csm_ids=[authorization.signed_in(request.user).pk])
         else:
             raise exceptions.PermissionDenied("Capacity is shown to CSMs and CS Leadership.")
         return Response(s.CapacitySerializer(rows, many=True).data)
