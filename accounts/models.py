@@ -65,6 +65,9 @@ class Account(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="csm_accounts",
+        # No index of its own: the (csm, name) index below starts with this column, and every
+        # index on this table is rewritten by each tier change of a review.
+        db_index=False,
         verbose_name="CSM",
     )
     ae = models.ForeignKey(
@@ -73,6 +76,9 @@ class Account(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="ae_accounts",
+        # No index of its own: the (ae, name) index below starts with this column, and every
+        # index on this table is rewritten by each tier change of a review.
+        db_index=False,
         verbose_name="AE",
     )
     # The effective tier, denormalised for fast reads. Written only by segmentation services.
@@ -232,6 +238,11 @@ class RenewalOutcome(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The segments the account fell in on its renewal day (tier held, override, health band 90 days
+    # before, coverage kept, ...), answered once the day has ended by the retention report, which
+    # owns their meaning (engagement.retention.queries). NULL: not answered yet, the report looks
+    # them up in the history. They depend on the account and the date only, never on the figures.
+    segments_at_renewal = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -254,6 +265,12 @@ class RenewalOutcome(models.Model):
         indexes = [
             models.Index(fields=["renewal_date", "account"], name="renewal_date_account"),
             models.Index(fields=["account", "-renewal_date"], name="renewal_account_latest"),
+            # The outcomes whose segments the retention report still looks up (few).
+            models.Index(
+                fields=["renewal_date"],
+                name="renewal_segments_not_kept",
+                condition=Q(segments_at_renewal__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

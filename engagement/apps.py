@@ -4,7 +4,16 @@ from django.apps import AppConfig
 
 # Capabilities that follow other apps' signals, in the order their receivers connect: a signal's
 # receivers run in that order (playbooks start before the old tier's journeys stop).
-CAPABILITIES_WITH_RECEIVERS = ("playbook_runs", "capacity", "coverage", "flags", "demo", "journeys", "health")
+CAPABILITIES_WITH_RECEIVERS = (
+    "playbook_runs",
+    "capacity",
+    "coverage",
+    "flags",
+    "demo",
+    "journeys",
+    "health",
+    "retention",
+)
 
 
 class EngagementConfig(AppConfig):

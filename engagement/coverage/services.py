@@ -42,6 +42,7 @@ from playbooks.services.catalogue import module_get_by_code
 
 from ..clock import due_date, local_date
 from ..models import DeliverySource, ModuleDelivery
+from ..retention.services import renewal_segments_forget
 from .queries import coverage_rewrite
 
 # Accounts per statement in a full recompute: 100k accounts (~250k coverage rows) take about a
@@ -203,4 +204,6 @@ def module_delivery_record(
         # A concurrent call recorded the same delivery first.
         return ModuleDelivery.objects.get(source=source, source_id=source_id, module=module)
     coverage_recompute(account_ids=[account_id])
+    # A delivery logged late changes the coverage kept before the renewals since its day.
+    renewal_segments_forget(account_ids=[account_id], renewed_from=delivery.delivered_on)
     return delivery

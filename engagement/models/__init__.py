@@ -13,6 +13,7 @@ from .outbox import (
     OutboundStatus,
     StopReason,
 )
+from .retention import RetentionDaySums
 from .tasks import PlaybookRun, Task, TaskStatus
 from .touchpoints import Touchpoint, TouchpointKind
 
@@ -33,6 +34,7 @@ __all__ = [
     "OutboundEmail",
     "OutboundStatus",
     "PlaybookRun",
+    "RetentionDaySums",
     "StopReason",
     "Task",
     "TaskStatus",

@@ -34,6 +34,15 @@ What each dimension means (``group`` of a row):
   which is how overridden accounts are compared with their policy-tier peers.
 - ``health_band``: the band of the latest ``AccountHealth`` row dated on or before 90 days before
   the renewal date; ``unknown`` when there is none.
+
+The historical dimensions (all but ``csm``, ``vertical`` and ``region``, which are the account's
+today) do not change once the renewal day has ended: history is appended at "now". So
+``renewal_segments_settle`` answers them once per outcome and keeps the answers in
+``RenewalOutcome.segments_at_renewal``; the report reads that column and runs the look-ups only for
+the outcomes without it (renewal day not ended yet, just recorded, or forgotten because history
+was written into the past, see ``accounts.services.renewals.renewal_segments_forget``). A year of
+250,000 outcomes is then one scan instead of 250,000 history look-ups per request. Both paths use
+the same look-up SQL below, and a test holds the settled report equal to the live one.
 """
 
 from __future__ import annotations
@@ -60,7 +69,7 @@ from segmentation.models import (
     TierPolicy,
 )
 
-from ..models import ModuleDelivery
+from ..models import ModuleDelivery, RetentionDaySums
 from ..sql import table
 
 DIMENSIONS = ("tier", "touch_model", "csm", "vertical", "region", "coverage", "override", "health_band")
@@ -178,22 +187,46 @@ _DIMENSION_SQL: dict[str, tuple[tuple[sql.SQL, ...], str]] = {
     OVERRIDE_REASON: ((_TIER_HELD, _OVERRIDE), "COALESCE(active_override.reason, 'policy')"),
     "health_band": ((_HEALTH,), "COALESCE(health.band, 'unknown')"),
 }
+# Dimensions answered from history, kept per outcome once its renewal day has ended.
+HISTORICAL = ("tier", "touch_model", "coverage", "override", OVERRIDE_REASON, "health_band")
+# The key under which ``segments_at_renewal`` keeps the policy tier of OVERRIDE_REASON rows.
+POLICY_TIER_KEY = "policy_tier"
 _POLICY_TIER = {
     OVERRIDE_REASON: "CASE WHEN active_override.reason IS NULL THEN held.to_code "
     "ELSE active_override.policy_tier_code END"
 }
 
-_BASE = sql.SQL("""
-    WITH o AS (
+# The outcomes of the period, with what the report needs of each; {account_columns} and
+# {account_join} add the account's name, vertical, region and CSM only when they are read.
+_OUTCOMES = sql.SQL("""
         SELECT r.id, r.account_id, r.renewal_date, r.outcome, r.arr_before, r.arr_after,
-               a.name AS account_name, a.vertical, a.region, a.csm_id
-        FROM {outcomes} r
-        JOIN {accounts} a ON a.id = r.account_id
-        WHERE r.renewal_date BETWEEN %(date_from)s AND %(date_to)s AND {scope}
-    ),
-    grouped AS (
+               r.segments_at_renewal{account_columns}
+        FROM {outcomes} r {account_join}
+        WHERE r.renewal_date BETWEEN %(date_from)s AND %(date_to)s AND {scope}""")
+
+_ACCOUNT_COLUMNS = sql.SQL(", a.name AS account_name, a.vertical, a.region, a.csm_id")
+_NO_ACCOUNT_COLUMNS = sql.SQL(
+    ", NULL::text AS account_name, NULL::text AS vertical, NULL::text AS region, NULL::bigint AS csm_id"
+)
+
+# A current dimension, or a historical one without settled answers: the look-ups for every row.
+_BASE = sql.SQL("""
+    WITH grouped AS (
         SELECT o.*, {group_expr} AS grp, {policy_tier_expr} AS policy_tier
-        FROM o {lookups}
+        FROM ({outcomes_sql}) o {lookups}
+    )
+""")
+
+# A historical dimension: the settled answer where there is one, the look-ups for the rest.
+_BASE_SETTLED = sql.SQL("""
+    WITH grouped AS (
+        SELECT o.*, o.segments_at_renewal ->> %(by)s AS grp, {settled_policy_tier} AS policy_tier
+        FROM ({outcomes_sql}) o
+        WHERE o.segments_at_renewal IS NOT NULL
+        UNION ALL
+        SELECT o.*, {group_expr} AS grp, {policy_tier_expr} AS policy_tier
+        FROM ({outcomes_sql}) o {lookups}
+        WHERE o.segments_at_renewal IS NULL
     )
 """)
 
@@ -210,13 +243,8 @@ _SUMS = sql.SQL("""
     ORDER BY grp""")
 
 
-def _statement(
-    *, by: str, csm_id: int | None, account_ids: Sequence[int] | None, group: str | None, summed: bool
-) -> sql.Composed:
-    if by not in _DIMENSION_SQL:
-        raise ValueError(f"Unknown retention dimension {by!r}.")
-    lookups, group_expr = _DIMENSION_SQL[by]
-    names = {
+def _names() -> dict[str, Any]:
+    return {
         "tiers": table(Tier),
         "policies": table(TierPolicy),
         "changes": table(TierChange),
@@ -227,23 +255,189 @@ def _statement(
         "users": table(User),
         "end_of_day": _END_OF_DAY,
     }
+
+
+def _lookups(dimensions: Sequence[str]) -> sql.Composable:
+    """The look-ups the dimensions need, each joined once, in a valid order."""
+    names = _names()
+    needed: list[sql.SQL] = []
+    for dimension in dimensions:
+        for lookup in _DIMENSION_SQL[dimension][0]:
+            if lookup not in needed:
+                needed.append(lookup)
+    return sql.SQL("\n").join(lookup.format(**names) for lookup in needed)
+
+
+# Every account's sums of a historical dimension: the day sums of the kept outcomes, plus each
+# outcome without kept segments looked up from history (few: renewal days not ended yet, or
+# outcomes just recorded or forgotten; a partial index finds them).
+_SUMS_FROM_DAYS = sql.SQL("""
+    SELECT grp, SUM(renewals)::int, SUM(arr_before), SUM(arr_after), SUM(arr_kept), SUM(churned)::int
+    FROM (
+        SELECT s.grp, s.renewals, s.arr_before, s.arr_after, s.arr_kept, s.churned
+        FROM {day_sums} s
+        WHERE s.dimension = %(by)s AND s.renewal_date BETWEEN %(date_from)s AND %(date_to)s
+        UNION ALL
+        SELECT {group_expr}, 1, o.arr_before, o.arr_after, LEAST(o.arr_after, o.arr_before),
+               (o.outcome = %(churned)s)::int
+        FROM ({outcomes_sql}) o {lookups}
+        WHERE o.segments_at_renewal IS NULL
+    ) per_day
+    GROUP BY grp
+    ORDER BY grp""")
+
+
+def _statement(
+    *, by: str, csm_id: int | None, account_ids: Sequence[int] | None, group: str | None, summed: bool
+) -> sql.Composed:
+    if by not in _DIMENSION_SQL:
+        raise ValueError(f"Unknown retention dimension {by!r}.")
+    if summed and by in HISTORICAL and csm_id is None and account_ids is None and group is None:
+        return _SUMS_FROM_DAYS.format(
+            day_sums=table(RetentionDaySums),
+            group_expr=sql.SQL(_DIMENSION_SQL[by][1]),  # type: ignore[arg-type]
+            outcomes_sql=_OUTCOMES.format(
+                outcomes=table(RenewalOutcome),
+                account_columns=_NO_ACCOUNT_COLUMNS,
+                account_join=sql.SQL(""),
+                scope=sql.SQL("r.segments_at_renewal IS NULL"),
+            ),
+            lookups=_lookups([by]),
+        )
+    group_expr = _DIMENSION_SQL[by][1]
     if account_ids is not None:
         scope = sql.SQL("r.account_id = ANY(%(account_ids)s)")
     elif csm_id is not None:
         scope = sql.SQL("a.csm_id = %(csm_id)s")
     else:
         scope = sql.SQL("TRUE")
-    base = _BASE.format(
+    # The sums of a historical dimension read nothing of the account unless the scope does.
+    reads_account = not summed or by not in HISTORICAL or csm_id is not None
+    outcomes_sql = _OUTCOMES.format(
         outcomes=table(RenewalOutcome),
-        accounts=table(Account),
+        account_columns=_ACCOUNT_COLUMNS if reads_account else _NO_ACCOUNT_COLUMNS,
+        account_join=sql.SQL("JOIN {} a ON a.id = r.account_id").format(table(Account))
+        if reads_account
+        else sql.SQL(""),
         scope=scope,
+    )
+    base = (_BASE_SETTLED if by in HISTORICAL else _BASE).format(
+        outcomes_sql=outcomes_sql,
         group_expr=sql.SQL(group_expr),  # type: ignore[arg-type]  # a constant of this module
         policy_tier_expr=sql.SQL(_POLICY_TIER.get(by, "NULL::text")),  # type: ignore[arg-type]
-        lookups=sql.SQL("\n").join(lookup.format(**names) for lookup in lookups),
+        lookups=_lookups([by]),
+        settled_policy_tier=sql.SQL("o.segments_at_renewal ->> %(policy_tier_key)s")
+        if by in _POLICY_TIER
+        else sql.SQL("NULL::text"),
     )
     only_group = sql.SQL("grp = %(group)s") if group is not None else sql.SQL("TRUE")
     tail = (_SUMS if summed else _PER_OUTCOME).format(only_group=only_group)
     return sql.Composed([base, tail])
+
+
+def _params(**extra: Any) -> dict[str, Any]:
+    return {
+        "time_zone": settings.TIME_ZONE,
+        "policy_active": "active",
+        "change_applied": ChangeStatus.APPLIED.value,
+        "override_statuses": [
+            OverrideStatus.ACTIVE.value,
+            OverrideStatus.EXPIRED.value,
+            OverrideStatus.ENDED.value,
+        ],
+        "health_lead_days": HEALTH_LEAD_DAYS,
+        "coverage_days": COVERAGE_WINDOW_DAYS,
+        "churned": RenewalOutcomeKind.CHURNED.value,
+        "policy_tier_key": POLICY_TIER_KEY,
+        **extra,
+    }
+
+
+# Every historical answer of the outcomes whose renewal day has ended and that have none yet
+# (optionally of some accounts), written into ``segments_at_renewal`` in one statement.
+_SETTLE = sql.SQL("""
+    UPDATE {outcomes} r SET segments_at_renewal = settled.segments
+    FROM (
+        SELECT o.id, jsonb_build_object({pairs}) AS segments
+        FROM (
+            SELECT r.id, r.account_id, r.renewal_date FROM {outcomes} r
+            WHERE r.segments_at_renewal IS NULL AND r.renewal_date < %(ended_before)s AND {scope}
+        ) o {lookups}
+    ) settled
+    WHERE r.id = settled.id""")
+
+
+def renewal_segments_settle_sql(*, ended_before: dt.date, account_ids: Sequence[int] | None) -> list[dt.date]:
+    """Answer the historical dimensions of the outcomes dated before ``ended_before`` that have no
+    answers yet; returns the renewal date of each outcome settled."""
+    pairs: list[sql.Composable] = []
+    for dimension in HISTORICAL:
+        pairs += [sql.Literal(dimension), sql.SQL(_DIMENSION_SQL[dimension][1])]  # type: ignore[arg-type]
+    pairs += [sql.Literal(POLICY_TIER_KEY), sql.SQL(_POLICY_TIER[OVERRIDE_REASON])]  # type: ignore[arg-type]
+    statement = _SETTLE.format(
+        outcomes=table(RenewalOutcome),
+        pairs=sql.SQL(", ").join(pairs),
+        scope=sql.SQL("r.account_id = ANY(%(account_ids)s)") if account_ids is not None else sql.SQL("TRUE"),
+        lookups=_lookups(HISTORICAL),
+    )
+    params = _params(
+        ended_before=ended_before, account_ids=list(account_ids) if account_ids is not None else None
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(None) + " RETURNING r.renewal_date", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def renewal_segments_forget_sql(
+    *, account_ids: Sequence[int] | None, renewed_from: dt.date | None
+) -> list[dt.date]:
+    """Drop the kept segments of the outcomes of ``account_ids`` (None: all) dated on or after
+    ``renewed_from`` (None: any day); returns the renewal date of each outcome forgotten."""
+    statement = sql.SQL("""
+        UPDATE {outcomes} SET segments_at_renewal = NULL
+        WHERE segments_at_renewal IS NOT NULL
+          AND (%(account_ids)s::bigint[] IS NULL OR account_id = ANY(%(account_ids)s::bigint[]))
+          AND (%(renewed_from)s::date IS NULL OR renewal_date >= %(renewed_from)s::date)
+        RETURNING renewal_date""").format(outcomes=table(RenewalOutcome))
+    params = {
+        "account_ids": list(account_ids) if account_ids is not None else None,
+        "renewed_from": renewed_from,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(None), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+# The day sums of some renewal days (every day: ``dates`` NULL), rebuilt from the kept segments.
+# One rebuild at a time (a transaction-scoped advisory lock): two writers of the same day would
+# otherwise each delete and insert its rows.
+_DAY_SUMS_LOCK = sql.SQL("SELECT pg_advisory_xact_lock(hashtext('engagement.retention_day_sums'))")
+_DAY_SUMS_DELETE = sql.SQL(
+    "DELETE FROM {day_sums} WHERE %(dates)s::date[] IS NULL OR renewal_date = ANY(%(dates)s::date[])"
+)
+_DAY_SUMS_INSERT = sql.SQL("""
+    INSERT INTO {day_sums}
+        (renewal_date, dimension, grp, renewals, arr_before, arr_after, arr_kept, churned)
+    SELECT r.renewal_date, kept.key, kept.value, COUNT(*), SUM(r.arr_before), SUM(r.arr_after),
+           SUM(LEAST(r.arr_after, r.arr_before)), COUNT(*) FILTER (WHERE r.outcome = %(churned)s)
+    FROM {outcomes} r
+    CROSS JOIN LATERAL jsonb_each_text(r.segments_at_renewal) kept
+    WHERE r.segments_at_renewal IS NOT NULL AND kept.key = ANY(%(dimensions)s)
+      AND (%(dates)s::date[] IS NULL OR r.renewal_date = ANY(%(dates)s::date[]))
+    GROUP BY r.renewal_date, kept.key, kept.value""")
+
+
+def retention_day_sums_rebuild_sql(*, dates: Sequence[dt.date] | None) -> None:
+    names = {"day_sums": table(RetentionDaySums), "outcomes": table(RenewalOutcome)}
+    params = {
+        "dates": sorted(set(dates)) if dates is not None else None,
+        "churned": RenewalOutcomeKind.CHURNED.value,
+        "dimensions": list(HISTORICAL),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_DAY_SUMS_LOCK.as_string(None))
+        cursor.execute(_DAY_SUMS_DELETE.format(**names).as_string(None), params)
+        cursor.execute(_DAY_SUMS_INSERT.format(**names).as_string(None), params)
 
 
 def retention_outcomes(
@@ -263,24 +457,14 @@ def retention_outcomes(
     ``account_ids`` or ``csm_id`` narrow to the accounts a person may see (neither: every account);
     ``group`` keeps one group (a drill-down). The dimensions are described in the module docstring.
     """
-    params: dict[str, Any] = {
-        "date_from": date_from,
-        "date_to": date_to,
-        "csm_id": csm_id,
-        "account_ids": list(account_ids) if account_ids is not None else None,
-        "group": group,
-        "time_zone": settings.TIME_ZONE,
-        "policy_active": "active",
-        "change_applied": ChangeStatus.APPLIED.value,
-        "override_statuses": [
-            OverrideStatus.ACTIVE.value,
-            OverrideStatus.EXPIRED.value,
-            OverrideStatus.ENDED.value,
-        ],
-        "health_lead_days": HEALTH_LEAD_DAYS,
-        "coverage_days": COVERAGE_WINDOW_DAYS,
-        "churned": RenewalOutcomeKind.CHURNED.value,
-    }
+    params = _params(
+        date_from=date_from,
+        date_to=date_to,
+        csm_id=csm_id,
+        account_ids=list(account_ids) if account_ids is not None else None,
+        group=group,
+        by=by,
+    )
     statement = _statement(by=by, csm_id=csm_id, account_ids=account_ids, group=group, summed=summed)
     with connection.cursor() as cursor:
         cursor.execute(statement.as_string(None), params)

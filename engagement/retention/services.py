@@ -20,6 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import RenewalOutcomeKind
 from csplatform import authorization
@@ -29,6 +31,9 @@ from .queries import (
     OVERRIDE_REASON,
     RetentionOutcome,
     RetentionSums,
+    renewal_segments_forget_sql,
+    renewal_segments_settle_sql,
+    retention_day_sums_rebuild_sql,
     retention_outcomes,
 )
 
@@ -153,6 +158,40 @@ def retention_renewals(
     """The outcomes behind one number of the report (one group, or all of them)."""
     rows = retention_outcomes(date_from=date_from, date_to=date_to, by=by, group=group, **_visibility(user))
     return cast(list[RetentionOutcome], rows)
+
+
+@transaction.atomic
+def renewal_segments_settle(*, account_ids: Iterable[int] | None = None) -> int:
+    """Keep the historical segments of every outcome whose renewal day has ended (in the product's
+    time zone) and that has none kept yet, with the day sums of those days; returns how many were
+    settled. Nightly, and after the demo history: the report stays right without it (it looks up
+    what is not kept), only slower."""
+    dates = renewal_segments_settle_sql(
+        ended_before=timezone.localdate(),
+        account_ids=sorted(set(account_ids)) if account_ids is not None else None,
+    )
+    if dates:
+        retention_day_sums_rebuild_sql(dates=dates)
+    return len(dates)
+
+
+@transaction.atomic
+def renewal_segments_forget(*, account_ids: Iterable[int] | None, renewed_from: dt.date | None = None) -> int:
+    """Forget the segments kept for the outcomes of ``account_ids`` (None: every account) dated on
+    or after ``renewed_from``: for whoever writes history into the past (a delivery logged late,
+    demo history), since those segments were answered from it. Returns how many were forgotten."""
+    dates = renewal_segments_forget_sql(
+        account_ids=sorted(set(account_ids)) if account_ids is not None else None, renewed_from=renewed_from
+    )
+    if dates:
+        retention_day_sums_rebuild_sql(dates=dates)
+    return len(dates)
+
+
+def retention_day_sums_refresh(*, dates: Iterable[dt.date] | None) -> None:
+    """Rebuild the day sums of ``dates`` (None: every day) from the outcomes: after outcomes of
+    those days were recorded, changed or deleted (their figures are in the sums)."""
+    retention_day_sums_rebuild_sql(dates=sorted(set(dates)) if dates is not None else None)
 
 
 # --- The reference: the same grouping and formulas over outcomes in memory --------------------
