@@ -41,6 +41,7 @@ class AccountFacts:
     tier_source: str = ""
     tier_explanation: str = ""
     csm_id: int | None = None
+    tier_updated_at: dt.datetime | None = None
 
 
 ACCOUNT_FACT_FIELDS = (
@@ -54,6 +55,7 @@ ACCOUNT_FACT_FIELDS = (
     "tier_source",
     "tier_explanation",
     "csm_id",
+    "tier_updated_at",
 )
 
 

@@ -9,12 +9,22 @@ the structured explanation (steps) and its one-sentence rendering.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
+from . import rules as _rules
 from .rules import SIGNALS
+
+# The code an evaluation's outcome depends on besides its inputs: this module and the signal
+# vocabulary. Part of each policy's fingerprint, so a release that words an explanation
+# differently re-evaluates every account at the next review instead of leaving the old wording.
+_ENGINE_SOURCE_DIGEST = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(_rules.__file__).read_bytes()
+).hexdigest()
 
 OP_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "in": "in", "between": "between"}
 FRACTION_SIGNALS = frozenset({"seat_utilisation", "feature_adoption"})
@@ -74,6 +84,24 @@ class PolicySnapshot:
             downgrade_after_consecutive_reviews=policy.downgrade_after_consecutive_reviews,
             apply_mode=policy.apply_mode,
         )
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Names this policy's content and the engine's code: two evaluations with the same
+        fingerprint and the same inputs give the same outcome (kept in ``AccountTierState``, it
+        lets a review skip an account evaluated since by the same policy at the same ACV)."""
+        content = repr(
+            (
+                self.id,
+                self.version,
+                self.tiers,
+                self.rules,
+                self.hysteresis_band,
+                self.downgrade_after_consecutive_reviews,
+                self.apply_mode,
+            )
+        )
+        return hashlib.sha256((_ENGINE_SOURCE_DIGEST + content).encode()).hexdigest()[:32]
 
     @cached_property
     def _positions(self) -> dict[str, int]:

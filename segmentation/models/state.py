@@ -32,6 +32,14 @@ class AccountTierState(models.Model):
     # Flags raised by rules at the last evaluation: [{"kind", "days", "rule"}]
     flags = models.JSONField(default=list, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
+    # What the last evaluation was computed from and wrote: the policy's fingerprint (its content
+    # and the engine's code), the ACV, and the account's tier_updated_at after the write (moved
+    # by any later writer of the tier). A review under a policy without rules skips an account
+    # whose three still match (queries.reviews.review_candidates): evaluating it again would
+    # give the same outcome.
+    evaluated_with = models.CharField(max_length=32, blank=True, default="")
+    evaluated_acv = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    tier_written_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.policy_tier_code}"

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..models import AccountTierState, TierChange
@@ -30,6 +31,9 @@ STATE_COLUMNS = (
     "steps",
     "flags",
     "evaluated_at",
+    "evaluated_with",
+    "evaluated_acv",
+    "tier_written_at",
 )
 CHANGE_COLUMNS = (
     "account_id",
@@ -68,6 +72,9 @@ class StateRow:
     steps: list[dict[str, Any]]
     flags: list[dict[str, Any]]
     evaluated_at: dt.datetime
+    evaluated_with: str = ""
+    evaluated_acv: Decimal | None = None
+    tier_written_at: dt.datetime | None = None
 
 
 @dataclass(slots=True)
@@ -153,6 +160,9 @@ def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -
             cache.dumps(s.steps),
             json.dumps(s.flags),
             s.evaluated_at,
+            s.evaluated_with,
+            s.evaluated_acv,
+            s.tier_written_at,
         )
         for s in states
     ]

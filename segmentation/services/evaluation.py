@@ -151,6 +151,9 @@ def evaluate_batch(
                 steps=result.steps,
                 flags=result.flags,
                 evaluated_at=now,
+                evaluated_with=policy.fingerprint,
+                evaluated_acv=account.acv,
+                tier_written_at=account.tier_updated_at,  # moved to ``now`` below when written
             )
         )
         rank: int | None
@@ -214,6 +217,9 @@ def evaluate_batch(
     outcome.skipped_account_ids = [row[0] for row in account_writes if row[0] not in written]
     skipped = set(outcome.skipped_account_ids)
     json_cache = bulk_writes.JsonCache()
+    for state_row in state_rows:
+        if state_row.account_id in written:
+            state_row.tier_written_at = now
     bulk_writes.upsert_states([s for s in state_rows if s.account_id not in skipped], json_cache)
     if superseded:
         TierChange.objects.filter(

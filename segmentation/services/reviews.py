@@ -5,8 +5,9 @@ review whose worker died resumes after the last committed chunk and applies noth
 one review is open at a time (a partial unique constraint on ``TierReview.is_open``).
 
 When the policy has no signal rules, a chunk first asks SQL which accounts could change at all:
-the engine works out the settled tier and explanation of each distinct ACV, and the SQL returns
-the accounts that differ from it (``queries.reviews``); only those few are evaluated in Python.
+those not evaluated since by this policy and engine at their current ACV, or touched since, or
+held by hysteresis, a proposal or an override (``queries.reviews``); only those few are evaluated
+in Python.
 Policies with rules evaluate every account of a chunk in Python, with signals fetched per chunk in
 a handful of queries.
 """
@@ -15,12 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, reset_queries, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,7 +28,7 @@ from accounts.models import Account
 from csplatform.dispatch import enqueue
 
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts
-from ..engine import PolicySnapshot, evaluate
+from ..engine import PolicySnapshot
 from ..models import (
     ChangeSource,
     PolicyStatus,
@@ -39,8 +39,7 @@ from ..models import (
     TierReview,
 )
 from ..queries import reviews as reviews_sql
-from ..queries.reviews import SettledTier
-from .evaluation import evaluate_batch
+from .evaluation import evaluate_batch, load_facts
 from .summaries import review_summaries_write
 
 if TYPE_CHECKING:
@@ -158,8 +157,6 @@ class ChunkPlan:
     policy: PolicySnapshot
     set_based: bool
     chunk_ids: int
-    # The settled outcome per ACV, worked out once per review (ACVs repeat across chunks).
-    settled: dict[Decimal, SettledTier] = field(default_factory=dict)
 
 
 def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierReview | None:
@@ -240,41 +237,12 @@ def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: d
 def candidate_facts(plan: ChunkPlan, lower: int, upper: int) -> tuple[int, list[AccountFacts]]:
     """(accounts in the range, facts of those that may change) for a policy without rules.
 
-    The engine says, once per distinct ACV, what a settled account with that ACV looks like;
-    the SQL only compares accounts with it (``queries.reviews``), so an account it agrees with
-    is already right and is not read into Python at all.
-    """
-    total, settled = 0, []
-    acv_counts = (
-        Account.objects.filter(id__gt=lower, id__lte=upper)
-        .values("acv")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("acv", "n")
+    ``queries.reviews`` skips the accounts evaluated since by this very policy and engine at
+    their current ACV, and untouched since; only the others are read into Python."""
+    total, candidate_ids = reviews_sql.review_candidates(
+        lower=lower, upper=upper, fingerprint=plan.policy.fingerprint
     )
-    for acv, n in acv_counts:
-        total += n
-        if acv not in plan.settled:
-            plan.settled[acv] = settled_tier(plan.policy, acv)
-        settled.append(plan.settled[acv])
-    rows = reviews_sql.review_candidates(
-        lower=lower, upper=upper, settled=settled, fields=ACCOUNT_FACT_FIELDS
-    )
-    return total, [AccountFacts(*row) for row in rows]
-
-
-def settled_tier(policy: PolicySnapshot, acv: Decimal) -> SettledTier:
-    """The engine's outcome for an account with ``acv`` under a policy without rules, when no
-    hysteresis hold, override or proposal applies (its previous policy tier is this tier)."""
-    assert not policy.rules, "an account is only settled by its ACV under a policy without rules"
-    result = evaluate(policy, acv=acv, signals={})
-    return SettledTier(
-        acv=acv,
-        code=result.effective_code,
-        name=result.effective_name,
-        rank=result.effective_rank,
-        explanation=result.sentence,
-    )
+    return total, load_facts(candidate_ids) if candidate_ids else []
 
 
 def tier_assign_initial() -> int:

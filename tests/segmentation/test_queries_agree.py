@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Account
+from segmentation import engine
 from segmentation.economics import CostRates, annual_cost_to_serve, in_cents, quadrant_for
 from segmentation.engine import PolicySnapshot, evaluate
 from segmentation.models import (
@@ -38,6 +39,7 @@ from segmentation.models import (
 from segmentation.queries import economics as economics_sql
 from segmentation.services import economics as economics_services
 from segmentation.services import evaluation, reviews
+from segmentation.services.proposals import tier_proposal_accept
 from tests.factories import AccountFactory, UsageSnapshotFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,83 +68,99 @@ acvs = st.one_of(near_thresholds, any_acv)
 
 @dataclass
 class History:
-    """How an account got to where a review finds it."""
+    """How an account got to where a review finds it: tiered by the engine (or not), then touched."""
 
     acv: Decimal
-    kind: str  # settled | stale_acv | held | older_rendering | untiered | override
+    # reviewed: evaluated by the engine, nothing since | stale_acv: its ACV changed since |
+    # rewritten: another service wrote its tier since | older_engine: evaluated by an earlier
+    # release | held: hysteresis held a downgrade | untiered: never evaluated | hand_tiered: a
+    # tier without an evaluation | override: an active override | rereviewed: evaluated at another
+    # ACV, then by a review at this one (hysteresis may be counting a downgrade)
+    kind: str
     other_acv: Decimal
-    state: str  # none | same | other
     pending: int
     open_proposal: bool
     override_expired: bool
 
 
+KINDS = [
+    "reviewed",
+    "reviewed",
+    "rereviewed",
+    "rereviewed",
+    "stale_acv",
+    "rewritten",
+    "older_engine",
+    "held",
+    "untiered",
+    "hand_tiered",
+    "override",
+]
 histories = st.builds(
     History,
     acv=acvs,
-    kind=st.sampled_from(
-        ["settled", "settled", "stale_acv", "held", "older_rendering", "untiered", "override"]
-    ),
+    kind=st.sampled_from(KINDS),
     other_acv=acvs,
-    state=st.sampled_from(["none", "same", "same", "other"]),
-    pending=st.integers(min_value=0, max_value=2),
+    pending=st.integers(min_value=1, max_value=2),
     open_proposal=st.booleans(),
     override_expired=st.booleans(),
 )
 
 
-def _older_rendering(sentence: str) -> str:
-    """An explanation as an earlier release might have rendered it (no thousands separators)."""
-    return sentence.replace(",", "")
+def _evaluate(
+    policy: PolicySnapshot, account: Account, source: str = "initial", review_id: int | None = None
+) -> None:
+    with transaction.atomic():
+        evaluation.evaluate_batch(
+            policy=policy, facts=evaluation.load_facts([account.pk]), source=source, review_id=review_id
+        )
 
 
 def _make_account(history: History, tiered_by: PolicySnapshot, user: Any, today: dt.date) -> Account:
     policy = tiered_by
     if history.kind == "untiered":
         return AccountFactory(acv=history.acv)
-    if history.kind == "held":
-        # A downgrade hysteresis held back: the policy said the tier above last time.
-        above = policy.shift(policy.base_tier(history.acv), -1)
-        result = evaluate(
-            policy,
+    if history.kind == "hand_tiered":
+        result = evaluate(policy, acv=history.acv, signals={})
+        return AccountFactory(
             acv=history.acv,
-            signals={},
-            previous_policy_code=above.code,
-            pending_downgrade_reviews=history.pending,
-            counts_as_review=True,
+            tier_code=result.effective_code,
+            tier_name=result.effective_name,
+            tier_rank=result.effective_rank,
+            tier_source="policy",
+            tier_explanation=result.sentence,
         )
+    if history.kind == "rereviewed":
+        account = AccountFactory(acv=history.other_acv)
+        _evaluate(policy, account)
+        Account.objects.filter(pk=account.pk).update(acv=history.acv)
+        earlier_review = TierReview.objects.create(policy_id=policy.id, status="finished", is_open=None)
+        _evaluate(policy, account, source="review", review_id=earlier_review.pk)
     else:
-        result = evaluate(
-            policy, acv=history.other_acv if history.kind == "stale_acv" else history.acv, signals={}
-        )
-    explanation = result.sentence
-    if history.kind == "older_rendering":
-        explanation = _older_rendering(explanation)
-    source = "policy"
-    if history.kind == "override":
-        source = "override"
-        explanation = f"Overridden to {result.effective_code} by lena: at risk (policy: {result.sentence})"
-    account = AccountFactory(
-        acv=history.acv,
-        tier_code=result.effective_code,
-        tier_name=result.effective_name,
-        tier_rank=result.effective_rank,
-        tier_source=source,
-        tier_explanation=explanation,
-    )
-    if history.state != "none":
-        other = policy.shift(policy.by_code(result.policy_tier.code) or policy.tiers[0], 1)
-        code = result.policy_tier.code if history.state == "same" else other.code
-        AccountTierState.objects.create(
-            account=account,
-            policy_id=policy.id,
-            policy_tier_code=code,
-            policy_tier_rank=(policy.by_code(code) or other).rank,
-            pending_downgrade_reviews=result.pending_downgrade_reviews or history.pending,
-            steps=result.steps,
-        )
+        account = AccountFactory(acv=history.acv)
+        _evaluate(policy, account)
+    if history.kind == "stale_acv" and history.other_acv == history.acv:
+        history.kind = "reviewed"  # the same ACV again: nothing changed
+    if history.kind == "stale_acv":
+        Account.objects.filter(pk=account.pk).update(acv=history.other_acv)
+    elif history.kind == "rewritten":
+        Account.objects.filter(pk=account.pk).update(tier_updated_at=timezone.now() + dt.timedelta(seconds=1))
+    elif history.kind == "older_engine":
+        AccountTierState.objects.filter(account=account).update(evaluated_with="an-earlier-release")
+    elif history.kind == "held":
+        # A downgrade hysteresis held back: the account keeps the tier above what the policy says.
+        state = AccountTierState.objects.get(account=account)
+        above = policy.shift(policy.by_code(state.policy_tier_code) or policy.tiers[0], -1)
+        if above.code == state.policy_tier_code:  # already at the top: nothing to hold
+            history.kind = "reviewed"
+        else:
+            Account.objects.filter(pk=account.pk).update(
+                tier_code=above.code, tier_name=above.name, tier_rank=above.rank
+            )
+            AccountTierState.objects.filter(account=account).update(pending_downgrade_reviews=history.pending)
+    account.refresh_from_db()
     if history.open_proposal:
-        target = policy.shift(result.policy_tier, 1)
+        target = policy.shift(policy.by_code(account.tier_code) or policy.tiers[0], 1)
         TierChange.objects.create(
             account=account,
             policy_id=policy.id,
@@ -157,11 +175,12 @@ def _make_account(history: History, tiered_by: PolicySnapshot, user: Any, today:
             status=ChangeStatus.PROPOSED,
         )
     if history.kind == "override":
+        Account.objects.filter(pk=account.pk).update(tier_source="override")
         TierOverride.objects.create(
             account=account,
-            tier_code=result.effective_code,
-            tier_name=result.effective_name,
-            tier_rank=result.effective_rank,
+            tier_code=account.tier_code,
+            tier_name=account.tier_name,
+            tier_rank=account.tier_rank,
             reason=OverrideReason.values[0],
             note="Escalation open",
             expires_on=today + dt.timedelta(days=-1 if history.override_expired else 30),
@@ -172,13 +191,19 @@ def _make_account(history: History, tiered_by: PolicySnapshot, user: Any, today:
 
 
 def _observable(account_ids: list[int]) -> dict[int, tuple[Any, ...]]:
-    """Everything a review may change about an account: its tier columns, its changes, its overrides."""
+    """Everything a review may change about an account: its tier columns, its changes, its overrides,
+    and what its state remembers for hysteresis."""
     tiers = {
         row[0]: row[1:]
         for row in Account.objects.filter(id__in=account_ids).values_list(
             "id", "tier_code", "tier_name", "tier_rank", "tier_source", "tier_explanation"
         )
     }
+    states = dict(
+        AccountTierState.objects.filter(account_id__in=account_ids).values_list(
+            "account_id", "policy_tier_code"
+        )
+    )
     changes = {
         account_id: sorted(
             TierChange.objects.filter(account_id=account_id).values_list("id", "status", "to_code")
@@ -189,7 +214,7 @@ def _observable(account_ids: list[int]) -> dict[int, tuple[Any, ...]]:
         account_id: sorted(TierOverride.objects.filter(account_id=account_id).values_list("id", "status"))
         for account_id in account_ids
     }
-    return {pk: (tiers[pk], changes[pk], overrides[pk]) for pk in account_ids}
+    return {pk: (tiers[pk], states.get(pk), changes[pk], overrides[pk]) for pk in account_ids}
 
 
 def _unchanged_by_python(policy: PolicySnapshot, account_ids: list[int], review_id: int) -> set[int]:
@@ -205,19 +230,6 @@ def _unchanged_by_python(policy: PolicySnapshot, account_ids: list[int], review_
         after = _observable(account_ids)
         transaction.set_rollback(True)
     return {pk for pk in account_ids if before[pk] == after[pk]}
-
-
-def _unencumbered(account: Account, policy: PolicySnapshot) -> bool:
-    """Policy-sourced, at the tier its ACV gives, with nothing else for an evaluation to weigh:
-    no override, no open proposal, no different tier remembered for hysteresis."""
-    state = AccountTierState.objects.filter(account=account).first()
-    return (
-        account.tier_source == "policy"
-        and account.tier_code == policy.base_tier(account.acv).code
-        and (state is None or state.policy_tier_code == account.tier_code)
-        and not TierOverride.objects.filter(account=account, status=OverrideStatus.ACTIVE).exists()
-        and not TierChange.objects.filter(account=account, status=ChangeStatus.PROPOSED).exists()
-    )
 
 
 @AGREEMENT
@@ -237,12 +249,12 @@ def test_the_review_pre_filter_skips_exactly_the_accounts_the_engine_leaves_alon
         )
         model = TierPolicy.objects.prefetch_related("tiers").get(status="active")
         tiered_by = PolicySnapshot.from_policy(model)
+        accounts = [(history, _make_account(history, tiered_by, lena, today)) for history in histories]
         if renamed:  # the policy was edited after the accounts were tiered
             Tier.objects.filter(policy=model, code="MM2").update(name="Mid-Market Two")
             model = TierPolicy.objects.prefetch_related("tiers").get(status="active")
         policy = PolicySnapshot.from_policy(model)
-        accounts = [_make_account(history, tiered_by, lena, today) for history in histories]
-        ids = sorted(a.pk for a in accounts)
+        ids = sorted(account.pk for _, account in accounts)
         review = TierReview.objects.create(policy=model)
         plan = reviews.ChunkPlan(policy, True, reviews.SQL_CHUNK_IDS)
 
@@ -252,23 +264,60 @@ def test_the_review_pre_filter_skips_exactly_the_accounts_the_engine_leaves_alon
 
         assert total == len(ids)
         assert skipped <= unchanged, "skipped an account the engine would change"
-        for account in Account.objects.filter(id__in=ids):
-            expected = account.pk in unchanged and _unencumbered(account, policy)
-            assert (account.pk in skipped) == expected, (account.pk, account.acv, account.tier_explanation)
+        # Skipped: exactly the accounts the engine evaluated under this very policy, untouched since.
+        # (An account a review evaluated at its current ACV: skipped exactly when the engine would
+        # leave it as it is, hysteresis included.)
+        expected = {
+            account.pk
+            for history, account in accounts
+            if not history.open_proposal
+            and not renamed
+            and (history.kind == "reviewed" or (history.kind == "rereviewed" and account.pk in unchanged))
+        }
+        assert skipped == expected, [(h.kind, h.open_proposal, a.pk) for h, a in accounts]
         transaction.set_rollback(True)
 
 
-def test_the_pre_filter_skips_an_account_tiered_by_the_engine_and_not_one_rendered_differently(db):
+def test_the_pre_filter_skips_an_account_the_engine_tiered_and_not_one_a_proposal_moved_since(db, lena):
     policy = evaluation.active_policy_snapshot()
-    right, older = AccountFactory(acv=Decimal("62000.50")), AccountFactory(acv=Decimal("62000.50"))
+    kept, accepted = AccountFactory(acv=Decimal("62000.50")), AccountFactory(acv=Decimal("62000.50"))
     with transaction.atomic():
         evaluation.evaluate_batch(
-            policy=policy, facts=evaluation.load_facts([right.pk, older.pk]), source="initial"
+            policy=policy, facts=evaluation.load_facts([kept.pk, accepted.pk]), source="initial"
         )
-    Account.objects.filter(pk=older.pk).update(tier_explanation="ACV 62000.5 ≥ 50000 → Mid-Market Tier 1.")
+    accepted.refresh_from_db()
+    change = TierChange.objects.create(
+        account=accepted,
+        policy_id=policy.id,
+        from_code=accepted.tier_code,
+        from_name=accepted.tier_name,
+        from_rank=accepted.tier_rank,
+        to_code="ENT",
+        to_name="Enterprise",
+        to_rank=1,
+        explanation="Proposed by the review of last week.",
+        source="review",
+        status=ChangeStatus.PROPOSED,
+    )
     plan = reviews.ChunkPlan(policy, True, reviews.SQL_CHUNK_IDS)
-    total, candidates = reviews.candidate_facts(plan, right.pk - 1, older.pk)
-    assert (total, [facts.id for facts in candidates]) == (2, [older.pk])
+    # An open proposal keeps the account a candidate; once accepted, its tier was written since.
+    assert [f.id for f in reviews.candidate_facts(plan, kept.pk - 1, accepted.pk)[1]] == [accepted.pk]
+    tier_proposal_accept(change=change, by=lena)
+    total, candidates = reviews.candidate_facts(plan, kept.pk - 1, accepted.pk)
+    assert (total, [facts.id for facts in candidates]) == (2, [accepted.pk])
+
+
+def test_a_new_release_of_the_engine_evaluates_every_account_again(db, monkeypatch):
+    policy = evaluation.active_policy_snapshot()
+    account = AccountFactory(acv=Decimal("20000"))
+    _evaluate(policy, account)
+    plan = reviews.ChunkPlan(policy, True, reviews.SQL_CHUNK_IDS)
+    assert reviews.candidate_facts(plan, account.pk - 1, account.pk)[1] == []
+    monkeypatch.setattr(engine, "_ENGINE_SOURCE_DIGEST", "the next release")
+    next_release = evaluation.active_policy_snapshot()
+    assert next_release.fingerprint != policy.fingerprint
+    plan = reviews.ChunkPlan(next_release, True, reviews.SQL_CHUNK_IDS)
+    assert [f.id for f in reviews.candidate_facts(plan, account.pk - 1, account.pk)[1]] == [account.pk]
 
 
 # --- Relationship economics ------------------------------------------------------------------------
