@@ -96,9 +96,16 @@ def webhook_events_record(
     return len(messages) * len(endpoint_ids)
 
 
-def _sender_queued_marker() -> None:
-    """Registered with ``on_commit`` beside the sender's queueing: its presence says the current
-    transaction already queued the sender (a savepoint rollback removes both together)."""
+class _SenderQueued:
+    """Registered with ``on_commit`` beside the sender's queueing: while one that has not run yet is
+    in the transaction's list, the transaction has queued the sender already (a savepoint rollback
+    removes both together)."""
+
+    def __init__(self) -> None:
+        self.ran = False
+
+    def __call__(self) -> None:
+        self.ran = True
 
 
 def sender_queue_once() -> None:
@@ -106,10 +113,9 @@ def sender_queue_once() -> None:
     from .. import jobs
 
     conn = transaction.get_connection()
-    if conn.in_atomic_block and any(entry[1] is _sender_queued_marker for entry in conn.run_on_commit):
+    if conn.in_atomic_block and any(
+        isinstance(entry[1], _SenderQueued) and not entry[1].ran for entry in conn.run_on_commit
+    ):
         return
     enqueue(jobs.webhooks_deliver)
-    transaction.on_commit(_sender_queued_marker)
-
-
-
+    transaction.on_commit(_SenderQueued())
