@@ -85,3 +85,14 @@ def tiered_account(db: None, alice: Any, tom: Any) -> Account:
 def on_commit(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
     """with on_commit(): ... runs what the block queued for after commit (tasks run eagerly)."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def run_review_for_webhooks(db: None, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    from segmentation.services.reviews import tier_review_start
+
+    def run() -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return tier_review_start()
+
+    return run
