@@ -34,6 +34,8 @@ urlpatterns = [
     path("", include("playbooks.urls")),
     path("", include("engagement.urls")),
     path("", include("engagement.journeys.urls")),
+    # The email provider's tracking webhooks: anymail's views, behind its basic-auth secret.
+    path("anymail/", include("engagement.journeys.tracking_urls")),
     path("", include("integrations.urls")),
 ]
 
