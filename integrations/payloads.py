@@ -17,9 +17,7 @@ ACCOUNT_FIELDS = ("id", "crm_source", "external_id", "name")
 
 
 def _accounts(account_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    return {
-        row["id"]: row for row in Account.objects.filter(pk__in=set(account_ids)).values(*ACCOUNT_FIELDS)
-    }
+    return {row["id"]: row for row in Account.objects.filter(pk__in=set(account_ids)).values(*ACCOUNT_FIELDS)}
 
 
 def _username(user: Any) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 from psycopg import sql
@@ -45,11 +45,14 @@ _CLAIM = sql.SQL("""
         FOR UPDATE OF due SKIP LOCKED
     ) AS claimed, {endpoints} AS e, {messages} AS m
     WHERE d.id = claimed.id AND e.id = d.endpoint_id AND m.id = d.message_id
-    RETURNING d.id, d.endpoint_id, e.url, e.secret, m.webhook_id, m.body, d.attempts, d.retry_until, d.on_demand
+    RETURNING d.id, d.endpoint_id, e.url, e.secret, m.webhook_id, m.body,
+              d.attempts, d.retry_until, d.on_demand
 """)
 
 
-def deliveries_claim_due(*, now: dt.datetime, limit: int, endpoint_id: int | None = None) -> list[ClaimedDelivery]:
+def deliveries_claim_due(
+    *, now: dt.datetime, limit: int, endpoint_id: int | None = None
+) -> list[ClaimedDelivery]:
     """Move up to ``limit`` due deliveries of active endpoints from pending to sending; return the
     rows this call won, oldest due first.
 
@@ -64,7 +67,7 @@ def deliveries_claim_due(*, now: dt.datetime, limit: int, endpoint_id: int | Non
         messages=_table(WebhookMessage),
         only_endpoint=only_endpoint,
     )
-    params = {
+    params: dict[str, Any] = {
         "sending": DeliveryStatus.SENDING.value,
         "pending": DeliveryStatus.PENDING.value,
         "now": now,
@@ -109,7 +112,7 @@ def deliveries_record(*, outcomes: Sequence[DeliveryOutcome]) -> None:
     """
     if not outcomes:
         return
-    params = {
+    params: dict[str, Any] = {
         "ids": [o.id for o in outcomes],
         "statuses": [o.status for o in outcomes],
         "codes": [o.status_code for o in outcomes],

@@ -21,6 +21,8 @@ def endpoint_deliveries(*, endpoint: WebhookEndpoint, status: str | None = None)
 def delivery_attempts(*, delivery_ids: list[int]) -> dict[int, list[WebhookAttempt]]:
     """The attempts of the deliveries shown on a page, newest first, in one query."""
     attempts: dict[int, list[WebhookAttempt]] = {pk: [] for pk in delivery_ids}
-    for attempt in WebhookAttempt.objects.filter(delivery_id__in=delivery_ids).order_by("-attempted_at", "-id"):
+    for attempt in WebhookAttempt.objects.filter(delivery_id__in=delivery_ids).order_by(
+        "-attempted_at", "-id"
+    ):
         attempts[attempt.delivery_id].append(attempt)
     return attempts

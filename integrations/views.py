@@ -104,7 +104,9 @@ def webhook_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @managers_only
 def webhook_redeliver(request: HtmxHttpRequest, pk: int, delivery_id: int) -> HttpResponse:
-    delivery = get_object_or_404(WebhookDelivery.objects.select_related("message"), pk=delivery_id, endpoint_id=pk)
+    delivery = get_object_or_404(
+        WebhookDelivery.objects.select_related("message"), pk=delivery_id, endpoint_id=pk
+    )
     try:
         delivery = webhook_delivery_redeliver(by=authorization.signed_in(request.user), delivery=delivery)
     except ValidationError as exc:
@@ -115,6 +117,10 @@ def webhook_redeliver(request: HtmxHttpRequest, pk: int, delivery_id: int) -> Ht
         messages.success(request, "Queued to be sent again.")
         return redirect("integrations:webhook-detail", pk=pk)
     delivery = WebhookDelivery.objects.select_related("message").get(pk=delivery.pk)
-    context = {"endpoint": delivery.endpoint, "d": delivery, "attempts": delivery_attempts(delivery_ids=[delivery.pk])[delivery.pk]}
+    context = {
+        "endpoint": delivery.endpoint,
+        "d": delivery,
+        "attempts": delivery_attempts(delivery_ids=[delivery.pk])[delivery.pk],
+    }
     response = render(request, "integrations/webhook_detail.html#delivery-row", context)
     return trigger_notice(response, "Queued to be sent again.")

@@ -94,13 +94,14 @@ def journey_results(*, journey: Journey) -> JourneyResults:
     for _enrolment_id, last_position in last_sent:
         if last_position in by_position:
             by_position[last_position].counts["unsubscribed"] += 1
-    for row in (
+    reports = (
         EmailEvent.objects.filter(journey=journey, outbound__isnull=False)
-        .values("outbound__step_id", "kind")
+        .values_list("outbound__step_id", "kind")
         .annotate(n=Count("outbound", distinct=True))
-    ):
-        steps[row["outbound__step_id"]].reported[row["kind"]] += row["n"]
-        result.reported[row["kind"]] += row["n"]
+    )
+    for step_id, kind, n in reports:
+        steps[step_id].reported[kind] += n
+        result.reported[kind] += n
     result.steps = list(steps.values())
     return result
 

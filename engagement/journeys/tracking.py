@@ -62,7 +62,13 @@ def _dedupe_key(provider: str, kind: str, event: AnymailTrackingEvent) -> str:
         return f"{provider}:{event.event_id}"[:200]
     parts = "|".join(
         str(part or "")
-        for part in (kind, event.message_id, event.recipient, event.timestamp and event.timestamp.isoformat(), event.click_url)
+        for part in (
+            kind,
+            event.message_id,
+            event.recipient,
+            event.timestamp and event.timestamp.isoformat(),
+            event.click_url,
+        )
     )
     return f"{provider}:{hashlib.sha256(parts.encode()).hexdigest()}"
 
@@ -75,7 +81,11 @@ def _outbound_of(event: AnymailTrackingEvent) -> OutboundEmail | None:
         return None
     if outbound_id is None:
         return None
-    return OutboundEmail.objects.filter(pk=outbound_id).only("id", "journey_id", "account_id", "contact_id").first()
+    return (
+        OutboundEmail.objects.filter(pk=outbound_id)
+        .only("id", "journey_id", "account_id", "contact_id")
+        .first()
+    )
 
 
 def _contact_ids(outbound: OutboundEmail | None, recipient: str) -> list[int]:
@@ -102,7 +112,9 @@ def email_event_record(*, provider: str, event: AnymailTrackingEvent) -> EmailEv
     account_id = outbound.account_id if outbound else None
     if account_id is None and len(contact_ids) == 1:
         account_id = Contact.objects.filter(pk=contact_ids[0]).values_list("account_id", flat=True).first()
-    detail = event.click_url if kind == EmailEventKind.CLICKED else (event.description or event.mta_response or "")
+    detail = (
+        event.click_url if kind == EmailEventKind.CLICKED else (event.description or event.mta_response or "")
+    )
     try:
         with transaction.atomic():
             recorded = EmailEvent.objects.create(
@@ -120,7 +132,9 @@ def email_event_record(*, provider: str, event: AnymailTrackingEvent) -> EmailEv
     except IntegrityError:
         return None  # the provider repeated a report already recorded
     reason = event.reject_reason
-    if kind == EmailEventKind.BOUNCED or (kind == EmailEventKind.REJECTED and reason in UNDELIVERABLE_REJECTIONS):
+    if kind == EmailEventKind.BOUNCED or (
+        kind == EmailEventKind.REJECTED and reason in UNDELIVERABLE_REJECTIONS
+    ):
         for contact_id in contact_ids:
             contact_bounced(contact_id=contact_id)
     elif kind in (EmailEventKind.COMPLAINED, EmailEventKind.UNSUBSCRIBED) or (

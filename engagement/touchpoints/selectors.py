@@ -15,7 +15,16 @@ from accounts.models import RenewalOutcome, RenewalOutcomeKind
 from csplatform import authorization
 from segmentation.models import AccountHealth, ChangeStatus, HealthBand, TierChange, TierOverride
 
-from ..models import CommitmentStatus, EmailEvent, EmailEventKind, Flag, HandoffCommitment, OutboundEmail, OutboundStatus, Touchpoint
+from ..models import (
+    CommitmentStatus,
+    EmailEvent,
+    EmailEventKind,
+    Flag,
+    HandoffCommitment,
+    OutboundEmail,
+    OutboundStatus,
+    Touchpoint,
+)
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser

@@ -58,7 +58,9 @@ def touchpoint_log(
     """
     if not authorization.may_work_on(by, account):
         raise PermissionDenied("You may only log touchpoints on accounts you own.")
-    errors = touchpoint_field_errors(kind=kind, minutes=minutes, occurred_at=occurred_at, region=account.region)
+    errors = touchpoint_field_errors(
+        kind=kind, minutes=minutes, occurred_at=occurred_at, region=account.region
+    )
     module = None
     try:
         module = module_get_by_code(module_code)

@@ -44,7 +44,12 @@ def touchpoints_sync(*, crm_source: str, records: Sequence[Record], actor: User 
             result.fail(
                 index,
                 external_id,
-                {"external_id": [f"Duplicate of record {first_index[external_id]} in this request; only the first one is applied."]},
+                {
+                    "external_id": [
+                        f"Duplicate of record {first_index[external_id]} in this request; "
+                        "only the first one is applied."
+                    ]
+                },
             )
             continue
         first_index[external_id] = index
@@ -87,7 +92,10 @@ def touchpoints_sync(*, crm_source: str, records: Sequence[Record], actor: User 
         if account is not None:
             errors.update(
                 touchpoint_field_errors(
-                    kind=data["kind"], minutes=data["minutes"], occurred_at=data["occurred_at"], region=account.region
+                    kind=data["kind"],
+                    minutes=data["minutes"],
+                    occurred_at=data["occurred_at"],
+                    region=account.region,
                 )
             )
         if errors:

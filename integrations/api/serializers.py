@@ -21,7 +21,9 @@ class WebhookInputSerializer(serializers.Serializer):
 
 class WebhookPatchSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=2000, required=False)
-    events = serializers.ListField(child=serializers.CharField(max_length=64), allow_empty=True, required=False)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64), allow_empty=True, required=False
+    )
     description = serializers.CharField(max_length=500, allow_blank=True, required=False)
     active = serializers.BooleanField(required=False)
 

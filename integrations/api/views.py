@@ -36,7 +36,9 @@ class WebhookPermission(permissions.BasePermission):
 API_PERMISSIONS = [permissions.IsAuthenticated, RoleRequired, ReadOnlyTokenPermission, WebhookPermission]
 
 
-@extend_schema_view(post=extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer}))
+@extend_schema_view(
+    post=extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer})
+)
 class WebhookListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
     """`GET|POST /api/v1/webhooks/`: the secret is in the POST's answer only."""
 
@@ -60,7 +62,9 @@ class WebhookListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         )
 
 
-@extend_schema_view(patch=extend_schema(request=s.WebhookPatchSerializer, responses={200: s.WebhookSerializer}))
+@extend_schema_view(
+    patch=extend_schema(request=s.WebhookPatchSerializer, responses={200: s.WebhookSerializer})
+)
 class WebhookDetailView(generics.RetrieveUpdateDestroyAPIView):
     """`GET|PATCH|DELETE /api/v1/webhooks/{id}/`."""
 
@@ -84,7 +88,9 @@ class WebhookDetailView(generics.RetrieveUpdateDestroyAPIView):
         webhook_endpoint_delete(by=authorization.signed_in(self.request.user), endpoint=instance)
 
 
-STATUS_PARAM = OpenApiParameter("status", str, enum=DeliveryStatus.values, description="Only deliveries in this state.")
+STATUS_PARAM = OpenApiParameter(
+    "status", str, enum=DeliveryStatus.values, description="Only deliveries in this state."
+)
 
 
 @extend_schema_view(get=extend_schema(parameters=[STATUS_PARAM]))

@@ -79,7 +79,9 @@ def webhook_endpoint_create(
 
 
 @transaction.atomic
-def webhook_endpoint_update(*, by: User, endpoint: WebhookEndpoint, changes: dict[str, Any]) -> WebhookEndpoint:
+def webhook_endpoint_update(
+    *, by: User, endpoint: WebhookEndpoint, changes: dict[str, Any]
+) -> WebhookEndpoint:
     """Change ``url``, ``events``, ``description`` or ``active``. Activating an endpoint again
     forgets its failure streak: its next failure starts a new one."""
     _require(by)

@@ -15,7 +15,6 @@ import logging
 import time
 from collections import Counter
 
-
 import requests
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -106,7 +105,11 @@ class _Sender:
             headers = signed_headers(signer=signer, webhook_id=row.webhook_id, body=row.body, at=now)
             try:
                 response = self.session.post(
-                    row.url, data=row.body.encode(), headers=headers, timeout=_timeout(), allow_redirects=False
+                    row.url,
+                    data=row.body.encode(),
+                    headers=headers,
+                    timeout=_timeout(),
+                    allow_redirects=False,
                 )
                 code = response.status_code
                 excerpt = response.text[:RESPONSE_EXCERPT]
@@ -180,7 +183,9 @@ def _record_batch(
             failed_endpoints.add(row.endpoint_id)
     now = timezone.now()
     if succeeded_endpoints:
-        WebhookEndpoint.objects.filter(pk__in=succeeded_endpoints).update(last_success_at=now, failing_since=None)
+        WebhookEndpoint.objects.filter(pk__in=succeeded_endpoints).update(
+            last_success_at=now, failing_since=None
+        )
     failing = failed_endpoints - succeeded_endpoints
     if failing:
         WebhookEndpoint.objects.filter(pk__in=failing, failing_since__isnull=True).update(failing_since=now)
@@ -256,11 +261,18 @@ def webhook_owners_notify(*, endpoint_id: int) -> int:
     """Tell an automatically deactivated endpoint's owner (its creator; CS Leadership when the
     creator is gone) by email. Returns how many people were told; safe to run twice (it only
     speaks of endpoints still deactivated)."""
-    endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, active=False).select_related("created_by").first()
+    endpoint = (
+        WebhookEndpoint.objects.filter(pk=endpoint_id, active=False).select_related("created_by").first()
+    )
     if endpoint is None or endpoint.deactivated_at is None:
         return 0
     creator = endpoint.created_by
-    if creator is not None and creator.is_active and creator.email and authorization.may_manage_webhooks(creator):
+    if (
+        creator is not None
+        and creator.is_active
+        and creator.email
+        and authorization.may_manage_webhooks(creator)
+    ):
         recipients = [creator.email]
     else:
         leaders = Group.objects.filter(name=roles.CS_LEADERSHIP).first()
@@ -285,6 +297,3 @@ def webhook_owners_notify(*, endpoint_id: int) -> int:
         recipient_list=recipients,
     )
     return len(recipients)
-
-
-

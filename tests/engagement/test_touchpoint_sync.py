@@ -38,11 +38,21 @@ def sync(client, *records, crm_source="salesforce"):
 
 def test_activities_become_touchpoints_that_deliver_their_module(token_client, ivan, account, frozen_now):
     client = token_client(ivan)
-    response = sync(client, activity(), activity(external_id="00U-2", kind="email", minutes=5, module=None, by="alice@csplatform.example"))
+    response = sync(
+        client,
+        activity(),
+        activity(external_id="00U-2", kind="email", minutes=5, module=None, by="alice@csplatform.example"),
+    )
     assert response.status_code == 200, response.content
     assert response.json() == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0, "errors": []}
     meeting = Touchpoint.objects.get(external_id="00U5g00000AbCdE")
-    assert (meeting.crm_source, meeting.account, meeting.kind, meeting.minutes, meeting.logged_by.username) == (
+    assert (
+        meeting.crm_source,
+        meeting.account,
+        meeting.kind,
+        meeting.minutes,
+        meeting.logged_by.username,
+    ) == (
         "salesforce",
         account,
         "meeting",
@@ -51,7 +61,11 @@ def test_activities_become_touchpoints_that_deliver_their_module(token_client, i
     )
     assert Touchpoint.objects.get(external_id="00U-2").logged_by.username == "alice"
     delivery = ModuleDelivery.objects.get(account=account)
-    assert (delivery.source, delivery.source_id, str(delivery.delivered_on)) == ("touchpoint", meeting.pk, "2026-11-20")
+    assert (delivery.source, delivery.source_id, str(delivery.delivered_on)) == (
+        "touchpoint",
+        meeting.pk,
+        "2026-11-20",
+    )
     coverage = EntitlementCoverage.objects.get(account=account, module__code="catch_up")
     assert str(coverage.next_due_on) == "2026-12-20"
     listed = client.get("/api/v1/touchpoints/", {"account": account.pk}).json()["results"]
@@ -88,7 +102,11 @@ def test_a_changed_activity_is_updated_and_its_delivery_follows(token_client, iv
     ("fields", "field", "says"),
     [
         ({"by": "nobody"}, "by", 'No active user with username or email "nobody".'),
-        ({"account_external_id": "001-unknown"}, "account_external_id", 'No account with external_id "001-unknown"'),
+        (
+            {"account_external_id": "001-unknown"},
+            "account_external_id",
+            'No account with external_id "001-unknown"',
+        ),
         ({"minutes": -5}, "minutes", "greater than or equal to 0"),
         ({"occurred_at": "2026-11-24T12:00:00+00:00"}, "occurred_at", "later than tomorrow"),
         ({"kind": "carrier-pigeon"}, "kind", "is not a valid choice"),
@@ -96,7 +114,9 @@ def test_a_changed_activity_is_updated_and_its_delivery_follows(token_client, iv
         ({"occurred_at": "last week"}, "occurred_at", "Datetime has wrong format"),
     ],
 )
-def test_a_bad_record_fails_alone_naming_the_field(token_client, ivan, account, frozen_now, fields, field, says):
+def test_a_bad_record_fails_alone_naming_the_field(
+    token_client, ivan, account, frozen_now, fields, field, says
+):
     response = sync(token_client(ivan), activity(external_id="good"), activity(external_id="bad", **fields))
     assert response.status_code == 200
     body = response.json()
@@ -122,7 +142,9 @@ def test_an_activity_of_another_crm_is_another_touchpoint(token_client, ivan, ac
     assert "account_external_id" in body["errors"][0]["errors"]
 
 
-def test_synced_minutes_count_for_cost_to_serve_like_logged_ones(token_client, ivan, alice, account, frozen_now):
+def test_synced_minutes_count_for_cost_to_serve_like_logged_ones(
+    token_client, ivan, alice, account, frozen_now
+):
     before = account_cost_to_serve(account_id=account.pk)["cost_to_serve"]
     sync(token_client(ivan), activity(minutes=120, module=None))
     synced = account_cost_to_serve(account_id=account.pk)["cost_to_serve"]

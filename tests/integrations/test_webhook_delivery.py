@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-
 import time_machine
 from django.core import mail
 from django.urls import reverse
@@ -15,7 +14,12 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from integrations import jobs
-from integrations.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from integrations.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookMessage,
+)
 from integrations.services import webhook_endpoint_create
 
 
@@ -26,7 +30,9 @@ def endpoint_for(receiver, by, events=("account.tier_changed",)):
 def raise_acv(client, account, on_commit, acv="90000.00"):
     """Change the ACV through the API: the tier is re-evaluated (eagerly) and ENT applied."""
     with on_commit():
-        response = client.patch(reverse("api:accounts-detail", args=[account.pk]), {"acv": acv}, format="json")
+        response = client.patch(
+            reverse("api:accounts-detail", args=[account.pk]), {"acv": acv}, format="json"
+        )
     assert response.status_code == 200, response.content
 
 
@@ -64,7 +70,9 @@ def test_a_tier_change_is_delivered_signed_per_the_specification(
     assert delivery.message.webhook_id == request.headers["webhook-id"]
 
 
-def test_a_signature_made_with_another_secret_does_not_verify(receiver, tiered_account, token_client, ivan, on_commit):
+def test_a_signature_made_with_another_secret_does_not_verify(
+    receiver, tiered_account, token_client, ivan, on_commit
+):
     endpoint_for(receiver, ivan)
     raise_acv(token_client(ivan), tiered_account, on_commit)
     other = Webhook("whsec_" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")
@@ -132,7 +140,13 @@ def test_deliveries_listed_through_the_api_and_redelivered_on_demand(
     assert len(rows) == 1
     row = rows[0]
     assert row["webhook_id"] == receiver.requests[0].headers["webhook-id"]
-    assert (row["event"], row["status"], row["attempts"], row["last_status_code"], row["next_attempt_at"]) == (
+    assert (
+        row["event"],
+        row["status"],
+        row["attempts"],
+        row["last_status_code"],
+        row["next_attempt_at"],
+    ) == (
         "account.tier_changed",
         "succeeded",
         1,
@@ -150,10 +164,15 @@ def test_deliveries_listed_through_the_api_and_redelivered_on_demand(
     assert [a.on_demand for a in delivery.attempt_log.order_by("id")] == [False, True]
     failed = client.get(reverse("api:webhooks-deliveries", args=[endpoint.pk]) + "?status=failed").json()
     assert failed["results"] == []
-    assert client.get(reverse("api:webhooks-deliveries", args=[endpoint.pk]) + "?status=bogus").status_code == 400
+    assert (
+        client.get(reverse("api:webhooks-deliveries", args=[endpoint.pk]) + "?status=bogus").status_code
+        == 400
+    )
 
 
-def test_a_failed_redelivery_is_not_retried_automatically(receiver, tiered_account, token_client, ivan, on_commit):
+def test_a_failed_redelivery_is_not_retried_automatically(
+    receiver, tiered_account, token_client, ivan, on_commit
+):
     endpoint = endpoint_for(receiver, ivan)
     client = token_client(ivan)
     raise_acv(client, tiered_account, on_commit)
@@ -217,7 +236,9 @@ def test_nothing_is_queued_when_no_endpoint_listens(receiver, tiered_account, to
     assert receiver.requests == []
 
 
-def test_a_body_is_compact_json_with_type_timestamp_and_data(receiver, tiered_account, token_client, ivan, on_commit):
+def test_a_body_is_compact_json_with_type_timestamp_and_data(
+    receiver, tiered_account, token_client, ivan, on_commit
+):
     endpoint_for(receiver, ivan)
     raise_acv(token_client(ivan), tiered_account, on_commit)
     body = receiver.requests[0].body.decode()

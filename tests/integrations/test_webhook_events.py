@@ -17,7 +17,11 @@ from engagement.models import HandoffCommitment
 from integrations.models import WebhookEventType, WebhookMessage
 from integrations.services import webhook_endpoint_create
 from segmentation.models import TierOverride
-from segmentation.services.overrides import tier_override_approve, tier_override_decline, tier_override_request
+from segmentation.services.overrides import (
+    tier_override_approve,
+    tier_override_decline,
+    tier_override_request,
+)
 from tests.engagement.factories import tiered_account
 
 pytestmark = pytest.mark.django_db
@@ -36,16 +40,23 @@ def bodies(event):
 def test_override_requested_and_decided(listener, alice, bob, lena, tom):
     account = tiered_account("MM2", csm=bob, ae=tom)
     # alice does not own the account: her override waits for leadership.
-    override = tier_override_request(account=account, by=alice, tier_code="MM1", reason="expansion_potential", note="Big rollout")
+    override = tier_override_request(
+        account=account, by=alice, tier_code="MM1", reason="expansion_potential", note="Big rollout"
+    )
     [requested] = bodies("override.requested")
     assert requested["data"]["account"]["id"] == account.pk
-    assert (requested["data"]["override"]["tier"], requested["data"]["override"]["status"]) == ("MM1", "pending")
+    assert (requested["data"]["override"]["tier"], requested["data"]["override"]["status"]) == (
+        "MM1",
+        "pending",
+    )
     assert requested["data"]["override"]["requested_by"] == "alice"
     tier_override_approve(override=override, by=lena, note="Agreed")
     [decided] = bodies("override.decided")
     assert decided["data"]["decision"] == "approved"
     assert decided["data"]["override"]["decided_by"] == "lena"
-    second = tier_override_request(account=account, by=alice, tier_code="ENT", reason="strategic_logo", note="Logo")
+    second = tier_override_request(
+        account=account, by=alice, tier_code="ENT", reason="strategic_logo", note="Logo"
+    )
     tier_override_decline(override=second, by=lena, note="Not now")
     assert [b["data"]["decision"] for b in bodies("override.decided")] == ["approved", "declined"]
     assert TierOverride.objects.count() == 2
@@ -53,7 +64,9 @@ def test_override_requested_and_decided(listener, alice, bob, lena, tom):
 
 def test_commitment_logged_and_decided(listener, alice, tom, lena):
     account = tiered_account("MM1", csm=alice, ae=tom)
-    commitment = commitment_log(by=tom, account=account, module_code="dedicated_specialist", cadence_days=None, deal_reference="OPP-7")
+    commitment = commitment_log(
+        by=tom, account=account, module_code="dedicated_specialist", cadence_days=None, deal_reference="OPP-7"
+    )
     [logged] = bodies("commitment.logged")
     assert logged["data"]["commitment"]["id"] == commitment.pk
     assert (logged["data"]["commitment"]["module"], logged["data"]["commitment"]["status"]) == (
@@ -77,7 +90,10 @@ def test_flag_raised(listener, alice):
     [flag] = flags_raise(signals=[Signal(account.pk, "usage_drop", "Active users down 40%.", {})])
     [raised] = bodies("flag.raised")
     assert raised["data"]["flag"]["id"] == flag.pk
-    assert (raised["data"]["flag"]["kind"], raised["data"]["flag"]["explanation"]) == ("usage_drop", "Active users down 40%.")
+    assert (raised["data"]["flag"]["kind"], raised["data"]["flag"]["explanation"]) == (
+        "usage_drop",
+        "Active users down 40%.",
+    )
     # An open flag of the same kind is not raised again, so nothing is sent again.
     flags_raise(signals=[Signal(account.pk, "usage_drop", "Again.", {})])
     assert len(bodies("flag.raised")) == 1
@@ -96,7 +112,10 @@ def test_renewal_recorded(listener, alice):
     )
     [renewal] = bodies("renewal.recorded")
     assert renewal["data"]["account"]["external_id"] == account.external_id
-    assert (renewal["data"]["renewal"]["outcome"], renewal["data"]["renewal"]["arr_after"]) == ("expanded", "26000.00")
+    assert (renewal["data"]["renewal"]["outcome"], renewal["data"]["renewal"]["arr_after"]) == (
+        "expanded",
+        "26000.00",
+    )
 
 
 def test_health_band_changed(listener, alice):
@@ -124,5 +143,7 @@ def test_a_review_records_one_message_per_tier_change(listener, alice, run_revie
     run_review_for_webhooks()
     changed = bodies("account.tier_changed")
     assert sorted(b["data"]["account"]["id"] for b in changed) == sorted(a.pk for a in accounts)
-    assert {(b["data"]["from_tier"], b["data"]["to_tier"], b["data"]["source"]) for b in changed} == {("MM2", "ENT", "review")}
+    assert {(b["data"]["from_tier"], b["data"]["to_tier"], b["data"]["source"]) for b in changed} == {
+        ("MM2", "ENT", "review")
+    }
     assert all(dt.datetime.fromisoformat(b["timestamp"]) <= timezone.now() for b in changed)

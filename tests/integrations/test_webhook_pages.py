@@ -28,14 +28,18 @@ def test_leadership_adds_an_endpoint_and_sees_its_secret_once(client, lena, sett
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     client.force_login(lena)
     response = client.post(
-        LIST, {"url": "https://93.184.215.14/hooks", "events": ["flag.raised", "renewal.recorded"], "active": "on"}
+        LIST,
+        {"url": "https://93.184.215.14/hooks", "events": ["flag.raised", "renewal.recorded"], "active": "on"},
     )
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.secret in response.content.decode()
     assert endpoint.events == ["flag.raised", "renewal.recorded"] and endpoint.created_by == lena
     assert endpoint.secret not in client.get(LIST).content.decode()
-    assert endpoint.secret not in client.get(reverse("integrations:webhook-detail", args=[endpoint.pk])).content.decode()
+    assert (
+        endpoint.secret
+        not in client.get(reverse("integrations:webhook-detail", args=[endpoint.pk])).content.decode()
+    )
 
 
 def test_a_private_url_is_refused_on_the_page_next_to_the_field(client, lena, settings):
@@ -52,7 +56,9 @@ def test_the_page_edits_and_deactivates_an_endpoint(client, lena, settings):
     endpoint = webhook_endpoint_create(by=lena, url="http://127.0.0.1:9/a", events=["flag.raised"])
     client.force_login(lena)
     url = reverse("integrations:webhook-detail", args=[endpoint.pk])
-    response = client.post(url, {"url": "http://127.0.0.1:9/b", "events": ["renewal.recorded"], "description": "ERP"})
+    response = client.post(
+        url, {"url": "http://127.0.0.1:9/b", "events": ["renewal.recorded"], "description": "ERP"}
+    )
     assert response.status_code == 302
     endpoint.refresh_from_db()
     assert (endpoint.url, endpoint.events, endpoint.description, endpoint.active) == (
@@ -64,7 +70,9 @@ def test_the_page_edits_and_deactivates_an_endpoint(client, lena, settings):
     assert "Deactivated by" in endpoint.deactivated_reason
 
 
-def test_the_delivery_log_shows_attempts_and_redelivers_over_htmx(client, ivan, receiver, django_capture_on_commit_callbacks):
+def test_the_delivery_log_shows_attempts_and_redelivers_over_htmx(
+    client, ivan, receiver, django_capture_on_commit_callbacks
+):
     endpoint = webhook_endpoint_create(by=ivan, url=receiver.url, events=["flag.raised"])
     receiver.answer_next(500)
     with django_capture_on_commit_callbacks(execute=True):
@@ -76,7 +84,8 @@ def test_the_delivery_log_shows_attempts_and_redelivers_over_htmx(client, ivan, 
     assert "Answered HTTP 500." in page
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("integrations:webhook-redeliver", args=[endpoint.pk, delivery.pk]), headers={"HX-Request": "true"}
+            reverse("integrations:webhook-redeliver", args=[endpoint.pk, delivery.pk]),
+            headers={"HX-Request": "true"},
         )
     assert response.status_code == 200
     assert f'id="delivery-{delivery.pk}"' in response.content.decode()
@@ -92,6 +101,9 @@ def test_a_csm_cannot_redeliver(client, alice, lena, settings):
     webhook_events_record(event="flag.raised", payloads=[{"flag": {"id": 1}}])
     delivery = WebhookDelivery.objects.get()
     client.force_login(alice)
-    assert client.post(reverse("integrations:webhook-redeliver", args=[endpoint.pk, delivery.pk])).status_code == 403
+    assert (
+        client.post(reverse("integrations:webhook-redeliver", args=[endpoint.pk, delivery.pk])).status_code
+        == 403
+    )
     delivery.refresh_from_db()
     assert delivery.on_demand is False

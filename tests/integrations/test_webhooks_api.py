@@ -87,7 +87,9 @@ def test_patch_changes_events_and_deactivates_delete_removes(token_client, lena)
     client = token_client(lena)
     endpoint_id = create(client).json()["id"]
     url = reverse("api:webhooks-detail", args=[endpoint_id])
-    response = client.patch(url, {"events": ["flag.raised", "renewal.recorded"], "active": False}, format="json")
+    response = client.patch(
+        url, {"events": ["flag.raised", "renewal.recorded"], "active": False}, format="json"
+    )
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.events == ["flag.raised", "renewal.recorded"]

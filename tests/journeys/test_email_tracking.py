@@ -58,17 +58,38 @@ def report(record_type, sent, **fields):
     return {**base, **fields}
 
 
-BOUNCE = {"ID": 4323372036854775807, "Type": "HardBounce", "Email": "jordan@northwind.example",
-          "BouncedAt": "2026-11-24T10:05:00Z", "Description": "The mailbox does not exist.", "Details": "smtp;550 5.1.1"}
+BOUNCE = {
+    "ID": 4323372036854775807,
+    "Type": "HardBounce",
+    "Email": "jordan@northwind.example",
+    "BouncedAt": "2026-11-24T10:05:00Z",
+    "Description": "The mailbox does not exist.",
+    "Details": "smtp;550 5.1.1",
+}
 REPORTS = {
     "delivered": ("Delivery", {"DeliveredAt": "2026-11-24T10:00:01Z", "Details": "Test delivery"}),
     "bounced": ("Bounce", BOUNCE),
-    "rejected": ("Bounce", {**BOUNCE, "ID": 11, "Type": "BadEmailAddress", "Description": "Invalid address."}),
-    "complained": ("SpamComplaint", {**BOUNCE, "ID": 12, "Type": "SpamComplaint", "Description": "Marked as spam."}),
-    "unsubscribed": ("SubscriptionChange", {"ChangedAt": "2026-11-24T11:00:00Z", "SuppressSending": True,
-                                            "SuppressionReason": "ManualSuppression"}),
+    "rejected": (
+        "Bounce",
+        {**BOUNCE, "ID": 11, "Type": "BadEmailAddress", "Description": "Invalid address."},
+    ),
+    "complained": (
+        "SpamComplaint",
+        {**BOUNCE, "ID": 12, "Type": "SpamComplaint", "Description": "Marked as spam."},
+    ),
+    "unsubscribed": (
+        "SubscriptionChange",
+        {
+            "ChangedAt": "2026-11-24T11:00:00Z",
+            "SuppressSending": True,
+            "SuppressionReason": "ManualSuppression",
+        },
+    ),
     "opened": ("Open", {"ReceivedAt": "2026-11-24T10:30:00Z", "UserAgent": "Mail/1.0"}),
-    "clicked": ("Click", {"ReceivedAt": "2026-11-24T10:31:00Z", "OriginalLink": "https://help.example/start"}),
+    "clicked": (
+        "Click",
+        {"ReceivedAt": "2026-11-24T10:31:00Z", "OriginalLink": "https://help.example/start"},
+    ),
 }
 EFFECT = {
     "delivered": None,
@@ -134,10 +155,17 @@ def test_a_report_without_our_metadata_acts_on_every_contact_with_the_address(cl
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, auth("postmark:wrong"), auth("someone:" + SECRET.split(":")[1]), {"HTTP_AUTHORIZATION": "Bearer " + SECRET}],
+    [
+        {},
+        auth("postmark:wrong"),
+        auth("someone:" + SECRET.split(":")[1]),
+        {"HTTP_AUTHORIZATION": "Bearer " + SECRET},
+    ],
 )
 def test_a_request_without_the_secret_gets_401_and_changes_nothing(client, sent, headers):
-    response = client.post(URL, json.dumps(report("Bounce", sent, **BOUNCE)), content_type="application/json", **headers)
+    response = client.post(
+        URL, json.dumps(report("Bounce", sent, **BOUNCE)), content_type="application/json", **headers
+    )
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Basic")
     assert not EmailEvent.objects.exists()
@@ -167,7 +195,10 @@ def test_journey_results_show_what_the_provider_reported(client, lena, sent, jou
     values = dict(
         zip(
             ["Delivered", "Bounced", "Complained", "Opened", "Clicked"],
-            [chunk.split('<div class="value">', 1)[1].split("<", 1)[0] for chunk in reported.split('<div class="stat">')[1:]],
+            [
+                chunk.split('<div class="value">', 1)[1].split("<", 1)[0]
+                for chunk in reported.split('<div class="stat">')[1:]
+            ],
             strict=True,
         )
     )
