@@ -31,7 +31,7 @@ class _Receiver(BaseHTTPRequestHandler):
     received = 0
     lock = threading.Lock()
 
-    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
         with _Receiver.lock:
             _Receiver.received += 1
@@ -39,7 +39,7 @@ class _Receiver(BaseHTTPRequestHandler):
         self.send_header("content-length", "0")
         self.end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
