@@ -14,7 +14,7 @@ LIST = reverse("integrations:webhook-list")
 
 
 @pytest.mark.parametrize(("who", "status"), [("lena", 200), ("ivan", 200), ("alice", 403), ("tom", 403)])
-def test_who_may_open_the_webhooks_page(request, client, who, status):
+def test_who_may_open_the_webhooks_page(request, db, client, who, status):
     client.force_login(request.getfixturevalue(who))
     assert client.get(LIST).status_code == status
 
