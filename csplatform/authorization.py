@@ -249,3 +249,12 @@ def retention_csm_filter(user: AnyUser) -> int | None:
     """Whose accounts a person's retention report covers: ``None`` for everyone's (leadership,
     integrations), else the CSM's own id. Only asked after ``may_read_retention``."""
     return None if sees_every_account(user) else _pk(user)
+
+
+# --- Integrations ----------------------------------------------------------------------------------
+
+
+def may_manage_webhooks(user: AnyUser) -> bool:
+    """Outbound webhook endpoints, their delivery log and redeliveries: CS Leadership and
+    integrations. The payloads carry data of every account, so nobody with a narrower view."""
+    return roles.is_leader(user) or roles.is_integration(user)

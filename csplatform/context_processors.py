@@ -16,4 +16,5 @@ def roles(request: HttpRequest) -> dict[str, Any]:
         "is_csm": role_checks.is_csm(user),
         "is_ae": role_checks.is_account_executive(user),
         "may_browse_accounts": authorization.may_browse_accounts(user),
+        "may_manage_webhooks": authorization.may_manage_webhooks(user),
     }

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "segmentation",
     "playbooks",
     "engagement",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,12 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.file
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Customer Success <cs@csplatform.localhost>")
 ANYMAIL = env.dict("ANYMAIL", default={})
+# The email provider's tracking webhooks (/anymail/<provider>/tracking/) authenticate with HTTP
+# basic auth: ANYMAIL_WEBHOOK_SECRET is "user:password", the credentials put in the provider's
+# webhook URL. Without it the tracking endpoint refuses every request.
+_anymail_webhook_secret = env.str("ANYMAIL_WEBHOOK_SECRET", default="")
+if _anymail_webhook_secret:
+    ANYMAIL["WEBHOOK_SECRET"] = _anymail_webhook_secret
 # For EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend.
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -377,3 +384,14 @@ JOURNEY_LINKS = env.dict("JOURNEY_LINKS", default={})
 JOURNEY_UNSUBSCRIBE_MAX_AGE_DAYS = env.int("JOURNEY_UNSUBSCRIBE_MAX_AGE_DAYS", default=400)
 # Emails claimed per sender round trip; a crashed sender leaves at most this many for review.
 JOURNEY_SEND_BATCH_SIZE = env.int("JOURNEY_SEND_BATCH_SIZE", default=100)
+
+# --- Outbound webhooks (Standard Webhooks) -----------------------------------------------------------
+# Endpoints whose host resolves to a private, loopback or link-local address are refused (on
+# creation and again before every delivery) unless this is true; by default only when DEBUG is.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=DEBUG)
+# An answer later than this is a failure (and retried).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Failed deliveries are retried with exponential backoff for this long after the event.
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=72)
+# An endpoint that has failed every delivery for this long is deactivated and its owner told.
+WEBHOOK_DEACTIVATE_AFTER_DAYS = env.int("WEBHOOK_DEACTIVATE_AFTER_DAYS", default=3)

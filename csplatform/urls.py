@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("segmentation.api.urls")),
     path("", include("playbooks.api.urls")),
     path("", include("engagement.api.urls")),
+    path("", include("integrations.api.urls")),
 ]
 
 urlpatterns = [
@@ -33,6 +34,9 @@ urlpatterns = [
     path("", include("playbooks.urls")),
     path("", include("engagement.urls")),
     path("", include("engagement.journeys.urls")),
+    # The email provider's tracking webhooks: anymail's views, behind its basic-auth secret.
+    path("anymail/", include("engagement.journeys.tracking_urls")),
+    path("", include("integrations.urls")),
 ]
 
 # A database outage before the view runs (session, user) is a 503, not a 500.

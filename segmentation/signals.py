@@ -27,6 +27,14 @@ tier_changes_applied = Signal()
 # kwargs: account_id: int, override_id: int, tier_code: str
 override_applied = Signal()
 
+# A tier override was requested (it may need approval, or be active at once).
+# kwargs: account_id: int, override_id: int
+override_requested = Signal()
+
+# CS Leadership approved or declined a pending override.
+# kwargs: account_id: int, override_id: int, decision: "approved" | "declined"
+override_decided = Signal()
+
 # The active policy changed. kwargs: policy_id: int
 policy_activated = Signal()
 

@@ -240,31 +240,31 @@ def _validate_records(
     return valid, invalid
 
 
-_SYNC_RESPONSES = {
+SYNC_RESPONSES = {
     200: SyncResultSerializer,
     400: OpenApiResponse(description="The envelope is invalid (e.g. more than 1000 records)."),
 }
 
 
-@extend_schema(request=AccountSyncRequestSerializer, responses=_SYNC_RESPONSES)
+@extend_schema(request=AccountSyncRequestSerializer, responses=SYNC_RESPONSES)
 class AccountSyncView(SyncView):
     record_serializer_class = AccountRecordSerializer
     sync_service = staticmethod(accounts_sync)
 
 
-@extend_schema(request=ContactSyncRequestSerializer, responses=_SYNC_RESPONSES)
+@extend_schema(request=ContactSyncRequestSerializer, responses=SYNC_RESPONSES)
 class ContactSyncView(SyncView):
     record_serializer_class = ContactRecordSerializer
     sync_service = staticmethod(contacts_sync)
 
 
-@extend_schema(request=MetricSyncRequestSerializer, responses=_SYNC_RESPONSES)
+@extend_schema(request=MetricSyncRequestSerializer, responses=SYNC_RESPONSES)
 class MetricSyncView(SyncView):
     record_serializer_class = MetricRecordSerializer
     sync_service = staticmethod(metrics_sync)
 
 
-@extend_schema(request=RenewalSyncRequestSerializer, responses=_SYNC_RESPONSES)
+@extend_schema(request=RenewalSyncRequestSerializer, responses=SYNC_RESPONSES)
 class RenewalSyncView(SyncView):
     """Renewal outcomes from the CRM, upserted by (account ``external_id``, ``renewal_date``)."""
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.api.serializers import envelope_for
+
 from ..models import Flag, HandoffCommitment, Task, Touchpoint, TouchpointKind
 
 
@@ -17,6 +19,23 @@ class TouchpointInputSerializer(serializers.Serializer):
     module = serializers.CharField(allow_null=True, allow_blank=True, required=False, max_length=40)
     notes = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
     participants = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+
+class ActivityRecordSerializer(serializers.Serializer):
+    """One activity of ``POST /api/v1/touchpoints/sync/``; the rules that need the account (a day
+    after tomorrow in its zone) or the database (person, module) are the service's."""
+
+    external_id = serializers.CharField(max_length=120)
+    account_external_id = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=TouchpointKind.choices)
+    occurred_at = serializers.DateTimeField()
+    minutes = serializers.IntegerField(min_value=0, max_value=24 * 60 * 7)
+    by = serializers.CharField(max_length=254, help_text="Username or email of the person who did it.")
+    module = serializers.CharField(allow_null=True, allow_blank=True, required=False, max_length=40)
+    notes = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
+
+
+ActivitySyncRequestSerializer = envelope_for(ActivityRecordSerializer, "ActivitySyncRequestSerializer")
 
 
 class TouchpointSerializer(serializers.ModelSerializer):
@@ -42,6 +61,8 @@ class TouchpointSerializer(serializers.ModelSerializer):
             "notes",
             "participants",
             "logged_by",
+            "crm_source",
+            "external_id",
             "created_at",
         ]
         read_only_fields = fields

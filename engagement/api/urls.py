@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("touchpoints/", views.TouchpointListCreateView.as_view(), name="touchpoints-list"),
+    path("touchpoints/sync/", views.TouchpointSyncView.as_view(), name="touchpoints-sync"),
     path("commitments/", views.CommitmentListCreateView.as_view(), name="commitments-list"),
     path("commitments/<int:pk>/accept/", views.CommitmentAcceptView.as_view(), name="commitments-accept"),
     path("commitments/<int:pk>/decline/", views.CommitmentDeclineView.as_view(), name="commitments-decline"),

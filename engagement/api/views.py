@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.views import SYNC_RESPONSES, SyncView
 from accounts.models import Account
 from accounts.selectors import accounts_visible_to
 from csplatform import authorization
@@ -28,6 +29,7 @@ from ..todo.selectors import tasks_for_csm, tasks_visible_for_account, tasks_vis
 from ..todo.services import task_complete, task_create, task_snooze
 from ..touchpoints.selectors import touchpoints_for
 from ..touchpoints.services import touchpoint_log
+from ..touchpoints.sync import touchpoints_sync
 from ..worklist.selectors import accounts_for_worklist
 from . import serializers as s
 
@@ -50,6 +52,15 @@ def _account_filter(request: Request) -> int | None:
 
 
 ACCOUNT_PARAM = OpenApiParameter("account", int, description="Only records of this account.")
+
+
+@extend_schema(request=s.ActivitySyncRequestSerializer, responses=SYNC_RESPONSES)
+class TouchpointSyncView(SyncView):
+    """`POST /api/v1/touchpoints/sync/`: calls, meetings and emails from the CRM, calendar or
+    mailbox, upserted by (`crm_source`, `external_id`)."""
+
+    record_serializer_class = s.ActivityRecordSerializer
+    sync_service = staticmethod(touchpoints_sync)
 
 
 @extend_schema_view(

@@ -169,6 +169,39 @@ def coverage_figures_for_accounts(
     return figures
 
 
+@dataclass(frozen=True)
+class DeliveryToRecord:
+    account_id: int
+    region: str
+    module_id: int
+    delivered_at: dt.datetime
+    source_id: int
+
+
+@transaction.atomic
+def module_deliveries_record_many(*, source: str, deliveries: Iterable[DeliveryToRecord]) -> int:
+    """``module_delivery_record`` for a batch (a sync of activities): one insert, deliveries
+    already in the ledger kept, and coverage recomputed once for the accounts involved."""
+    if source not in DeliverySource.values:
+        raise ValidationError({"source": [f"Unknown delivery source '{source}'."]})
+    rows = [
+        ModuleDelivery(
+            account_id=d.account_id,
+            module_id=d.module_id,
+            delivered_at=d.delivered_at,
+            delivered_on=local_date(d.delivered_at, region=d.region),
+            source=source,
+            source_id=d.source_id,
+        )
+        for d in deliveries
+    ]
+    if not rows:
+        return 0
+    ModuleDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+    coverage_recompute(account_ids=sorted({row.account_id for row in rows}))
+    return len(rows)
+
+
 @transaction.atomic
 def module_delivery_record(
     *, account_id: int, module_code: str, delivered_at: dt.datetime, source: str, source_id: int | None

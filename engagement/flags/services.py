@@ -29,6 +29,7 @@ from csplatform.bulk import rows_insert_new
 from playbooks.models import Trigger
 
 from ..models import ChampionWatch, Flag, FlagKind, FlagStatus
+from ..signals import flags_raised
 
 if TYPE_CHECKING:
     from csplatform.models import User
@@ -184,6 +185,7 @@ def flags_raise(*, signals: Iterable[Signal], now: dt.datetime | None = None) ->
     from segmentation.services.health import enqueue_health_recompute
 
     enqueue_health_recompute(account_ids={flag.account_id for flag in created})
+    flags_raised.send(sender=Flag, flag_ids=[flag.pk for flag in created])
     accounts = Account.objects.only("pk", "region", "csm_id", "tier_code").in_bulk(
         {flag.account_id for flag in created}
     )

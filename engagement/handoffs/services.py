@@ -18,6 +18,7 @@ from playbooks.selectors import Entitlement, entitlements_by_tier_code, entitlem
 from playbooks.services.catalogue import cadence_validate, module_get_by_code
 
 from ..models import CommitmentStatus, HandoffCommitment
+from ..signals import commitment_decided, commitment_logged
 
 if TYPE_CHECKING:
     from csplatform.models import User
@@ -95,7 +96,7 @@ def commitment_log(
     status, explanation = commitment_check(
         tier_code=account.tier_code, entitlements=entitlements, module=module, cadence_days=cadence
     )
-    return HandoffCommitment.objects.create(
+    commitment = HandoffCommitment.objects.create(
         account=account,
         logged_by=by,
         module=module,
@@ -108,6 +109,8 @@ def commitment_log(
         checked_at=timezone.now(),
         checked_tier_code=account.tier_code,
     )
+    commitment_logged.send(sender=HandoffCommitment, account_id=account.pk, commitment_id=commitment.pk)
+    return commitment
 
 
 def commitments_recheck(*, account_ids: Iterable[int]) -> int:
@@ -208,6 +211,9 @@ def commitment_accept(
         account=locked.account, trigger=Trigger.COMMITMENT_ACCEPTED, key=f"commitment:{locked.pk}"
     )
     coverage_recompute(account_ids=[locked.account_id])
+    commitment_decided.send(
+        sender=HandoffCommitment, account_id=locked.account_id, commitment_id=locked.pk, decision="accepted"
+    )
     return locked
 
 
@@ -222,4 +228,7 @@ def commitment_decline(*, by: User, commitment: HandoffCommitment, reason: str) 
     locked.decided_at = timezone.now()
     locked.decision_reason = reason.strip()
     locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    commitment_decided.send(
+        sender=HandoffCommitment, account_id=locked.account_id, commitment_id=locked.pk, decision="declined"
+    )
     return locked

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from playbooks.models import Journey, JourneyStep
 
-from ..models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus, StopReason
+from ..models import EmailEvent, EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus, StopReason
 from .sending import outbound_stuck
 
 CAP_PREFIX = "Frequency cap"
@@ -22,6 +22,7 @@ CAP_PREFIX = "Frequency cap"
 class StepResults:
     step: JourneyStep
     counts: Counter = field(default_factory=Counter)
+    reported: Counter = field(default_factory=Counter)
 
 
 @dataclass
@@ -34,6 +35,8 @@ class JourneyResults:
     capped_times: int = 0
     counts: Counter = field(default_factory=Counter)
     steps: list[StepResults] = field(default_factory=list)
+    # What the email provider reported: emails with at least one report of each kind.
+    reported: Counter = field(default_factory=Counter)
 
 
 def journeys_overview() -> list[JourneyResults]:
@@ -91,6 +94,14 @@ def journey_results(*, journey: Journey) -> JourneyResults:
     for _enrolment_id, last_position in last_sent:
         if last_position in by_position:
             by_position[last_position].counts["unsubscribed"] += 1
+    reports = (
+        EmailEvent.objects.filter(journey=journey, outbound__isnull=False)
+        .values_list("outbound__step_id", "kind")
+        .annotate(n=Count("outbound", distinct=True))
+    )
+    for step_id, kind, n in reports:
+        steps[step_id].reported[kind] += n
+        result.reported[kind] += n
     result.steps = list(steps.values())
     return result
 

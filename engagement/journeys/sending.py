@@ -97,6 +97,9 @@ def outbound_message(row: OutboundEmail | ClaimedEmail, *, connection: Any = Non
         },
     )
     message.attach_alternative(row.body_html, "text/html")
+    # Sent to the provider by anymail backends (ignored by others) and returned in its tracking
+    # reports, which then name the journey email they are about (``tracking.email_event_record``).
+    message.metadata = {"outbound_id": str(row.pk)}  # type: ignore[attr-defined]
     return message
 
 

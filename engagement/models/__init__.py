@@ -4,6 +4,7 @@ from .capacity import CsmPortfolioSummary
 from .commitments import CommitmentStatus, HandoffCommitment
 from .coverage import EntitlementCoverage
 from .deliveries import DeliverySource, ModuleDelivery
+from .email_events import EmailEvent, EmailEventKind
 from .flags import ChampionWatch, Flag, FlagKind, FlagStatus
 from .outbox import (
     EnrolmentStatus,
@@ -22,6 +23,8 @@ __all__ = [
     "CommitmentStatus",
     "CsmPortfolioSummary",
     "DeliverySource",
+    "EmailEvent",
+    "EmailEventKind",
     "EnrolmentStatus",
     "EntitlementCoverage",
     "Flag",

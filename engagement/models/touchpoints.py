@@ -29,11 +29,22 @@ class Touchpoint(models.Model):
     )
     participants = models.ManyToManyField("accounts.Contact", blank=True, related_name="touchpoints")
     notes = models.TextField(blank=True, default="")
+    # An activity synced from the CRM, calendar or mailbox (``/api/v1/touchpoints/sync/``) keeps
+    # its source and id there; both are empty for a touchpoint logged in csplatform.
+    crm_source = models.CharField(max_length=40, blank=True, default="")
+    external_id = models.CharField(max_length=120, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(minutes__gte=0), name="touchpoint_minutes_non_negative")
+            models.CheckConstraint(condition=Q(minutes__gte=0), name="touchpoint_minutes_non_negative"),
+            # Replaying a sync never creates an activity twice.
+            models.UniqueConstraint(
+                fields=["crm_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="touchpoint_unique_external_id",
+            ),
         ]
         indexes = [
             models.Index(fields=["account", "-occurred_at"], name="touchpoint_account_time"),

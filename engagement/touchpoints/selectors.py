@@ -15,7 +15,16 @@ from accounts.models import RenewalOutcome, RenewalOutcomeKind
 from csplatform import authorization
 from segmentation.models import AccountHealth, ChangeStatus, HealthBand, TierChange, TierOverride
 
-from ..models import CommitmentStatus, Flag, HandoffCommitment, OutboundEmail, OutboundStatus, Touchpoint
+from ..models import (
+    CommitmentStatus,
+    EmailEvent,
+    EmailEventKind,
+    Flag,
+    HandoffCommitment,
+    OutboundEmail,
+    OutboundStatus,
+    Touchpoint,
+)
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -66,7 +75,7 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
     """Touchpoints, emails, tier changes, overrides, commitments, flags, renewal outcomes and health
-    band changes, newest first (8 queries: one per kind)."""
+    band changes and the email provider's reports, newest first (9 queries: one per kind)."""
     items: list[TimelineItem] = []
     for t in (
         Touchpoint.objects.filter(account_id=account_id)
@@ -141,10 +150,42 @@ def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[Ti
                 "warn",
             )
         )
+    items.extend(_email_event_items(account_id, limit=limit))
     items.extend(_renewal_items(account_id, limit=limit))
     items.extend(_health_band_items(account_id, limit=limit))
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
+
+
+EMAIL_EVENT_BADGES: dict[str, str] = {
+    EmailEventKind.BOUNCED: "bad",
+    EmailEventKind.REJECTED: "bad",
+    EmailEventKind.COMPLAINED: "bad",
+    EmailEventKind.UNSUBSCRIBED: "warn",
+    EmailEventKind.OPENED: "ok",
+    EmailEventKind.CLICKED: "ok",
+}
+
+
+def _email_event_items(account_id: int, *, limit: int) -> list[TimelineItem]:
+    """The email provider's reports about the account's emails (delivered, bounced, opened, ...)."""
+    items = []
+    for e in (
+        EmailEvent.objects.filter(account_id=account_id)
+        .select_related("outbound")
+        .order_by("-occurred_at")[:limit]
+    ):
+        subject = f"“{e.outbound.subject}” " if e.outbound else ""
+        detail = f": {e.detail[:160]}" if e.detail else ""
+        items.append(
+            TimelineItem(
+                e.occurred_at,
+                f"Email {e.get_kind_display().lower()}",
+                f"{subject}to {e.recipient}{detail}",
+                EMAIL_EVENT_BADGES.get(e.kind, "outline"),
+            )
+        )
+    return items
 
 
 def _renewal_items(account_id: int, *, limit: int) -> list[TimelineItem]:

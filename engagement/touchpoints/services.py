@@ -22,6 +22,23 @@ if TYPE_CHECKING:
     from csplatform.models import User
 
 
+def touchpoint_field_errors(
+    *, kind: str, minutes: int | None, occurred_at: dt.datetime, region: str
+) -> dict[str, list[str]]:
+    """The rules of a touchpoint's own fields, whether logged by hand or synced: a known kind,
+    minutes not negative, a time with its offset no later than tomorrow in the account's zone."""
+    errors: dict[str, list[str]] = {}
+    if kind not in TouchpointKind.values:
+        errors["kind"] = [f"Unknown kind '{kind}'; choose one of {', '.join(TouchpointKind.values)}."]
+    if minutes is None or int(minutes) < 0:
+        errors["minutes"] = ["Minutes cannot be negative."]
+    if timezone.is_naive(occurred_at):
+        errors["occurred_at"] = ["Give the time with its UTC offset."]
+    elif local_date(occurred_at, region=region) > account_today(region=region) + dt.timedelta(days=1):
+        errors["occurred_at"] = ["A touchpoint cannot be later than tomorrow."]
+    return errors
+
+
 @transaction.atomic
 def touchpoint_log(
     *,
@@ -41,17 +58,9 @@ def touchpoint_log(
     """
     if not authorization.may_work_on(by, account):
         raise PermissionDenied("You may only log touchpoints on accounts you own.")
-    errors: dict[str, list[str]] = {}
-    if kind not in TouchpointKind.values:
-        errors["kind"] = [f"Unknown kind '{kind}'; choose one of {', '.join(TouchpointKind.values)}."]
-    if minutes is None or int(minutes) < 0:
-        errors["minutes"] = ["Minutes cannot be negative."]
-    if timezone.is_naive(occurred_at):
-        errors["occurred_at"] = ["Give the time with its UTC offset."]
-    elif local_date(occurred_at, region=account.region) > account_today(region=account.region) + dt.timedelta(
-        days=1
-    ):
-        errors["occurred_at"] = ["A touchpoint cannot be later than tomorrow."]
+    errors = touchpoint_field_errors(
+        kind=kind, minutes=minutes, occurred_at=occurred_at, region=account.region
+    )
     module = None
     try:
         module = module_get_by_code(module_code)

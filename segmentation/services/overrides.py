@@ -31,7 +31,7 @@ from ..models import (
     TierChange,
     TierOverride,
 )
-from ..signals import override_applied
+from ..signals import override_applied, override_decided, override_requested
 from .evaluation import active_policy_snapshot, evaluate_batch, load_facts, tier_evaluate_accounts
 
 if TYPE_CHECKING:
@@ -129,6 +129,7 @@ def tier_override_request(
         requested_by=by,
         rejected_change=rejected_change,
     )
+    override_requested.send(sender=TierOverride, account_id=account.pk, override_id=override.pk)
     if not needs_approval:
         _make_effective(override, by=by)
     return override
@@ -186,6 +187,9 @@ def tier_override_approve(*, override: TierOverride, by: User, note: str = "") -
     override.decision_note = note.strip()
     override.save(update_fields=["decided_by", "decided_at", "decision_note"])
     _make_effective(override, by=by)
+    override_decided.send(
+        sender=TierOverride, account_id=override.account_id, override_id=override.pk, decision="approved"
+    )
     return override
 
 
@@ -202,6 +206,9 @@ def tier_override_decline(*, override: TierOverride, by: User, note: str) -> Tie
     override.decided_at = timezone.now()
     override.decision_note = note.strip()
     override.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    override_decided.send(
+        sender=TierOverride, account_id=override.account_id, override_id=override.pk, decision="declined"
+    )
     return override
 
 

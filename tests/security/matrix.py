@@ -85,6 +85,8 @@ API_PK = {
     "/api/v1/commitments/": "int:commitment_id",
     "/api/v1/tasks/": "int:task_id",
     "/api/v1/flags/": "int:flag_id",
+    "/api/v1/webhooks/": "int:webhook_id",
+    "/integrations/webhooks/": "int:webhook_id",
 }
 
 
@@ -103,6 +105,7 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
     from accounts.models import Account
     from engagement.journeys.unsubscribe import unsubscribe_token
     from engagement.models import Flag, HandoffCommitment, Task
+    from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
     from playbooks.models import AccountAddOn, ServiceModule
     from segmentation.models import HealthScorecard, TierChange, TierOverride, TierPolicy, TierReview
     from tests.engagement.factories import CommitmentFactory, FlagFactory, TaskFactory
@@ -175,6 +178,19 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
     step = JourneyStepFactory(journey=journey, position=1)
     enrolment = EnrolmentFactory(journey=journey, contact=contact)
     outbound = OutboundEmailFactory(enrolment=enrolment, step=step, status="failed")
+    webhook = WebhookEndpoint.objects.create(
+        url="https://crm.example.com/hooks", events=["flag.raised"], secret="whsec_QUFBQQ==", created_by=ivan
+    )
+    message = WebhookMessage.objects.create(
+        webhook_id="msg_matrix", event="flag.raised", body="{}", created_at=timezone.now()
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=webhook,
+        message=message,
+        status="failed",
+        retry_until=timezone.now(),
+        created_at=timezone.now(),
+    )
     ids = {
         "int:account_id": account.pk,
         "int:review_id": review.pk,
@@ -190,6 +206,8 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         "int:step_id": step.pk,
         "int:outbound_id": outbound.pk,
         "int:enrolment_id": enrolment.pk,
+        "int:webhook_id": webhook.pk,
+        "int:delivery_id": delivery.pk,
         "str:reason": "at_risk",
         "str:quadrant": "high_revenue_low_cost",
         "str:token": unsubscribe_token(contact_id=contact.pk),
@@ -296,6 +314,21 @@ def payload(world: World, method: str, route: str) -> dict[str, Any]:
         "POST /api/v1/tasks/": {"account": account, "title": "Call", "due_on": later},
         "POST /api/v1/tasks/<int:pk>/snooze/": {"until": later, "reason": "Waiting"},
         "POST /api/v1/flags/<int:pk>/resolve/": {"note": "Handled"},
+        "POST /api/v1/touchpoints/sync/": {
+            "crm_source": "salesforce",
+            "records": [
+                {
+                    "external_id": "ACT-1",
+                    "account_external_id": ext,
+                    "kind": "call",
+                    "occurred_at": timezone.now().isoformat(),
+                    "minutes": 20,
+                    "by": "alice",
+                }
+            ],
+        },
+        "POST /api/v1/webhooks/": {"url": "https://crm.example.com/new", "events": ["renewal.recorded"]},
+        "PATCH /api/v1/webhooks/<int:pk>/": {"description": "ERP"},
     }
     return bodies.get(f"{method} {route}", {})
 

@@ -58,6 +58,14 @@ EXPECTED = [
     ("POST", "/api/v1/add-ons/<int:pk>/decide/", "401 403 404 403 404 200 403 403 403 403"),
     ("GET", "/api/v1/touchpoints/", "401 200 200 200 200 200 200 200 403 403"),
     ("POST", "/api/v1/touchpoints/", "401 201 403 201 403 201 403 403 403 403"),
+    ("POST", "/api/v1/touchpoints/sync/", "401 403 403 403 403 403 200 403 403 403"),
+    ("GET", "/api/v1/webhooks/", "401 403 403 403 403 200 200 200 403 403"),
+    ("POST", "/api/v1/webhooks/", "401 403 403 403 403 201 201 403 403 403"),
+    ("GET", "/api/v1/webhooks/<int:pk>/", "401 403 403 403 403 200 200 200 403 403"),
+    ("PATCH", "/api/v1/webhooks/<int:pk>/", "401 403 403 403 403 200 200 403 403 403"),
+    ("DELETE", "/api/v1/webhooks/<int:pk>/", "401 403 403 403 403 204 204 403 403 403"),
+    ("GET", "/api/v1/webhooks/<int:pk>/deliveries/", "401 403 403 403 403 200 200 200 403 403"),
+    ("POST", "/api/v1/webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/", "401 403 403 403 403 202 202 403 403 403"),  # noqa: E501
     ("GET", "/api/v1/commitments/", "401 200 200 200 200 200 200 200 403 403"),
     ("POST", "/api/v1/commitments/", "401 403 403 201 403 201 403 403 403 403"),
     ("POST", "/api/v1/commitments/<int:pk>/accept/", "401 403 404 403 404 200 403 403 403 403"),
@@ -169,6 +177,27 @@ EXPECTED = [
     ("POST", "/enrolments/<int:enrolment_id>/stop/", "302 302 403 403 403 302 302 302 403 403"),
     ("GET", "/unsubscribe/<str:token>/", "200 200 200 200 200 200 200 200 200 200"),
     ("POST", "/unsubscribe/<str:token>/", "200 200 200 200 200 200 200 200 200 200"),
+    ("GET", "/integrations/webhooks/", "302 403 403 403 403 200 302 302 403 403"),
+    ("POST", "/integrations/webhooks/", "302 403 403 403 403 400 302 302 403 403"),
+    ("GET", "/integrations/webhooks/<int:pk>/", "302 403 403 403 403 200 302 302 403 403"),
+    ("POST", "/integrations/webhooks/<int:pk>/", "302 403 403 403 403 400 302 302 403 403"),
+    ("POST", "/integrations/webhooks/<int:pk>/delete/", "302 403 403 403 403 302 302 302 403 403"),
+    ("POST", "/integrations/webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/", "302 403 403 403 403 302 302 302 403 403"),  # noqa: E501
+    # The email provider's tracking webhooks: basic auth with ANYMAIL_WEBHOOK_SECRET, never a login.
+    ("POST", "/anymail/amazon_ses/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/brevo/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/mailersend/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/mailgun/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/mailjet/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/mailtrap/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/postal/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/postmark/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/resend/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/sendgrid/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/sendinblue/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/sparkpost/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/unisender_go/tracking/", "401 401 401 401 401 401 401 401 401 401"),
+    ("POST", "/anymail/mandrill/tracking/", "401 401 401 401 401 401 401 401 401 401"),
 ]
 # fmt: on
 
@@ -199,7 +228,7 @@ def test_a_person_whose_role_was_removed_is_refused_every_route_that_is_not_publ
     expected = dict(zip(ROLES, (int(s) for s in statuses.split()), strict=True))
     # Open to anyone, signed in or not; none of them shows an account.
     public = {"/health/", "/ready/", "/login/", "/logout/", "/admin/", "/api/schema/", "/api/docs/"}
-    if route in public or route.startswith("/unsubscribe/"):
+    if route in public or route.startswith(("/unsubscribe/", "/anymail/")):
         return
     for role in ROLE_REMOVED:
         assert expected[role] in (403, 404), f"{method} {route} answers {role} {expected[role]}"
