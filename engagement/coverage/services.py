@@ -198,7 +198,11 @@ def module_deliveries_record_many(*, source: str, deliveries: Iterable[DeliveryT
     if not rows:
         return 0
     ModuleDelivery.objects.bulk_create(rows, ignore_conflicts=True)
-    coverage_recompute(account_ids=sorted({row.account_id for row in rows}))
+    account_ids = sorted({row.account_id for row in rows})
+    coverage_recompute(account_ids=account_ids)
+    # Activities synced from the CRM are often past ones: the coverage kept before the renewals
+    # since the earliest of them may have changed.
+    renewal_segments_forget(account_ids=account_ids, renewed_from=min(row.delivered_on for row in rows))
     return len(rows)
 
 

@@ -168,3 +168,18 @@ def test_more_than_1000_records_is_a_400_that_says_so(token_client, ivan, accoun
     assert response.status_code == 400
     assert "At most 1000 records" in response.json()["records"][0]
     assert not Touchpoint.objects.exists()
+
+
+def test_a_past_activity_forgets_the_renewal_segments_it_can_change(token_client, ivan, account, frozen_now):
+    from accounts.models import RenewalOutcome
+    from engagement.retention.services import renewal_segments_settle
+    from tests.factories import RenewalOutcomeFactory
+
+    before, after = (
+        RenewalOutcomeFactory(account=account, renewal_date=day) for day in ("2026-11-01", "2026-11-21")
+    )
+    assert renewal_segments_settle() == 2
+    # A meeting of 2026-11-20 synced today: the coverage kept before the renewal of 11-21 may change.
+    assert sync(token_client(ivan), activity()).status_code == 200
+    kept = dict(RenewalOutcome.objects.values_list("pk", "segments_at_renewal"))
+    assert kept[before.pk] is not None and kept[after.pk] is None

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0004_health_band_db_default'),
-        ('engagement', '0010_flag_kind_health_at_risk'),
+        ('engagement', '0012_retention_segments_schedule'),
         ('playbooks', '0005_trigger_renewal_recorded'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
