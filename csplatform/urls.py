@@ -33,6 +33,8 @@ urlpatterns = [
     path("", include("playbooks.urls")),
     path("", include("engagement.urls")),
     path("", include("engagement.journeys.urls")),
+    path("", include("engagement.surveys.urls")),
+    path("", include("engagement.notifications.urls")),
 ]
 
 # A database outage before the view runs (session, user) is a 503, not a 500.

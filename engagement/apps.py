@@ -4,7 +4,17 @@ from django.apps import AppConfig
 
 # Capabilities that follow other apps' signals, in the order their receivers connect: a signal's
 # receivers run in that order (playbooks start before the old tier's journeys stop).
-CAPABILITIES_WITH_RECEIVERS = ("playbook_runs", "capacity", "coverage", "flags", "demo", "journeys", "health")
+CAPABILITIES_WITH_RECEIVERS = (
+    "playbook_runs",
+    "capacity",
+    "coverage",
+    "flags",
+    "demo",
+    "journeys",
+    "health",
+    "surveys",
+    "notifications",
+)
 
 
 class EngagementConfig(AppConfig):
@@ -19,6 +29,7 @@ class EngagementConfig(AppConfig):
         from .health import inputs as health_inputs
         from .journeys import views as journeys_views
         from .retention import views as retention_views
+        from .surveys import views as surveys_views
         from .todo import views as todo_views
         from .touchpoints import views as touchpoints_views
         from .touchpoints.queries import touchpoint_minutes_since_sql
@@ -36,6 +47,7 @@ class EngagementConfig(AppConfig):
             capacity_views,
             journeys_views,
             retention_views,
+            surveys_views,
         ):
             views.register_pages()
         # Cost-to-serve counts the CSM minutes logged as touchpoints.

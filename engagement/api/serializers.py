@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..models import Flag, HandoffCommitment, Task, Touchpoint, TouchpointKind
+from ..models import Flag, HandoffCommitment, SurveyResponse, Task, Touchpoint, TouchpointKind
 
 
 class TouchpointInputSerializer(serializers.Serializer):
@@ -197,3 +197,12 @@ class CapacitySerializer(serializers.Serializer):
     task_hours = serializers.DecimalField(max_digits=9, decimal_places=2)
     utilisation = serializers.FloatField(allow_null=True)
     overloaded = serializers.BooleanField()
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    """API.md, Surveys: `kind` is `nps` or `csat`; `journey` is the journey's id or null."""
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["id", "account", "contact", "kind", "score", "comment", "responded_at", "journey"]
+        read_only_fields = fields

@@ -18,6 +18,7 @@ urlpatterns = [
         views.CsmSuggestionsView.as_view(),
         name="accounts-csm-suggestions",
     ),
+    path("survey-responses/", views.SurveyResponseListView.as_view(), name="survey-responses-list"),
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
     path("capacity/", views.CapacityView.as_view(), name="capacity"),
     path("", include("engagement.retention.api_urls")),

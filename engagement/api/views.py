@@ -24,6 +24,7 @@ from ..flags.services import flag_resolve
 from ..handoffs.selectors import commitments_for
 from ..handoffs.services import commitment_accept, commitment_decline, commitment_log
 from ..models import FlagStatus, Task
+from ..surveys.selectors import survey_responses_for
 from ..todo.selectors import tasks_for_csm, tasks_visible_for_account, tasks_visible_to
 from ..todo.services import task_complete, task_create, task_snooze
 from ..touchpoints.selectors import touchpoints_for
@@ -197,6 +198,21 @@ class FlagListView(generics.ListAPIView):
         flags = flags_visible_to(user=self.request.user).filter(status=FlagStatus.OPEN)
         account_id = _account_filter(self.request)
         return flags.filter(account_id=account_id) if account_id is not None else flags
+
+    @extend_schema(parameters=[ACCOUNT_PARAM])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class SurveyResponseListView(generics.ListAPIView):
+    """`GET /api/v1/survey-responses/?account=<id>`: answers on the accounts the user may see."""
+
+    serializer_class = s.SurveyResponseSerializer
+
+    def get_queryset(self) -> Any:
+        if not authorization.may_read_accounts(self.request.user):
+            raise exceptions.PermissionDenied("Your role cannot read survey responses.")
+        return survey_responses_for(user=self.request.user, account_id=_account_filter(self.request))
 
     @extend_schema(parameters=[ACCOUNT_PARAM])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -95,7 +95,7 @@ def commitment_log(
     status, explanation = commitment_check(
         tier_code=account.tier_code, entitlements=entitlements, module=module, cadence_days=cadence
     )
-    return HandoffCommitment.objects.create(
+    commitment = HandoffCommitment.objects.create(
         account=account,
         logged_by=by,
         module=module,
@@ -108,6 +108,16 @@ def commitment_log(
         checked_at=timezone.now(),
         checked_tier_code=account.tier_code,
     )
+    if commitment.status == CommitmentStatus.EXCEEDS_TIER:
+        _notify("commitment_waiting", commitment.pk)
+    return commitment
+
+
+def _notify(about: str, commitment_id: int) -> None:
+    """Leadership is told of a promise beyond the tier; the AE of the decision on it."""
+    from ..notifications.receivers import notify
+
+    notify(about, [commitment_id])
 
 
 def commitments_recheck(*, account_ids: Iterable[int]) -> int:
@@ -208,6 +218,7 @@ def commitment_accept(
         account=locked.account, trigger=Trigger.COMMITMENT_ACCEPTED, key=f"commitment:{locked.pk}"
     )
     coverage_recompute(account_ids=[locked.account_id])
+    _notify("commitment_decided", locked.pk)
     return locked
 
 
@@ -222,4 +233,5 @@ def commitment_decline(*, by: User, commitment: HandoffCommitment, reason: str) 
     locked.decided_at = timezone.now()
     locked.decision_reason = reason.strip()
     locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    _notify("commitment_decided", locked.pk)
     return locked

@@ -5,6 +5,8 @@ from .commitments import CommitmentStatus, HandoffCommitment
 from .coverage import EntitlementCoverage
 from .deliveries import DeliverySource, ModuleDelivery
 from .flags import ChampionWatch, Flag, FlagKind, FlagStatus
+from .mail import MailKind, MailStatus, OutgoingMail
+from .notifications import DigestFrequency, Notification, NotificationKind, NotificationPreference
 from .outbox import (
     EnrolmentStatus,
     JourneyEnrolment,
@@ -13,14 +15,26 @@ from .outbox import (
     OutboundStatus,
     StopReason,
 )
+from .surveys import (
+    DEFAULT_QUESTIONS,
+    SCORE_RANGES,
+    Survey,
+    SurveyKind,
+    SurveyRecipients,
+    SurveyResponse,
+    TouchpointSurveyRule,
+)
 from .tasks import PlaybookRun, Task, TaskStatus
 from .touchpoints import Touchpoint, TouchpointKind
 
 __all__ = [
+    "DEFAULT_QUESTIONS",
+    "SCORE_RANGES",
     "ChampionWatch",
     "CommitmentStatus",
     "CsmPortfolioSummary",
     "DeliverySource",
+    "DigestFrequency",
     "EnrolmentStatus",
     "EntitlementCoverage",
     "Flag",
@@ -29,13 +43,24 @@ __all__ = [
     "HandoffCommitment",
     "JourneyEnrolment",
     "JourneySettings",
+    "MailKind",
+    "MailStatus",
     "ModuleDelivery",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
     "OutboundEmail",
     "OutboundStatus",
+    "OutgoingMail",
     "PlaybookRun",
     "StopReason",
+    "Survey",
+    "SurveyKind",
+    "SurveyRecipients",
+    "SurveyResponse",
     "Task",
     "TaskStatus",
     "Touchpoint",
     "TouchpointKind",
+    "TouchpointSurveyRule",
 ]
