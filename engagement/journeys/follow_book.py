@@ -133,9 +133,9 @@ def _replan_batch(batch: list[JourneyEnrolment], *, now: dt.datetime, cap: int) 
         )
         plan = (due, "")
         if due <= now:
+            # Due already: decided now, as the next tick will (sent within a minute, or waiting).
             decision = _decide(enrolment, step, at=now, state=state)
-            if decision.kind == "wait":
-                plan = (decision.at, decision.reason[:255])
+            plan = (decision.at, decision.reason[:255]) if decision.kind == "wait" else (now, "")
         if plan != (enrolment.next_due_at, enrolment.waiting_reason):
             enrolment.next_due_at, enrolment.waiting_reason = plan
             changed.append(enrolment)

@@ -56,7 +56,9 @@ def _survey_links(account, contact, settings) -> dict[int, str]:
     return links
 
 
-def test_opening_a_link_records_nothing_and_shows_the_chosen_score(client, account, contact, nps_journey, settings):
+def test_opening_a_link_records_nothing_and_shows_the_chosen_score(
+    client, account, contact, nps_journey, settings
+):
     path = _survey_links(account, contact, settings)[9]
 
     page = client.get(f"{path}?score=9")
