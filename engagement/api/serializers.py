@@ -206,3 +206,12 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
         model = SurveyResponse
         fields = ["id", "account", "contact", "kind", "score", "comment", "responded_at", "journey"]
         read_only_fields = fields
+
+
+class NotificationPreferencesSerializer(serializers.Serializer):
+    """The person's own notification choices (what the digest holds, how often, what the bell shows)."""
+
+    digest_frequency = serializers.CharField()
+    digest_hour = serializers.IntegerField()
+    digest_items = serializers.ListField(child=serializers.CharField())
+    in_app = serializers.ListField(child=serializers.CharField())

@@ -219,6 +219,46 @@ class SurveyResponseListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+def _preferences_data(user: User) -> dict[str, Any]:
+    from ..models import NotificationKind
+    from ..notifications.digests import digest_items_for
+    from ..notifications.services import preference_for
+
+    preference = preference_for(user)
+    return {
+        "digest_frequency": preference.digest_frequency,
+        "digest_hour": preference.digest_hour,
+        "digest_items": [i for i in digest_items_for(user) if i not in (preference.digest_items_off or [])],
+        "in_app": [k for k in NotificationKind.values if k not in (preference.in_app_off or [])],
+    }
+
+
+class NotificationPreferencesView(APIView):
+    """`GET|PUT /api/v1/notification-preferences/`: the signed-in person's own choices."""
+
+    @extend_schema(responses={200: s.NotificationPreferencesSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(_preferences_data(authorization.signed_in(request.user)))
+
+    @extend_schema(
+        request=s.NotificationPreferencesSerializer, responses={200: s.NotificationPreferencesSerializer}
+    )
+    def put(self, request: Request) -> Response:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from ..notifications.services import notification_preferences_update
+
+        user = authorization.signed_in(request.user)
+        if not authorization.has_any_role(user):
+            raise exceptions.PermissionDenied("Your role gets no notifications.")
+        data = _valid(s.NotificationPreferencesSerializer, request)
+        try:
+            notification_preferences_update(user=user, **data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return Response(_preferences_data(user))
+
+
 class FlagResolveView(APIView):
     @extend_schema(request=s.FlagResolveSerializer, responses={200: s.FlagSerializer})
     def post(self, request: Request, pk: int) -> Response:

@@ -32,3 +32,9 @@ class PreferencesForm(forms.Form):
         field = self.fields["digest_items"]
         assert isinstance(field, forms.MultipleChoiceField)
         field.choices = [(key, DIGEST_ITEMS[key][0]) for key in items]
+        # A preference that does not exist is refused with the ones that do.
+        field.error_messages["invalid_choice"] = f"Unknown: %(value)s. Choose among: {', '.join(items)}."
+        kinds = self.fields["in_app"]
+        kinds.error_messages["invalid_choice"] = (
+            f"Unknown: %(value)s. Choose among: {', '.join(NotificationKind.values)}."
+        )

@@ -206,9 +206,10 @@ def _survey_items(account_id: int, *, limit: int) -> list[TimelineItem]:
 
     items = []
     for r in survey_timeline_rows(account_id, limit=limit):
+        touchpoint = r.survey.touchpoint
         after = (
-            f" after the {r.survey.touchpoint.get_kind_display()} of {r.survey.touchpoint.occurred_at:%Y-%m-%d}"
-            if r.survey.touchpoint
+            f" after the {touchpoint.get_kind_display()} of {touchpoint.occurred_at:%Y-%m-%d}"
+            if touchpoint
             else f" in {r.journey.name}"
             if r.journey
             else ""

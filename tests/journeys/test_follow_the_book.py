@@ -13,7 +13,6 @@ from engagement.journeys.sending import outbound_dispatch
 from engagement.journeys.services import enrolment_start_for_account
 from engagement.models import JourneyEnrolment
 from segmentation.signals import tier_changed
-from tests.factories import ContactFactory
 
 from .conftest import TUESDAY_10_BERLIN
 
