@@ -56,7 +56,10 @@ DIGEST_ITEMS: dict[str, tuple[str, str]] = {
 DIGEST_ROLES = (roles.CSM, roles.CS_LEADERSHIP, roles.ACCOUNT_EXECUTIVE)
 # Lines listed per section; the count says how many there are in all.
 LINES_PER_SECTION = 5
-PERIOD_LENGTH = {DigestFrequency.DAILY: dt.timedelta(days=1), DigestFrequency.WEEKLY: dt.timedelta(days=7)}
+PERIOD_LENGTH: dict[str, dt.timedelta] = {
+    DigestFrequency.DAILY: dt.timedelta(days=1),
+    DigestFrequency.WEEKLY: dt.timedelta(days=7),
+}
 
 
 def digest_items_for(user: AnyUser) -> list[str]:
@@ -146,7 +149,7 @@ def digests_due(*, now: dt.datetime) -> list[DuePerson]:
         OutgoingMail.objects.filter(key__in=[c.key for c in candidates]).values_list("key", flat=True)
     )
     due = [c for c in candidates if c.key not in written]
-    last = dict(
+    last_sent: dict[int, dt.datetime] = dict(
         OutgoingMail.objects.filter(kind=MailKind.DIGEST, user_id__in=[c.user_id for c in due])
         .values("user_id")
         .annotate(at=Max("created_at"))
@@ -154,8 +157,8 @@ def digests_due(*, now: dt.datetime) -> list[DuePerson]:
     )
     for person in due:
         # What happened since the last digest (a missed period is not lost), at most a period.
-        if person.user_id in last:
-            person.since = max(person.since, last[person.user_id])
+        if person.user_id in last_sent:
+            person.since = max(person.since, last_sent[person.user_id])
     return due
 
 

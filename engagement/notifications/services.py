@@ -35,6 +35,12 @@ HEALTH_BAND_LABELS = {"healthy": "healthy", "watch": "watch", "at_risk": "at ris
 _BAND_ORDER = {"healthy": 2, "watch": 1, "at_risk": 0}
 
 
+def _id(value: int | None) -> int:
+    """An owner id the query already required (``csm__isnull=False``)."""
+    assert value is not None
+    return value
+
+
 def _account_url(account_id: int) -> str:
     return reverse("accounts:detail", args=[account_id])
 
@@ -51,7 +57,7 @@ def _rows_for_flags(ids: list[int], now: dt.datetime) -> list[Notification]:
     flags = Flag.objects.filter(pk__in=ids, account__csm__isnull=False).select_related("account")
     return [
         Notification(
-            recipient_id=f.account.csm_id,
+            recipient_id=_id(f.account.csm_id),
             kind=NotificationKind.FLAG_RAISED,
             key=f"flag:{f.pk}",
             title=f"{f.get_kind_display()} on {f.account.name}"[:200],
@@ -76,7 +82,7 @@ def _rows_for_health(
     accounts = Account.objects.filter(pk__in=list(fell), csm__isnull=False).only("pk", "name", "csm_id")
     return [
         Notification(
-            recipient_id=a.csm_id,
+            recipient_id=_id(a.csm_id),
             kind=NotificationKind.HEALTH_FELL,
             key=f"health:{a.pk}:{now:%Y-%m-%d}:{fell[a.pk][1]}",
             title=f"Health of {a.name} fell to {HEALTH_BAND_LABELS.get(fell[a.pk][1], fell[a.pk][1])}"[:200],
@@ -95,7 +101,7 @@ def _rows_for_surveys(ids: list[int], now: dt.datetime) -> list[Notification]:
     )
     return [
         Notification(
-            recipient_id=r.account.csm_id,
+            recipient_id=_id(r.account.csm_id),
             kind=NotificationKind.SURVEY_RESPONDED,
             key=f"survey:{r.pk}:{r.answers}",
             title=f"{r.kind.upper()} {r.score} from {r.contact.name or r.contact.email} ({r.account.name})"[

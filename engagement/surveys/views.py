@@ -62,10 +62,10 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
         "high_label": labels.high_label,
         "previous": SurveyResponse.objects.filter(survey=survey, contact=invitation.contact).first(),
     }
-    response = render(request, "surveys/respond.html", context, status=status)
-    response["Cache-Control"] = "no-store"
-    response["X-Robots-Tag"] = "noindex"
-    return response
+    page = render(request, "surveys/respond.html", context, status=status)
+    page["Cache-Control"] = "no-store"
+    page["X-Robots-Tag"] = "noindex"
+    return page
 
 
 PANEL_GROUPS = {"tier": "By tier", "csm": "By CSM"}
