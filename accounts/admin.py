@@ -13,6 +13,7 @@ from csplatform.authorization import signed_in
 from .models import Account, AccountFieldChange, Contact, RenewalOutcome, UsageSnapshot
 from .services import account_create, account_update, renewal_record
 from .services.accounts import EDITABLE_FIELDS
+from .services.contacts import contact_save
 from .services.renewals import renewal_errors
 
 
@@ -97,6 +98,16 @@ class AccountAdmin(admin.ModelAdmin):
         obj.created_at = saved.created_at
         obj.updated_at = saved.updated_at
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Contacts added or edited inline are saved through the service, like anywhere else."""
+        if formset.model is not Contact:
+            super().save_formset(request, form, formset, change)
+            return
+        for contact in formset.save(commit=False):
+            contact_save(contact=contact, actor=signed_in(request.user))
+        for contact in formset.deleted_objects:
+            contact.delete()
+
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
@@ -105,6 +116,9 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ("email", "name", "account__name")
     list_select_related = ("account",)
     raw_id_fields = ("account",)
+
+    def save_model(self, request: HttpRequest, obj: Contact, form: Any, change: bool) -> None:
+        contact_save(contact=obj, actor=signed_in(request.user))
 
 
 @admin.register(UsageSnapshot)

@@ -37,6 +37,8 @@ urlpatterns = [
     # The email provider's tracking webhooks: anymail's views, behind its basic-auth secret.
     path("anymail/", include("engagement.journeys.tracking_urls")),
     path("", include("integrations.urls")),
+    path("", include("engagement.surveys.urls")),
+    path("", include("engagement.notifications.urls")),
 ]
 
 # A database outage before the view runs (session, user) is a 503, not a 500.

@@ -13,6 +13,8 @@ CAPABILITIES_WITH_RECEIVERS = (
     "journeys",
     "health",
     "retention",
+    "surveys",
+    "notifications",
 )
 
 
@@ -28,6 +30,7 @@ class EngagementConfig(AppConfig):
         from .health import inputs as health_inputs
         from .journeys import views as journeys_views
         from .retention import views as retention_views
+        from .surveys import views as surveys_views
         from .todo import views as todo_views
         from .touchpoints import views as touchpoints_views
         from .touchpoints.queries import touchpoint_minutes_since_sql
@@ -45,6 +48,7 @@ class EngagementConfig(AppConfig):
             capacity_views,
             journeys_views,
             retention_views,
+            surveys_views,
         ):
             views.register_pages()
         # Cost-to-serve counts the CSM minutes logged as touchpoints.

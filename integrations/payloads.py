@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from accounts.models import Account, RenewalOutcome
-from engagement.models import Flag, HandoffCommitment
+from engagement.models import Flag, HandoffCommitment, SurveyResponse
 from segmentation.models import TierChange, TierOverride
 
 ACCOUNT_FIELDS = ("id", "crm_source", "external_id", "name")
@@ -165,6 +165,33 @@ def renewals(renewal_ids: Sequence[int]) -> list[dict[str, Any]]:
                 "arr_before": f"{row['arr_before']:.2f}",
                 "arr_after": f"{row['arr_after']:.2f}",
                 "churn_reason": row["churn_reason"] or None,
+            },
+        }
+        for row in rows
+    ]
+
+
+def survey_response(response_id: int, *, replaced: bool) -> list[dict[str, Any]]:
+    """``survey.responded``: ``account`` and ``response`` as ``GET /api/v1/survey-responses/``
+    shows it, with ``replaced`` (True when the contact changed an earlier answer)."""
+    rows = list(
+        SurveyResponse.objects.filter(pk=response_id).values(
+            "pk", "account_id", "contact_id", "kind", "score", "comment", "responded_at", "journey_id"
+        )
+    )
+    accounts = _accounts(row["account_id"] for row in rows)
+    return [
+        {
+            "account": accounts[row["account_id"]],
+            "response": {
+                "id": row["pk"],
+                "contact": row["contact_id"],
+                "kind": row["kind"],
+                "score": row["score"],
+                "comment": row["comment"],
+                "responded_at": row["responded_at"],
+                "journey": row["journey_id"],
+                "replaced": replaced,
             },
         }
         for row in rows

@@ -13,7 +13,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from accounts.signals import renewal_recorded
-from engagement.signals import commitment_decided, commitment_logged, flags_raised
+from engagement.signals import commitment_decided, commitment_logged, flags_raised, survey_responded
 from segmentation.signals import (
     health_band_changed,
     override_decided,
@@ -79,3 +79,8 @@ def on_flags_raised(sender: Any, *, flag_ids: list[int], **kwargs: Any) -> None:
 @receiver(renewal_recorded, dispatch_uid="integrations.renewal_recorded")
 def on_renewal_recorded(sender: Any, *, renewal_ids: list[int], **kwargs: Any) -> None:
     _record(E.RENEWAL_RECORDED, payloads.renewals, renewal_ids)
+
+
+@receiver(survey_responded, dispatch_uid="integrations.survey_responded")
+def on_survey_responded(sender: Any, *, response_id: int, replaced: bool = False, **kwargs: Any) -> None:
+    _record(E.SURVEY_RESPONDED, payloads.survey_response, response_id, replaced=replaced)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import envelope_for
 
-from ..models import Flag, HandoffCommitment, Task, Touchpoint, TouchpointKind
+from ..models import Flag, HandoffCommitment, SurveyResponse, Task, Touchpoint, TouchpointKind
 
 
 class TouchpointInputSerializer(serializers.Serializer):
@@ -218,3 +218,21 @@ class CapacitySerializer(serializers.Serializer):
     task_hours = serializers.DecimalField(max_digits=9, decimal_places=2)
     utilisation = serializers.FloatField(allow_null=True)
     overloaded = serializers.BooleanField()
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    """API.md, Surveys: `kind` is `nps` or `csat`; `journey` is the journey's id or null."""
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["id", "account", "contact", "kind", "score", "comment", "responded_at", "journey"]
+        read_only_fields = fields
+
+
+class NotificationPreferencesSerializer(serializers.Serializer):
+    """The person's own notification choices (what the digest holds, how often, what the bell shows)."""
+
+    digest_frequency = serializers.CharField()
+    digest_hour = serializers.IntegerField()
+    digest_items = serializers.ListField(child=serializers.CharField())
+    in_app = serializers.ListField(child=serializers.CharField())

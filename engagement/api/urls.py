@@ -19,6 +19,12 @@ urlpatterns = [
         views.CsmSuggestionsView.as_view(),
         name="accounts-csm-suggestions",
     ),
+    path("survey-responses/", views.SurveyResponseListView.as_view(), name="survey-responses-list"),
+    path(
+        "notification-preferences/",
+        views.NotificationPreferencesView.as_view(),
+        name="notification-preferences",
+    ),
     path("worklist/", views.WorklistView.as_view(), name="worklist"),
     path("capacity/", views.CapacityView.as_view(), name="capacity"),
     path("", include("engagement.retention.api_urls")),

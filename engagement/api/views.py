@@ -24,7 +24,8 @@ from ..flags.selectors import flags_visible_to
 from ..flags.services import flag_resolve
 from ..handoffs.selectors import commitments_for
 from ..handoffs.services import commitment_accept, commitment_decline, commitment_log
-from ..models import FlagStatus, Task
+from ..models import FlagStatus, SurveyResponse, Task
+from ..surveys.selectors import survey_responses_for
 from ..todo.selectors import tasks_for_csm, tasks_visible_for_account, tasks_visible_to
 from ..todo.services import task_complete, task_create, task_snooze
 from ..touchpoints.selectors import touchpoints_for
@@ -212,6 +213,64 @@ class FlagListView(generics.ListAPIView):
     @extend_schema(parameters=[ACCOUNT_PARAM])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+class SurveyResponseListView(generics.ListAPIView):
+    """`GET /api/v1/survey-responses/?account=<id>`: answers on the accounts the user may see."""
+
+    serializer_class = s.SurveyResponseSerializer
+    queryset = SurveyResponse.objects.none()  # the schema's model; requests use get_queryset
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        if not authorization.may_read_accounts(self.request.user):
+            raise exceptions.PermissionDenied("Your role cannot read survey responses.")
+        return survey_responses_for(user=self.request.user, account_id=_account_filter(self.request))
+
+    @extend_schema(parameters=[ACCOUNT_PARAM])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+def _preferences_data(user: User) -> dict[str, Any]:
+    from ..models import NotificationKind
+    from ..notifications.digests import digest_items_for
+    from ..notifications.services import preference_for
+
+    preference = preference_for(user)
+    return {
+        "digest_frequency": preference.digest_frequency,
+        "digest_hour": preference.digest_hour,
+        "digest_items": [i for i in digest_items_for(user) if i not in (preference.digest_items_off or [])],
+        "in_app": [k for k in NotificationKind.values if k not in (preference.in_app_off or [])],
+    }
+
+
+class NotificationPreferencesView(APIView):
+    """`GET|PUT /api/v1/notification-preferences/`: the signed-in person's own choices."""
+
+    @extend_schema(responses={200: s.NotificationPreferencesSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(_preferences_data(authorization.signed_in(request.user)))
+
+    @extend_schema(
+        request=s.NotificationPreferencesSerializer, responses={200: s.NotificationPreferencesSerializer}
+    )
+    def put(self, request: Request) -> Response:
+        from django.core.exceptions import ValidationError as DjangoValidationError
+
+        from ..notifications.services import notification_preferences_update
+
+        user = authorization.signed_in(request.user)
+        if not authorization.has_any_role(user):
+            raise exceptions.PermissionDenied("Your role gets no notifications.")
+        data = _valid(s.NotificationPreferencesSerializer, request)
+        try:
+            notification_preferences_update(user=user, **data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return Response(_preferences_data(user))
 
 
 class FlagResolveView(APIView):

@@ -186,6 +186,10 @@ def flags_raise(*, signals: Iterable[Signal], now: dt.datetime | None = None) ->
 
     enqueue_health_recompute(account_ids={flag.account_id for flag in created})
     flags_raised.send(sender=Flag, flag_ids=[flag.pk for flag in created])
+    # The account's CSM is told (the bell, and the next digest).
+    from ..notifications.receivers import notify
+
+    notify("flag", [flag.pk for flag in created])
     accounts = Account.objects.only("pk", "region", "csm_id", "tier_code").in_bulk(
         {flag.account_id for flag in created}
     )

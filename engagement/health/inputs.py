@@ -9,7 +9,8 @@ keeps (a few ORM queries per batch, whatever the batch size):
 - ``open_flags``: how many flags are open on the account.
 - ``days_since_last_touch``: days from the last touchpoint (the account's local day) to today; no
   value when none was ever logged.
-- ``survey_score``: the latest survey score; no value until surveys are recorded.
+- ``survey_score``: the mean of each contact's latest NPS or CSAT answer of the last year, on
+  0–100 (NPS × 10; CSAT 1–5 → 0–100); no value without answers.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ def days_since_last_touch(account_ids: Sequence[int], today: dt.date) -> dict[in
 
 
 def survey_score(account_ids: Sequence[int], today: dt.date) -> dict[int, Any]:
-    # Surveys are not recorded yet: every account has no value (the component's missing points).
-    return {}
+    from ..surveys.selectors import survey_score as answers_score
+
+    return answers_score(account_ids, today)
 
 
 def register() -> None:

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from csplatform.htmx import add_service_errors
-from playbooks.models import Journey, JourneyStep
+from playbooks.models import Journey, JourneyStep, JourneyStepKind
 from playbooks.services.journeys import JOURNEY_FIELDS, STEP_FIELDS, journey_validate
 
 
@@ -39,6 +39,14 @@ class StepForm(forms.ModelForm):
             "body_text_template": forms.Textarea(attrs={"rows": 14, "class": "mono"}),
             "body_html_template": forms.Textarea(attrs={"rows": 6, "class": "mono"}),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A step is an email unless it says it is a survey.
+        self.fields["kind"].required = False
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data.get("kind") or JourneyStepKind.EMAIL
 
 
 class SettingsForm(forms.Form):

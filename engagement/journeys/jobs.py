@@ -44,3 +44,19 @@ def journeys_stop_for_tier_change(*, account_id: int, to_code: str) -> None:
     """The account moved to ``to_code``: its enrolments in other tiers' journeys stop (a second run
     finds them stopped)."""
     enrolments_stop_for_tier_change(account_id=account_id, to_code=to_code)
+
+
+@shared_task(name="engagement.journeys_enrol_late_contacts", ignore_result=True)
+def journeys_enrol_late_contacts(*, account_ids: list[int]) -> int:
+    """Contacts that joined accounts already in journeys are enrolled like the first ones."""
+    from .follow_book import journeys_enrol_late_contacts as enrol
+
+    return enrol(account_ids=account_ids)
+
+
+@shared_task(name="engagement.journey_replan", ignore_result=True)
+def journey_replan(*, journey_id: int) -> int:
+    """A journey's timing changed: the contacts already waiting are re-planned."""
+    from .follow_book import journey_replan as replan
+
+    return replan(journey_id=journey_id)

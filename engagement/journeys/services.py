@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import REGION_TIME_ZONES, Account, Contact
 from csplatform import authorization
 from playbooks.journey_templates import RenderedEmail, journey_links, render_email
-from playbooks.models import DelayFrom, Journey, JourneyStep
+from playbooks.models import DelayFrom, Journey, JourneyStep, JourneyStepKind
 
 from ..models import (
     EnrolmentStatus,
@@ -138,12 +138,24 @@ def email_context(*, contact: Contact, account: Account) -> dict[str, dict[str, 
 
 
 def step_render(*, step: JourneyStep, contact: Contact, account: Account) -> RenderedEmail:
-    """Render ``step`` for ``contact``: the preview shows exactly what would be sent."""
-    return render_email(
+    """Render ``step`` for ``contact``: the preview shows exactly what would be sent.
+
+    A survey step's email carries, after its body, the question with one link per score."""
+    rendered = render_email(
         subject=step.subject_template,
         body_text=step.body_text_template,
         body_html=step.body_html_template,
         context=email_context(contact=contact, account=account),
+    )
+    if step.kind != JourneyStepKind.SURVEY:
+        return rendered
+    from ..surveys.services import survey_block, survey_for_step
+
+    text, html = survey_block(survey=survey_for_step(step), contact_id=contact.pk)
+    return RenderedEmail(
+        subject=rendered.subject,
+        body_text=f"{rendered.body_text.rstrip()}\n\n{text}",
+        body_html=f"{rendered.body_html}\n{html}",
     )
 
 

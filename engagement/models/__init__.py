@@ -6,6 +6,8 @@ from .coverage import EntitlementCoverage
 from .deliveries import DeliverySource, ModuleDelivery
 from .email_events import EmailEvent, EmailEventKind
 from .flags import ChampionWatch, Flag, FlagKind, FlagStatus
+from .mail import MailKind, MailStatus, OutgoingMail
+from .notifications import DigestFrequency, Notification, NotificationKind, NotificationPreference
 from .outbox import (
     EnrolmentStatus,
     JourneyEnrolment,
@@ -15,14 +17,26 @@ from .outbox import (
     StopReason,
 )
 from .retention import RetentionDaySums
+from .surveys import (
+    DEFAULT_QUESTIONS,
+    SCORE_RANGES,
+    Survey,
+    SurveyKind,
+    SurveyRecipients,
+    SurveyResponse,
+    TouchpointSurveyRule,
+)
 from .tasks import PlaybookRun, Task, TaskStatus
 from .touchpoints import Touchpoint, TouchpointKind
 
 __all__ = [
+    "DEFAULT_QUESTIONS",
+    "SCORE_RANGES",
     "ChampionWatch",
     "CommitmentStatus",
     "CsmPortfolioSummary",
     "DeliverySource",
+    "DigestFrequency",
     "EmailEvent",
     "EmailEventKind",
     "EnrolmentStatus",
@@ -33,14 +47,25 @@ __all__ = [
     "HandoffCommitment",
     "JourneyEnrolment",
     "JourneySettings",
+    "MailKind",
+    "MailStatus",
     "ModuleDelivery",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
     "OutboundEmail",
     "OutboundStatus",
+    "OutgoingMail",
     "PlaybookRun",
     "RetentionDaySums",
     "StopReason",
+    "Survey",
+    "SurveyKind",
+    "SurveyRecipients",
+    "SurveyResponse",
     "Task",
     "TaskStatus",
     "Touchpoint",
     "TouchpointKind",
+    "TouchpointSurveyRule",
 ]

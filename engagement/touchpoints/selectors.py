@@ -23,6 +23,7 @@ from ..models import (
     HandoffCommitment,
     OutboundEmail,
     OutboundStatus,
+    SurveyKind,
     Touchpoint,
 )
 
@@ -75,7 +76,7 @@ def _start_of(day: dt.date) -> dt.datetime:
 
 def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
     """Touchpoints, emails, tier changes, overrides, commitments, flags, renewal outcomes and health
-    band changes and the email provider's reports, newest first (9 queries: one per kind)."""
+    band changes, the email provider's reports and survey answers, newest first (one query per kind)."""
     items: list[TimelineItem] = []
     for t in (
         Touchpoint.objects.filter(account_id=account_id)
@@ -153,6 +154,7 @@ def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[Ti
     items.extend(_email_event_items(account_id, limit=limit))
     items.extend(_renewal_items(account_id, limit=limit))
     items.extend(_health_band_items(account_id, limit=limit))
+    items.extend(_survey_items(account_id, limit=limit))
     items.sort(key=lambda i: i.at, reverse=True)
     return items[:limit]
 
@@ -227,6 +229,34 @@ def _health_band_items(account_id: int, *, limit: int) -> list[TimelineItem]:
                 "Health",
                 f"{labels.get(previous, previous)} → {labels.get(band, band)} (score {score}){why}",
                 HEALTH_BAND_BADGES.get(band, "outline"),
+            )
+        )
+    return items
+
+
+def _survey_items(account_id: int, *, limit: int) -> list[TimelineItem]:
+    """Each survey answer: kind, score, who answered, after what, and the comment."""
+    from ..surveys.selectors import survey_timeline_rows
+
+    items = []
+    for r in survey_timeline_rows(account_id, limit=limit):
+        touchpoint = r.survey.touchpoint
+        after = (
+            f" after the {touchpoint.get_kind_display()} of {touchpoint.occurred_at:%Y-%m-%d}"
+            if touchpoint
+            else f" in {r.journey.name}"
+            if r.journey
+            else ""
+        )
+        comment = f": “{r.comment[:160]}”" if r.comment else ""
+        if r.kind == SurveyKind.NPS:
+            badge = "ok" if r.score >= 9 else "bad" if r.score <= 6 else "warn"
+        else:
+            badge = "ok" if r.score >= 4 else "bad" if r.score <= 2 else "warn"
+        who = r.contact.name or r.contact.email
+        items.append(
+            TimelineItem(
+                r.responded_at, "Survey", f"{r.kind.upper()} {r.score} from {who}{after}{comment}", badge
             )
         )
     return items

@@ -1,7 +1,7 @@
 """Models of the playbooks app, one module per sub-domain; each is imported here."""
 
 from .catalogue import AccountAddOn, AddOnSource, AddOnStatus, ModuleKind, ServiceModule, TierEntitlement
-from .journeys import DelayFrom, Journey, JourneyStep
+from .journeys import DelayFrom, Journey, JourneyStep, JourneyStepKind, StepSurveyKind
 from .playbooks import Playbook, PlaybookStep, StepKind, Trigger
 
 __all__ = [
@@ -11,11 +11,13 @@ __all__ = [
     "DelayFrom",
     "Journey",
     "JourneyStep",
+    "JourneyStepKind",
     "ModuleKind",
     "Playbook",
     "PlaybookStep",
     "ServiceModule",
     "StepKind",
+    "StepSurveyKind",
     "TierEntitlement",
     "Trigger",
 ]

@@ -48,10 +48,26 @@ class DelayFrom(models.TextChoices):
     PREVIOUS = "previous", "after the previous step"
 
 
+class JourneyStepKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    SURVEY = "survey", "Survey (email with one link per score)"
+
+
+class StepSurveyKind(models.TextChoices):
+    NPS = "nps", "NPS (0–10)"
+    CSAT = "csat", "CSAT (1–5)"
+
+
 class JourneyStep(models.Model):
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField(help_text="Order of the step in the journey, from 1.")
     name = models.CharField(max_length=120)
+    # A survey step is an email too: its body is followed by the question and one link per score.
+    kind = models.CharField(max_length=6, choices=JourneyStepKind.choices, default=JourneyStepKind.EMAIL)
+    survey_kind = models.CharField(max_length=4, choices=StepSurveyKind.choices, blank=True, default="")
+    survey_question = models.CharField(
+        max_length=255, blank=True, default="", help_text="Blank: the standard NPS or CSAT question."
+    )
     delay_days = models.PositiveSmallIntegerField(default=0)
     delay_hours = models.PositiveSmallIntegerField(default=0)
     delay_from = models.CharField(max_length=10, choices=DelayFrom.choices, default=DelayFrom.PREVIOUS)
@@ -73,6 +89,11 @@ class JourneyStep(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["journey", "position"], name="journeystep_unique_position"),
             models.CheckConstraint(condition=Q(position__gte=1), name="journeystep_position_from_1"),
+            models.CheckConstraint(
+                condition=Q(kind=JourneyStepKind.EMAIL, survey_kind="")
+                | Q(kind=JourneyStepKind.SURVEY, survey_kind__in=["nps", "csat"]),
+                name="journeystep_survey_kind_with_survey",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from csplatform import authorization
 from playbooks.journey_templates import TemplateProblem, validate_template
-from playbooks.models import DelayFrom, Journey, JourneyStep
+from playbooks.models import DelayFrom, Journey, JourneyStep, JourneyStepKind, StepSurveyKind
 from playbooks.services.catalogue import module_get_by_code
+from playbooks.signals import journey_timing_changed
 from segmentation.models import PolicyStatus
 
 if TYPE_CHECKING:
@@ -36,6 +37,9 @@ JOURNEY_FIELDS = (
 )
 STEP_FIELDS = (
     "name",
+    "kind",
+    "survey_kind",
+    "survey_question",
     "delay_days",
     "delay_hours",
     "delay_from",
@@ -146,6 +150,13 @@ def journey_step_validate(*, data: Mapping[str, Any]) -> None:
         module_get_by_code(data.get("module_code") or None, field="module_code")
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    kind = data.get("kind") or JourneyStepKind.EMAIL
+    if kind not in JourneyStepKind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(JourneyStepKind.values)}."]
+    elif kind == JourneyStepKind.SURVEY and data.get("survey_kind") not in StepSurveyKind.values:
+        errors["survey_kind"] = [f"A survey step asks one of: {', '.join(StepSurveyKind.values)}."]
+    elif kind == JourneyStepKind.EMAIL and data.get("survey_kind"):
+        errors["survey_kind"] = ["Only a survey step asks a survey question; leave this blank."]
     if data.get("delay_from", DelayFrom.PREVIOUS) not in DelayFrom.values:
         errors["delay_from"] = [f"Choose one of: {', '.join(DelayFrom.values)}."]
     if errors:
@@ -158,16 +169,33 @@ def journey_validate(*, data: Mapping[str, Any]) -> None:
         raise ValidationError({"send_window_end": ["The send window must end after it starts."]})
 
 
+# What decides when the contacts already in a journey get their next email.
+JOURNEY_TIMING_FIELDS = ("send_window_start", "send_window_end", "send_on_weekends")
+STEP_TIMING_FIELDS = ("delay_days", "delay_hours", "delay_from")
+
+
+def _timing_changes(instance: Any, fields: tuple[str, ...], data: Mapping[str, Any]) -> list[str]:
+    if instance.pk is None:
+        return []
+    stored = type(instance).objects.filter(pk=instance.pk).values(*fields).first() or {}
+    return [name for name in fields if name in data and data[name] != stored.get(name)]
+
+
 @transaction.atomic
 def journey_save(*, user: User, data: Mapping[str, Any], journey: Journey | None = None) -> Journey:
+    """Create or change a journey. A new send window or weekend rule re-plans the contacts already
+    waiting (``journey_timing_changed``, followed by engagement)."""
     _require_leader(user)
     journey_validate(data=data)
     journey = journey or Journey()
+    changed = _timing_changes(journey, JOURNEY_TIMING_FIELDS, data)
     for field in JOURNEY_FIELDS:
         if field in data:
             setattr(journey, field, data[field])
     journey.full_clean()
     journey.save()
+    if changed:
+        journey_timing_changed.send(sender=Journey, journey_id=journey.pk, fields=changed)
     return journey
 
 
@@ -181,11 +209,15 @@ def journey_step_save(
     if step is None:
         last = journey.steps.order_by("-position").values_list("position", flat=True).first() or 0
         step = JourneyStep(journey=journey, position=last + 1)
+    changed = _timing_changes(step, STEP_TIMING_FIELDS, data)
     for field in STEP_FIELDS:
         if field in data:
             setattr(step, field, data[field] if data[field] is not None else "")
     step.full_clean(exclude=["journey"])
     step.save()
+    if changed:
+        # A step's new delay re-plans the contacts waiting for it.
+        journey_timing_changed.send(sender=JourneyStep, journey_id=journey.pk, fields=changed)
     return step
 
 

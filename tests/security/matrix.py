@@ -104,7 +104,7 @@ def resolve_route(world: World, route: str) -> str:
 def build_world(people: dict[str, Any], token_client: Any) -> World:
     from accounts.models import Account
     from engagement.journeys.unsubscribe import unsubscribe_token
-    from engagement.models import Flag, HandoffCommitment, Task
+    from engagement.models import Flag, HandoffCommitment, Notification, Task
     from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
     from playbooks.models import AccountAddOn, ServiceModule
     from segmentation.models import HealthScorecard, TierChange, TierOverride, TierPolicy, TierReview
@@ -191,6 +191,14 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         retry_until=timezone.now(),
         created_at=timezone.now(),
     )
+    notification = Notification.objects.create(
+        recipient=alice,
+        kind="flag_raised",
+        key=f"flag:{flag.pk}",
+        title="Usage drop",
+        account=account,
+        created_at=timezone.now(),
+    )
     ids = {
         "int:account_id": account.pk,
         "int:review_id": review.pk,
@@ -208,6 +216,7 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         "int:enrolment_id": enrolment.pk,
         "int:webhook_id": webhook.pk,
         "int:delivery_id": delivery.pk,
+        "int:notification_id": notification.pk,
         "str:reason": "at_risk",
         "str:quadrant": "high_revenue_low_cost",
         "str:token": unsubscribe_token(contact_id=contact.pk),
@@ -243,6 +252,12 @@ def payload(world: World, method: str, route: str) -> dict[str, Any]:
     bodies: dict[str, dict[str, Any]] = {
         "POST /api/v1/accounts/": {"crm_source": "manual", "external_id": "M-1", "name": "New Co"},
         "PATCH /api/v1/accounts/<int:pk>/": {"vertical": "media"},
+        "PUT /api/v1/notification-preferences/": {
+            "digest_frequency": "daily",
+            "digest_hour": 7,
+            "digest_items": [],
+            "in_app": [],
+        },
         "POST /api/v1/accounts/sync/": {
             "crm_source": "salesforce",
             "records": [{"external_id": "S-1", "name": "S"}],
