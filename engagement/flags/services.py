@@ -185,11 +185,8 @@ def flags_raise(*, signals: Iterable[Signal], now: dt.datetime | None = None) ->
     from segmentation.services.health import enqueue_health_recompute
 
     enqueue_health_recompute(account_ids={flag.account_id for flag in created})
+    # Webhooks and the CSM's notifications (the bell, the next digest) follow this signal.
     flags_raised.send(sender=Flag, flag_ids=[flag.pk for flag in created])
-    # The account's CSM is told (the bell, and the next digest).
-    from ..notifications.receivers import notify
-
-    notify("flag", [flag.pk for flag in created])
     accounts = Account.objects.only("pk", "region", "csm_id", "tier_code").in_bulk(
         {flag.account_id for flag in created}
     )

@@ -110,16 +110,7 @@ def commitment_log(
         checked_tier_code=account.tier_code,
     )
     commitment_logged.send(sender=HandoffCommitment, account_id=account.pk, commitment_id=commitment.pk)
-    if commitment.status == CommitmentStatus.EXCEEDS_TIER:
-        _notify("commitment_waiting", commitment.pk)
     return commitment
-
-
-def _notify(about: str, commitment_id: int) -> None:
-    """Leadership is told of a promise beyond the tier; the AE of the decision on it."""
-    from ..notifications.receivers import notify
-
-    notify(about, [commitment_id])
 
 
 def commitments_recheck(*, account_ids: Iterable[int]) -> int:
@@ -223,7 +214,6 @@ def commitment_accept(
     commitment_decided.send(
         sender=HandoffCommitment, account_id=locked.account_id, commitment_id=locked.pk, decision="accepted"
     )
-    _notify("commitment_decided", locked.pk)
     return locked
 
 
@@ -241,5 +231,4 @@ def commitment_decline(*, by: User, commitment: HandoffCommitment, reason: str) 
     commitment_decided.send(
         sender=HandoffCommitment, account_id=locked.account_id, commitment_id=locked.pk, decision="declined"
     )
-    _notify("commitment_decided", locked.pk)
     return locked

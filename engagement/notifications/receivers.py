@@ -1,6 +1,6 @@
-"""Who is told what: other apps' signals become notification tasks (ids only, in the sender's
-transaction). Flags and commitments, which engagement writes itself, enqueue the same task from
-their services."""
+"""Who is told what: signals become notification tasks (ids only, in the sender's transaction):
+a flag raised tells the account's CSM, a commitment beyond the tier tells CS Leadership and its
+decision the AE, a health fall, a survey answer and an override waiting for approval too."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from csplatform.dispatch import enqueue
 from segmentation.models import OverrideStatus, TierOverride
 from segmentation.signals import health_band_changed
 
-from ..signals import survey_responded
+from ..models import CommitmentStatus, HandoffCommitment
+from ..signals import commitment_decided, commitment_logged, flags_raised, survey_responded
 from . import jobs
 
 
@@ -50,3 +51,20 @@ def on_survey_responded(sender: Any, *, response_id: int, **kwargs: Any) -> None
 def on_override_saved(sender: Any, instance: TierOverride, created: bool, **kwargs: Any) -> None:
     if created and instance.status == OverrideStatus.PENDING and not kwargs.get("raw"):
         notify("override", [instance.pk])
+
+
+@receiver(flags_raised, dispatch_uid="engagement.notifications.flags_raised")
+def on_flags_raised(sender: Any, *, flag_ids: list[int], **kwargs: Any) -> None:
+    notify("flag", list(flag_ids))
+
+
+@receiver(commitment_logged, dispatch_uid="engagement.notifications.commitment_logged")
+def on_commitment_logged(sender: Any, *, commitment_id: int, **kwargs: Any) -> None:
+    # Only a promise beyond the tier waits for leadership.
+    if HandoffCommitment.objects.filter(pk=commitment_id, status=CommitmentStatus.EXCEEDS_TIER).exists():
+        notify("commitment_waiting", [commitment_id])
+
+
+@receiver(commitment_decided, dispatch_uid="engagement.notifications.commitment_decided")
+def on_commitment_decided(sender: Any, *, commitment_id: int, **kwargs: Any) -> None:
+    notify("commitment_decided", [commitment_id])
