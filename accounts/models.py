@@ -138,6 +138,57 @@ class AccountFieldChange(models.Model):
         return f"{self.account_id}.{self.field}: {self.old_value} → {self.new_value}"
 
 
+# The account fields that decide a tier (signals of the tier rules). The CRM integration and CS
+# Leadership write them; a CSM's change to them waits as an AccountInputProposal.
+TIER_INPUT_FIELDS = ("acv", "lifecycle_stage", "renewal_date")
+
+
+class InputProposalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class AccountInputProposal(models.Model):
+    """A change to an account's tier inputs asked for by someone who may not write them.
+
+    ``changes`` and ``previous`` map field names to the values as text (money with two places,
+    ISO dates), as the field history writes them.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="input_proposals")
+    changes = models.JSONField()
+    previous = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=InputProposalStatus.choices, default=InputProposalStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=40)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A second request on the same account replaces the pending one's changes.
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status=InputProposalStatus.PENDING),
+                name="inputproposal_one_pending",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-id"], name="inputproposal_status")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.changes} ({self.status})"
+
+
 class Contact(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
     email = models.EmailField(max_length=254)

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from csplatform import authorization
 
-from .models import Account, LifecycleStage, RenewalOutcome
+from .models import Account, AccountInputProposal, InputProposalStatus, LifecycleStage, RenewalOutcome
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -93,4 +93,15 @@ def account_renewals(*, account: Account) -> QuerySet[RenewalOutcome]:
     """The account's renewal outcomes, newest renewal first, with who recorded them."""
     return (
         RenewalOutcome.objects.filter(account=account).select_related("recorded_by").order_by("-renewal_date")
+    )
+
+
+def input_proposals_pending(*, user: AnyUser) -> QuerySet[AccountInputProposal]:
+    """Pending changes to tier inputs on the accounts ``user`` may see, oldest first."""
+    return (
+        AccountInputProposal.objects.filter(
+            authorization.account_scope(user, via="account__"), status=InputProposalStatus.PENDING
+        )
+        .select_related("account", "requested_by", "decided_by")
+        .order_by("id")
     )

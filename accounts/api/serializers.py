@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from ..models import (
     Account,
+    AccountInputProposal,
     ChurnReason,
     LifecycleStage,
     Region,
@@ -128,6 +129,48 @@ class AccountFieldsSerializer(serializers.Serializer):
     renewal_date = serializers.DateField(allow_null=True, required=False)
     csm = OwnerField(help_text="Username or email of the owning CSM; null clears it.")
     ae = OwnerField(help_text="Username or email of the owning Account Executive; null clears it.")
+
+
+class AccountInputProposalSerializer(serializers.ModelSerializer):
+    """A change to an account's tier inputs waiting for (or decided by) CS Leadership."""
+
+    changes = serializers.DictField(child=serializers.CharField(allow_blank=True), read_only=True)
+    previous = serializers.DictField(child=serializers.CharField(allow_blank=True), read_only=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    requested_at = OffsetDateTimeField(read_only=True)
+    decided_at = OffsetDateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AccountInputProposal
+        fields = [
+            "id",
+            "account",
+            "changes",
+            "previous",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class AccountEditProposedSerializer(serializers.Serializer):
+    """A PATCH whose tier inputs wait for CS Leadership (202): the account as saved and the proposal."""
+
+    account = AccountSerializer(read_only=True)
+    input_proposal = AccountInputProposalSerializer(read_only=True)
+
+
+class InputProposalDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
 class AccountCreateSerializer(AccountFieldsSerializer):
