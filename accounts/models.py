@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from csplatform import bounds
+
 
 class LifecycleStage(models.TextChoices):
     ONBOARDING = "onboarding", "Onboarding"
@@ -53,7 +55,9 @@ class Account(models.Model):
     domain = models.CharField(max_length=255, blank=True, default="")
     vertical = models.CharField(max_length=20, choices=Vertical.choices, blank=True, default="")
     region = models.CharField(max_length=10, choices=Region.choices, blank=True, default="")
-    acv = models.DecimalField("ACV", max_digits=14, decimal_places=2, default=0)
+    acv = models.DecimalField(
+        "ACV", max_digits=14, decimal_places=2, default=0, validators=bounds.MONEY.validators()
+    )
     lifecycle_stage = models.CharField(
         max_length=12, choices=LifecycleStage.choices, default=LifecycleStage.ONBOARDING
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import uuid
@@ -11,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -79,6 +81,46 @@ class ApiBodySizeLimitMiddleware:
                 {"detail": f"Request body too large: {length} bytes; the limit is {limit} bytes."},
                 status=413,
             )
+        return self.get_response(request)
+
+
+# Deeper JSON than this is refused before any view parses it: no body of the product nests beyond
+# a handful of levels, and Python's parser recurses once per level (about a thousand levels end in
+# a RecursionError, a 500).
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply ``body`` nests arrays and objects, read without parsing it (strings skipped)."""
+    depth = deepest = 0
+    for match in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class JsonDepthLimitMiddleware:
+    """Answer 400 to a JSON body nested deeper than ``MAX_JSON_DEPTH``, before the view runs."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        content_type = request.content_type or ""
+        if content_type == "application/json" or content_type.endswith("+json"):
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return self.get_response(request)  # the view answers 413
+            if body and json_depth(body) > MAX_JSON_DEPTH:
+                return JsonResponse(
+                    {"detail": f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."}, status=400
+                )
         return self.get_response(request)
 
 

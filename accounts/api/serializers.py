@@ -10,6 +10,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from csplatform import bounds
+
 from ..models import (
     Account,
     AccountInputProposal,
@@ -23,9 +25,6 @@ from ..models import (
 )
 from ..selectors import account_health, account_tier
 from ..services import MAX_SYNC_RECORDS
-
-# PostgreSQL's integer column (PositiveIntegerField) stops here; a bigger count is bad input.
-MAX_COUNT = 2_147_483_647
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
@@ -123,10 +122,10 @@ class AccountFieldsSerializer(serializers.Serializer):
     domain = serializers.CharField(max_length=255, allow_blank=True, required=False)
     vertical = serializers.ChoiceField(choices=Vertical.choices, allow_blank=True, required=False)
     region = serializers.ChoiceField(choices=Region.choices, allow_blank=True, required=False)
-    acv = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    acv = bounds.MONEY.serializer_field(required=False)
     lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
-    contract_start = serializers.DateField(allow_null=True, required=False)
-    renewal_date = serializers.DateField(allow_null=True, required=False)
+    contract_start = bounds.BUSINESS_DATE.serializer_field(allow_null=True, required=False)
+    renewal_date = bounds.BUSINESS_DATE.serializer_field(allow_null=True, required=False)
     csm = OwnerField(help_text="Username or email of the owning CSM; null clears it.")
     ae = OwnerField(help_text="Username or email of the owning Account Executive; null clears it.")
 
@@ -210,10 +209,10 @@ def _time_zone_names() -> frozenset[str]:
 
 class MetricRecordSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100, help_text="The account's CRM id.")
-    period_start = serializers.DateField()
-    active_users = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
-    licensed_seats = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
-    support_tickets = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
+    period_start = bounds.BUSINESS_DATE.serializer_field()
+    active_users = bounds.USAGE_COUNT.serializer_field(required=False)
+    licensed_seats = bounds.USAGE_COUNT.serializer_field(required=False)
+    support_tickets = bounds.USAGE_COUNT.serializer_field(required=False)
     feature_adoption = serializers.DecimalField(
         max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False
     )
@@ -251,10 +250,8 @@ class RenewalRecordSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100, help_text="The account's CRM id.")
     renewal_date = serializers.DateField()
     outcome = serializers.ChoiceField(choices=RenewalOutcomeKind.choices)
-    arr_before = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    arr_after = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, help_text="0.00 for a churned renewal."
-    )
+    arr_before = bounds.MONEY.serializer_field()
+    arr_after = bounds.MONEY.serializer_field(help_text="0.00 for a churned renewal.")
     churn_reason = serializers.ChoiceField(
         choices=ChurnReason.choices,
         allow_null=True,

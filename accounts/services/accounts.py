@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from csplatform import authorization
+from csplatform import authorization, bounds
 from csplatform.errors import ConcurrentChange
 from csplatform.models import User
 
@@ -210,6 +210,19 @@ def _check_fields(data: Mapping[str, Any]) -> None:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable account fields: {sorted(unknown)}")
+    errors: dict[str, list[str]] = {}
+    checks = (
+        ("acv", bounds.MONEY),
+        ("contract_start", bounds.BUSINESS_DATE),
+        ("renewal_date", bounds.BUSINESS_DATE),
+    )
+    for field, bound in checks:
+        try:
+            bound.check(data.get(field), field=field)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic

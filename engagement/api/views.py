@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Account
 from accounts.selectors import accounts_visible_to
-from csplatform import authorization
+from csplatform import authorization, bounds
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
 
@@ -40,13 +40,7 @@ def account_for_input(account_id: int) -> Account:
 
 
 def _account_filter(request: Request) -> int | None:
-    raw = request.query_params.get("account")
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise serializers.ValidationError({"account": ["A valid integer is required."]}) from None
+    return bounds.database_id_param(request.query_params.get("account"), field="account")
 
 
 ACCOUNT_PARAM = OpenApiParameter("account", int, description="Only records of this account.")

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from csplatform import authorization
+from csplatform import authorization, bounds
 from playbooks.services.catalogue import module_get_by_code
 
 from ..clock import account_today, local_date
@@ -44,10 +44,14 @@ def touchpoint_log(
     errors: dict[str, list[str]] = {}
     if kind not in TouchpointKind.values:
         errors["kind"] = [f"Unknown kind '{kind}'; choose one of {', '.join(TouchpointKind.values)}."]
-    if minutes is None or int(minutes) < 0:
-        errors["minutes"] = ["Minutes cannot be negative."]
+    try:
+        bounds.TOUCHPOINT_MINUTES.check(minutes if minutes is not None else "", field="minutes")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if timezone.is_naive(occurred_at):
         errors["occurred_at"] = ["Give the time with its UTC offset."]
+    elif not bounds.BUSINESS_DATE.contains(occurred_at):
+        errors["occurred_at"] = [bounds.BUSINESS_DATE.message()]
     elif local_date(occurred_at, region=account.region) > account_today(region=account.region) + dt.timedelta(
         days=1
     ):
