@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Account
-from accounts.selectors import accounts_visible_to
+from accounts.selectors import account_for_input, accounts_visible_to
 from csplatform import authorization, bounds
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
@@ -30,13 +30,6 @@ from ..touchpoints.selectors import touchpoints_for
 from ..touchpoints.services import touchpoint_log
 from ..worklist.selectors import accounts_for_worklist
 from . import serializers as s
-
-
-def account_for_input(account_id: int) -> Account:
-    account = Account.objects.filter(pk=account_id).first()
-    if account is None:
-        raise serializers.ValidationError({"account": [f"Unknown account {account_id}."]})
-    return account
 
 
 def _account_filter(request: Request) -> int | None:
@@ -63,7 +56,7 @@ class TouchpointListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         data = serializer.validated_data
         serializer.instance = touchpoint_log(
             by=authorization.signed_in(self.request.user),
-            account=account_for_input(data["account"]),
+            account=account_for_input(user=self.request.user, account_id=data["account"]),
             kind=data["kind"],
             occurred_at=data["occurred_at"],
             minutes=data["minutes"],
@@ -93,7 +86,7 @@ class CommitmentListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         data = serializer.validated_data
         serializer.instance = commitment_log(
             by=authorization.signed_in(self.request.user),
-            account=account_for_input(data["account"]),
+            account=account_for_input(user=self.request.user, account_id=data["account"]),
             module_code=data.get("module") or None,
             cadence_days=data.get("cadence_days"),
             description=data["description"],
@@ -151,7 +144,7 @@ class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         data = serializer.validated_data
         serializer.instance = task_create(
             by=authorization.signed_in(self.request.user),
-            account=account_for_input(data["account"]),
+            account=account_for_input(user=self.request.user, account_id=data["account"]),
             title=data["title"],
             due_on=data["due_on"],
             description=data["description"],

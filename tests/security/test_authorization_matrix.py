@@ -4,7 +4,9 @@ One table: for each route and method, the status each role gets, in the order of
 anonymous, CSM owning the account, another CSM, AE owning it, another AE, CS Leadership,
 Integration token, read-only token, then alice and tom again after their role was removed (they
 still own the account). Objects in URLs all belong to an account alice (CSM) and tom (AE) own.
-API writes send a valid body, so a permission checked after validation still shows. Pages ignore
+API writes send a valid body, so a permission checked after validation still shows; an account
+named in a body that the person may not see is "unknown" (400), exactly like one that does not
+exist (``test_no_oracle``). Pages ignore
 API tokens (they are anonymous there: 302 to the sign-in page).
 
 The routes are read from the URL resolver: a new URL without a row here fails the test, and a
@@ -57,16 +59,16 @@ EXPECTED = [
     ("GET", "/api/v1/entitlements/", "401 200 200 200 200 200 200 200 403 403"),
     ("POST", "/api/v1/entitlements/", "401 403 403 403 403 201 403 403 403 403"),
     ("GET", "/api/v1/add-ons/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/add-ons/", "401 400 403 400 403 400 403 403 403 403"),
+    ("POST", "/api/v1/add-ons/", "401 400 400 400 400 400 403 403 403 403"),
     ("POST", "/api/v1/add-ons/<int:pk>/decide/", "401 403 404 403 404 200 403 403 403 403"),
     ("GET", "/api/v1/touchpoints/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/touchpoints/", "401 201 403 201 403 201 403 403 403 403"),
+    ("POST", "/api/v1/touchpoints/", "401 201 400 201 400 201 403 403 403 403"),
     ("GET", "/api/v1/commitments/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/commitments/", "401 403 403 201 403 201 403 403 403 403"),
+    ("POST", "/api/v1/commitments/", "401 403 400 201 400 201 403 403 403 403"),
     ("POST", "/api/v1/commitments/<int:pk>/accept/", "401 403 404 403 404 200 403 403 403 403"),
     ("POST", "/api/v1/commitments/<int:pk>/decline/", "401 403 404 403 404 200 403 403 403 403"),
     ("GET", "/api/v1/tasks/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/tasks/", "401 201 403 201 403 201 403 403 403 403"),
+    ("POST", "/api/v1/tasks/", "401 201 400 201 400 201 403 403 403 403"),
     ("POST", "/api/v1/tasks/<int:pk>/complete/", "401 200 404 403 404 200 403 403 403 403"),
     ("POST", "/api/v1/tasks/<int:pk>/snooze/", "401 200 404 403 404 200 403 403 403 403"),
     ("GET", "/api/v1/flags/", "401 200 200 200 200 200 200 200 403 403"),
@@ -167,9 +169,9 @@ EXPECTED = [
     ("GET", "/journeys/<int:journey_id>/dry-run/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/journeys/<int:journey_id>/results/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/accounts/<int:account_id>/journeys/", "302 200 404 200 404 200 302 302 404 404"),
-    ("POST", "/accounts/<int:account_id>/journeys/enrol/", "302 302 403 403 403 302 302 302 403 403"),
-    ("POST", "/accounts/<int:account_id>/journeys/stop/", "302 302 403 403 403 302 302 302 403 403"),
-    ("POST", "/enrolments/<int:enrolment_id>/stop/", "302 302 403 403 403 302 302 302 403 403"),
+    ("POST", "/accounts/<int:account_id>/journeys/enrol/", "302 302 404 403 404 302 302 302 404 404"),
+    ("POST", "/accounts/<int:account_id>/journeys/stop/", "302 302 404 403 404 302 302 302 404 404"),
+    ("POST", "/enrolments/<int:enrolment_id>/stop/", "302 302 404 403 404 302 302 302 404 404"),
     ("GET", "/unsubscribe/<str:token>/", "200 200 200 200 200 200 200 200 200 200"),
     ("POST", "/unsubscribe/<str:token>/", "200 200 200 200 200 200 200 200 200 200"),
 ]
