@@ -80,3 +80,10 @@ class RenewalOutcomeForm(forms.Form):
         help_text="Only for a churned renewal.",
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+
+
+class InputProposalDecisionForm(forms.Form):
+    """Approve or decline a change to an account's tier inputs, with an optional note."""
+
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
+    note = forms.CharField(required=False, max_length=2000)

@@ -192,6 +192,15 @@ class AccountInputProposal(models.Model):
     def __str__(self) -> str:
         return f"{self.account_id}: {self.changes} ({self.status})"
 
+    @property
+    def change_rows(self) -> list[tuple[str, str, str]]:
+        """(field label, value before, value asked for) of each proposed field."""
+        labels = {"acv": "ACV", "lifecycle_stage": "Lifecycle stage", "renewal_date": "Renewal date"}
+        return [
+            (labels.get(field, field), self.previous.get(field, ""), value)
+            for field, value in self.changes.items()
+        ]
+
 
 class Contact(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")

@@ -81,6 +81,7 @@ EXPECTED = [
     ("GET", "/accounts/", "302 200 200 200 200 200 302 302 403 403"),
     ("GET", "/accounts/export.csv", "302 200 200 200 200 200 302 302 403 403"),
     ("GET", "/accounts/<int:account_id>/", "302 200 404 200 404 200 302 302 404 404"),
+    ("POST", "/input-proposals/<int:input_proposal_id>/decide/", "302 403 403 403 403 400 302 302 403 403"),
     ("GET", "/accounts/<int:account_id>/renewals/", "302 200 404 200 404 200 302 302 404 404"),
     ("GET", "/accounts/<int:account_id>/health/", "302 200 404 200 404 200 302 302 404 404"),
     ("POST", "/accounts/<int:account_id>/renewals/", "302 422 404 403 404 422 302 302 404 404"),

@@ -183,3 +183,38 @@ def test_a_staff_csm_may_not_move_the_account_in_the_admin(client, staff_csm, sm
     assert "Only CS Leadership can move an account" in response.content.decode()
     small.refresh_from_db()
     assert small.csm.username == "alice"
+
+
+# --- the approvals page decides through the same service ------------------------------------------
+
+
+def test_leadership_approves_a_tier_input_change_on_the_approvals_page(
+    client, small, alice, lena, token_client, django_capture_on_commit_callbacks
+):
+    assert patch(token_client(alice), small, {"acv": "20000.00"}).status_code == 202
+    proposal = AccountInputProposal.objects.get()
+    client.force_login(lena)
+    page = client.get(reverse("engagement:approvals")).content.decode()
+    assert f'id="input-proposal-{proposal.pk}"' in page and "10000.00 → <strong>20000.00</strong>" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("accounts:input-proposal-decide", args=[proposal.pk]),
+            {"decision": "approve", "note": "Signed amendment"},
+            HTTP_HX_REQUEST="true",
+        )
+    assert response.status_code == 200 and "Approved" in response.content.decode()
+    small.refresh_from_db()
+    assert small.acv == Decimal("20000.00")
+    assert TierChange.objects.get(status="proposed").to_code == "MM2"
+
+
+def test_a_csm_cannot_decide_on_the_page(client, small, alice, token_client):
+    patch(token_client(alice), small, {"acv": "20000.00"})
+    proposal = AccountInputProposal.objects.get()
+    client.force_login(alice)
+    response = client.post(
+        reverse("accounts:input-proposal-decide", args=[proposal.pk]), {"decision": "approve"}
+    )
+    assert response.status_code == 403
+    small.refresh_from_db()
+    assert small.acv == Decimal("10000.00")
