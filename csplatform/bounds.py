@@ -15,6 +15,7 @@ beyond them is a typo or a probe; stored, it would break the sums, dates and sch
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.forms.fields import InvalidJSONInput
 from rest_framework import serializers
 
 Number = int | Decimal
@@ -204,3 +206,42 @@ def database_id_param(raw: str | None, *, field: str) -> int | None:
     except ValueError:
         raise ValidationError({field: ["A valid integer is required."]}) from None
     return int(DATABASE_ID.check(value, field=field))
+
+
+# --- Parsing ---------------------------------------------------------------------------------------
+
+# Deeper JSON than this is refused before it is parsed (API bodies by ``JsonDepthLimitMiddleware``,
+# JSON typed into a form by ``BoundedJSONField``): nothing the product reads nests beyond a handful
+# of levels, and Python's parser recurses once per level (about a thousand end in a RecursionError).
+MAX_JSON_DEPTH = 32
+JSON_TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels."
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(text: bytes | str) -> int:
+    """How deeply ``text`` nests arrays and objects, read without parsing it (strings skipped)."""
+    body = text.encode() if isinstance(text, str) else text
+    depth = deepest = 0
+    for match in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", body)):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+class BoundedJSONField(forms.JSONField):
+    """A form's JSON field that refuses JSON nested beyond ``MAX_JSON_DEPTH`` before parsing it."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and json_depth(value) > MAX_JSON_DEPTH:
+            raise ValidationError(f"This JSON is {JSON_TOO_DEEP}", code="invalid")
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # Re-showing the form parses what was typed again: show it as typed instead.
+        if isinstance(data, str) and json_depth(data) > MAX_JSON_DEPTH:
+            return InvalidJSONInput(data)
+        return super().bound_data(data, initial)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 import uuid
@@ -20,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views import defaults
 from django_htmx.http import HttpResponseClientRedirect
 
+from .bounds import JSON_TOO_DEEP, MAX_JSON_DEPTH, json_depth
 from .htmx import HtmxHttpRequest
 from .logging import request_id_var
 
@@ -84,26 +84,6 @@ class ApiBodySizeLimitMiddleware:
         return self.get_response(request)
 
 
-# Deeper JSON than this is refused before any view parses it: no body of the product nests beyond
-# a handful of levels, and Python's parser recurses once per level (about a thousand levels end in
-# a RecursionError, a 500).
-MAX_JSON_DEPTH = 32
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
-
-
-def json_depth(body: bytes) -> int:
-    """How deeply ``body`` nests arrays and objects, read without parsing it (strings skipped)."""
-    depth = deepest = 0
-    for match in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", body)):
-        if match.group() in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
 class JsonDepthLimitMiddleware:
     """Answer 400 to a JSON body nested deeper than ``MAX_JSON_DEPTH``, before the view runs."""
 
@@ -118,9 +98,7 @@ class JsonDepthLimitMiddleware:
             except RequestDataTooBig:
                 return self.get_response(request)  # the view answers 413
             if body and json_depth(body) > MAX_JSON_DEPTH:
-                return JsonResponse(
-                    {"detail": f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."}, status=400
-                )
+                return JsonResponse({"detail": f"JSON parse error - {JSON_TOO_DEEP}"}, status=400)
         return self.get_response(request)
 
 

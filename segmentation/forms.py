@@ -71,7 +71,7 @@ class PolicySettingsForm(forms.Form):
     notes = forms.CharField(
         label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    rules = forms.JSONField(
+    rules = bounds.BoundedJSONField(
         label="Signal rules (JSON)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "class": "code"}),

@@ -188,3 +188,22 @@ def test_json_with_brackets_inside_strings_is_not_deep(integration_client):
     body = '{"external_id": "B-1", "name": "' + "[" * 200 + '"}'
     response = integration_client.generic("POST", "/api/v1/accounts/", body, content_type="application/json")
     assert response.status_code == 201
+
+
+def test_deep_json_in_the_policy_editor_is_a_field_error(lena, client):
+    from tests.web.test_leadership import _draft, _editor_post
+
+    client.force_login(lena)
+    draft = _draft(client)
+    for rules in (nested(1000), nested(33)):
+        response = client.post(
+            f"/policies/{draft.id}/", _editor_post(draft, rules=rules), HTTP_HX_REQUEST="true"
+        )
+        assert response.status_code == 422
+        assert "nested deeper than 32 levels" in response.content.decode()
+    huge = client.post(
+        f"/policies/{draft.id}/",
+        _editor_post(draft, **{"tiers-0-min_acv": "10000000000"}),
+        HTTP_HX_REQUEST="true",
+    )
+    assert huge.status_code == 422 and "9,999,999,999.99" in huge.content.decode()
