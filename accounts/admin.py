@@ -5,15 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import HttpRequest
 
 from csplatform.authorization import signed_in
 
-from .models import Account, AccountFieldChange, Contact, RenewalOutcome, UsageSnapshot
-from .services import account_create, account_update, renewal_record
+from .models import (
+    Account,
+    AccountFieldChange,
+    AccountInputProposal,
+    Contact,
+    InputProposalStatus,
+    RenewalOutcome,
+    UsageSnapshot,
+)
+from .services import account_create, renewal_record
 from .services.accounts import EDITABLE_FIELDS
 from .services.contacts import contact_save
+from .services.governance import (
+    account_edit,
+    account_edit_check,
+    account_input_proposal_approve,
+    account_input_proposal_decline,
+)
 from .services.renewals import renewal_errors
 
 
@@ -79,21 +94,17 @@ class AccountAdmin(admin.ModelAdmin):
             return (*self.readonly_fields, "crm_source", "external_id")
         return self.readonly_fields
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        return type("AccountAdminForm", (AccountAdminForm, form_class), {"request": request})
+
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
-        """Save through the services so admin edits keep the history and re-evaluate the tier."""
-        actor = signed_in(request.user)
-        data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
-        if change:
-            changed = {name: value for name, value in data.items() if name in form.changed_data}
-            saved = account_update(account=obj, actor=actor, source="admin", data=changed)
-        else:
-            saved = account_create(
-                actor=actor,
-                source="admin",
-                crm_source=form.cleaned_data.get("crm_source") or "manual",
-                external_id=form.cleaned_data["external_id"],
-                **data,
-            )
+        """Save through the services so admin edits keep the history, follow the same governance as
+        the API (tier inputs, owners) and re-evaluate the tier."""
+        saved, proposal = _save_through_services(request, obj, form)
+        if proposal is not None:
+            fields = ", ".join(sorted(proposal.changes))
+            messages.info(request, f"The change to {fields} waits for CS Leadership approval.")
         obj.pk = saved.pk
         obj.created_at = saved.created_at
         obj.updated_at = saved.updated_at
@@ -107,6 +118,60 @@ class AccountAdmin(admin.ModelAdmin):
             contact_save(contact=contact, actor=signed_in(request.user))
         for contact in formset.deleted_objects:
             contact.delete()
+
+
+def _form_data(form: Any, account: Account) -> dict[str, Any]:
+    data = {name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data}
+    if account.pk is None:
+        return data
+    return {name: value for name, value in data.items() if name in form.changed_data}
+
+
+def _save_through_services(
+    request: HttpRequest, account: Account, form: Any
+) -> tuple[Account, AccountInputProposal | None]:
+    actor = signed_in(request.user)
+    data = _form_data(form, account)
+    if account.pk is not None:
+        # The admin form has already copied its values onto ``account``: the rules must look at
+        # the account as stored (its owner, its ACV), not as the form would have it.
+        stored = Account.objects.select_related("csm", "ae").get(pk=account.pk)
+        edit = account_edit(account=stored, actor=actor, source="admin", data=data)
+        return edit.account, edit.proposal
+    created = account_create(
+        actor=actor,
+        source="admin",
+        crm_source=form.cleaned_data.get("crm_source") or "manual",
+        external_id=form.cleaned_data["external_id"],
+        **data,
+    )
+    return created, None
+
+
+class AccountAdminForm(forms.ModelForm):
+    """Asks the account services' own checks while validating: a rule they enforce (who may write
+    tier inputs, create accounts or move owners, owners' roles, dates) shows on the form."""
+
+    request: HttpRequest
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        account = None
+        if self.instance.pk is not None:
+            account = Account.objects.select_related("csm", "ae").get(pk=self.instance.pk)
+        try:
+            account_edit_check(
+                account=account, actor=signed_in(self.request.user), data=_form_data(self, self.instance)
+            )
+        except PermissionDenied as exc:
+            self.add_error(None, str(exc))
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+            for field, field_errors in errors.items():
+                self.add_error(field if field in self.fields else None, field_errors)
+        return cleaned
 
 
 @admin.register(Contact)
@@ -175,9 +240,9 @@ class RenewalOutcomeAdminForm(forms.ModelForm):
             arr_after=data.get("arr_after"),
             churn_reason=data.get("churn_reason"),
         )
-        for name, messages in errors.items():
+        for name, field_errors in errors.items():
             if name not in self.errors:
-                self.add_error(name if name in self.fields else None, messages)
+                self.add_error(name if name in self.fields else None, field_errors)
         return data
 
 
@@ -217,3 +282,54 @@ class RenewalOutcomeAdmin(admin.ModelAdmin):
         obj.recorded_by = saved.recorded_by
         obj.created_at = saved.created_at
         obj.updated_at = saved.updated_at
+
+
+@admin.register(AccountInputProposal)
+class AccountInputProposalAdmin(admin.ModelAdmin):
+    """Changes to tier inputs asked for by CSMs: decided with the actions (through the service that
+    the API uses), never edited by hand."""
+
+    list_display = (
+        "id",
+        "account",
+        "changes",
+        "previous",
+        "status",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+    )
+    list_filter = ("status",)
+    search_fields = ("account__name", "account__external_id")
+    list_select_related = ("account", "requested_by", "decided_by")
+    actions = ("approve", "decline")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _decide(self, request: HttpRequest, queryset: Any, decide: Any, verb: str) -> None:
+        done = 0
+        for proposal in queryset.filter(status=InputProposalStatus.PENDING):
+            try:
+                decide(proposal=proposal, by=signed_in(request.user))
+                done += 1
+            except (PermissionDenied, ValidationError) as exc:
+                messages.error(
+                    request, f"{proposal.account}: {' '.join(getattr(exc, 'messages', [str(exc)]))}"
+                )
+        if done:
+            messages.success(request, f"{done} proposal(s) {verb}.")
+
+    @admin.action(description="Approve the selected changes")
+    def approve(self, request: HttpRequest, queryset: Any) -> None:
+        self._decide(request, queryset, account_input_proposal_approve, "approved")
+
+    @admin.action(description="Decline the selected changes")
+    def decline(self, request: HttpRequest, queryset: Any) -> None:
+        self._decide(request, queryset, account_input_proposal_decline, "declined")

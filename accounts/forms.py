@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from csplatform import bounds
+
 from .models import ChurnReason, LifecycleStage, RenewalOutcomeKind
 
 RENEWAL_WINDOWS = [
@@ -39,8 +41,8 @@ class AccountFilterForm(forms.Form):
         label="Renewal", required=False, choices=RENEWAL_WINDOWS, coerce=int, empty_value=None
     )
     order = forms.ChoiceField(label="Order by", required=False, choices=ORDER_CHOICES)
-    csm = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
-    ae = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    csm = bounds.DATABASE_ID.form_field(required=False, widget=forms.HiddenInput)
+    ae = bounds.DATABASE_ID.form_field(required=False, widget=forms.HiddenInput)
     page = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=100_000)
 
     def __init__(self, *args: Any, tier_choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
@@ -69,14 +71,8 @@ class RenewalOutcomeForm(forms.Form):
 
     renewal_date = forms.DateField(label="Renewal date", widget=forms.DateInput(attrs={"type": "date"}))
     outcome = forms.ChoiceField(choices=RenewalOutcomeKind.choices)
-    arr_before = forms.DecimalField(label="ARR before", max_digits=14, decimal_places=2, min_value=0)
-    arr_after = forms.DecimalField(
-        label="ARR after",
-        max_digits=14,
-        decimal_places=2,
-        min_value=0,
-        help_text="0 when the account churned.",
-    )
+    arr_before = bounds.MONEY.form_field(label="ARR before")
+    arr_after = bounds.MONEY.form_field(label="ARR after", help_text="0 when the account churned.")
     churn_reason = forms.ChoiceField(
         label="Churn reason",
         choices=[("", "—"), *ChurnReason.choices],
@@ -84,3 +80,10 @@ class RenewalOutcomeForm(forms.Form):
         help_text="Only for a churned renewal.",
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+
+
+class InputProposalDecisionForm(forms.Form):
+    """Approve or decline a change to an account's tier inputs, with an optional note."""
+
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
+    note = forms.CharField(required=False, max_length=2000)

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from csplatform import bounds
+
 
 class LifecycleStage(models.TextChoices):
     ONBOARDING = "onboarding", "Onboarding"
@@ -53,7 +55,9 @@ class Account(models.Model):
     domain = models.CharField(max_length=255, blank=True, default="")
     vertical = models.CharField(max_length=20, choices=Vertical.choices, blank=True, default="")
     region = models.CharField(max_length=10, choices=Region.choices, blank=True, default="")
-    acv = models.DecimalField("ACV", max_digits=14, decimal_places=2, default=0)
+    acv = models.DecimalField(
+        "ACV", max_digits=14, decimal_places=2, default=0, validators=bounds.MONEY.validators()
+    )
     lifecycle_stage = models.CharField(
         max_length=12, choices=LifecycleStage.choices, default=LifecycleStage.ONBOARDING
     )
@@ -142,6 +146,66 @@ class AccountFieldChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}.{self.field}: {self.old_value} → {self.new_value}"
+
+
+# The account fields that decide a tier (signals of the tier rules). The CRM integration and CS
+# Leadership write them; a CSM's change to them waits as an AccountInputProposal.
+TIER_INPUT_FIELDS = ("acv", "lifecycle_stage", "renewal_date")
+
+
+class InputProposalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class AccountInputProposal(models.Model):
+    """A change to an account's tier inputs asked for by someone who may not write them.
+
+    ``changes`` and ``previous`` map field names to the values as text (money with two places,
+    ISO dates), as the field history writes them.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="input_proposals")
+    changes = models.JSONField()
+    previous = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=InputProposalStatus.choices, default=InputProposalStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=40)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # A second request on the same account replaces the pending one's changes.
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status=InputProposalStatus.PENDING),
+                name="inputproposal_one_pending",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-id"], name="inputproposal_status")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.changes} ({self.status})"
+
+    @property
+    def change_rows(self) -> list[tuple[str, str, str]]:
+        """(field label, value before, value asked for) of each proposed field."""
+        labels = {"acv": "ACV", "lifecycle_stage": "Lifecycle stage", "renewal_date": "Renewal date"}
+        return [
+            (labels.get(field, field), self.previous.get(field, ""), value)
+            for field, value in self.changes.items()
+        ]
 
 
 class Contact(models.Model):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from csplatform import authorization
 
-from .models import Account, LifecycleStage, RenewalOutcome
+from .models import Account, AccountInputProposal, InputProposalStatus, LifecycleStage, RenewalOutcome
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -37,6 +38,19 @@ def accounts_visible_to(*, user: AnyUser) -> QuerySet[Account]:
     Owners are joined so a page or an API list renders usernames without a query per row.
     """
     return Account.objects.select_related("csm", "ae").filter(authorization.account_scope(user))
+
+
+def account_for_input(*, user: AnyUser, account_id: int, field: str = "account") -> Account:
+    """The account a request body names, among those ``user`` may see.
+
+    One they may not see answers exactly like one that does not exist ("Unknown account N."), so a
+    body cannot be used to probe which ids are customers; whether they may act on a visible one is
+    the service's question.
+    """
+    account = accounts_visible_to(user=user).filter(pk=account_id).first()
+    if account is None:
+        raise ValidationError({field: [f"Unknown account {account_id}."]})
+    return account
 
 
 # Columns a higher app adds to the accounts the API shows (segmentation: the health explanation and
@@ -93,4 +107,15 @@ def account_renewals(*, account: Account) -> QuerySet[RenewalOutcome]:
     """The account's renewal outcomes, newest renewal first, with who recorded them."""
     return (
         RenewalOutcome.objects.filter(account=account).select_related("recorded_by").order_by("-renewal_date")
+    )
+
+
+def input_proposals_pending(*, user: AnyUser) -> QuerySet[AccountInputProposal]:
+    """Pending changes to tier inputs on the accounts ``user`` may see, oldest first."""
+    return (
+        AccountInputProposal.objects.filter(
+            authorization.account_scope(user, via="account__"), status=InputProposalStatus.PENDING
+        )
+        .select_related("account", "requested_by", "decided_by")
+        .order_by("id")
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_renewals
+from . import views, views_governance, views_renewals
 
 app_name = "accounts"
 
@@ -9,4 +9,9 @@ urlpatterns = [
     path("accounts/export.csv", views.account_export, name="export"),
     path("accounts/<int:account_id>/", views.account_detail, name="detail"),
     path("accounts/<int:account_id>/renewals/", views_renewals.renewals_section, name="renewals-section"),
+    path(
+        "input-proposals/<int:input_proposal_id>/decide/",
+        views_governance.input_proposal_decide,
+        name="input-proposal-decide",
+    ),
 ]

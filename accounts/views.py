@@ -12,6 +12,7 @@ from csplatform.csv import csv_response
 from csplatform.htmx import (
     HtmxHttpRequest,
     account_sections,
+    filters_status,
     querystring,
     render_page_or_fragment,
     tier_choices,
@@ -41,7 +42,9 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
         "previous_query": querystring(filters, page=page.page - 1),
         "is_own_portfolio": not authorization.sees_every_account(request.user),
     }
-    return render_page_or_fragment(request, "accounts/account_list.html", "results", context)
+    return render_page_or_fragment(
+        request, "accounts/account_list.html", "results", context, status=filters_status(form)
+    )
 
 
 @require_GET

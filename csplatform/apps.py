@@ -6,7 +6,7 @@ class CsplatformConfig(AppConfig):
     verbose_name = "csplatform core"
 
     def ready(self) -> None:
-        from . import roles
+        from . import checks, roles  # noqa: F401 (checks registers the deployment checks)
         from .home import register_home
         from .views import integration_home, leadership_overview
 

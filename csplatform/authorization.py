@@ -138,6 +138,37 @@ def may_reassign_owners(user: AnyUser) -> bool:
     return sees_every_account(user)
 
 
+def may_write_tier_inputs(user: AnyUser) -> bool:
+    """The fields that decide a tier (ACV, lifecycle stage, renewal date) come from the CRM
+    integration or CS Leadership. Anyone else who may edit the account proposes a change to them
+    (``accounts.services.governance``), or overrides the tier with its approval rules."""
+    return sees_every_account(user)
+
+
+def may_propose_tier_inputs(user: AnyUser, account: OwnedAccount) -> bool:
+    """The account's CSM proposes a change to its tier inputs; leadership decides."""
+    return _owns_as_csm(user, account)
+
+
+def may_own_as_csm(user: AnyUser) -> bool:
+    """Only a person holding the CSM role may be an account's owning CSM."""
+    return roles.is_csm(user)
+
+
+def may_own_as_ae(user: AnyUser) -> bool:
+    """Only a person holding the Account Executive role may be an account's owning AE."""
+    return roles.is_account_executive(user)
+
+
+def may_accept_tier_proposal(user: AnyUser, account: OwnedAccount, *, caused_it: bool, ranks: int) -> bool:
+    """Accept a tier proposal: whoever does CS work on the account, except that the person whose
+    own change caused a proposal never accepts it when it moves the account more than one rank
+    (whatever their role): that move needs a second person, like an override of that size."""
+    if not may_do_cs_work(user, account):
+        return False
+    return not (caused_it and ranks > 1)
+
+
 def may_sync(user: AnyUser) -> bool:
     """Bulk CRM sync is for integration users (and superusers operating the product)."""
     return bool(getattr(user, "is_superuser", False)) or roles.is_integration(user)

@@ -60,13 +60,15 @@ def render_fragment(
 
 
 def render_page_or_fragment(
-    request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any]
+    request: HtmxHttpRequest, template: str, partial: str, context: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
     """The whole page for a normal request, only ``partial`` for an HTMX one (same URL, same data)."""
     # A history restore (back button after hx-push-url) needs the whole page again.
     if request.htmx and not request.htmx.history_restore_request:
-        return render_fragment(request, template, partial, context)
-    return render(request, template, context)
+        response = render_fragment(request, template, partial, context)
+        response.status_code = status
+        return response
+    return render(request, template, context, status=status)
 
 
 def trigger_notice(response: HttpResponse, notice: str) -> HttpResponse:
@@ -77,6 +79,16 @@ def trigger_notice(response: HttpResponse, notice: str) -> HttpResponse:
 def conflict(message: str) -> HttpResponse:
     """409: the page acted on something that changed meanwhile. The message is shown as is."""
     return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
+
+
+def filters_status(form: Any) -> int:
+    """400 when a list's filter form (bound to the query string) holds a value that makes no sense
+    (an id beyond 64 bits, a page number of a million, a stage that does not exist), else 200.
+
+    The page still renders and says which filters were not understood; the status tells a script
+    (or a link checker) that its question was not answered as asked.
+    """
+    return 400 if form.is_bound and not form.is_valid() else 200
 
 
 def require_permission(*decisions: Callable[[AnyUser], bool]) -> Callable[[View], View]:

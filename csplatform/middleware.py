@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -18,6 +19,7 @@ from django.utils.cache import patch_vary_headers
 from django.views import defaults
 from django_htmx.http import HttpResponseClientRedirect
 
+from .bounds import JSON_TOO_DEEP, MAX_JSON_DEPTH, json_depth
 from .htmx import HtmxHttpRequest
 from .logging import request_id_var
 
@@ -79,6 +81,24 @@ class ApiBodySizeLimitMiddleware:
                 {"detail": f"Request body too large: {length} bytes; the limit is {limit} bytes."},
                 status=413,
             )
+        return self.get_response(request)
+
+
+class JsonDepthLimitMiddleware:
+    """Answer 400 to a JSON body nested deeper than ``MAX_JSON_DEPTH``, before the view runs."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        content_type = request.content_type or ""
+        if content_type == "application/json" or content_type.endswith("+json"):
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return self.get_response(request)  # the view answers 413
+            if body and json_depth(body) > MAX_JSON_DEPTH:
+                return JsonResponse({"detail": f"JSON parse error - {JSON_TOO_DEEP}"}, status=400)
         return self.get_response(request)
 
 

@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csplatform.middleware.ApiBodySizeLimitMiddleware",
+    "csplatform.middleware.JsonDepthLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -285,6 +286,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# API throttles (DRF) and sign-in lockouts (django-axes) count in this cache. Production runs several
+# gunicorn workers, so it must be shared between processes: CACHE_URL names the Redis server (the
+# deployment check warns without it). Without it, each process counts alone (fine for one process).
 CACHES = {
     "default": (
         env.cache("CACHE_URL")
@@ -292,6 +296,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+SHARED_CACHE = CACHES["default"]["BACKEND"] not in (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
 
 # --- Login throttling (django-axes) -------------------------------------------------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -301,6 +309,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # Behind a proxy the client address is the one the proxies appended (NUM_PROXIES from the right).
 AXES_CLIENT_IP_CALLABLE = "csplatform.throttling.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# With a shared cache, failures and lockouts live there (every worker sees them at once, and the
+# database is not written on each failed sign-in); without one, in the database (shared as well).
+AXES_HANDLER = (
+    "axes.handlers.cache.AxesCacheHandler" if SHARED_CACHE else "axes.handlers.database.AxesDatabaseHandler"
+)
 
 # --- Security -------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

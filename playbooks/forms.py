@@ -6,14 +6,16 @@ from typing import Any
 
 from django import forms
 
+from csplatform import bounds
+
 from .models import ServiceModule
 
 
 class EntitlementForm(forms.Form):
     tier = forms.IntegerField(widget=forms.HiddenInput)
     module = forms.ChoiceField(label="Service module")
-    cadence_days = forms.IntegerField(
-        label="Every (days)", required=False, min_value=1, max_value=3650, help_text="Empty: not recurring."
+    cadence_days = bounds.CADENCE_DAYS.form_field(
+        label="Every (days)", required=False, help_text="Empty: not recurring."
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

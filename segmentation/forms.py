@@ -8,6 +8,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from csplatform import bounds
+
 from .models import ApplyMode, OverrideReason, TouchModel
 
 
@@ -69,7 +71,7 @@ class PolicySettingsForm(forms.Form):
     notes = forms.CharField(
         label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    rules = forms.JSONField(
+    rules = bounds.BoundedJSONField(
         label="Signal rules (JSON)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false", "class": "code"}),
@@ -82,7 +84,7 @@ class TierRowForm(forms.Form):
     name = forms.CharField(label="Name", max_length=80)
     rank = forms.IntegerField(label="Rank", min_value=1, max_value=20)
     touch_model = forms.ChoiceField(label="Touch model", choices=TouchModel.choices)
-    min_acv = forms.DecimalField(label="Minimum ACV", min_value=0, max_digits=14, decimal_places=2)
+    min_acv = bounds.MONEY.form_field(label="Minimum ACV")
 
 
 TierFormSet = forms.formset_factory(
@@ -92,7 +94,7 @@ TierFormSet = forms.formset_factory(
 
 class EntitlementForm(forms.Form):
     module = forms.ChoiceField(label="Service module")
-    cadence_days = forms.IntegerField(label="Every (days)", required=False, min_value=1, max_value=3650)
+    cadence_days = bounds.CADENCE_DAYS.form_field(label="Every (days)", required=False)
 
     def __init__(self, *args: Any, modules: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -22,7 +22,7 @@ LONG_RANDOM_KEY = "k3y-" + "x7Qp9LmZ2vRt8WsY4bNc6DfGh1JkAe5U" * 2
 CONFIG_VARIABLES = (
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL", "VAR_DIR",
     "EMAIL_BACKEND", "EMAIL_FILE_PATH", "DEFAULT_FROM_EMAIL", "SECURE_SSL_REDIRECT",
-    "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "CACHE_URL",
 )  # fmt: skip
 
 SHOW_SETTINGS = """
@@ -97,6 +97,7 @@ def test_production_with_safe_values_passes_the_deployment_checklist(tmp_path: P
         SECRET_KEY=LONG_RANDOM_KEY,
         ALLOWED_HOSTS="cs.example.com",
         SITE_URL="https://cs.example.com",
+        CACHE_URL="redis://127.0.0.1:9/1",  # shared by the web processes (never connected here)
     )
 
     assert result.returncode == 0, result.stderr

@@ -10,8 +10,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from csplatform import bounds
+
 from ..models import (
     Account,
+    AccountInputProposal,
     ChurnReason,
     LifecycleStage,
     Region,
@@ -22,9 +25,6 @@ from ..models import (
 )
 from ..selectors import account_health, account_tier
 from ..services import MAX_SYNC_RECORDS
-
-# PostgreSQL's integer column (PositiveIntegerField) stops here; a bigger count is bad input.
-MAX_COUNT = 2_147_483_647
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
@@ -122,12 +122,54 @@ class AccountFieldsSerializer(serializers.Serializer):
     domain = serializers.CharField(max_length=255, allow_blank=True, required=False)
     vertical = serializers.ChoiceField(choices=Vertical.choices, allow_blank=True, required=False)
     region = serializers.ChoiceField(choices=Region.choices, allow_blank=True, required=False)
-    acv = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+    acv = bounds.MONEY.serializer_field(required=False)
     lifecycle_stage = serializers.ChoiceField(choices=LifecycleStage.choices, required=False)
-    contract_start = serializers.DateField(allow_null=True, required=False)
-    renewal_date = serializers.DateField(allow_null=True, required=False)
+    contract_start = bounds.BUSINESS_DATE.serializer_field(allow_null=True, required=False)
+    renewal_date = bounds.BUSINESS_DATE.serializer_field(allow_null=True, required=False)
     csm = OwnerField(help_text="Username or email of the owning CSM; null clears it.")
     ae = OwnerField(help_text="Username or email of the owning Account Executive; null clears it.")
+
+
+class AccountInputProposalSerializer(serializers.ModelSerializer):
+    """A change to an account's tier inputs waiting for (or decided by) CS Leadership."""
+
+    changes = serializers.DictField(child=serializers.CharField(allow_blank=True), read_only=True)
+    previous = serializers.DictField(child=serializers.CharField(allow_blank=True), read_only=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    requested_at = OffsetDateTimeField(read_only=True)
+    decided_at = OffsetDateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AccountInputProposal
+        fields = [
+            "id",
+            "account",
+            "changes",
+            "previous",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class AccountEditProposedSerializer(serializers.Serializer):
+    """A PATCH whose tier inputs wait for CS Leadership (202): the account as saved and the proposal."""
+
+    account = AccountSerializer(read_only=True)
+    input_proposal = AccountInputProposalSerializer(read_only=True)
+
+
+class InputProposalDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
 
 class AccountCreateSerializer(AccountFieldsSerializer):
@@ -167,10 +209,10 @@ def _time_zone_names() -> frozenset[str]:
 
 class MetricRecordSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100, help_text="The account's CRM id.")
-    period_start = serializers.DateField()
-    active_users = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
-    licensed_seats = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
-    support_tickets = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False)
+    period_start = bounds.BUSINESS_DATE.serializer_field()
+    active_users = bounds.USAGE_COUNT.serializer_field(required=False)
+    licensed_seats = bounds.USAGE_COUNT.serializer_field(required=False)
+    support_tickets = bounds.USAGE_COUNT.serializer_field(required=False)
     feature_adoption = serializers.DecimalField(
         max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False
     )
@@ -208,10 +250,8 @@ class RenewalRecordSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=100, help_text="The account's CRM id.")
     renewal_date = serializers.DateField()
     outcome = serializers.ChoiceField(choices=RenewalOutcomeKind.choices)
-    arr_before = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    arr_after = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=0, help_text="0.00 for a churned renewal."
-    )
+    arr_before = bounds.MONEY.serializer_field()
+    arr_after = bounds.MONEY.serializer_field(help_text="0.00 for a churned renewal.")
     churn_reason = serializers.ChoiceField(
         choices=ChurnReason.choices,
         allow_null=True,

@@ -26,26 +26,32 @@ from csplatform.pagination import IdCursorPagination
 
 from ..filters import AccountFilter
 from ..models import Account, RenewalOutcome
-from ..selectors import account_renewals, accounts_for_api, accounts_visible_to
+from ..selectors import account_renewals, accounts_for_api, accounts_visible_to, input_proposals_pending
 from ..services import (
     SyncResult,
     account_create,
-    account_update,
     accounts_sync,
     contacts_sync,
     metrics_sync,
-    reassigns_owner,
     renewals_sync,
 )
 from ..services.accounts import account_version
+from ..services.governance import (
+    account_edit,
+    account_input_proposal_approve,
+    account_input_proposal_decline,
+)
 from .serializers import (
     AccountCreateSerializer,
+    AccountEditProposedSerializer,
     AccountFieldsSerializer,
+    AccountInputProposalSerializer,
     AccountRecordSerializer,
     AccountSerializer,
     AccountSyncRequestSerializer,
     ContactRecordSerializer,
     ContactSyncRequestSerializer,
+    InputProposalDecisionSerializer,
     MetricRecordSerializer,
     MetricSyncRequestSerializer,
     RenewalOutcomeSerializer,
@@ -167,24 +173,35 @@ class AccountDetailView(generics.RetrieveUpdateAPIView):
                 description="The ETag of the account as read; a change made since then answers 409.",
             )
         ],
-        responses={200: AccountSerializer, 409: OpenApiResponse(description="Changed by someone else.")},
+        responses={
+            200: AccountSerializer,
+            202: OpenApiResponse(
+                response=AccountEditProposedSerializer,
+                description="Tier inputs (ACV, lifecycle stage, renewal date) the editor may not write "
+                "wait for CS Leadership as an input proposal; the other fields were saved.",
+            ),
+            409: OpenApiResponse(description="Changed by someone else."),
+        },
     )
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         account = self.get_object()
         incoming = AccountFieldsSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
-        changes = incoming.validated_data
-        if not authorization.may_reassign_owners(request.user) and reassigns_owner(account, changes):
-            raise exceptions.PermissionDenied("Only CS Leadership can move an account to another CSM or AE.")
-        account = account_update(
+        edit = account_edit(
             account=account,
             actor=authorization.signed_in(request.user),
             source="api",
-            data=changes,
+            data=incoming.validated_data,
             expected_version=_if_match(request),
         )
-        account = self.get_queryset().get(pk=account.pk)  # with the health columns
-        return _with_etag(Response(AccountSerializer(account).data), account)
+        account = self.get_queryset().get(pk=edit.account.pk)  # with the health columns
+        if edit.proposal is None:
+            return _with_etag(Response(AccountSerializer(account).data), account)
+        body = {
+            "account": AccountSerializer(account).data,
+            "input_proposal": AccountInputProposalSerializer(edit.proposal).data,
+        }
+        return _with_etag(Response(body, status=202), account)
 
 
 def _with_etag(response: Response, account: Account) -> Response:
@@ -290,3 +307,38 @@ class AccountRenewalListView(generics.ListAPIView):
             accounts_visible_to(user=self.request.user), pk=self.kwargs["pk"]
         )
         return account_renewals(account=account)
+
+
+class InputProposalListView(generics.ListAPIView):
+    """`GET /api/v1/account-input-proposals/`: pending changes to tier inputs on visible accounts
+    (CS Leadership decides them; a CSM follows their own)."""
+
+    permission_classes = [*API_PERMISSIONS]
+    serializer_class = AccountInputProposalSerializer
+
+    def get_queryset(self) -> Any:
+        return input_proposals_pending(user=self.request.user)
+
+
+class InputProposalDecisionView(APIView):
+    permission_classes = [*API_PERMISSIONS]
+    approve: bool
+
+    @extend_schema(request=InputProposalDecisionSerializer, responses=AccountInputProposalSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        proposal = generics.get_object_or_404(input_proposals_pending(user=request.user), pk=pk)
+        incoming = InputProposalDecisionSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        decide = account_input_proposal_approve if self.approve else account_input_proposal_decline
+        decided = decide(
+            proposal=proposal, by=authorization.signed_in(request.user), note=incoming.validated_data["note"]
+        )
+        return Response(AccountInputProposalSerializer(decided).data)
+
+
+class InputProposalApproveView(InputProposalDecisionView):
+    approve = True
+
+
+class InputProposalDeclineView(InputProposalDecisionView):
+    approve = False

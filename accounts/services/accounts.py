@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from csplatform import authorization, bounds
 from csplatform.errors import ConcurrentChange
 from csplatform.models import User
 
@@ -85,6 +86,41 @@ def unknown_user_message(ref: str) -> str:
     return f'No active user with username or email "{ref}".'
 
 
+_OWNER_RULES = {
+    "csm": (authorization.may_own_as_csm, "CSM"),
+    "ae": (authorization.may_own_as_ae, "Account Executive"),
+}
+
+
+def roles_prefetch(users: Iterable[User]) -> None:
+    """Read the roles of ``users`` in one query (``roles.role_names`` then answers from memory)."""
+    pending = {user.pk: user for user in users if not hasattr(user, "_role_names")}
+    if not pending:
+        return
+    names: dict[int, set[str]] = defaultdict(set)
+    memberships = User.groups.through.objects.filter(user_id__in=pending).values_list(
+        "user_id", "group__name"
+    )
+    for user_id, group_name in memberships:
+        names[user_id].add(group_name)
+    for pk, user in pending.items():
+        setattr(user, "_role_names", frozenset(names[pk]))  # noqa: B010 (the roles module's cache)
+
+
+def owner_role_error(field: str, user: User | None) -> list[str]:
+    """Why ``user`` may not become the account's ``csm``/``ae`` (empty when they may).
+
+    The one check of owners' roles: account creation and edits (API, pages, admin) and the CRM
+    sync all set owners through it. Roles are read with ``roles_prefetch`` for a batch.
+    """
+    if user is None:
+        return []
+    may_own, role = _OWNER_RULES[field]
+    if may_own(user):
+        return []
+    return [f'"{user.username}" does not hold the {role} role, so cannot own accounts as {field.upper()}.']
+
+
 def history_text(value: Any) -> str:
     """How a tracked value is written in AccountFieldChange (money with two places, usernames)."""
     if value is None:
@@ -149,10 +185,44 @@ def _resolve_owners(data: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def owner_errors(*, account: Account | None, data: Mapping[str, Any]) -> None:
+    """Owners named in ``data`` (users, usernames or emails) must exist and hold their role."""
+    _check_owner_roles(account, _resolve_owners(dict(data)))
+
+
+def _check_owner_roles(account: Account | None, resolved: Mapping[str, Any]) -> None:
+    """New owners must hold the role that goes with the field; keeping the current one is no move."""
+    errors: dict[str, list[str]] = {}
+    for field in OWNER_FIELDS:
+        if field not in resolved:
+            continue
+        user = resolved[field]
+        if account is not None and getattr(user, "pk", None) == getattr(account, f"{field}_id"):
+            continue
+        problem = owner_role_error(field, user)
+        if problem:
+            errors[field] = problem
+    if errors:
+        raise ValidationError(errors)
+
+
 def _check_fields(data: Mapping[str, Any]) -> None:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"Not editable account fields: {sorted(unknown)}")
+    errors: dict[str, list[str]] = {}
+    checks = (
+        ("acv", bounds.MONEY),
+        ("contract_start", bounds.BUSINESS_DATE),
+        ("renewal_date", bounds.BUSINESS_DATE),
+    )
+    for field, bound in checks:
+        try:
+            bound.check(data.get(field), field=field)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -168,6 +238,7 @@ def account_create(
     """Create one account. ``csm``/``ae`` may be users or usernames/emails."""
     _check_fields(fields)
     fields = _resolve_owners(fields)
+    _check_owner_roles(None, fields)
     account = Account(crm_source=crm_source, external_id=external_id, name=name, **fields)
     errors = dates_error(account.contract_start, account.renewal_date)
     if errors:
@@ -205,6 +276,7 @@ def account_update(
     locked = Account.objects.select_for_update(of=("self",)).select_related("csm", "ae").get(pk=account.pk)
     if expected_version is not None and expected_version != account_version(locked):
         raise AccountConflict("The account changed since it was read.")
+    _check_owner_roles(locked, resolved)
     changes: dict[str, tuple[Any, Any]] = {}
     for field, new in resolved.items():
         old = getattr(locked, field)
@@ -248,6 +320,10 @@ def reassigns_owner(account: Account, changes: Mapping[str, Any]) -> bool:
             continue
         if owner is None or ref is None:
             return True
+        if isinstance(ref, User):
+            if ref.pk != owner.pk:
+                return True
+            continue
         if ref != owner.username and ref.lower() != (owner.email or "").lower():
             return True
     return False

@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from csplatform import bounds
 from csplatform.models import User
 
 from ..models import Account, ChurnReason, LifecycleStage, RenewalOutcome, RenewalOutcomeKind
@@ -28,8 +29,6 @@ from .sync import Record, SyncResult, _accounts_by_external_id, _first_of_each, 
 # A renewal date outside these bounds is a typo (year 1, year 9999), not a contract.
 EARLIEST_RENEWAL = dt.date(2000, 1, 1)
 LATEST_RENEWAL = dt.date(2100, 12, 31)
-# max_digits=14, decimal_places=2 (as ACV): anything from here up does not fit the column.
-ARR_LIMIT = Decimal("1000000000000")
 # Where an account returns when an outcome after its churn says it stayed.
 STAGE_AFTER_RENEWAL = LifecycleStage.MATURE
 # The values an upsert compares to decide "unchanged" (who and where from do not count).
@@ -55,10 +54,8 @@ def renewal_errors(
     for name, value in (("arr_before", arr_before), ("arr_after", arr_after)):
         if not isinstance(value, Decimal) or not value.is_finite():
             errors[name] = ["A valid amount is required."]
-        elif value < 0:
-            errors[name] = ["Ensure this value is greater than or equal to 0."]
-        elif value >= ARR_LIMIT:
-            errors[name] = [f"Ensure this value is less than {ARR_LIMIT:,}."]
+        elif not bounds.MONEY.low <= value <= bounds.MONEY.high:
+            errors[name] = [bounds.MONEY.message()]
     if outcome not in RenewalOutcomeKind.values:
         errors["outcome"] = [f"Choose one of: {', '.join(RenewalOutcomeKind.values)}."]
         return errors

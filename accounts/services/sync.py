@@ -28,6 +28,8 @@ from .accounts import (
     dates_error,
     history_text,
     notify_accounts_changed,
+    owner_role_error,
+    roles_prefetch,
     source_label,
     unknown_user_message,
     user_refs_resolve,
@@ -121,6 +123,7 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
         )
     }
 
+    roles_prefetch(users.values())
     username_by_id = {user.pk: user.username for user in users.values()}
     to_write: list[Account] = []
     created_ids: list[str] = []
@@ -137,7 +140,12 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
                 if value in (None, ""):
                     values[f"{name}_id"] = None
                 elif value in users:
-                    values[f"{name}_id"] = users[value].pk
+                    owner = users[value]
+                    values[f"{name}_id"] = owner.pk
+                    current_owner = existing.get(data["external_id"], {}).get(f"{name}_id")
+                    problem = [] if owner.pk == current_owner else owner_role_error(name, owner)
+                    if problem:
+                        errors[name] = problem
                 else:
                     errors[name] = [unknown_user_message(value)]
             else:

@@ -7,18 +7,21 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.api.serializers import envelope_for
+from csplatform import bounds
 
 from ..models import Flag, HandoffCommitment, SurveyResponse, Task, Touchpoint, TouchpointKind
 
 
 class TouchpointInputSerializer(serializers.Serializer):
-    account = serializers.IntegerField()
+    account = bounds.DATABASE_ID.serializer_field()
     kind = serializers.ChoiceField(choices=TouchpointKind.choices)
-    occurred_at = serializers.DateTimeField()
-    minutes = serializers.IntegerField()
+    occurred_at = bounds.BUSINESS_DATE.serializer_datetime_field()
+    minutes = bounds.TOUCHPOINT_MINUTES.serializer_field()
     module = serializers.CharField(allow_null=True, allow_blank=True, required=False, max_length=40)
     notes = serializers.CharField(allow_blank=True, required=False, default="", max_length=10_000)
-    participants = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    participants = serializers.ListField(
+        child=bounds.DATABASE_ID.serializer_field(), required=False, default=list, max_length=100
+    )
 
 
 class ActivityRecordSerializer(serializers.Serializer):
@@ -69,9 +72,9 @@ class TouchpointSerializer(serializers.ModelSerializer):
 
 
 class CommitmentInputSerializer(serializers.Serializer):
-    account = serializers.IntegerField()
+    account = bounds.DATABASE_ID.serializer_field()
     module = serializers.CharField(allow_null=True, allow_blank=True, required=False, max_length=40)
-    cadence_days = serializers.IntegerField(allow_null=True, required=False)
+    cadence_days = bounds.CADENCE_DAYS.serializer_field(allow_null=True, required=False)
     description = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
     deal_reference = serializers.CharField(allow_blank=True, required=False, default="", max_length=120)
     note = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
@@ -112,7 +115,7 @@ class CommitmentSerializer(serializers.ModelSerializer):
 
 
 class CommitmentAcceptSerializer(serializers.Serializer):
-    until = serializers.DateField(required=False, allow_null=True)
+    until = bounds.BUSINESS_DATE.serializer_field(required=False, allow_null=True)
     note = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
 
 
@@ -121,15 +124,15 @@ class CommitmentDeclineSerializer(serializers.Serializer):
 
 
 class TaskInputSerializer(serializers.Serializer):
-    account = serializers.IntegerField()
+    account = bounds.DATABASE_ID.serializer_field()
     title = serializers.CharField(max_length=200, allow_blank=True)
-    due_on = serializers.DateField()
+    due_on = bounds.BUSINESS_DATE.serializer_field()
     description = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
     checklist = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, default=list
     )
     module = serializers.CharField(allow_null=True, allow_blank=True, required=False, max_length=40)
-    estimated_minutes = serializers.IntegerField(required=False, default=30)
+    estimated_minutes = bounds.ESTIMATED_MINUTES.serializer_field(required=False, default=30)
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -163,7 +166,7 @@ class TaskSerializer(serializers.ModelSerializer):
 
 
 class TaskSnoozeSerializer(serializers.Serializer):
-    until = serializers.DateField()
+    until = bounds.BUSINESS_DATE.serializer_field()
     reason = serializers.CharField(allow_blank=True, max_length=255)
 
 

@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 
 from accounts.api.views import SYNC_RESPONSES, SyncView
 from accounts.models import Account
-from accounts.selectors import accounts_visible_to
-from csplatform import authorization
+from accounts.selectors import account_for_input, accounts_visible_to
+from csplatform import authorization, bounds
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.models import User
 
@@ -35,21 +35,8 @@ from ..worklist.selectors import accounts_for_worklist
 from . import serializers as s
 
 
-def account_for_input(account_id: int) -> Account:
-    account = Account.objects.filter(pk=account_id).first()
-    if account is None:
-        raise serializers.ValidationError({"account": [f"Unknown account {account_id}."]})
-    return account
-
-
 def _account_filter(request: Request) -> int | None:
-    raw = request.query_params.get("account")
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise serializers.ValidationError({"account": ["A valid integer is required."]}) from None
+    return bounds.database_id_param(request.query_params.get("account"), field="account")
 
 
 ACCOUNT_PARAM = OpenApiParameter("account", int, description="Only records of this account.")
@@ -81,7 +68,7 @@ class TouchpointListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         data = serializer.validated_data
         serializer.instance = touchpoint_log(
             by=authorization.signed_in(self.request.user),
-            account=account_for_input(data["account"]),
+            account=account_for_input(user=self.request.user, account_id=data["account"]),
             kind=data["kind"],
             occurred_at=data["occurred_at"],
             minutes=data["minutes"],
@@ -111,7 +98,7 @@ class CommitmentListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         data = serializer.validated_data
         serializer.instance = commitment_log(
             by=authorization.signed_in(self.request.user),
-            account=account_for_input(data["account"]),
+            account=account_for_input(user=self.request.user, account_id=data["account"]),
             module_code=data.get("module") or None,
             cadence_days=data.get("cadence_days"),
             description=data["description"],
@@ -169,7 +156,7 @@ class TaskListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
         data = serializer.validated_data
         serializer.instance = task_create(
             by=authorization.signed_in(self.request.user),
-            account=account_for_input(data["account"]),
+            account=account_for_input(user=self.request.user, account_id=data["account"]),
             title=data["title"],
             due_on=data["due_on"],
             description=data["description"],

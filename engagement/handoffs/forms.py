@@ -6,17 +6,15 @@ from typing import Any
 
 from django import forms
 
+from csplatform import bounds
+
 from ..touchpoints.forms import module_choices
 
 
 class CommitmentForm(forms.Form):
     module = forms.ChoiceField(label="Service promised", required=False)
-    cadence_days = forms.IntegerField(
-        label="Every (days)",
-        required=False,
-        min_value=1,
-        max_value=3650,
-        help_text="Leave empty for a one-off.",
+    cadence_days = bounds.CADENCE_DAYS.form_field(
+        label="Every (days)", required=False, help_text="Leave empty for a one-off."
     )
     description = forms.CharField(
         label="Or describe the promise",

@@ -147,11 +147,14 @@ def account_commitments(request: HtmxHttpRequest, account_id: int) -> HttpRespon
 @require_GET
 @leaders_only
 def approvals(request: HtmxHttpRequest) -> HttpResponse:
-    """Overrides needing approval, commitments exceeding the tier, add-on modules: decide inline."""
+    """Overrides needing approval, changes to tier inputs, commitments exceeding the tier, add-on
+    modules: decide inline."""
+    from accounts.selectors import input_proposals_pending
     from segmentation.selectors import overrides_awaiting_approval
 
     context = {
         "overrides": list(overrides_awaiting_approval()[:200]),
+        "input_proposals": list(input_proposals_pending(user=request.user)[:200]),
         "commitments": list(commitments_awaiting_decision()[:200]),
         "add_ons": list(pending_add_ons().order_by("created_at")[:200]),
     }

@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account, Contact
-from csplatform import authorization
+from csplatform import authorization, bounds
 from csplatform.htmx import (
     HtmxHttpRequest,
     add_service_errors,
@@ -119,21 +119,18 @@ def journey_new(request: HtmxHttpRequest) -> HttpResponse:
 
 @leaders_and_csms
 def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
+    if request.method == "POST" and not authorization.may_manage_policies(request.user):
+        raise PermissionDenied("Only CS Leadership may edit journeys.")  # whether it exists or not
     journey = get_object_or_404(Journey, pk=journey_id)
     form = JourneyForm(request.POST or None, instance=journey)
-    if request.method == "POST":
-        if not authorization.may_manage_policies(request.user):
-            raise PermissionDenied("Only CS Leadership may edit journeys.")
-        if form.is_valid():
-            try:
-                journey_save(
-                    user=authorization.signed_in(request.user), data=form.cleaned_data, journey=journey
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "Journey saved.")
-                return redirect("journeys:detail", journey_id=journey.pk)
+    if request.method == "POST" and form.is_valid():
+        try:
+            journey_save(user=authorization.signed_in(request.user), data=form.cleaned_data, journey=journey)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Journey saved.")
+            return redirect("journeys:detail", journey_id=journey.pk)
     context = {
         "journey": journey,
         "form": form,
@@ -192,15 +189,22 @@ def step_edit(request: HtmxHttpRequest, journey_id: int, step_id: int | None = N
 
 
 def _contact_from_query(request: HtmxHttpRequest) -> Contact | None:
+    """The contact to preview with, by id or email, among the contacts of accounts the person works
+    on. Anyone else's contact reads as no match, exactly like an address no customer has: the
+    preview must not tell whether an email address belongs to some customer."""
     wanted = request.GET.get("contact", "").strip()
     if not wanted:
         return None
-    contacts = Contact.objects.select_related("account", "account__csm")
-    matches = contacts.filter(pk=int(wanted)) if wanted.isdigit() else contacts.filter(email__iexact=wanted)
-    contact = matches.first()
-    if contact is not None and not authorization.may_do_cs_work(request.user, contact.account):
-        raise PermissionDenied("You can preview emails only for contacts of your own accounts.")
-    return contact
+    contacts = Contact.objects.filter(
+        authorization.cs_work_scope(request.user, via="account__")
+    ).select_related("account", "account__csm")
+    if wanted.isdigit():
+        try:
+            contact_id = bounds.database_id_param(wanted, field="contact")
+        except ValidationError:
+            return None  # no contact has that id either
+        return contacts.filter(pk=contact_id).first() if contact_id is not None else None
+    return contacts.filter(email__iexact=wanted).first()
 
 
 @require_GET
@@ -264,7 +268,10 @@ def review_resolve(request: HtmxHttpRequest, outbound_id: int) -> HttpResponse:
 
 
 def _account_for(request: HtmxHttpRequest, account_id: int) -> Account:
-    account = get_object_or_404(Account.objects.select_related("csm"), pk=account_id)
+    """The account to act on: one the person may not see is "not found", exactly like one that
+    does not exist; one they see but may not work on (its AE) is refused."""
+    visible = Account.objects.filter(authorization.account_scope(request.user)).select_related("csm")
+    account = get_object_or_404(visible, pk=account_id)
     if not authorization.may_do_cs_work(request.user, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may see its journeys.")
     return account
@@ -311,7 +318,9 @@ def account_enrol(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 
 @require_POST
 def enrolment_stop_view(request: HtmxHttpRequest, enrolment_id: int) -> HttpResponse:
-    enrolments = JourneyEnrolment.objects.select_related("account", "contact", "journey")
+    enrolments = JourneyEnrolment.objects.select_related("account", "contact", "journey").filter(
+        authorization.account_scope(request.user, via="account__")
+    )
     enrolment = get_object_or_404(enrolments, pk=enrolment_id)
     _account_for(request, enrolment.account_id)
     enrolment_stop(user=authorization.signed_in(request.user), enrolment=enrolment)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from csplatform import bounds
+
 
 class CommitmentStatus(models.TextChoices):
     WITHIN_TIER = "within_tier", "Within the tier"
@@ -22,7 +24,9 @@ class HandoffCommitment(models.Model):
     module = models.ForeignKey(
         "playbooks.ServiceModule", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    cadence_days = models.PositiveIntegerField(null=True, blank=True)
+    cadence_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=bounds.CADENCE_DAYS.validators()
+    )
     description = models.TextField(blank=True, default="")
     deal_reference = models.CharField(max_length=120, blank=True, default="")
     note = models.TextField(blank=True, default="")

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from csplatform import bounds
+
 
 class PlaybookRun(models.Model):
     """A playbook started for an account by one event. ``key`` names the event
@@ -53,7 +55,9 @@ class Task(models.Model):
         related_name="+",
         help_text="Completing the task records a delivery of this module.",
     )
-    estimated_minutes = models.PositiveIntegerField(default=30)
+    estimated_minutes = models.PositiveIntegerField(
+        default=30, validators=bounds.ESTIMATED_MINUTES.validators()
+    )
     playbook_run = models.ForeignKey(
         PlaybookRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )

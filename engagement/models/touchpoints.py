@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from csplatform import bounds
+
 
 class TouchpointKind(models.TextChoices):
     CALL = "call", "Call"
@@ -20,7 +22,7 @@ class Touchpoint(models.Model):
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="touchpoints")
     kind = models.CharField(max_length=12, choices=TouchpointKind.choices)
     occurred_at = models.DateTimeField()
-    minutes = models.PositiveIntegerField(default=0)
+    minutes = models.PositiveIntegerField(default=0, validators=bounds.TOUCHPOINT_MINUTES.validators())
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="touchpoints"
     )

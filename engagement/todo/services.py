@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform import authorization
+from csplatform import authorization, bounds
 from playbooks.services.catalogue import module_get_by_code
 
 from ..clock import account_today
@@ -47,8 +47,12 @@ def task_create(
     errors: dict[str, list[str]] = {}
     if not title.strip():
         errors["title"] = ["Give the task a title."]
-    if estimated_minutes is None or estimated_minutes < 0:
-        errors["estimated_minutes"] = ["Estimated minutes cannot be negative."]
+    try:
+        bounds.ESTIMATED_MINUTES.check(
+            estimated_minutes if estimated_minutes is not None else "", field="estimated_minutes"
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     module = module_get_by_code(module_code)

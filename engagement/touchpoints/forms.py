@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from csplatform import bounds
+
 from ..models import TouchpointKind
 
 
@@ -17,10 +19,10 @@ def module_choices() -> list[tuple[str, str]]:
 
 class TouchpointForm(forms.Form):
     kind = forms.ChoiceField(label="Kind", choices=TouchpointKind.choices)
-    occurred_at = forms.DateTimeField(
+    occurred_at = bounds.BUSINESS_DATE.form_datetime_field(
         label="When", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
-    minutes = forms.IntegerField(label="Minutes", min_value=0, max_value=24 * 60, initial=30)
+    minutes = bounds.TOUCHPOINT_MINUTES.form_field(label="Minutes", initial=30)
     module = forms.ChoiceField(
         label="Delivers", required=False, help_text="The entitled service this touchpoint delivers, if any."
     )

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Contact
-from csplatform import authorization
+from csplatform import authorization, bounds
 from playbooks.services.catalogue import module_get_by_code
 
 from ..clock import account_today, local_date
@@ -26,14 +26,19 @@ def touchpoint_field_errors(
     *, kind: str, minutes: int | None, occurred_at: dt.datetime, region: str
 ) -> dict[str, list[str]]:
     """The rules of a touchpoint's own fields, whether logged by hand or synced: a known kind,
-    minutes not negative, a time with its offset no later than tomorrow in the account's zone."""
+    minutes within their bounds, a time with its offset within the business calendar and no later
+    than tomorrow in the account's zone."""
     errors: dict[str, list[str]] = {}
     if kind not in TouchpointKind.values:
         errors["kind"] = [f"Unknown kind '{kind}'; choose one of {', '.join(TouchpointKind.values)}."]
-    if minutes is None or int(minutes) < 0:
-        errors["minutes"] = ["Minutes cannot be negative."]
+    try:
+        bounds.TOUCHPOINT_MINUTES.check(minutes if minutes is not None else "", field="minutes")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if timezone.is_naive(occurred_at):
         errors["occurred_at"] = ["Give the time with its UTC offset."]
+    elif not bounds.BUSINESS_DATE.contains(occurred_at):
+        errors["occurred_at"] = [bounds.BUSINESS_DATE.message()]
     elif local_date(occurred_at, region=region) > account_today(region=region) + dt.timedelta(days=1):
         errors["occurred_at"] = ["A touchpoint cannot be later than tomorrow."]
     return errors

@@ -16,6 +16,7 @@ from accounts.selectors_web import visible_account_or_404
 from csplatform import authorization, roles
 from csplatform.htmx import (
     HtmxHttpRequest,
+    filters_status,
     querystring,
     render_fragment,
     render_page_or_fragment,
@@ -95,7 +96,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "today": today,
         **ACTIONS,
     }
-    return render_page_or_fragment(request, WORKLIST, "results", context)
+    return render_page_or_fragment(request, WORKLIST, "results", context, status=filters_status(form))
 
 
 @require_GET
@@ -111,7 +112,7 @@ def worklist_capacity(request: HtmxHttpRequest) -> HttpResponse:
         "utilisation_percent": round(100 * capacity.utilisation) if capacity and capacity.utilisation else 0,
         "coverage": on_time_coverage_for_csm(csm.pk),
     }
-    return render_fragment(request, WORKLIST, "capacity", context)
+    return render_fragment(request, WORKLIST, "capacity", context, status=filters_status(form))
 
 
 # The inline actions the worklist rows offer (each URL exists once its service does).

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Account
+from accounts.selectors import account_for_input
 from csplatform.api_generics import ServiceCreateMixin
 from csplatform.authorization import signed_in
 from segmentation.models import PolicyStatus, Tier
@@ -74,9 +74,7 @@ class AddOnListCreateView(ServiceCreateMixin, generics.ListCreateAPIView):
 
     def perform_create(self, serializer: Any) -> None:
         data = serializer.validated_data
-        account = Account.objects.filter(pk=data["account"]).first()
-        if account is None:
-            raise serializers.ValidationError({"account": [f"Unknown account {data['account']}."]})
+        account = account_for_input(user=self.request.user, account_id=data["account"])
         serializer.instance = addon_request(
             by=signed_in(self.request.user),
             account=account,

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from csplatform import bounds
+
 
 class ModuleKind(models.TextChoices):
     HUMAN = "human", "Human"
@@ -21,9 +23,13 @@ class ServiceModule(models.Model):
     kind = models.CharField(max_length=12, choices=ModuleKind.choices)
     description = models.TextField(blank=True, default="")
     # Empty when the module is not recurring (a kickoff, an always-on support line).
-    default_cadence_days = models.PositiveIntegerField(null=True, blank=True)
+    default_cadence_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=bounds.CADENCE_DAYS.validators()
+    )
     expected_minutes = models.PositiveIntegerField(
-        default=0, help_text="CSM minutes one occurrence takes; 0 for automated and self-serve modules."
+        default=0,
+        validators=bounds.TOUCHPOINT_MINUTES.validators(),
+        help_text="CSM minutes one occurrence takes; 0 for automated and self-serve modules.",
     )
     is_active = models.BooleanField(default=True)
 
@@ -46,7 +52,10 @@ class TierEntitlement(models.Model):
     tier = models.ForeignKey("segmentation.Tier", on_delete=models.CASCADE, related_name="entitlements")
     module = models.ForeignKey(ServiceModule, on_delete=models.PROTECT, related_name="tier_entitlements")
     cadence_days = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Deliver at least every N days; empty when not recurring."
+        null=True,
+        blank=True,
+        validators=bounds.CADENCE_DAYS.validators(),
+        help_text="Deliver at least every N days; empty when not recurring.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -89,7 +98,9 @@ class AccountAddOn(models.Model):
 
     account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="add_ons")
     module = models.ForeignKey(ServiceModule, on_delete=models.PROTECT, related_name="add_ons")
-    cadence_days = models.PositiveIntegerField(null=True, blank=True)
+    cadence_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=bounds.CADENCE_DAYS.validators()
+    )
     status = models.CharField(max_length=10, choices=AddOnStatus.choices, default=AddOnStatus.PENDING)
     source = models.CharField(max_length=12, choices=AddOnSource.choices, default=AddOnSource.REQUEST)
     note = models.TextField(blank=True, default="")

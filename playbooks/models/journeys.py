@@ -12,6 +12,8 @@ import datetime as dt
 from django.db import models
 from django.db.models import Q
 
+from csplatform import bounds
+
 
 class Journey(models.Model):
     code = models.SlugField(max_length=40, unique=True, help_text="Stable name used by playbooks.")
@@ -68,8 +70,12 @@ class JourneyStep(models.Model):
     survey_question = models.CharField(
         max_length=255, blank=True, default="", help_text="Blank: the standard NPS or CSAT question."
     )
-    delay_days = models.PositiveSmallIntegerField(default=0)
-    delay_hours = models.PositiveSmallIntegerField(default=0)
+    delay_days = models.PositiveSmallIntegerField(
+        default=0, validators=bounds.JOURNEY_DELAY_DAYS.validators()
+    )
+    delay_hours = models.PositiveSmallIntegerField(
+        default=0, validators=bounds.JOURNEY_DELAY_HOURS.validators()
+    )
     delay_from = models.CharField(max_length=10, choices=DelayFrom.choices, default=DelayFrom.PREVIOUS)
     subject_template = models.CharField(max_length=255)
     body_text_template = models.TextField(help_text="Plain-text part.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from csplatform import bounds
+
 
 class Trigger(models.TextChoices):
     ENTERED_TIER = "entered_tier", "Account entered the tier"
@@ -77,7 +79,9 @@ class PlaybookStep(models.Model):
         related_name="+",
         help_text="Completing the task delivers this module.",
     )
-    estimated_minutes = models.PositiveIntegerField(default=30)
+    estimated_minutes = models.PositiveIntegerField(
+        default=30, validators=bounds.ESTIMATED_MINUTES.validators()
+    )
     journey_code = models.SlugField(max_length=60, blank=True, default="")
 
     class Meta:

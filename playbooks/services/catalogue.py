@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from csplatform import authorization
+from csplatform import authorization, bounds
 from segmentation.models import PolicyStatus, Tier, TierPolicy, TouchModel
 
 from ..models import AccountAddOn, AddOnSource, AddOnStatus, ServiceModule, TierEntitlement
@@ -34,16 +34,15 @@ def module_get_by_code(code: str | None, *, field: str = "module") -> ServiceMod
 
 
 def cadence_validate(cadence_days: Any, *, field: str = "cadence_days") -> int | None:
-    """A cadence is a whole number of days, at least 1, or empty for a non-recurring module."""
+    """A cadence is a whole number of days within ``bounds.CADENCE_DAYS``, or empty for a
+    non-recurring module."""
     if cadence_days is None or cadence_days == "":
         return None
     try:
         value = int(cadence_days)
     except (TypeError, ValueError):
         raise ValidationError({field: ["Cadence must be a whole number of days."]}) from None
-    if value < 1:
-        raise ValidationError({field: ["Cadence must be at least 1 day."]})
-    return value
+    return int(bounds.CADENCE_DAYS.check(value, field=field))
 
 
 def _require(allowed: bool, action: str) -> None:

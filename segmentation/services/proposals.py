@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, TierSource
+from accounts.services.governance import tier_input_changes_caused_by
 from csplatform import authorization
 
 from ..models import ChangeStatus, TierChange, TierOverride
@@ -21,6 +22,22 @@ from .overrides import tier_override_request
 
 if TYPE_CHECKING:
     from csplatform.models import User
+
+
+def _caused_by(change: TierChange, account: Account, user: User) -> bool:
+    """Whether ``user``'s own change to the account's tier inputs led to this proposal: made after
+    the account's last applied tier change and before the proposal."""
+    last_applied = (
+        TierChange.objects.filter(
+            account_id=account.pk, status=ChangeStatus.APPLIED, applied_at__lt=change.created_at
+        )
+        .order_by("-applied_at")
+        .values_list("applied_at", flat=True)
+        .first()
+    )
+    return tier_input_changes_caused_by(
+        account_id=account.pk, user=user, since=last_applied, until=change.created_at
+    )
 
 
 def _lock_open(change: TierChange, by: User) -> tuple[TierChange, Account]:
@@ -37,6 +54,14 @@ def _lock_open(change: TierChange, by: User) -> tuple[TierChange, Account]:
 def tier_proposal_accept(*, change: TierChange, by: User) -> TierChange:
     """Apply a proposed change: the account moves to the proposed tier with its explanation."""
     change, account = _lock_open(change, by)
+    ranks = abs(change.to_rank - change.from_rank) if change.from_rank is not None else 0
+    if not authorization.may_accept_tier_proposal(
+        by, account, caused_it=ranks > 1 and _caused_by(change, account, by), ranks=ranks
+    ):
+        raise PermissionDenied(
+            "Your own change to this account led to this proposal, and it moves the account more than "
+            "one tier: another person (the account's CSM or CS Leadership) must accept it."
+        )
     if account.tier_code != change.from_code:
         raise ValidationError(
             {"status": ["The account's tier changed since this was proposed; it will be re-evaluated."]}

@@ -161,9 +161,24 @@ def test_someone_elses_account_is_not_found(alice, bob, token_client):
 
 def test_a_csm_may_patch_their_own_account(alice, token_client):
     account = AccountFactory(csm=alice)
-    response = token_client(alice).patch(detail(account), {"lifecycle_stage": "mature"}, format="json")
+    response = token_client(alice).patch(detail(account), {"domain": "northwind.example"}, format="json")
     assert response.status_code == 200
-    assert response.json()["lifecycle_stage"] == "mature"
+    assert response.json()["domain"] == "northwind.example"
+
+
+def test_a_csms_change_to_a_tier_input_waits_for_leadership(alice, token_client):
+    account = AccountFactory(csm=alice, lifecycle_stage="onboarding")
+    response = token_client(alice).patch(
+        detail(account), {"lifecycle_stage": "mature", "domain": "n.example"}, format="json"
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert body["account"]["lifecycle_stage"] == "onboarding"
+    assert body["account"]["domain"] == "n.example"
+    assert body["input_proposal"]["changes"] == {"lifecycle_stage": "mature"}
+    assert body["input_proposal"]["status"] == "pending"
+    account.refresh_from_db()
+    assert (account.lifecycle_stage, account.domain) == ("onboarding", "n.example")
 
 
 def test_a_csm_may_not_move_an_account_to_another_csm(alice, bob, token_client):

@@ -71,9 +71,10 @@ def test_bad_input_is_a_field_error_and_saves_nothing(api_client, tom, mm1, fiel
 
 
 def test_only_the_owning_ae_may_log(api_client, tina, alice, mm1) -> None:
-    for person in (tina, alice):
-        api_client.force_authenticate(person)
-        assert log(api_client, mm1, module="qbr").status_code == 403
+    api_client.force_authenticate(alice)  # sees the account (its CSM) but did not sell it
+    assert log(api_client, mm1, module="qbr").status_code == 403
+    api_client.force_authenticate(tina)  # another AE: the account is unknown to her
+    assert log(api_client, mm1, module="qbr").status_code == 400
     assert not HandoffCommitment.objects.exists()
     api_client.force_authenticate(tina)
     assert log(api_client, Account(pk=999_999), module="qbr").status_code == 400

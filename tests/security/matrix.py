@@ -87,6 +87,7 @@ API_PK = {
     "/api/v1/flags/": "int:flag_id",
     "/api/v1/webhooks/": "int:webhook_id",
     "/integrations/webhooks/": "int:webhook_id",
+    "/api/v1/account-input-proposals/": "int:input_proposal_id",
 }
 
 
@@ -102,7 +103,7 @@ def resolve_route(world: World, route: str) -> str:
 
 
 def build_world(people: dict[str, Any], token_client: Any) -> World:
-    from accounts.models import Account
+    from accounts.models import Account, AccountInputProposal
     from engagement.journeys.unsubscribe import unsubscribe_token
     from engagement.models import Flag, HandoffCommitment, Notification, Task
     from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
@@ -167,6 +168,13 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         needs_approval=True,
         requested_by=alice,
     )
+    input_proposal = AccountInputProposal.objects.create(
+        account=account,
+        changes={"acv": "90000.00"},
+        previous={"acv": "62000.00"},
+        requested_by=alice,
+        source="api",
+    )
     module = ServiceModule.objects.order_by("id").first()
     add_on = AccountAddOn.objects.create(
         account=account, module=module, cadence_days=30, starts_on=timezone.localdate(), requested_by=alice
@@ -217,6 +225,7 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         "int:webhook_id": webhook.pk,
         "int:delivery_id": delivery.pk,
         "int:notification_id": notification.pk,
+        "int:input_proposal_id": input_proposal.pk,
         "str:reason": "at_risk",
         "str:quadrant": "high_revenue_low_cost",
         "str:token": unsubscribe_token(contact_id=contact.pk),
@@ -354,12 +363,12 @@ GET_QUERY = {
 }
 
 
-def call(world: World, role: str, method: str, route: str) -> int:
+def call(world: World, role: str, method: str, route: str, body: dict[str, Any] | None = None) -> int:
     """One request as ``role``; everything it changed is rolled back afterwards."""
-    return request(world, role, method, route).status_code
+    return request(world, role, method, route, body).status_code
 
 
-def request(world: World, role: str, method: str, route: str) -> Any:
+def request(world: World, role: str, method: str, route: str, body: dict[str, Any] | None = None) -> Any:
     """``call``, answering the whole response (to look at what it shows)."""
     client: Client = world.clients[role]
     path = resolve_route(world, route)
@@ -371,7 +380,8 @@ def request(world: World, role: str, method: str, route: str) -> Any:
         if method == "GET":
             response = client.get(path, GET_QUERY.get(route, {}))
         elif is_api:
-            response = getattr(client, method.lower())(path, payload(world, method, route), format="json")
+            data = payload(world, method, route) if body is None else body
+            response = getattr(client, method.lower())(path, data, format="json")
         else:
             response = getattr(client, method.lower())(path, {})
         transaction.set_rollback(True)

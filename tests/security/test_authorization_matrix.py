@@ -4,7 +4,9 @@ One table: for each route and method, the status each role gets, in the order of
 anonymous, CSM owning the account, another CSM, AE owning it, another AE, CS Leadership,
 Integration token, read-only token, then alice and tom again after their role was removed (they
 still own the account). Objects in URLs all belong to an account alice (CSM) and tom (AE) own.
-API writes send a valid body, so a permission checked after validation still shows. Pages ignore
+API writes send a valid body, so a permission checked after validation still shows; an account
+named in a body that the person may not see is "unknown" (400), exactly like one that does not
+exist (``test_no_oracle``). Pages ignore
 API tokens (they are anonymous there: 302 to the sign-in page).
 
 The routes are read from the URL resolver: a new URL without a row here fails the test, and a
@@ -33,6 +35,9 @@ EXPECTED = [
     ("POST", "/api/v1/accounts/sync/", "401 403 403 403 403 403 200 403 403 403"),
     ("GET", "/api/v1/accounts/<int:pk>/", "401 200 404 200 404 200 200 200 403 403"),
     ("PATCH", "/api/v1/accounts/<int:pk>/", "401 200 404 403 404 200 200 403 403 403"),
+    ("GET", "/api/v1/account-input-proposals/", "401 200 200 200 200 200 200 200 403 403"),
+    ("POST", "/api/v1/account-input-proposals/<int:pk>/approve/", "401 403 404 403 404 200 403 403 403 403"),
+    ("POST", "/api/v1/account-input-proposals/<int:pk>/decline/", "401 403 404 403 404 200 403 403 403 403"),
     ("POST", "/api/v1/contacts/sync/", "401 403 403 403 403 403 200 403 403 403"),
     ("POST", "/api/v1/metrics/sync/", "401 403 403 403 403 403 200 403 403 403"),
     ("GET", "/api/v1/accounts/<int:pk>/renewals/", "401 200 404 200 404 200 200 200 403 403"),
@@ -54,10 +59,10 @@ EXPECTED = [
     ("GET", "/api/v1/entitlements/", "401 200 200 200 200 200 200 200 403 403"),
     ("POST", "/api/v1/entitlements/", "401 403 403 403 403 201 403 403 403 403"),
     ("GET", "/api/v1/add-ons/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/add-ons/", "401 400 403 400 403 400 403 403 403 403"),
+    ("POST", "/api/v1/add-ons/", "401 400 400 400 400 400 403 403 403 403"),
     ("POST", "/api/v1/add-ons/<int:pk>/decide/", "401 403 404 403 404 200 403 403 403 403"),
     ("GET", "/api/v1/touchpoints/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/touchpoints/", "401 201 403 201 403 201 403 403 403 403"),
+    ("POST", "/api/v1/touchpoints/", "401 201 400 201 400 201 403 403 403 403"),
     ("POST", "/api/v1/touchpoints/sync/", "401 403 403 403 403 403 200 403 403 403"),
     ("GET", "/api/v1/webhooks/", "401 403 403 403 403 200 200 200 403 403"),
     ("POST", "/api/v1/webhooks/", "401 403 403 403 403 201 201 403 403 403"),
@@ -67,11 +72,11 @@ EXPECTED = [
     ("GET", "/api/v1/webhooks/<int:pk>/deliveries/", "401 403 403 403 403 200 200 200 403 403"),
     ("POST", "/api/v1/webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/", "401 403 403 403 403 202 202 403 403 403"),  # noqa: E501
     ("GET", "/api/v1/commitments/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/commitments/", "401 403 403 201 403 201 403 403 403 403"),
+    ("POST", "/api/v1/commitments/", "401 403 400 201 400 201 403 403 403 403"),
     ("POST", "/api/v1/commitments/<int:pk>/accept/", "401 403 404 403 404 200 403 403 403 403"),
     ("POST", "/api/v1/commitments/<int:pk>/decline/", "401 403 404 403 404 200 403 403 403 403"),
     ("GET", "/api/v1/tasks/", "401 200 200 200 200 200 200 200 403 403"),
-    ("POST", "/api/v1/tasks/", "401 201 403 201 403 201 403 403 403 403"),
+    ("POST", "/api/v1/tasks/", "401 201 400 201 400 201 403 403 403 403"),
     ("POST", "/api/v1/tasks/<int:pk>/complete/", "401 200 404 403 404 200 403 403 403 403"),
     ("POST", "/api/v1/tasks/<int:pk>/snooze/", "401 200 404 403 404 200 403 403 403 403"),
     ("GET", "/api/v1/flags/", "401 200 200 200 200 200 200 200 403 403"),
@@ -84,6 +89,7 @@ EXPECTED = [
     ("GET", "/accounts/", "302 200 200 200 200 200 302 302 403 403"),
     ("GET", "/accounts/export.csv", "302 200 200 200 200 200 302 302 403 403"),
     ("GET", "/accounts/<int:account_id>/", "302 200 404 200 404 200 302 302 404 404"),
+    ("POST", "/input-proposals/<int:input_proposal_id>/decide/", "302 403 403 403 403 400 302 302 403 403"),
     ("GET", "/accounts/<int:account_id>/renewals/", "302 200 404 200 404 200 302 302 404 404"),
     ("GET", "/accounts/<int:account_id>/health/", "302 200 404 200 404 200 302 302 404 404"),
     ("POST", "/accounts/<int:account_id>/renewals/", "302 422 404 403 404 422 302 302 404 404"),
@@ -172,9 +178,9 @@ EXPECTED = [
     ("GET", "/journeys/<int:journey_id>/dry-run/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/journeys/<int:journey_id>/results/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/accounts/<int:account_id>/journeys/", "302 200 404 200 404 200 302 302 404 404"),
-    ("POST", "/accounts/<int:account_id>/journeys/enrol/", "302 302 403 403 403 302 302 302 403 403"),
-    ("POST", "/accounts/<int:account_id>/journeys/stop/", "302 302 403 403 403 302 302 302 403 403"),
-    ("POST", "/enrolments/<int:enrolment_id>/stop/", "302 302 403 403 403 302 302 302 403 403"),
+    ("POST", "/accounts/<int:account_id>/journeys/enrol/", "302 302 404 403 404 302 302 302 404 404"),
+    ("POST", "/accounts/<int:account_id>/journeys/stop/", "302 302 404 403 404 302 302 302 404 404"),
+    ("POST", "/enrolments/<int:enrolment_id>/stop/", "302 302 404 403 404 302 302 302 404 404"),
     ("GET", "/api/v1/survey-responses/", "401 200 200 200 200 200 200 200 403 403"),
     ("GET", "/api/v1/notification-preferences/", "401 200 200 200 200 200 200 200 403 403"),
     ("PUT", "/api/v1/notification-preferences/", "401 200 200 200 200 200 200 403 403 403"),

@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "cs.example.com",
     "SITE_URL": "https://cs.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:9/unused",
+    "CACHE_URL": "redis://127.0.0.1:9/1",
     "LOG_LEVEL": "WARNING",
 }
 
@@ -29,7 +30,7 @@ PRODUCTION_ENV = {
 def _run(code: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     # Only the production environment: no test-only switches (DJANGO_ALLOW_ASYNC_UNSAFE from the
     # browser tests) and none of the developer's own values.
-    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"}
+    dropped = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"}
     env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("DJANGO_")}
     env.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="csplatform.settings", **extra_env)
     return subprocess.run(
@@ -88,3 +89,32 @@ def test_unsafe_production_values_stop_the_process(tmp_path, env, message):
     result = _run("import django; django.setup()", VAR_DIR=str(tmp_path), **env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and message in result.stderr
+
+
+@pytest.mark.slow
+def test_production_counts_throttles_and_lockouts_in_the_shared_cache(tmp_path):
+    result = _run(
+        "import django, json; django.setup(); from django.conf import settings as s;"
+        "print(json.dumps([s.CACHES['default'], s.AXES_HANDLER, s.SHARED_CACHE]))",
+        VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    cache, axes_handler, shared = json.loads(result.stdout.strip().splitlines()[-1])
+    assert cache == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/1",
+    }
+    assert axes_handler == "axes.handlers.cache.AxesCacheHandler" and shared is True
+
+
+@pytest.mark.slow
+def test_the_deployment_check_warns_without_a_shared_cache(tmp_path):
+    result = _run(
+        "import django; django.setup();"
+        "from django.core.management import call_command;"
+        "call_command('check', deploy=True, fail_level='WARNING')",
+        VAR_DIR=str(tmp_path),
+        CACHE_URL="",
+    )
+    assert result.returncode != 0
+    assert "csplatform.W001" in result.stderr and "CACHE_URL" in result.stderr

@@ -195,5 +195,5 @@ def test_worklist_shows_health_badges_and_filters_by_band_in_bounded_queries(
     assert "Risky Co" in body and "Fine Co" not in body
     assert body.count('id="worklist-row-') == 1
     assert 'value="at_risk" selected' in body
-    assert client.get("/", {"health": "nonsense"}).status_code == 200  # a bad filter is reported
+    assert client.get("/", {"health": "nonsense"}).status_code == 400  # a bad filter is reported
     del risky

@@ -154,7 +154,7 @@ def test_touchpoint_service_rule_errors_come_back_per_field(alice, signed_in, ht
     account = AccountFactory(csm=alice)
     response = signed_in(alice).post(
         f"/accounts/{account.id}/touchpoints/new/",
-        {"kind": "call", "occurred_at": "2999-01-01T10:00", "minutes": 5},
+        {"kind": "call", "occurred_at": "2099-01-01T10:00", "minutes": 5},
         headers=htmx_headers,
     )
     assert response.status_code == 422
