@@ -36,6 +36,62 @@
     flash("The server could not be reached. Check your connection and try again.", "error");
   });
 
+  // --- Typed text survives an expired session ------------------------------------------------
+  // When a request finds the session expired (401 with HX-Redirect to the sign-in page), what the
+  // person typed in the page's forms is kept in sessionStorage under the page's address; after
+  // signing in, the page opens again and the text is put back into the same (empty) fields.
+  var DRAFTS = "csplatform-drafts:";
+
+  function draftFields(root) {
+    return (root || document).querySelectorAll(
+      "main form textarea[name], main form input[name]:not([type=hidden]):not([type=password]):not([type=checkbox]):not([type=radio]):not([type=file]):not([type=search]), dialog form textarea[name], dialog form input[name]:not([type=hidden]):not([type=password]):not([type=checkbox]):not([type=radio]):not([type=search])"
+    );
+  }
+
+  function fieldKey(field) {
+    var form = field.form;
+    var action = form ? (form.getAttribute("hx-post") || form.getAttribute("action") || "") : "";
+    return action + "|" + field.name;
+  }
+
+  function keepDrafts() {
+    var drafts = {};
+    draftFields(document).forEach(function (field) {
+      if (field.value && field.value !== field.defaultValue) drafts[fieldKey(field)] = field.value;
+    });
+    if (Object.keys(drafts).length) {
+      try { window.sessionStorage.setItem(DRAFTS + window.location.pathname, JSON.stringify(drafts)); } catch (e) { /* storage full or off */ }
+    }
+  }
+
+  function restoreDrafts(root) {
+    var key = DRAFTS + window.location.pathname;
+    var saved;
+    try { saved = JSON.parse(window.sessionStorage.getItem(key) || "null"); } catch (e) { saved = null; }
+    if (!saved) return;
+    var restored = 0;
+    draftFields(root).forEach(function (field) {
+      var value = saved[fieldKey(field)];
+      if (value && (!field.value || field.value === field.defaultValue)) { field.value = value; delete saved[fieldKey(field)]; restored += 1; }
+    });
+    if (restored) {
+      flash("What you typed before signing in again was put back. Check it and save.", "info");
+    }
+    if (Object.keys(saved).length) {
+      window.sessionStorage.setItem(key, JSON.stringify(saved));
+    } else {
+      window.sessionStorage.removeItem(key);
+    }
+  }
+
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 401 && xhr.getResponseHeader("HX-Redirect")) keepDrafts();
+  });
+  document.addEventListener("DOMContentLoaded", function () { restoreDrafts(document); });
+  // Forms that arrive later (a dialog, a section loaded as a fragment) get their text back too.
+  document.addEventListener("htmx:afterSettle", function (event) { restoreDrafts(event.detail.elt); });
+
   // Server-sent notices (HX-Trigger: {"notice": "..."}) and dialog control.
   document.addEventListener("notice", function (event) {
     if (event.detail && event.detail.value) flash(event.detail.value, "success");

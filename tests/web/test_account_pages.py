@@ -24,7 +24,7 @@ def test_anonymous_htmx_request_gets_hx_redirect(client, htmx_headers):
         "/accounts/", headers={**htmx_headers, "HX-Current-URL": "http://testserver/accounts/"}
     )
     assert response.status_code == 401
-    assert response["HX-Redirect"] == "/login/?next=%2Faccounts%2F"
+    assert response["HX-Redirect"] == "/login/?next=%2Faccounts%2F&expired=1"
 
 
 def test_csm_sees_only_own_portfolio(alice, bob, signed_in):
