@@ -129,7 +129,9 @@ def not_found_response(request: HtmxHttpRequest) -> HttpResponse:
         response: HttpResponse = JsonResponse({"detail": "Not found."}, status=404)
     elif getattr(request, "htmx", False):
         response = HttpResponse(
-            "That no longer exists, or you cannot see it.", status=404, content_type="text/plain; charset=utf-8"
+            "That no longer exists, or you cannot see it.",
+            status=404,
+            content_type="text/plain; charset=utf-8",
         )
     else:
         response = HttpResponse(render_to_string("404.html", request=request), status=404)

@@ -193,7 +193,9 @@ def account_ids_in_quadrant_page(
     )
 
 
-def tier_move_account_ids(*, after_change_id: int, upto_change_id: int, from_code: str, to_code: str) -> list[int]:
+def tier_move_account_ids(
+    *, after_change_id: int, upto_change_id: int, from_code: str, to_code: str
+) -> list[int]:
     """The accounts behind one cell of a review's migration matrix (``TierMigration``)."""
     return summaries_sql.tier_move_account_ids(
         after_change_id=after_change_id, upto_change_id=upto_change_id, from_code=from_code, to_code=to_code

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from segmentation.services.demo_history import demo_history_create
+from segmentation.services.demo_history import demo_history_create, demo_reviews_create
 
+from ..coverage.services import coverage_recompute
+from .journeys import demo_journeys_create
 from .services import demo_engagement_create, seeded_accounts_tiered
 
 
@@ -17,3 +19,8 @@ def demo_data(self, *, seed: int) -> None:  # type: ignore[no-untyped-def]
         raise self.retry(countdown=5)
     demo_engagement_create(seed=seed)
     demo_history_create(seed=seed)
+    demo_reviews_create(seed=seed)
+    demo_journeys_create(seed=seed)
+    # The tiers now date from the contracts' start: what each tier owed since, and was delivered
+    # on time, is computed again (coverage owes nothing for a tier taken today).
+    coverage_recompute()

@@ -157,7 +157,9 @@ def account_ids_in_quadrant_page(
     if rows:
         return [row[0] for row in rows], int(rows[0][1])
     if offset:  # past the last page: the total still answers
-        _, total = account_ids_in_quadrant_page(quadrant=quadrant, today=today, rates=rates, limit=1, offset=0)
+        _, total = account_ids_in_quadrant_page(
+            quadrant=quadrant, today=today, rates=rates, limit=1, offset=0
+        )
         return [], total
     return [], 0
 

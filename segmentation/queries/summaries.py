@@ -11,7 +11,6 @@ from accounts.models import Account
 
 from ..models import ChangeSource, ChangeStatus, TierChange
 
-
 # Each account's first and last applied change in the range, the initial tiering left out (an
 # account's first tier is where it starts, not a move). Shared by the summary and its drill-down,
 # so the number and the accounts it opens are one rule.

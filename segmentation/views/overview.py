@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.drilldown import (
+    DRILLDOWN_PAGE_SIZE,
+    drilldown_offset,
+    drilldown_page_number,
+    page_of,
+    render_drilldown,
+)
 from accounts.models import Account
-from csplatform.htmx import HtmxHttpRequest, leaders_only, querystring, render_fragment
+from csplatform.htmx import HtmxHttpRequest, leaders_only, render_fragment
 
 from .. import selectors_web as web
 from ..models import (
-    ChangeStatus,
     OverrideReason,
     OverrideStatus,
     Quadrant,
     ReviewStatus,
-    TierChange,
     TierOverride,
     TierReview,
 )
@@ -25,7 +29,6 @@ from ..selectors import latest_review_summaries
 from ..services.feedback import override_feedback, override_outcomes
 
 PANELS = "segmentation/panels.html"
-DRILLDOWN_PAGE_SIZE = 50
 
 
 @require_GET
@@ -139,40 +142,6 @@ def economics_scatter(request: HtmxHttpRequest) -> HttpResponse:
 # paged (a link's number equals the total the page shows, data-total).
 
 
-def _page_number(request: HtmxHttpRequest) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 100_000))
-    except ValueError:
-        return 1
-
-
-def _drilldown(
-    request: HtmxHttpRequest, title: str, *, ids: list[int], total: int, page: int, note: str = ""
-) -> HttpResponse:
-    """Render one page of a drill-down: ``ids`` are that page's accounts in order."""
-    by_id = {a.pk: a for a in Account.objects.filter(pk__in=ids).select_related("csm", "ae")}
-    pages = max(1, -(-total // DRILLDOWN_PAGE_SIZE))
-    base = {k: v for k, v in request.GET.items() if k != "page"}
-    return render(
-        request,
-        "segmentation/drilldown.html",
-        {
-            "title": title,
-            "rows": [by_id[i] for i in ids if i in by_id],
-            "note": note,
-            "total": total,
-            "page": page,
-            "pages": pages,
-            "previous_query": querystring(base, page=page - 1) if page > 1 else None,
-            "next_query": querystring(base, page=page + 1) if page < pages else None,
-        },
-    )
-
-
-def _paged(ids: list[int], page: int) -> list[int]:
-    return ids[(page - 1) * DRILLDOWN_PAGE_SIZE : page * DRILLDOWN_PAGE_SIZE]
-
-
 @require_GET
 @leaders_only
 def migration_accounts(request: HtmxHttpRequest, review_id: int) -> HttpResponse:
@@ -188,11 +157,11 @@ def migration_accounts(request: HtmxHttpRequest, review_id: int) -> HttpResponse
         from_code=from_code,
         to_code=to_code,
     )
-    page = _page_number(request)
-    return _drilldown(
+    page = drilldown_page_number(request)
+    return render_drilldown(
         request,
         f"Accounts moved {from_code or 'none'} → {to_code or 'none'} (review #{review.pk})",
-        ids=_paged(ids, page),
+        ids=page_of(ids, page),
         total=len(ids),
         page=page,
     )
@@ -205,9 +174,9 @@ def override_accounts(request: HtmxHttpRequest, reason: str) -> HttpResponse:
         raise Http404("No such reason.")
     overrides = TierOverride.objects.filter(status=OverrideStatus.ACTIVE, reason=reason)
     accounts = Account.objects.filter(pk__in=overrides.values("account_id")).order_by("-acv", "id")
-    page = _page_number(request)
-    offset = (page - 1) * DRILLDOWN_PAGE_SIZE
-    return _drilldown(
+    page = drilldown_page_number(request)
+    offset = drilldown_offset(page)
+    return render_drilldown(
         request,
         f"Accounts overridden for {OverrideReason(reason).label}",
         ids=list(accounts.values_list("pk", flat=True)[offset : offset + DRILLDOWN_PAGE_SIZE]),
@@ -226,11 +195,11 @@ def quadrant_accounts(request: HtmxHttpRequest, quadrant: str) -> HttpResponse:
     # The panel counts the quadrants as of the last review's day: the drill-down computes them
     # as of that same day, so the number and its accounts agree.
     as_of = timezone.localdate(review.finished_at) if review is not None and review.finished_at else None
-    page = _page_number(request)
+    page = drilldown_page_number(request)
     ids, total = web.account_ids_in_quadrant_page(
-        quadrant=quadrant, as_of=as_of, limit=DRILLDOWN_PAGE_SIZE, offset=(page - 1) * DRILLDOWN_PAGE_SIZE
+        quadrant=quadrant, as_of=as_of, limit=DRILLDOWN_PAGE_SIZE, offset=drilldown_offset(page)
     )
-    return _drilldown(
+    return render_drilldown(
         request,
         f"{Quadrant(quadrant).label}: accounts by ACV",
         ids=ids,

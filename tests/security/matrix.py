@@ -175,7 +175,13 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
     step = JourneyStepFactory(journey=journey, position=1)
     enrolment = EnrolmentFactory(journey=journey, contact=contact)
     outbound = OutboundEmailFactory(enrolment=enrolment, step=step, status="failed")
+    from csplatform.models import SavedView
+
+    saved_view = SavedView.objects.create(
+        user=alice, page="worklist", name="Renewing soon", query="renewal_within=90"
+    )
     ids = {
+        "int:view_id": saved_view.pk,
         "int:account_id": account.pk,
         "int:review_id": review.pk,
         "int:change_id": proposal.pk,

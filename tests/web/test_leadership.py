@@ -362,4 +362,3 @@ def test_policy_editor_validates_inline_without_saving(lena, signed_in):
     )
     assert "valid" in ok.content.decode() and "Not valid" not in ok.content.decode()
     assert Tier.objects.get(policy=draft, rank=1).min_acv == Decimal("70000")
-
