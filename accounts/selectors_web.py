@@ -221,3 +221,35 @@ def account_detail(user: AnyUser, account_id: int) -> AccountDetail:
             ],
         },
     )
+
+
+@dataclass
+class SearchResults:
+    accounts: list[Account]
+    contacts: list[Contact]
+
+    @property
+    def empty(self) -> bool:
+        return not self.accounts and not self.contacts
+
+
+def global_search(user: AnyUser, q: str, *, limit: int) -> SearchResults:
+    """Accounts (name, domain, CRM id) and contacts (name, email) matching ``q`` among those the
+    person may see: two queries whatever the book's size (each capped at ``limit``)."""
+    if len(q) < 2:
+        return SearchResults(accounts=[], contacts=[])
+    accounts = (
+        accounts_visible_to(user=user)
+        .filter(Q(name__icontains=q) | Q(domain__icontains=q) | Q(external_id=q))
+        .select_related(None)
+        .only("id", "name", "domain", "tier_code", "tier_name", "tier_rank")
+        .order_by("name", "id")[:limit]
+    )
+    contacts = (
+        Contact.objects.filter(authorization.account_scope(user, via="account__"))
+        .filter(Q(name__icontains=q) | Q(email__icontains=q))
+        .select_related("account")
+        .only("id", "name", "email", "role", "account__id", "account__name")
+        .order_by("name", "id")[:limit]
+    )
+    return SearchResults(accounts=list(accounts), contacts=list(contacts))

@@ -76,5 +76,7 @@ def overdue_accounts(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def register_pages() -> None:
-    register_account_section("coverage", "Entitlements vs delivered", "engagement:account-coverage", order=20)
+    register_account_section(
+        "coverage", "Entitlements vs delivered", "engagement:account-coverage", order=20, wide=True
+    )
     register_overview_panel("coverage", "Coverage by tier and CSM", "engagement:panel-coverage", order=30)

@@ -46,3 +46,15 @@ class DecisionForm(forms.Form):
         if data.get("decision") == "decline" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why; the requester sees it.")
         return data
+
+
+class HandoffSearchForm(forms.Form):
+    """The AE's accounts on the handoffs page: a search and a page number."""
+
+    q = forms.CharField(
+        label="Search my accounts",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, domain or CRM id"}),
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000, widget=forms.HiddenInput)

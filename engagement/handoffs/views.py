@@ -11,14 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.selectors import accounts_visible_to
-from accounts.selectors_web import visible_account_or_404
+from accounts.selectors_web import account_page, visible_account_or_404
 from csplatform import authorization, roles
 from csplatform.htmx import (
     HtmxHttpRequest,
     add_service_errors,
     conflict,
     leaders_only,
+    querystring,
     register_account_section,
     register_overview_panel,
     render_fragment,
@@ -29,7 +29,7 @@ from playbooks.selectors import entitlements_for_account
 
 from ..clock import local_today
 from ..models import HandoffCommitment
-from .forms import CommitmentForm, DecisionForm
+from .forms import CommitmentForm, DecisionForm, HandoffSearchForm
 from .selectors import commitments_awaiting_decision, commitments_for, pending_add_ons
 from .services import commitment_accept, commitment_check, commitment_decline, commitment_log
 
@@ -45,19 +45,38 @@ def _require_ae_or_leader(user: AnyUser) -> None:
         raise PermissionDenied("Handoffs are for Account Executives.")
 
 
+# An AE's book runs to hundreds of accounts: a page of them at a time, searchable.
+HANDOFF_PAGE_SIZE = 25
+
+
 @require_GET
 def handoffs(request: HtmxHttpRequest) -> HttpResponse:
     """The AE's home: my accounts, and the status of the commitments I logged."""
     _require_ae_or_leader(request.user)
-    accounts = list(
-        accounts_visible_to(user=request.user).filter(ae_id=request.user.pk).order_by("name")[:500]
+    form = HandoffSearchForm(request.GET)
+    form.is_valid()
+    cleaned = getattr(form, "cleaned_data", {})
+    q = cleaned.get("q", "") if "q" not in form.errors else ""
+    page_number = (cleaned.get("page") if "page" not in form.errors else None) or 1
+    page = account_page(
+        request.user, {"q": q, "ae": request.user.pk}, page=page_number, page_size=HANDOFF_PAGE_SIZE
     )
-    commitments = list(
+    filters = {"q": q} if q else {}
+    context = {
+        "form": form,
+        "page": page,
+        "q": q,
+        "next_query": querystring(filters, page=page.page + 1) if page.has_next else None,
+        "previous_query": querystring(filters, page=page.page - 1) if page.has_previous else None,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "engagement/handoffs.html#accounts", context)
+    context["commitments"] = list(
         HandoffCommitment.objects.filter(logged_by_id=request.user.pk)
         .select_related("account", "module", "decided_by")
         .order_by("-created_at")[:200]
     )
-    return render(request, "engagement/handoffs.html", {"accounts": accounts, "commitments": commitments})
+    return render(request, "engagement/handoffs.html", context)
 
 
 def _handoff_context(request: HtmxHttpRequest, account: Account, form: CommitmentForm) -> dict[str, object]:
@@ -215,7 +234,9 @@ def register_pages() -> None:
     from csplatform.home import register_home
 
     register_home(roles.ACCOUNT_EXECUTIVE, handoffs)
-    register_account_section("commitments", "AE commitments", "engagement:account-commitments", order=40)
+    register_account_section(
+        "commitments", "AE commitments", "engagement:account-commitments", order=40, wide=True
+    )
     register_overview_panel(
         "commitments", "Commitments awaiting a decision", "engagement:panel-commitments", order=50
     )

@@ -158,6 +158,18 @@
     }
   });
 
+  // Header search: the matches under the box close on Escape or a click elsewhere.
+  function closeSearch() {
+    var box = document.getElementById("header-search-results");
+    if (box) box.replaceChildren();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeSearch();
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest(".header-search")) closeSearch();
+  });
+
   // --- Charts --------------------------------------------------------------------------------
   var palette = ["#1f3c88", "#3d6fd9", "#8fb0ef", "#f0a500", "#1b7f4b", "#b42318", "#6b4fbb", "#5b6575"];
 

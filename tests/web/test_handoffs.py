@@ -68,3 +68,21 @@ def test_ae_cannot_open_another_aes_handoff(tom, tina, signed_in):
 
 def test_csm_cannot_open_handoffs(alice, signed_in):
     assert signed_in(alice).get("/handoffs/").status_code == 403
+
+
+def test_the_ae_handoffs_page_is_paged_with_a_total_and_searchable(
+    tom, signed_in, django_assert_max_num_queries
+):
+    AccountFactory.create_batch(30, ae=tom)
+    AccountFactory(ae=tom, name="Zebra Logistics")
+    client = signed_in(tom)
+
+    first = client.get("/handoffs/").content.decode()
+    found = client.get("/handoffs/", {"q": "zebra"}, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'data-total="31"' in first and "Page 1 of 2 · 31 in all" in first
+    assert first.count(">Log commitment<") == 25
+    assert 'data-total="1"' in found and "Zebra Logistics" in found and "<html" not in found
+    AccountFactory.create_batch(30, ae=tom)
+    with django_assert_max_num_queries(12):
+        assert client.get("/handoffs/", {"page": "3"}).status_code == 200
