@@ -76,7 +76,7 @@ def filter_accounts(queryset: QuerySet[Account], filters: dict[str, Any]) -> Que
     return queryset
 
 
-ORDERINGS = {
+ORDERINGS: dict[str, tuple[Any, ...]] = {
     "name": ("name", "id"),
     "-name": ("-name", "-id"),
     "-acv": ("-acv", "id"),

@@ -16,12 +16,17 @@ from .models import SavedView
 from .services import saved_view_delete, saved_view_save
 
 # Where each page's list lives (a saved view opens as ``<url>?<query>``).
-PAGE_URLS = {SavedView.Page.WORKLIST: "engagement:worklist", SavedView.Page.ACCOUNTS: "accounts:list"}
+PAGE_URLS: dict[str, str] = {
+    SavedView.Page.WORKLIST.value: "engagement:worklist",
+    SavedView.Page.ACCOUNTS.value: "accounts:list",
+}
 
 
 def saved_views_context(request: HtmxHttpRequest, page: str, query: str) -> dict[str, Any]:
     """What ``partials/saved_views.html`` needs: the person's views of ``page`` and the filters now."""
-    views = list(SavedView.objects.filter(user_id=request.user.pk, page=page).only("pk", "name", "query"))
+    views = list(
+        SavedView.objects.filter(user_id=request.user.pk or 0, page=page).only("pk", "name", "query")
+    )
     return {
         "saved_views": views,
         "saved_page": page,
@@ -74,7 +79,7 @@ def saved_view_create(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def saved_view_remove(request: HtmxHttpRequest, view_id: int) -> HttpResponse:
     _may_save_any(request)
-    view = SavedView.objects.filter(user_id=request.user.pk, pk=view_id).first()
+    view = SavedView.objects.filter(user_id=request.user.pk or 0, pk=view_id).first()
     if view is None:  # someone else's view does not exist for this person
         raise Http404("No such saved view.")
     page = view.page

@@ -17,7 +17,7 @@ from csplatform.htmx import (
 from segmentation.models import PolicyStatus, Tier
 
 from ..clock import local_today
-from .selectors import coverage_for_account, coverage_share, overdue_account_ids
+from .selectors import CoverageShare, coverage_for_account, coverage_share, overdue_account_ids
 
 SECTIONS = "engagement/account_sections.html"
 PANELS = "engagement/panels.html"
@@ -38,7 +38,9 @@ def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
     # Every tier of the active policy has a row: a digital tier has no recurring human
     # entitlement to be late on, and says so (its service is the journeys).
     tiers = list(Tier.objects.filter(policy__status=PolicyStatus.ACTIVE).order_by("rank"))
-    by_tier = [(tier, shares.pop(tier.code, None)) for tier in tiers]
+    by_tier: list[tuple[Tier | None, CoverageShare | None]] = [
+        (tier, shares.pop(tier.code, None)) for tier in tiers
+    ]
     by_tier += [(None, share) for share in shares.values()]  # accounts on a retired tier code
     by_csm = coverage_share(group_by="csm", today=today)
     return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": by_csm})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from psycopg import sql
@@ -26,7 +27,7 @@ _MOVES = """
 """
 
 
-def _moves_params(after_change_id: int, upto_change_id: int | None) -> dict[str, object]:
+def _moves_params(after_change_id: int, upto_change_id: int | None) -> dict[str, Any]:
     return {
         "after_change_id": after_change_id,
         "upto_change_id": upto_change_id,

@@ -158,6 +158,15 @@
     }
   });
 
+  // Policy editor: typing in the rules' JSON makes the JSON, not the builder's rows, what is saved.
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "id_rules") {
+      var form = event.target.form;
+      var source = form && form.querySelector("[data-rules-source]");
+      if (source) source.value = "json";
+    }
+  });
+
   // Header search: the matches under the box close on Escape or a click elsewhere.
   function closeSearch() {
     var box = document.getElementById("header-search-results");

@@ -103,7 +103,8 @@ def _check_links(walk: Walk, url: str) -> list[str]:
     """Links on the page: none to a fragment; each drill-down lists as many as its number."""
     links = walk.page.eval_on_selector_all(
         "main a[href]",
-        "els => els.map(a => [a.getAttribute('href'), a.hasAttribute('data-drilldown'), a.textContent.trim()])",
+        "els => els.map(a => [a.getAttribute('href'), a.hasAttribute('data-drilldown'),"
+        " a.textContent.trim()])",
     )
     found = []
     for href, is_drilldown, text in links:
@@ -145,7 +146,8 @@ def _axe(page: Any) -> list[str]:
     result = page.evaluate(
         "() => axe.run({exclude: [['#swagger-ui']]}, {resultTypes: ['violations']}).then(r => r.violations"
         ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-        ".map(v => v.impact + ' ' + v.id + ': ' + v.help + ' (' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')'))"
+        ".map(v => v.impact + ' ' + v.id + ': ' + v.help + ' ('"
+        " + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')'))"
     )
     return list(result)
 
