@@ -48,6 +48,18 @@ class DecisionForm(forms.Form):
         return data
 
 
+class BulkDecisionForm(DecisionForm):
+    """The same decision for the commitments ticked in the approvals inbox."""
+
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, choices=[], error_messages={"required": "Tick at least one."}
+    )
+
+    def __init__(self, *args: Any, waiting_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].choices = [(pk, pk) for pk in waiting_ids]  # type: ignore[attr-defined]
+
+
 class HandoffSearchForm(forms.Form):
     """The AE's accounts on the handoffs page: a search and a page number."""
 

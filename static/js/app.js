@@ -31,6 +31,20 @@
       message = "The service is briefly unavailable; try again in a moment.";
     }
     flash(message, "error");
+    // The answer also goes next to what the person acted on (a row far down a long page).
+    var origin = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form, tr");
+    if (origin) {
+      var host = origin.tagName === "FORM" ? origin : origin.querySelector("td:last-child") || origin;
+      var note = host.parentElement && host.parentElement.querySelector(":scope > .inline-error[data-for-request]");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "inline-error";
+        note.setAttribute("role", "alert");
+        note.setAttribute("data-for-request", "");
+        if (origin.tagName === "FORM") origin.insertAdjacentElement("afterend", note); else host.appendChild(note);
+      }
+      note.textContent = message;
+    }
   });
   document.addEventListener("htmx:sendError", function () {
     flash("The server could not be reached. Check your connection and try again.", "error");
