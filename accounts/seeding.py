@@ -76,14 +76,14 @@ DEFAULT_ACCOUNTS = 2_000
 DEFAULT_SEED = 42
 # How much of a book each demo CSM carries against their hours (1.0: a fair share).
 DEMO_BOOK_LOAD = {
-    "maria": 1.25,
-    "james": 1.1,
-    "priya": 0.7,
-    "lucas": 1.0,
-    "sofia": 0.6,
-    "ahmed": 1.15,
-    "yuki": 0.75,
-    "emma": 0.95,
+    "maria": 1.1,
+    "james": 1.0,
+    "priya": 0.55,
+    "lucas": 0.9,
+    "sofia": 0.5,
+    "ahmed": 1.0,
+    "yuki": 0.6,
+    "emma": 0.75,
 }
 DETAIL_LIMIT = 20_000
 WEEKS_OF_USAGE = 26

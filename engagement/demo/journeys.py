@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Contact
@@ -27,7 +27,7 @@ DEMO_SOURCE = "demo: entered the tier"
 @transaction.atomic
 def demo_journeys_create(*, seed: int, now: dt.datetime | None = None) -> int:
     """Enrol demo accounts of each tier-bound journey; returns the enrolments created."""
-    if JourneyEnrolment.objects.exists():
+    if JourneyEnrolment.objects.filter(source=DEMO_SOURCE).exists():
         return 0
     now = now or timezone.now()
     rng = random.Random(f"csplatform-demo-journeys:{seed}")
@@ -75,16 +75,21 @@ def _enrol(
     now: dt.datetime,
 ) -> int:
     zone = recipient_zone(contact=contact, account=contact.account)
-    enrolment = JourneyEnrolment.objects.create(
-        journey=journey,
-        contact=contact,
-        account_id=contact.account_id,
-        source=DEMO_SOURCE,
-        enrolled_at=enrolled_at,
-        status=EnrolmentStatus.COMPLETED,
-        next_position=None,
-        next_due_at=None,
-    )
+    try:
+        # A playbook may have enrolled the contact meanwhile (the demo's review moved its account).
+        with transaction.atomic():
+            enrolment = JourneyEnrolment.objects.create(
+                journey=journey,
+                contact=contact,
+                account_id=contact.account_id,
+                source=DEMO_SOURCE,
+                enrolled_at=enrolled_at,
+                status=EnrolmentStatus.COMPLETED,
+                next_position=None,
+                next_due_at=None,
+            )
+    except IntegrityError:
+        return 0
     previous = enrolled_at
     emails = []
     for step in steps:
