@@ -18,11 +18,17 @@ RENEWAL_WINDOWS = [
     ("180", "Next 180 days"),
 ]
 ORDER_CHOICES = [
-    ("name", "Name"),
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
     ("-acv", "ACV, highest first"),
-    ("renewal", "Renewal date"),
-    ("tier", "Tier"),
+    ("acv", "ACV, lowest first"),
+    ("renewal", "Renewal, soonest first"),
+    ("-renewal", "Renewal, latest first"),
+    ("tier", "Tier, highest touch first"),
+    ("-tier", "Tier, lowest touch first"),
 ]
+# "Active" is every stage but churned: the book the leadership panels count.
+ACTIVE_BOOK = "active"
 
 
 class AccountFilterForm(forms.Form):
@@ -35,7 +41,9 @@ class AccountFilterForm(forms.Form):
     # Drill-down links may name any tier code (one not in the list any more still filters).
     tier = forms.RegexField(label="Tier", required=False, regex=r"^[A-Za-z0-9_-]{1,10}$", widget=forms.Select)
     lifecycle = forms.ChoiceField(
-        label="Lifecycle", required=False, choices=[("", "Any stage"), *LifecycleStage.choices]
+        label="Lifecycle",
+        required=False,
+        choices=[("", "Any stage"), (ACTIVE_BOOK, "Active (not churned)"), *LifecycleStage.choices],
     )
     renewal_within = forms.TypedChoiceField(
         label="Renewal", required=False, choices=RENEWAL_WINDOWS, coerce=int, empty_value=None
@@ -61,9 +69,17 @@ class AccountFilterForm(forms.Form):
         self.fields["tier"].widget.choices = choices
 
     def filters(self) -> dict[str, Any]:
-        if not self.is_valid():
-            return {}
-        return {k: v for k, v in self.cleaned_data.items() if k != "page" and v not in (None, "")}
+        """The valid filters. A value that is not understood is left out (the list shows without
+        it and the field is marked invalid), never a 500 and never an empty list by mistake."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {
+            k: v for k, v in cleaned.items() if k != "page" and k not in self.errors and v not in (None, "")
+        }
+
+    def page_number(self) -> int:
+        self.is_valid()
+        return (getattr(self, "cleaned_data", {}).get("page") if "page" not in self.errors else None) or 1
 
 
 class RenewalOutcomeForm(forms.Form):

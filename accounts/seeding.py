@@ -74,6 +74,17 @@ from .signals import demo_data_seeded
 DEMO_CRM_SOURCE = "demo"
 DEFAULT_ACCOUNTS = 2_000
 DEFAULT_SEED = 42
+# How much of a book each demo CSM carries against their hours (1.0: a fair share).
+DEMO_BOOK_LOAD = {
+    "maria": 1.1,
+    "james": 1.0,
+    "priya": 0.55,
+    "lucas": 0.9,
+    "sofia": 0.5,
+    "ahmed": 1.0,
+    "yuki": 0.6,
+    "emma": 0.75,
+}
 DETAIL_LIMIT = 20_000
 WEEKS_OF_USAGE = 26
 # An account whose tickets over the usage weeks exceed its expected load by this much has "high
@@ -352,8 +363,14 @@ def seed_accounts(
     today = today or timezone.localdate()
     user_ids = demo_user_ids()
     capacity = {person.username: person.weekly_capacity_hours for person in DEMO_USERS}
-    # CSMs with more hours carry more accounts.
-    csm_pool = pool([(user_id, capacity[name] // 2) for name, user_id in user_ids[roles.CSM]])
+    # CSMs with more hours carry more accounts, but books are not balanced: some CSMs run over
+    # their capacity, others have room (what capacity planning is for).
+    csm_pool = pool(
+        [
+            (user_id, round(capacity[name] * DEMO_BOOK_LOAD.get(name, 1.0) / 2))
+            for name, user_id in user_ids[roles.CSM]
+        ]
+    )
     ae_ids = [user_id for _, user_id in user_ids[roles.ACCOUNT_EXECUTIVE]]
     detail_every = math.ceil(count / detail_limit) if detail_limit > 0 and count else 0
     rng = random.Random(f"csplatform-demo:{seed}:{start}")

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from csplatform import authorization
 
-from .models import Account, Contact, RenewalOutcome, UsageSnapshot
+from .models import Account, Contact, LifecycleStage, RenewalOutcome, UsageSnapshot
 from .selectors import accounts_visible_to
 from .selectors_renewals import account_churn
 
@@ -31,12 +31,20 @@ def visible_account_or_404(user: AnyUser, account_id: int, *, related: tuple[str
 
 @dataclass
 class AccountPage:
-    """A page of accounts fetched without COUNT(*): one extra row says whether there is a next page."""
+    """A page of accounts and how many match (counted up to ``COUNT_CAP``); one extra row says
+    whether there is a next page."""
 
     rows: list[Account]
     page: int
     has_next: bool
     filters: dict[str, Any] = field(default_factory=dict)
+    total: int = 0
+    total_capped: bool = False
+    page_size: int = 50
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
 
     @property
     def has_previous(self) -> bool:
@@ -51,7 +59,9 @@ def filter_accounts(queryset: QuerySet[Account], filters: dict[str, Any]) -> Que
     if filters.get("tier"):
         tier = filters["tier"]
         queryset = queryset.filter(tier_code="") if tier == "none" else queryset.filter(tier_code=tier)
-    if filters.get("lifecycle"):
+    if filters.get("lifecycle") == "active":
+        queryset = queryset.exclude(lifecycle_stage=LifecycleStage.CHURNED)
+    elif filters.get("lifecycle"):
         queryset = queryset.filter(lifecycle_stage=filters["lifecycle"])
     if filters.get("renewal_within"):
         today = timezone.localdate()
@@ -66,12 +76,19 @@ def filter_accounts(queryset: QuerySet[Account], filters: dict[str, Any]) -> Que
     return queryset
 
 
-ORDERINGS = {
+ORDERINGS: dict[str, tuple[Any, ...]] = {
     "name": ("name", "id"),
+    "-name": ("-name", "-id"),
     "-acv": ("-acv", "id"),
-    "renewal": ("renewal_date", "id"),
-    "tier": ("tier_rank", "name", "id"),
+    "acv": ("acv", "id"),
+    "renewal": (F("renewal_date").asc(nulls_last=True), "id"),
+    "-renewal": (F("renewal_date").desc(nulls_last=True), "id"),
+    "tier": (F("tier_rank").asc(nulls_last=True), "name", "id"),
+    "-tier": (F("tier_rank").desc(nulls_last=True), "name", "id"),
 }
+# Counting a filtered list stops here: beyond it the pager says "10,000+" (a count over a million
+# accounts on every page view would cost more than the page).
+COUNT_CAP = 10_000
 
 
 def account_page(
@@ -81,7 +98,16 @@ def account_page(
     queryset = queryset.order_by(*ORDERINGS.get(filters.get("order") or "name", ORDERINGS["name"]))
     start = (page - 1) * page_size
     rows = list(queryset[start : start + page_size + 1])
-    return AccountPage(rows=rows[:page_size], page=page, has_next=len(rows) > page_size, filters=filters)
+    total = queryset.order_by()[: COUNT_CAP + 1].count()
+    return AccountPage(
+        rows=rows[:page_size],
+        page=page,
+        has_next=len(rows) > page_size,
+        filters=filters,
+        total=min(total, COUNT_CAP),
+        total_capped=total > COUNT_CAP,
+        page_size=page_size,
+    )
 
 
 EXPORT_COLUMNS = (
@@ -195,3 +221,35 @@ def account_detail(user: AnyUser, account_id: int) -> AccountDetail:
             ],
         },
     )
+
+
+@dataclass
+class SearchResults:
+    accounts: list[Account]
+    contacts: list[Contact]
+
+    @property
+    def empty(self) -> bool:
+        return not self.accounts and not self.contacts
+
+
+def global_search(user: AnyUser, q: str, *, limit: int) -> SearchResults:
+    """Accounts (name, domain, CRM id) and contacts (name, email) matching ``q`` among those the
+    person may see: two queries whatever the book's size (each capped at ``limit``)."""
+    if len(q) < 2:
+        return SearchResults(accounts=[], contacts=[])
+    accounts = (
+        accounts_visible_to(user=user)
+        .filter(Q(name__icontains=q) | Q(domain__icontains=q) | Q(external_id=q))
+        .select_related(None)
+        .only("id", "name", "domain", "tier_code", "tier_name", "tier_rank")
+        .order_by("name", "id")[:limit]
+    )
+    contacts = (
+        Contact.objects.filter(authorization.account_scope(user, via="account__"))
+        .filter(Q(name__icontains=q) | Q(email__icontains=q))
+        .select_related("account")
+        .only("id", "name", "email", "role", "account__id", "account__name")
+        .order_by("name", "id")[:limit]
+    )
+    return SearchResults(accounts=list(accounts), contacts=list(contacts))

@@ -17,6 +17,8 @@ from csplatform.htmx import (
     render_page_or_fragment,
     tier_choices,
 )
+from csplatform.models import SavedView
+from csplatform.views_saved import saved_views_context
 
 from . import selectors_web
 from .forms import AccountFilterForm
@@ -32,19 +34,41 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
         choices = selectors_web.tier_choices_for(request.user)
     form = AccountFilterForm(request.GET or None, tier_choices=choices)
     filters = form.filters() if form.is_bound else {}
-    page_number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
+    page_number = form.page_number() if form.is_bound else 1
     page = selectors_web.account_page(request.user, filters, page=page_number)
+    order = filters.get("order") or "name"
     context = {
         "form": form,
         "page": page,
         "filters": filters,
-        "next_query": querystring(filters, page=page.page + 1),
-        "previous_query": querystring(filters, page=page.page - 1),
+        "filter_labels": _filter_labels(form, filters),
+        "query": querystring(filters),
+        "next_query": querystring(filters, page=page.page + 1) if page.has_next else None,
+        "previous_query": querystring(filters, page=page.page - 1) if page.has_previous else None,
+        # Each sortable column's link: ascending first, descending when it is the order now.
+        "sort_links": {
+            column: querystring(filters, order=f"-{column}" if order == column else column)
+            for column in ("name", "acv", "renewal", "tier")
+        },
+        "order": order,
         "is_own_portfolio": not authorization.sees_every_account(request.user),
+        **saved_views_context(request, SavedView.Page.ACCOUNTS, querystring(filters)),
     }
     return render_page_or_fragment(
         request, "accounts/account_list.html", "results", context, status=filters_status(form)
     )
+
+
+def _filter_labels(form: AccountFilterForm, filters: dict[str, object]) -> list[tuple[str, str]]:
+    """(field label, value label) of each filter in force, in the words of the form."""
+    labels = []
+    for name, value in filters.items():
+        if name in ("order", "csm", "ae"):
+            continue
+        field = form.fields[name]
+        choices = dict(getattr(field.widget, "choices", None) or getattr(field, "choices", None) or [])
+        labels.append((str(field.label or name), str(choices.get(value, choices.get(str(value), value)))))
+    return labels
 
 
 @require_GET

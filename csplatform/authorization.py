@@ -237,6 +237,15 @@ def may_log_handoffs(user: AnyUser) -> bool:
     return roles.is_account_executive(user) or roles.is_leader(user)
 
 
+def may_save_view(user: AnyUser, page: str) -> bool:
+    """A person keeps saved views on a list page they may open (``SavedView.Page``)."""
+    if page == "worklist":
+        return may_keep_worklist(user)
+    if page == "accounts":
+        return may_browse_accounts(user)
+    return False
+
+
 def may_lead(user: AnyUser) -> bool:
     """CS Leadership's own views: the overview and its panels, approvals, CSM suggestions."""
     return roles.is_leader(user)

@@ -1,4 +1,4 @@
-"""Small middleware: request ids, API body limit, Vary for HTMX, login required, DB outages."""
+"""Small middleware: request ids, API body limit, Vary for HTMX, error pages, login required, DB outages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views import defaults
@@ -115,6 +115,50 @@ class HtmxVaryMiddleware:
         return response
 
 
+class ErrorPagesMiddleware:
+    """A 404 is the product's own page, never Django's technical one that lists every URL pattern.
+
+    With ``DEBUG`` (the embedded default), Django answers an ``Http404`` and an unmatched URL with
+    its technical page; this answers them with ``404.html`` instead (``handler404`` does the same
+    without ``DEBUG``). An HTMX request gets one plain sentence, which the page flashes. The API
+    keeps its JSON (``csplatform.api_errors``).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # No resolver match: the URL matched no route (the exception never reached a view).
+        if (
+            response.status_code == 404
+            and getattr(request, "resolver_match", None) is None
+            and not getattr(response, "is_product_page", False)
+        ):
+            return not_found_response(request)  # type: ignore[arg-type]
+        return response
+
+    def process_exception(self, request: HtmxHttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Http404):
+            return not_found_response(request)
+        return None
+
+
+def not_found_response(request: HtmxHttpRequest) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": "Not found."}, status=404)
+    elif getattr(request, "htmx", False):
+        response = HttpResponse(
+            "That no longer exists, or you cannot see it.",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    else:
+        response = HttpResponse(render_to_string("404.html", request=request), status=404)
+    response.is_product_page = True  # type: ignore[attr-defined]
+    return response
+
+
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     """Every page needs a signed-in user; the API answers 401 itself (tokens or sessions).
 
@@ -131,14 +175,25 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     def handle_no_permission(  # type: ignore[override]
         self, request: HtmxHttpRequest, view_func: Any
     ) -> HttpResponse:
+        from urllib.parse import urlencode, urlparse
+
+        from django.shortcuts import redirect
+        from django.urls import reverse
+
+        # An HTMX request comes from a page rendered for a signed-in person, and a page request with
+        # a session cookie that signs nobody in: the session expired (or was signed out elsewhere).
+        # The sign-in page then says why it asks, and app.js puts typed text back.
+        expired = settings.SESSION_COOKIE_NAME in request.COOKIES
         if request.htmx:
-            from urllib.parse import urlencode, urlparse
-
-            from django.urls import reverse
-
-            next_path = urlparse(request.htmx.current_url or "").path or "/"
-            login_url = f"{reverse('login')}?{urlencode({'next': next_path})}"
-            return HttpResponseClientRedirect(login_url, status=401)
+            current = urlparse(request.htmx.current_url or "")
+            next_path = current.path or "/"
+            if current.query:
+                next_path = f"{next_path}?{current.query}"
+            query = {"next": next_path, "expired": "1"}
+            return HttpResponseClientRedirect(f"{reverse('login')}?{urlencode(query)}", status=401)
+        if expired:
+            query = {"next": request.get_full_path(), "expired": "1"}
+            return redirect(f"{reverse('login')}?{urlencode(query)}")
         return super().handle_no_permission(request, view_func)
 
 

@@ -93,3 +93,27 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class SavedView(models.Model):
+    """A person's named filter set on a list page (the worklist, the accounts list): the page's
+    query string, opened again with one click. Each person sees only their own."""
+
+    class Page(models.TextChoices):
+        WORKLIST = "worklist", "Worklist"
+        ACCOUNTS = "accounts", "Accounts"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    page = models.CharField(max_length=20, choices=Page.choices)
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["page", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "page", "name"], name="savedview_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.page}:{self.name}"

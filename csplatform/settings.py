@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "csplatform.middleware.HtmxVaryMiddleware",
+    # Our 404 page even with DEBUG (never the technical page listing every URL pattern).
+    "csplatform.middleware.ErrorPagesMiddleware",
     "csplatform.middleware.LoginRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import views, views_saved
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -28,6 +28,8 @@ urlpatterns = [
         views.ApiDocsView.as_view(url_name="api-schema"),
         name="api-docs",
     ),
+    path("saved-views/", views_saved.saved_view_create, name="saved-view-create"),
+    path("saved-views/<int:view_id>/delete/", views_saved.saved_view_remove, name="saved-view-delete"),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("", include("accounts.urls")),
     path("", include("segmentation.urls")),

@@ -6,6 +6,7 @@ plus the tier changes applied since that review, so a decision shows up at once.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from accounts.selectors import CHURNED_STAGE, active_book, in_active_book
 from .economics import CostRates, in_cents
 from .models import ChangeStatus, Quadrant, ReviewStatus, TierChange, TierReview
 from .queries import economics as economics_sql
+from .queries import summaries as summaries_sql
 
 
 @dataclass
@@ -175,6 +177,28 @@ def account_ids_in_quadrant(*, quadrant: str, limit: int) -> list[int]:
     """The largest accounts (by ACV) in ``quadrant`` as of today."""
     return economics_sql.account_ids_in_quadrant(
         quadrant=quadrant, today=timezone.localdate(), rates=CostRates.from_settings(), limit=limit
+    )
+
+
+def account_ids_in_quadrant_page(
+    *, quadrant: str, as_of: dt.date | None, limit: int, offset: int
+) -> tuple[list[int], int]:
+    """One page of the accounts in ``quadrant`` as of ``as_of`` (today when None), and their number."""
+    return economics_sql.account_ids_in_quadrant_page(
+        quadrant=quadrant,
+        today=as_of or timezone.localdate(),
+        rates=CostRates.from_settings(),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def tier_move_account_ids(
+    *, after_change_id: int, upto_change_id: int, from_code: str, to_code: str
+) -> list[int]:
+    """The accounts behind one cell of a review's migration matrix (``TierMigration``)."""
+    return summaries_sql.tier_move_account_ids(
+        after_change_id=after_change_id, upto_change_id=upto_change_id, from_code=from_code, to_code=to_code
     )
 
 

@@ -41,6 +41,22 @@ def test_api_docs_are_served_offline_to_a_signed_in_person(client, alice):
     assert "cdn" not in page.lower()
 
 
+def test_api_docs_run_under_the_strict_csp_with_no_inline_script_or_style(client, alice):
+    import re
+
+    client.force_login(alice)
+    response = client.get("/api/docs/")
+    page = response.content.decode()
+    assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+    assert re.search(r"<script>|<style", page) is None, "inline code is blocked by the CSP"
+    script = re.search(r'<script src="([^"]+script=[^"]*)"', page)
+    assert script is not None
+    start = client.get(script.group(1).replace("&amp;", "&"))
+    assert start.status_code == 200
+    assert start["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in start.content.decode()
+
+
 def test_read_only_pages_refuse_post(client, lena, alice):
     from tests.factories import AccountFactory
 

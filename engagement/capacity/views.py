@@ -36,4 +36,4 @@ def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def register_pages() -> None:
-    register_overview_panel("capacity", "CSM capacity", "engagement:panel-capacity", order=60)
+    register_overview_panel("capacity", "CSM capacity", "engagement:panel-capacity", order=60, wide=True)

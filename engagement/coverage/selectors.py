@@ -64,6 +64,9 @@ class CoverageShare:
     planned: Decimal
     delivered_on_time: Decimal
     overdue: int
+    # Accounts with at least one overdue entitlement (what a drill-down lists), beside ``overdue``
+    # which counts entitlements.
+    overdue_accounts: int = 0
 
     @property
     def share(self) -> float | None:
@@ -91,6 +94,7 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
                 )
             ),
             overdue=Count("pk", filter=Q(next_due_on__lt=today)),
+            overdue_accounts=Count("account", distinct=True, filter=Q(next_due_on__lt=today)),
         )
         .order_by(column)
     )
@@ -100,9 +104,25 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
             planned=Decimal(row["planned"] or 0),
             delivered_on_time=Decimal(row["delivered"] or 0),
             overdue=row["overdue"],
+            overdue_accounts=row["overdue_accounts"],
         )
         for row in rows
     ]
+
+
+def overdue_account_ids(
+    *, tier_code: str | None, csm_username: str | None, today: dt.date, limit: int, offset: int
+) -> tuple[list[int], int]:
+    """(one page of the accounts of the active book with an overdue entitlement, largest ACV first;
+    how many there are), for a tier or a CSM: the accounts ``overdue_accounts`` counts."""
+    overdue = EntitlementCoverage.objects.filter(in_active_book(via="account__"), next_due_on__lt=today)
+    accounts = Account.objects.filter(pk__in=overdue.values("account_id"))
+    if tier_code is not None:
+        accounts = accounts.filter(tier_code=tier_code)
+    if csm_username is not None:
+        accounts = accounts.filter(csm__username=csm_username)
+    ids = list(accounts.order_by("-acv", "id").values_list("pk", flat=True)[offset : offset + limit])
+    return ids, accounts.count()
 
 
 def coverage_share_for_period(*, start: dt.date, end: dt.date, group_by: str) -> list[CoverageShare]:

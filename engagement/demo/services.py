@@ -19,7 +19,7 @@ from playbooks.models import ServiceModule
 from playbooks.selectors import entitlements_by_tier_code
 
 from ..clock import local_date
-from ..coverage.services import coverage_recompute
+from ..coverage.services import coverage_recompute, coverage_window_days
 from ..flags.services import flags_detect
 from ..models import (
     CommitmentStatus,
@@ -70,7 +70,8 @@ def demo_engagement_create(*, seed: int) -> int:
             diligence = rng.choice([0.6, 0.9, 1.0, 1.0, 1.3, 2.5])
             gap = max(1, int(entitlement.cadence_days * diligence))  # type: ignore[operator]
             at = now - dt.timedelta(days=rng.randint(0, gap), hours=rng.randint(0, 8))
-            for _ in range(rng.randint(1, 3)):
+            # Deliveries reach back over the coverage window, so on-time shares mean something.
+            for _ in range(min(12, max(1, (coverage_window_days() + gap) // gap))):
                 touchpoints.append(
                     Touchpoint(
                         account_id=account.pk,

@@ -44,3 +44,27 @@ class DecisionForm(forms.Form):
         if data.get("decision") == "decline" and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why; the requester sees it.")
         return data
+
+
+class BulkDecisionForm(DecisionForm):
+    """The same decision for the commitments ticked in the approvals inbox."""
+
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, choices=[], error_messages={"required": "Tick at least one."}
+    )
+
+    def __init__(self, *args: Any, waiting_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].choices = [(pk, pk) for pk in waiting_ids]  # type: ignore[attr-defined]
+
+
+class HandoffSearchForm(forms.Form):
+    """The AE's accounts on the handoffs page: a search and a page number."""
+
+    q = forms.CharField(
+        label="Search my accounts",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, domain or CRM id"}),
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000, widget=forms.HiddenInput)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -232,3 +233,31 @@ def commitment_decline(*, by: User, commitment: HandoffCommitment, reason: str) 
         sender=HandoffCommitment, account_id=locked.account_id, commitment_id=locked.pk, decision="declined"
     )
     return locked
+
+
+@dataclass
+class BulkDecision:
+    decided: list[HandoffCommitment]
+    skipped: list[tuple[HandoffCommitment, str]]
+
+
+def commitments_decide_many(
+    *, by: User, commitment_ids: list[int], approve: bool, reason: str = "", until: dt.date | None = None
+) -> BulkDecision:
+    """Decide several waiting commitments the same way (leadership's bulk decision). Each is
+    decided by ``commitment_accept`` / ``commitment_decline`` in its own transaction: one that
+    changed meanwhile (decided by someone else) is skipped and named, the others go through."""
+    result = BulkDecision(decided=[], skipped=[])
+    commitments = HandoffCommitment.objects.filter(pk__in=commitment_ids).select_related("account", "module")
+    for commitment in commitments.order_by("pk"):
+        try:
+            with transaction.atomic():
+                if approve:
+                    decided = commitment_accept(by=by, commitment=commitment, until=until, note=reason)
+                else:
+                    decided = commitment_decline(by=by, commitment=commitment, reason=reason)
+        except ValidationError as exc:
+            result.skipped.append((commitment, " ".join(exc.messages)))
+        else:
+            result.decided.append(decided)
+    return result

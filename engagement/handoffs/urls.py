@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/<int:account_id>/commitments/", views.account_commitments, name="account-commitments"),
     path("approvals/", views.approvals, name="approvals"),
     path("commitments/<int:commitment_id>/decide/", views.commitment_decide, name="commitment-decide"),
+    path("approvals/commitments/", views.commitments_bulk_decide, name="commitments-bulk-decide"),
     path("overview/commitments/", views.commitments_panel, name="panel-commitments"),
 ]

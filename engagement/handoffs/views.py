@@ -11,14 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
-from accounts.selectors import accounts_visible_to
-from accounts.selectors_web import visible_account_or_404
+from accounts.selectors_web import account_page, visible_account_or_404
 from csplatform import authorization, roles
 from csplatform.htmx import (
     HtmxHttpRequest,
     add_service_errors,
     conflict,
     leaders_only,
+    querystring,
     register_account_section,
     register_overview_panel,
     render_fragment,
@@ -29,9 +29,15 @@ from playbooks.selectors import entitlements_for_account
 
 from ..clock import local_today
 from ..models import HandoffCommitment
-from .forms import CommitmentForm, DecisionForm
+from .forms import BulkDecisionForm, CommitmentForm, DecisionForm, HandoffSearchForm
 from .selectors import commitments_awaiting_decision, commitments_for, pending_add_ons
-from .services import commitment_accept, commitment_check, commitment_decline, commitment_log
+from .services import (
+    commitment_accept,
+    commitment_check,
+    commitment_decline,
+    commitment_log,
+    commitments_decide_many,
+)
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -45,19 +51,38 @@ def _require_ae_or_leader(user: AnyUser) -> None:
         raise PermissionDenied("Handoffs are for Account Executives.")
 
 
+# An AE's book runs to hundreds of accounts: a page of them at a time, searchable.
+HANDOFF_PAGE_SIZE = 25
+
+
 @require_GET
 def handoffs(request: HtmxHttpRequest) -> HttpResponse:
     """The AE's home: my accounts, and the status of the commitments I logged."""
     _require_ae_or_leader(request.user)
-    accounts = list(
-        accounts_visible_to(user=request.user).filter(ae_id=request.user.pk).order_by("name")[:500]
+    form = HandoffSearchForm(request.GET)
+    form.is_valid()
+    cleaned = getattr(form, "cleaned_data", {})
+    q = cleaned.get("q", "") if "q" not in form.errors else ""
+    page_number = (cleaned.get("page") if "page" not in form.errors else None) or 1
+    page = account_page(
+        request.user, {"q": q, "ae": request.user.pk}, page=page_number, page_size=HANDOFF_PAGE_SIZE
     )
-    commitments = list(
+    filters = {"q": q} if q else {}
+    context = {
+        "form": form,
+        "page": page,
+        "q": q,
+        "next_query": querystring(filters, page=page.page + 1) if page.has_next else None,
+        "previous_query": querystring(filters, page=page.page - 1) if page.has_previous else None,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "engagement/handoffs.html#accounts", context)
+    context["commitments"] = list(
         HandoffCommitment.objects.filter(logged_by_id=request.user.pk)
         .select_related("account", "module", "decided_by")
         .order_by("-created_at")[:200]
     )
-    return render(request, "engagement/handoffs.html", {"accounts": accounts, "commitments": commitments})
+    return render(request, "engagement/handoffs.html", context)
 
 
 def _handoff_context(request: HtmxHttpRequest, account: Account, form: CommitmentForm) -> dict[str, object]:
@@ -163,6 +188,51 @@ def approvals(request: HtmxHttpRequest) -> HttpResponse:
 
 @leaders_only
 @require_POST
+def commitments_bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
+    """One decision for every commitment ticked in the inbox; the section answers with what is
+    still waiting and says what was decided and what was skipped (decided meanwhile)."""
+    waiting = list(commitments_awaiting_decision()[:200])
+    form = BulkDecisionForm(request.POST, waiting_ids=[c.pk for c in waiting])
+    if not form.is_valid():
+        message = " ".join(f"{e}" for errors in form.errors.values() for e in errors)
+        return _commitments_section(request, waiting, error=message, status=422)
+    data = form.cleaned_data
+    result = commitments_decide_many(
+        by=authorization.signed_in(request.user),
+        commitment_ids=data["ids"],
+        approve=data["decision"] == "approve",
+        reason=data["reason"],
+        until=data["until"],
+    )
+    verb = "accepted as exceptions" if data["decision"] == "approve" else "declined"
+    notice = f"{len(result.decided)} commitment{'s' if len(result.decided) != 1 else ''} {verb}."
+    if result.skipped:
+        notice += " Skipped: " + "; ".join(f"{c.account.name} ({why})" for c, why in result.skipped)
+    if not request.htmx:
+        from django.contrib import messages
+
+        messages.success(request, notice)
+        return redirect("engagement:approvals")
+    response = _commitments_section(request, list(commitments_awaiting_decision()[:200]), notice=notice)
+    return trigger_notice(response, notice)
+
+
+def _commitments_section(
+    request: HtmxHttpRequest,
+    commitments: list[HandoffCommitment],
+    *,
+    notice: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {"commitments": commitments, "bulk_notice": notice, "bulk_error": error}
+    return render_fragment(
+        request, "engagement/approvals.html", "commitments_section", context, status=status
+    )
+
+
+@leaders_only
+@require_POST
 def commitment_decide(request: HtmxHttpRequest, commitment_id: int) -> HttpResponse:
     commitment = get_object_or_404(
         HandoffCommitment.objects.select_related("account", "module"), pk=commitment_id
@@ -218,7 +288,9 @@ def register_pages() -> None:
     from csplatform.home import register_home
 
     register_home(roles.ACCOUNT_EXECUTIVE, handoffs)
-    register_account_section("commitments", "AE commitments", "engagement:account-commitments", order=40)
+    register_account_section(
+        "commitments", "AE commitments", "engagement:account-commitments", order=40, wide=True
+    )
     register_overview_panel(
         "commitments", "Commitments awaiting a decision", "engagement:panel-commitments", order=50
     )

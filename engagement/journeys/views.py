@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -27,7 +28,7 @@ from csplatform.htmx import (
     require_permission,
 )
 from playbooks.journey_templates import PLACEHOLDERS
-from playbooks.models import Journey, JourneyStep
+from playbooks.models import Journey, JourneyStep, ServiceModule
 from playbooks.services.journeys import (
     journey_pause,
     journey_resume,
@@ -188,6 +189,20 @@ def step_edit(request: HtmxHttpRequest, journey_id: int, step_id: int | None = N
 # --- Preview, dry run, results, review ---------------------------------------------------------
 
 
+def _sample_contact(request: HtmxHttpRequest, step: JourneyStep) -> Contact | None:
+    """A contact the person may preview for: of the journey's tier when it has one."""
+    contacts = Contact.objects.filter(authorization.cs_work_scope(request.user, via="account__"))
+    if step.journey.tier_code:
+        contacts = contacts.filter(account__tier_code=step.journey.tier_code)
+    return contacts.select_related("account", "account__csm").order_by("account_id", "id").first()
+
+
+def _module_name(code: str) -> str:
+    if not code:
+        return ""
+    return ServiceModule.objects.filter(code=code).values_list("name", flat=True).first() or code
+
+
 def _contact_from_query(request: HtmxHttpRequest) -> Contact | None:
     """The contact to preview with, by id or email, among the contacts of accounts the person works
     on. Anyone else's contact reads as no match, exactly like an address no customer has: the
@@ -207,16 +222,24 @@ def _contact_from_query(request: HtmxHttpRequest) -> Contact | None:
     return contacts.filter(email__iexact=wanted).first()
 
 
+# The email is shown as the contact will read it: its HTML in a sandboxed frame (no scripts, no
+# forms, its own origin). The frame's document is the page's srcdoc and inherits the page's CSP:
+# emails style with inline styles and load images from anywhere, so this page alone allows both.
+# (django-csp types a view as taking the request alone, hence the ignore.)
+@csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["https:"]})  # type: ignore[arg-type]
 @require_GET
 @leaders_and_csms
 def step_preview(request: HtmxHttpRequest, journey_id: int, step_id: int) -> HttpResponse:
     step = get_object_or_404(JourneyStep.objects.select_related("journey"), pk=step_id, journey_id=journey_id)
     contact = _contact_from_query(request)
+    if contact is None and not request.GET.get("contact"):
+        contact = _sample_contact(request, step)
     context: dict[str, Any] = {
         "journey": step.journey,
         "step": step,
         "contact": contact,
-        "query": request.GET.get("contact", ""),
+        "query": request.GET.get("contact", "") or (str(contact.pk) if contact else ""),
+        "module_name": _module_name(step.module_code),
     }
     if contact is not None:
         context["rendered"] = step_render(step=step, contact=contact, account=contact.account)

@@ -22,7 +22,8 @@ from csplatform.htmx import (
     render_page_or_fragment,
     trigger_notice,
 )
-from csplatform.models import User
+from csplatform.models import SavedView, User
+from csplatform.views_saved import saved_views_context
 
 from ..capacity.selectors import csm_capacity
 from ..clock import local_today
@@ -75,7 +76,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     }
     # Counted without the score; the database orders and pages: only the page's rows are built.
     total = worklist_portfolio(**filter_args).count()
-    page_number = (form.cleaned_data.get("page") if form.is_bound and form.is_valid() else None) or 1
+    page_number = form.page_number() if form.is_bound else 1
     size = WORKLIST_PAGE_SIZE
     start = (page_number - 1) * size
     entries = (
@@ -90,11 +91,13 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "rows": worklist_rows(entries, today=today),
         "total": total,
         "page": page_number,
+        "pages": max(1, -(-total // size)),
         "has_next": total > start + size,
-        "next_query": querystring(filters, page=page_number + 1),
-        "previous_query": querystring(filters, page=page_number - 1),
+        "next_query": querystring(filters, page=page_number + 1) if total > start + size else None,
+        "previous_query": querystring(filters, page=page_number - 1) if page_number > 1 else None,
         "today": today,
         **ACTIONS,
+        **saved_views_context(request, SavedView.Page.WORKLIST, querystring(filters)),
     }
     return render_page_or_fragment(request, WORKLIST, "results", context, status=filters_status(form))
 

@@ -20,6 +20,7 @@ from django.db import connection
 from psycopg import sql
 
 from accounts.models import Account, UsageSnapshot
+from accounts.selectors import CHURNED_STAGE
 
 from .. import economics
 from ..economics import MIN_ANNUALISE_DAYS, CostRates, Quadrant
@@ -132,6 +133,35 @@ def account_ids_in_quadrant(*, quadrant: str, today: dt.date, rates: CostRates, 
     with connection.cursor() as cursor:
         cursor.execute(statement, _params(today, rates, quadrant=quadrant, limit=limit))
         return [row[0] for row in cursor.fetchall()]
+
+
+def account_ids_in_quadrant_page(
+    *, quadrant: str, today: dt.date, rates: CostRates, limit: int, offset: int
+) -> tuple[list[int], int]:
+    """(ids of one page of the accounts in ``quadrant``, largest ACV first; how many there are).
+
+    Mirrors ``economics.quadrant_for`` like ``account_ids_in_quadrant``; the total comes with the
+    page (a window count), so a drill-down costs one query whatever the page."""
+    # The active book, as the grid's summary counts it (a churned account is in no quadrant).
+    accounts = sql.SQL("(SELECT * FROM {} WHERE lifecycle_stage <> %(churned)s) a").format(
+        sql.Identifier(Account._meta.db_table)
+    )
+    statement = sql.SQL(
+        "SELECT id, COUNT(*) OVER () FROM ({costs}) q WHERE quadrant = %(quadrant)s "
+        "ORDER BY acv DESC, id LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(costs=_costs(accounts))
+    params = _params(today, rates, quadrant=quadrant, limit=limit, offset=offset, churned=CHURNED_STAGE)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    if offset:  # past the last page: the total still answers
+        _, total = account_ids_in_quadrant_page(
+            quadrant=quadrant, today=today, rates=rates, limit=1, offset=0
+        )
+        return [], total
+    return [], 0
 
 
 def account_cost_inputs(*, account_id: int, today: dt.date) -> tuple[Decimal, int, int, dt.date] | None:

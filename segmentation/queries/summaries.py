@@ -3,36 +3,68 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from psycopg import sql
 
 from accounts.models import Account
 
-from ..models import ChangeStatus, TierChange
+from ..models import ChangeSource, ChangeStatus, TierChange
+
+# Each account's first and last applied change in the range, the initial tiering left out (an
+# account's first tier is where it starts, not a move). Shared by the summary and its drill-down,
+# so the number and the accounts it opens are one rule.
+_MOVES = """
+    SELECT c.account_id, first.from_code, last.to_code
+    FROM (SELECT account_id, MIN(id) AS first_id, MAX(id) AS last_id FROM {changes}
+          WHERE id > %(after_change_id)s AND (%(upto_change_id)s::bigint IS NULL OR id <= %(upto_change_id)s)
+            AND status = %(applied)s AND source <> %(initial)s
+          GROUP BY account_id) c
+    JOIN {changes} first ON first.id = c.first_id
+    JOIN {changes} last ON last.id = c.last_id
+    WHERE first.from_code <> last.to_code
+"""
+
+
+def _moves_params(after_change_id: int, upto_change_id: int | None) -> dict[str, Any]:
+    return {
+        "after_change_id": after_change_id,
+        "upto_change_id": upto_change_id,
+        "applied": ChangeStatus.APPLIED.value,
+        "initial": ChangeSource.INITIAL.value,
+    }
 
 
 def tier_moves_since(*, after_change_id: int) -> list[tuple[str, str, int, Decimal | None]]:
-    """[(from tier, tier now, accounts, ACV sum)] of accounts whose first tier change applied
-    after ``after_change_id`` took them from another tier than the one they are in now.
+    """[(tier before, tier after, accounts, ACV sum)] of accounts that changed tier after
+    ``after_change_id``: from the tier before their first applied change to the tier after their
+    last one, when the two differ. The initial tiering is not a move.
 
-    Mirrors no Python rule. SQL because it joins each account's first change since the previous
-    review (a MIN per account, read through the primary key) to its current tier in one pass."""
+    Mirrors no Python rule. SQL because it joins each account's first and last change since the
+    previous review (a MIN and MAX per account, read through the primary key) in one pass."""
     statement = sql.SQL(
-        """
-        SELECT c.from_code, a.tier_code, COUNT(*), SUM(a.acv)
-        FROM {changes} c
-        JOIN (SELECT account_id, MIN(id) AS first_id FROM {changes}
-              WHERE id > %(after_change_id)s AND status = %(applied)s GROUP BY account_id) f
-          ON c.id = f.first_id
-        JOIN {accounts} a ON a.id = c.account_id
-        WHERE c.from_code <> a.tier_code
-        GROUP BY c.from_code, a.tier_code
-        """
+        "SELECT m.from_code, m.to_code, COUNT(*), SUM(a.acv) FROM (" + _MOVES + ") m "
+        "JOIN {accounts} a ON a.id = m.account_id GROUP BY m.from_code, m.to_code"
     ).format(
         changes=sql.Identifier(TierChange._meta.db_table),
         accounts=sql.Identifier(Account._meta.db_table),
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, {"after_change_id": after_change_id, "applied": ChangeStatus.APPLIED.value})
+        cursor.execute(statement, _moves_params(after_change_id, None))
         return list(cursor.fetchall())
+
+
+def tier_move_account_ids(
+    *, after_change_id: int, upto_change_id: int, from_code: str, to_code: str
+) -> list[int]:
+    """The accounts behind one cell of ``tier_moves_since`` for the review whose changes end at
+    ``upto_change_id`` (the drill-down opens exactly the accounts the number counts)."""
+    statement = sql.SQL(
+        "SELECT m.account_id FROM (" + _MOVES + ") m "
+        "WHERE m.from_code = %(from_code)s AND m.to_code = %(to_code)s ORDER BY m.account_id"
+    ).format(changes=sql.Identifier(TierChange._meta.db_table))
+    params = {**_moves_params(after_change_id, upto_change_id), "from_code": from_code, "to_code": to_code}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [row[0] for row in cursor.fetchall()]

@@ -244,3 +244,44 @@ def _history_dates(anchor_day: dt.date, *, daily: bool, long: bool, including_an
     if long:
         days.update(range(RECENT_DAYS + 7, OUTCOME_HISTORY_DAYS + 1, 7))
     return [anchor_day - dt.timedelta(days=back) for back in sorted(days)]
+
+
+# A month ago the book was reviewed; since then a few accounts grew or shrank at the CRM, and
+# today's review moved them: the migrations panel has something true to show.
+DEMO_REVIEW_DAYS_AGO = 30
+DEMO_ACV_MOVE_SHARE = 0.04
+
+
+def demo_reviews_create(*, seed: int) -> int:
+    """Two finished reviews with ACV changes between them; returns the tier changes of the second.
+
+    Does nothing when a review exists (safe to run twice)."""
+    from django.db.models import F
+
+    from ..models import ReviewTrigger, TierChange, TierPolicy, TierReview
+    from .reviews import tier_review_run
+
+    if TierReview.objects.exists():
+        return 0
+    policy = TierPolicy.objects.get(status="active")
+    first = TierReview.objects.create(
+        policy=policy, trigger=ReviewTrigger.SCHEDULE, accounts_total=_demo_accounts().count()
+    )
+    tier_review_run(review_id=first.pk)
+    month_ago = timezone.now() - dt.timedelta(days=DEMO_REVIEW_DAYS_AGO)
+    TierReview.objects.filter(pk=first.pk).update(
+        created_at=month_ago, started_at=month_ago, heartbeat_at=month_ago, finished_at=month_ago
+    )
+    rng = random.Random(f"csplatform-demo-reviews:{seed}")
+    ids = list(_demo_accounts().exclude(lifecycle_stage=LifecycleStage.CHURNED).values_list("pk", flat=True))
+    movers = rng.sample(ids, k=min(len(ids), max(1, int(len(ids) * DEMO_ACV_MOVE_SHARE))))
+    half = len(movers) // 2
+    with transaction.atomic():
+        # Expansions across a threshold, and contractions (both as a CRM sync would write them).
+        Account.objects.filter(pk__in=movers[:half]).update(acv=F("acv") * 3)
+        Account.objects.filter(pk__in=movers[half:]).update(acv=F("acv") / 4)
+    second = TierReview.objects.create(
+        policy=policy, trigger=ReviewTrigger.SCHEDULE, accounts_total=_demo_accounts().count()
+    )
+    tier_review_run(review_id=second.pk)
+    return TierChange.objects.filter(review_id=second.pk).count()

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.drilldown import (
+    DRILLDOWN_PAGE_SIZE,
+    drilldown_offset,
+    drilldown_page_number,
+    page_of,
+    render_drilldown,
+)
 from accounts.models import Account
 from csplatform.htmx import HtmxHttpRequest, leaders_only, render_fragment
 
 from .. import selectors_web as web
 from ..models import (
-    ChangeStatus,
     OverrideReason,
     OverrideStatus,
     Quadrant,
     ReviewStatus,
-    TierChange,
     TierOverride,
     TierReview,
 )
@@ -24,7 +29,6 @@ from ..selectors import latest_review_summaries
 from ..services.feedback import override_feedback, override_outcomes
 
 PANELS = "segmentation/panels.html"
-DRILLDOWN_LIMIT = 200
 
 
 @require_GET
@@ -66,8 +70,8 @@ def distribution_panel(request: HtmxHttpRequest) -> HttpResponse:
 def migrations_panel(request: HtmxHttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
     codes, rows = web.migration_matrix(summaries)
-    return render(
-        request, f"{PANELS}#migrations", {"codes": codes, "rows": rows, "review": summaries["review"]}
+    return render_fragment(
+        request, PANELS, "migrations", {"codes": codes, "rows": rows, "review": summaries["review"]}
     )
 
 
@@ -134,14 +138,8 @@ def economics_scatter(request: HtmxHttpRequest) -> HttpResponse:
 
 
 # --- Drill-downs: the accounts behind a number ---------------------------------------------------
-
-
-def _drilldown(request: HtmxHttpRequest, title: str, accounts: list[Account], note: str = "") -> HttpResponse:
-    return render(
-        request,
-        "segmentation/drilldown.html",
-        {"title": title, "rows": accounts, "note": note, "limit": DRILLDOWN_LIMIT},
-    )
+# Each drill-down opens exactly the accounts its number counts: the same rule, the same total,
+# paged (a link's number equals the total the page shows, data-total).
 
 
 @require_GET
@@ -153,18 +151,19 @@ def migration_accounts(request: HtmxHttpRequest, review_id: int) -> HttpResponse
         raise Http404("No such finished review.") from None
     from_code, to_code = request.GET.get("from", ""), request.GET.get("to", "")
     previous = web.previous_finished_review(review)
-    changes = TierChange.objects.filter(
-        status=ChangeStatus.APPLIED, from_code=from_code, to_code=to_code, applied_at__lte=review.finished_at
+    ids = web.tier_move_account_ids(
+        after_change_id=previous.last_change_id if previous else 0,
+        upto_change_id=review.last_change_id,
+        from_code=from_code,
+        to_code=to_code,
     )
-    if previous is not None and previous.finished_at:
-        changes = changes.filter(applied_at__gt=previous.finished_at)
-    accounts = list(
-        Account.objects.filter(pk__in=changes.values("account_id"))
-        .select_related("csm", "ae")
-        .order_by("-acv", "id")[:DRILLDOWN_LIMIT]
-    )
-    return _drilldown(
-        request, f"Accounts moved {from_code or 'none'} → {to_code} (review #{review.pk})", accounts
+    page = drilldown_page_number(request)
+    return render_drilldown(
+        request,
+        f"Accounts moved {from_code or 'none'} → {to_code or 'none'} (review #{review.pk})",
+        ids=page_of(ids, page),
+        total=len(ids),
+        page=page,
     )
 
 
@@ -174,12 +173,16 @@ def override_accounts(request: HtmxHttpRequest, reason: str) -> HttpResponse:
     if reason not in OverrideReason.values:
         raise Http404("No such reason.")
     overrides = TierOverride.objects.filter(status=OverrideStatus.ACTIVE, reason=reason)
-    accounts = list(
-        Account.objects.filter(pk__in=overrides.values("account_id"))
-        .select_related("csm", "ae")
-        .order_by("-acv", "id")[:DRILLDOWN_LIMIT]
+    accounts = Account.objects.filter(pk__in=overrides.values("account_id")).order_by("-acv", "id")
+    page = drilldown_page_number(request)
+    offset = drilldown_offset(page)
+    return render_drilldown(
+        request,
+        f"Accounts overridden for {OverrideReason(reason).label}",
+        ids=list(accounts.values_list("pk", flat=True)[offset : offset + DRILLDOWN_PAGE_SIZE]),
+        total=accounts.count(),
+        page=page,
     )
-    return _drilldown(request, f"Accounts overridden for {OverrideReason(reason).label}", accounts)
 
 
 @require_GET
@@ -187,11 +190,20 @@ def override_accounts(request: HtmxHttpRequest, reason: str) -> HttpResponse:
 def quadrant_accounts(request: HtmxHttpRequest, quadrant: str) -> HttpResponse:
     if quadrant not in Quadrant.values:
         raise Http404("No such quadrant.")
-    ids = web.account_ids_in_quadrant(quadrant=quadrant, limit=DRILLDOWN_LIMIT)
-    accounts = list(Account.objects.filter(pk__in=ids).select_related("csm", "ae").order_by("-acv", "id"))
-    return _drilldown(
+    summaries = latest_review_summaries()
+    review = summaries["review"]
+    # The panel counts the quadrants as of the last review's day: the drill-down computes them
+    # as of that same day, so the number and its accounts agree.
+    as_of = timezone.localdate(review.finished_at) if review is not None and review.finished_at else None
+    page = drilldown_page_number(request)
+    ids, total = web.account_ids_in_quadrant_page(
+        quadrant=quadrant, as_of=as_of, limit=DRILLDOWN_PAGE_SIZE, offset=drilldown_offset(page)
+    )
+    return render_drilldown(
         request,
         f"{Quadrant(quadrant).label}: accounts by ACV",
-        accounts,
-        note="Cost to serve as of today (the panel shows the last review's figures).",
+        ids=ids,
+        total=total,
+        page=page,
+        note=f"Cost to serve as of {as_of:%Y-%m-%d}, the day of review #{review.pk}." if review else "",
     )

@@ -16,6 +16,7 @@ from csplatform.authorization import signed_in
 from csplatform.htmx import HtmxHttpRequest, add_service_errors, conflict, leaders_only, render_fragment
 
 from ..forms import PolicySettingsForm, TierFormSet
+from ..forms_rules import RuleFormSet, rows_from_rules, rules_from_rows
 from ..models import PolicyStatus, TierPolicy
 from ..selectors import active_policy, policies_list, policy_with_tiers
 from ..services.policies import policy_errors, tier_policy_activate, tier_policy_clone, tier_policy_update
@@ -61,8 +62,20 @@ def _forms_for(policy: TierPolicy, data: Any = None) -> tuple[PolicySettingsForm
         {"code": t.code, "name": t.name, "rank": t.rank, "touch_model": t.touch_model, "min_acv": t.min_acv}
         for t in policy.tiers.all()
     ]
+    codes = [str(t["code"]) for t in tiers]
+    if data is None:
+        rule_forms = RuleFormSet(
+            initial=rows_from_rules(policy.rules) or [], prefix="rules", tier_codes=codes
+        )
+    else:
+        rule_forms = RuleFormSet(data, prefix="rules", tier_codes=codes)
+        # The builder's rows are the rules unless the person edited the JSON (app.js marks it).
+        if data.get("rules_source", "builder") == "builder" and "rules-TOTAL_FORMS" in data:
+            data = data.copy()
+            data["rules"] = json.dumps(rules_from_rows(rule_forms))
     settings_form = PolicySettingsForm(data, initial=initial)
     tier_forms = TierFormSet(data, initial=tiers, prefix="tiers")
+    settings_form.rule_forms = rule_forms  # type: ignore[attr-defined]
     return settings_form, tier_forms
 
 
@@ -71,6 +84,8 @@ def _editor_context(policy: TierPolicy, settings_form: PolicySettingsForm, tier_
         "policy": policy,
         "settings_form": settings_form,
         "tier_forms": tier_forms,
+        "rule_forms": settings_form.rule_forms,  # type: ignore[attr-defined]
+        "builder_fits": rows_from_rules(policy.rules) is not None,
         "editable": policy.status == PolicyStatus.DRAFT,
         "rules_json": json.dumps(policy.rules, indent=2),
     }

@@ -31,10 +31,80 @@
       message = "The service is briefly unavailable; try again in a moment.";
     }
     flash(message, "error");
+    // The answer also goes next to what the person acted on (a row far down a long page).
+    var origin = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest("form, tr");
+    if (origin) {
+      var host = origin.tagName === "FORM" ? origin : origin.querySelector("td:last-child") || origin;
+      var note = host.parentElement && host.parentElement.querySelector(":scope > .inline-error[data-for-request]");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "inline-error";
+        note.setAttribute("role", "alert");
+        note.setAttribute("data-for-request", "");
+        if (origin.tagName === "FORM") origin.insertAdjacentElement("afterend", note); else host.appendChild(note);
+      }
+      note.textContent = message;
+    }
   });
   document.addEventListener("htmx:sendError", function () {
     flash("The server could not be reached. Check your connection and try again.", "error");
   });
+
+  // --- Typed text survives an expired session ------------------------------------------------
+  // When a request finds the session expired (401 with HX-Redirect to the sign-in page), what the
+  // person typed in the page's forms is kept in sessionStorage under the page's address; after
+  // signing in, the page opens again and the text is put back into the same (empty) fields.
+  var DRAFTS = "csplatform-drafts:";
+
+  function draftFields(root) {
+    return (root || document).querySelectorAll(
+      "main form textarea[name], main form input[name]:not([type=hidden]):not([type=password]):not([type=checkbox]):not([type=radio]):not([type=file]):not([type=search]), dialog form textarea[name], dialog form input[name]:not([type=hidden]):not([type=password]):not([type=checkbox]):not([type=radio]):not([type=search])"
+    );
+  }
+
+  function fieldKey(field) {
+    var form = field.form;
+    var action = form ? (form.getAttribute("hx-post") || form.getAttribute("action") || "") : "";
+    return action + "|" + field.name;
+  }
+
+  function keepDrafts() {
+    var drafts = {};
+    draftFields(document).forEach(function (field) {
+      if (field.value && field.value !== field.defaultValue) drafts[fieldKey(field)] = field.value;
+    });
+    if (Object.keys(drafts).length) {
+      try { window.sessionStorage.setItem(DRAFTS + window.location.pathname, JSON.stringify(drafts)); } catch (e) { /* storage full or off */ }
+    }
+  }
+
+  function restoreDrafts(root) {
+    var key = DRAFTS + window.location.pathname;
+    var saved;
+    try { saved = JSON.parse(window.sessionStorage.getItem(key) || "null"); } catch (e) { saved = null; }
+    if (!saved) return;
+    var restored = 0;
+    draftFields(root).forEach(function (field) {
+      var value = saved[fieldKey(field)];
+      if (value && (!field.value || field.value === field.defaultValue)) { field.value = value; delete saved[fieldKey(field)]; restored += 1; }
+    });
+    if (restored) {
+      flash("What you typed before signing in again was put back. Check it and save.", "info");
+    }
+    if (Object.keys(saved).length) {
+      window.sessionStorage.setItem(key, JSON.stringify(saved));
+    } else {
+      window.sessionStorage.removeItem(key);
+    }
+  }
+
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 401 && xhr.getResponseHeader("HX-Redirect")) keepDrafts();
+  });
+  document.addEventListener("DOMContentLoaded", function () { restoreDrafts(document); });
+  // Forms that arrive later (a dialog, a section loaded as a fragment) get their text back too.
+  document.addEventListener("htmx:afterSettle", function (event) { restoreDrafts(event.detail.elt); });
 
   // Server-sent notices (HX-Trigger: {"notice": "..."}) and dialog control.
   document.addEventListener("notice", function (event) {
@@ -100,6 +170,27 @@
         form.requestSubmit();
       }
     }
+  });
+
+  // Policy editor: typing in the rules' JSON makes the JSON, not the builder's rows, what is saved.
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.id === "id_rules") {
+      var form = event.target.form;
+      var source = form && form.querySelector("[data-rules-source]");
+      if (source) source.value = "json";
+    }
+  });
+
+  // Header search: the matches under the box close on Escape or a click elsewhere.
+  function closeSearch() {
+    var box = document.getElementById("header-search-results");
+    if (box) box.replaceChildren();
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeSearch();
+  });
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest || !event.target.closest(".header-search")) closeSearch();
   });
 
   // --- Charts --------------------------------------------------------------------------------

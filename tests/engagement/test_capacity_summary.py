@@ -75,7 +75,9 @@ def test_the_capacity_panel_reads_the_summary(alice, lena, client, frozen_now) -
     client.force_login(lena)
     headers = {"HX-Request": "true"}
     stale = client.get("/overview/capacity/", headers=headers).content.decode()
-    assert f'?csm={alice.pk}">0</a>' in stale  # not counted until the summary is refreshed
+    assert (
+        f'?csm={alice.pk}&amp;lifecycle=active" data-drilldown>0</a>' in stale
+    )  # not counted until the summary is refreshed
     csm_portfolio_refresh()
     html = client.get("/overview/capacity/", headers=headers).content.decode()
-    assert f'?csm={alice.pk}">3</a>' in html
+    assert f'?csm={alice.pk}&amp;lifecycle=active" data-drilldown>3</a>' in html

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 import pytest
 import time_machine
@@ -329,3 +330,30 @@ def test_the_accounts_ae_sees_its_journeys_without_the_actions(client, tom, acco
     assert b"Stop</button>" not in response.content
     enrolment = JourneyEnrolment.objects.get()
     assert client.post(reverse("journeys:enrolment-stop", args=[enrolment.pk])).status_code == 403
+
+
+def test_step_preview_shows_the_email_rendered_in_a_sandboxed_frame_with_a_sample_contact(client, lena):
+    from tests.factories import AccountFactory, ContactFactory
+    from tests.journeys.factories import JourneyFactory, JourneyStepFactory
+
+    account = AccountFactory(tier_code="MM3", name="Sterling Market")
+    ContactFactory(account=account, name="Julia Quinn", email="julia@sterling.example")
+    journey = JourneyFactory(code="preview-journey", tier_code="MM3")
+    step = JourneyStepFactory(
+        journey=journey,
+        position=1,
+        body_html_template="<p style='color:#123'>Hi {{ contact.first_name }}</p>",
+    )
+    client.force_login(lena)
+
+    response = client.get(f"/journeys/{journey.pk}/steps/{step.pk}/preview/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "As Julia Quinn will read it" in page, "a contact of the journey's tier is previewed at once"
+    frame = re.search(r'<iframe[^>]*sandbox=""[^>]*srcdoc="([^"]*)"', page)
+    assert frame is not None and "Hi Julia" in frame.group(1) and "style=" in frame.group(1)
+    assert "&lt;pre" not in page and "HTML (source)" not in page
+    # Inline styles are allowed for the email's frame on this page only.
+    assert "style-src 'self' 'unsafe-inline'" in response["Content-Security-Policy"]
+    assert "'unsafe-inline'" not in client.get(f"/journeys/{journey.pk}/")["Content-Security-Policy"]

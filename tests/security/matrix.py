@@ -207,7 +207,13 @@ def build_world(people: dict[str, Any], token_client: Any) -> World:
         account=account,
         created_at=timezone.now(),
     )
+    from csplatform.models import SavedView
+
+    saved_view = SavedView.objects.create(
+        user=alice, page="worklist", name="Renewing soon", query="renewal_within=90"
+    )
     ids = {
+        "int:view_id": saved_view.pk,
         "int:account_id": account.pk,
         "int:review_id": review.pk,
         "int:change_id": proposal.pk,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -24,7 +25,7 @@ def test_anonymous_htmx_request_gets_hx_redirect(client, htmx_headers):
         "/accounts/", headers={**htmx_headers, "HX-Current-URL": "http://testserver/accounts/"}
     )
     assert response.status_code == 401
-    assert response["HX-Redirect"] == "/login/?next=%2Faccounts%2F"
+    assert response["HX-Redirect"] == "/login/?next=%2Faccounts%2F&expired=1"
 
 
 def test_csm_sees_only_own_portfolio(alice, bob, signed_in):
@@ -85,8 +86,64 @@ def test_renewal_window_filter(alice, signed_in):
 
 def test_bad_filter_value_is_reported_not_a_500(alice, signed_in):
     response = signed_in(alice).get("/accounts/", {"renewal_within": "7 days", "page": "-3"})
+    # 400: the question was not answered as asked; the page still shows the list without it.
     assert response.status_code == 400
-    assert "Some filters were not understood" in response.content.decode()
+    assert "Not understood, so not applied" in response.content.decode()
+
+
+def test_a_bad_filter_is_left_out_and_marked_while_the_good_ones_still_apply(alice, signed_in):
+    AccountFactory(name="Globex Retail", csm=alice, lifecycle_stage="mature")
+    AccountFactory(name="Globex Travel", csm=alice, lifecycle_stage="churned")
+    AccountFactory(name="Initech", csm=alice, lifecycle_stage="mature")
+
+    response = signed_in(alice).get("/accounts/", {"q": "globex", "lifecycle": "no-such-stage"})
+
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Globex Retail" in body and "Globex Travel" in body and "Initech" not in body
+    assert 'data-total="2"' in body
+    assert re.search(r'<select name="lifecycle"[^>]*aria-invalid="true"', body)
+
+
+def test_the_count_follows_the_filter_and_the_pager_shows_the_total(alice, signed_in, htmx_headers):
+    AccountFactory.create_batch(55, csm=alice, lifecycle_stage="mature")
+    AccountFactory.create_batch(3, csm=alice, lifecycle_stage="churned")
+    client = signed_in(alice)
+
+    everything = client.get("/accounts/").content.decode()
+    active = client.get(
+        "/accounts/", {"lifecycle": "active", "page": "2"}, headers=htmx_headers
+    ).content.decode()
+
+    assert 'data-total="58"' in everything and "Page 1 of 2 · 58 in all" in everything
+    assert 'data-total="55"' in active and "Page 2 of 2 · 55 in all" in active
+    assert "lifecycle=active&amp;page=1" in active, "the pager keeps the filter"
+
+
+def test_columns_sort_both_ways_from_their_header(alice, signed_in):
+    from decimal import Decimal
+
+    AccountFactory(name="Small", csm=alice, acv=Decimal("1000"))
+    AccountFactory(name="Large", csm=alice, acv=Decimal("90000"))
+    client = signed_in(alice)
+
+    ascending = client.get("/accounts/", {"order": "acv"}).content.decode()
+    descending = client.get("/accounts/", {"order": "-acv"}).content.decode()
+
+    assert ascending.index(">Small<") < ascending.index(">Large<")
+    assert descending.index(">Large<") < descending.index(">Small<")
+    assert 'aria-sort="ascending"' in ascending and 'href="?order=-acv"' in ascending
+
+
+def test_the_account_list_counts_in_a_fixed_number_of_queries(alice, signed_in, django_assert_num_queries):
+    client = signed_in(alice)
+    AccountFactory.create_batch(3, csm=alice)
+    client.get("/accounts/")
+    with django_assert_num_queries(7) as few:
+        client.get("/accounts/", {"lifecycle": "active"})
+    AccountFactory.create_batch(60, csm=alice)
+    with django_assert_num_queries(len(few.captured_queries)):
+        client.get("/accounts/", {"lifecycle": "active"})
 
 
 def test_htmx_search_returns_only_the_results_fragment(alice, signed_in, htmx_headers):

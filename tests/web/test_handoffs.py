@@ -68,3 +68,57 @@ def test_ae_cannot_open_another_aes_handoff(tom, tina, signed_in):
 
 def test_csm_cannot_open_handoffs(alice, signed_in):
     assert signed_in(alice).get("/handoffs/").status_code == 403
+
+
+def test_the_ae_handoffs_page_is_paged_with_a_total_and_searchable(
+    tom, signed_in, django_assert_max_num_queries
+):
+    AccountFactory.create_batch(30, ae=tom)
+    AccountFactory(ae=tom, name="Zebra Logistics")
+    client = signed_in(tom)
+
+    first = client.get("/handoffs/").content.decode()
+    found = client.get("/handoffs/", {"q": "zebra"}, headers={"HX-Request": "true"}).content.decode()
+
+    assert 'data-total="31"' in first and "Page 1 of 2 · 31 in all" in first
+    assert first.count(">Log commitment<") == 25
+    assert 'data-total="1"' in found and "Zebra Logistics" in found and "<html" not in found
+    AccountFactory.create_batch(30, ae=tom)
+    with django_assert_max_num_queries(12):
+        assert client.get("/handoffs/", {"page": "3"}).status_code == 200
+
+
+def test_a_leader_declines_the_ticked_commitments_at_once_and_sees_what_is_still_waiting(
+    tom, lena, signed_in
+):
+    from tests.engagement.factories import CommitmentFactory
+
+    ticked = [CommitmentFactory(account=AccountFactory(ae=tom), status="exceeds_tier") for _ in range(3)]
+    untouched = CommitmentFactory(account=AccountFactory(ae=tom, name="Kept Waiting"), status="exceeds_tier")
+    client = signed_in(lena)
+
+    response = client.post(
+        "/approvals/commitments/",
+        {"ids": [c.pk for c in ticked], "decision": "decline", "reason": "Not in this tier"},
+        headers={"HX-Request": "true"},
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "3 commitments declined." in body and "Kept Waiting" in body
+    assert {c.status for c in HandoffCommitment.objects.filter(pk__in=[c.pk for c in ticked])} == {"declined"}
+    assert HandoffCommitment.objects.get(pk=untouched.pk).status == "exceeds_tier"
+
+
+def test_a_bulk_decline_without_a_reason_changes_nothing_and_says_so_next_to_the_list(tom, lena, signed_in):
+    from tests.engagement.factories import CommitmentFactory
+
+    waiting = CommitmentFactory(account=AccountFactory(ae=tom), status="exceeds_tier")
+    response = signed_in(lena).post(
+        "/approvals/commitments/",
+        {"ids": [waiting.pk], "decision": "decline", "reason": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert 'class="inline-error"' in response.content.decode()
+    assert HandoffCommitment.objects.get(pk=waiting.pk).status == "exceeds_tier"

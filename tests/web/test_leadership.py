@@ -4,10 +4,12 @@ approvals inline, policy editor with inline validation, simulation, reviews with
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 
+from accounts.models import Account
 from engagement.models import HandoffCommitment
 from segmentation.models import Tier, TierOverride, TierPolicy, TierReview
 from tests.factories import AccountFactory
@@ -54,10 +56,35 @@ def test_overview_page_and_panels_stay_within_15_queries(
         assert response.status_code == 200, panel
 
 
-def test_overview_lists_every_panel_as_a_fragment_with_a_normal_link(lena, signed_in):
+def test_overview_loads_every_panel_as_a_fragment_and_links_to_none(lena, signed_in):
     body = signed_in(lena).get("/").content.decode()
     for panel in PANELS:
-        assert f'hx-get="{panel}"' in body and f'href="{panel}"' in body
+        assert f'hx-get="{panel}"' in body
+        assert f'href="{panel}"' not in body, "a link to a panel would open the same panel bare"
+
+
+def test_migrations_leave_out_the_initial_tiering_and_drill_down_to_exactly_the_accounts_counted(
+    alice, lena, signed_in, django_capture_on_commit_callbacks
+):
+    from segmentation.services.reviews import tier_assign_initial
+
+    grower = AccountFactory(csm=alice, acv=Decimal("9000"), name="Grower Co")
+    AccountFactory.create_batch(3, csm=alice, acv=Decimal("9000"))
+    tier_assign_initial()
+    client = signed_in(lena)
+    first = _run_review(client, django_capture_on_commit_callbacks)
+    panel = client.get("/overview/migrations/", headers={"HX-Request": "true"}).content.decode()
+    assert "No account changed tier" in panel, "the initial tiering is not a migration"
+
+    Account.objects.filter(pk=grower.pk).update(acv=Decimal("90000"))
+    second = _run_review(client, django_capture_on_commit_callbacks)
+    assert second.pk != first.pk
+    panel = client.get("/overview/migrations/", headers={"HX-Request": "true"}).content.decode()
+    drill_url = f"/overview/migrations/{second.pk}/accounts/?from=MM3&amp;to=ENT"
+    assert f'href="{drill_url}"' in panel
+    drill = client.get(drill_url.replace("&amp;", "&")).content.decode()
+    assert 'data-total="1"' in drill and "Grower Co" in drill
+    assert len(re.findall(r'href="/accounts/\d+/"', drill)) == 1
 
 
 def test_distribution_panel_drills_down_to_the_accounts(
@@ -307,6 +334,7 @@ def test_quadrant_drill_down_lists_accounts_by_acv(alice, lena, signed_in):
     client = signed_in(lena)
     high = client.get("/overview/quadrants/high_revenue_low_cost/accounts/").content.decode()
     assert "Big Co" in high and "Small Co" not in high
+    assert 'data-total="1"' in high
     low = client.get("/overview/quadrants/low_revenue_low_cost/accounts/").content.decode()
     assert "Small Co" in low
 

@@ -130,4 +130,4 @@ def test_expired_session_on_an_htmx_fragment_redirects_to_login_and_back(client,
         headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/overview/"},
     )
     assert response.status_code == 401
-    assert response["HX-Redirect"] == "/login/?next=%2Foverview%2F"
+    assert response["HX-Redirect"] == "/login/?next=%2Foverview%2F&expired=1"
