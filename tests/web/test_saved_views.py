@@ -91,6 +91,6 @@ def test_a_bad_worklist_filter_shows_the_unfiltered_list_with_the_filter_marked(
     AccountFactory.create_batch(2, csm=alice)
     response = signed_in(alice).get("/", {"flag": "no-such-flag"})
     body = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400  # the question was not answered as asked
     assert 'data-total="2"' in body
     assert "Not understood, so not applied" in body and 'aria-invalid="true"' in body
