@@ -277,9 +277,12 @@ def ensure_engagement_inputs() -> tuple[int, int]:
         with transaction.atomic():
             touchpoints = _execute(
                 f"""
-                INSERT INTO engagement_touchpoint (account_id, kind, occurred_at, minutes, notes, created_at)
+                INSERT INTO engagement_touchpoint
+                    (account_id, kind, occurred_at, minutes, notes, crm_source, external_id,
+                     created_at, updated_at)
                 SELECT a.id, (ARRAY['call', 'meeting', 'email', 'qbr'])[1 + k],
-                       now() - ({_u("a.id * 4 + k")} * 200)::float8 * interval '1 day', 30, 'bench', now()
+                       now() - ({_u("a.id * 4 + k")} * 200)::float8 * interval '1 day', 30, 'bench',
+                       '', '', now(), now()
                 FROM accounts_account a CROSS JOIN generate_series(0, 1) AS k
                 WHERE {_u("a.id * 29")} < 0.8
                 """
