@@ -12,6 +12,8 @@ import os
 import pkgutil
 import sys
 import traceback
+from types import ModuleType
+from typing import Any
 from urllib.parse import urlparse
 
 
@@ -26,11 +28,8 @@ def _ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--only", nargs="*", help="run only bench modules whose name contains these")
-    args = parser.parse_args()
-
+def _setup() -> None:
+    """Environment defaults, the database (created when missing, migrated) and Django."""
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform_bench")
     os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csplatform.settings")
@@ -46,20 +45,27 @@ def main() -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
 
+
+def discover(only: list[str] | None) -> list[ModuleType]:
+    """The bench modules (``bench/bench_*.py``) whose name contains one of ``only`` (all when
+    empty), in their ``ORDER``."""
     import bench
-    from bench.common import BenchError, Context
 
     modules = []
     for info in pkgutil.iter_modules(bench.__path__):
         if not info.name.startswith("bench_"):
             continue
-        if args.only and not any(part in info.name for part in args.only):
+        if only and not any(part in info.name for part in only):
             continue
-        module = importlib.import_module(f"bench.{info.name}")
-        modules.append(module)
+        modules.append(importlib.import_module(f"bench.{info.name}"))
     modules.sort(key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+    return modules
 
-    ctx = Context(options=vars(args))
+
+def run_benches(modules: list[ModuleType], ctx: Any) -> int:
+    """Run each module, print its BENCH lines; return how many budgets failed or benches broke."""
+    from bench.common import BenchError
+
     failures = 0
     for module in modules:
         try:
@@ -74,6 +80,21 @@ def main() -> int:
             print(f"BENCH {module.__name__} ERROR", flush=True)
             traceback.print_exc()
     print(f"# {len(modules)} bench modules, {failures} below goal or broken", flush=True)
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--only", nargs="*", help="run only bench modules whose name contains these")
+    args = parser.parse_args(argv)
+    _setup()
+    from bench.common import Context
+
+    modules = discover(args.only)
+    if args.only and not modules:
+        print(f"# no bench module matches {' '.join(args.only)}", flush=True)
+        return 2
+    failures = run_benches(modules, Context(options=vars(args)))
     # A budget that fails (or a bench that breaks) fails the command, as a failing test would.
     return 1 if failures else 0
 

@@ -8,7 +8,11 @@ the very same messages, already built, to the same backend's ``send_messages`` i
 cost of the backend alone. The ratio says what share of the backend's speed survives the
 outbox's bookkeeping (higher is better).
 
-Data is written under a throwaway CRM source and journey code and deleted afterwards.
+The database already holds a year of sent email to the same contacts, ten times the batch
+(500,000 rows: ten steps of a history journey, one every five weeks, the last one two weeks ago,
+so no contact is held by the weekly cap), as a production outbox does; the history is created
+once and kept. The bench's own journey, enrolments and emails are deleted afterwards (and the
+tables vacuumed, so the next run starts where production would be).
 ``BENCH_JOURNEY_EMAILS`` makes the run shorter while developing.
 """
 
@@ -23,24 +27,141 @@ from bench.common import Context, Result
 ORDER = 60
 GOAL = 0.5
 SOURCE = "bench-journeys"
+HISTORY = "bench-journeys-history"
+HISTORY_STEPS = 10
 CONTACTS_PER_ACCOUNT = 10
 
+_HISTORY_ROWS = """
+    INSERT INTO engagement_outboundemail
+        (status, to_email, to_name, subject, body_text, body_html, module_code, detail, attempts,
+         created_at, claimed_at, sent_at, message_id, account_id, contact_id, enrolment_id, journey_id,
+         step_id)
+    SELECT 'sent', c.email, c.name, 'Your monthly product digest, ' || c.name,
+           'Hi ' || c.name || E',\n\nhere is what changed in the product this month: faster '
+           || E'dashboards, a new export, and three fixes you asked for.\n\nRead more in the '
+           || E'help centre.\n\nThe team\n\nUnsubscribe: https://example.com/u/' || c.id,
+           '<p>Hi ' || c.name || ',</p><p>here is what changed in the product this month: faster '
+           || 'dashboards, a new export, and three fixes you asked for.</p><p>Read more in the '
+           || '<a href="https://example.com/help">help centre</a>.</p><p>The team</p>',
+           '', '', 1, t.at, t.at, t.at, '<journey' || c.id || '.' || s.position || '@bench.example>',
+           e.account_id, e.contact_id, e.id, e.journey_id, s.id
+    FROM engagement_journeyenrolment e
+    JOIN accounts_contact c ON c.id = e.contact_id
+    JOIN playbooks_journeystep s ON s.journey_id = e.journey_id
+    CROSS JOIN LATERAL (
+        SELECT now() - make_interval(days => 14 + 35 * (%(steps)s - s.position)) AS at
+    ) t
+    WHERE e.journey_id = %(journey_id)s
+"""
 
-def _cleanup() -> None:
-    from accounts.models import Account
+
+def _forget(code: str) -> None:
     from engagement.models import JourneyEnrolment, OutboundEmail
     from playbooks.models import Journey
 
-    journeys = Journey.objects.filter(code=SOURCE)
+    journeys = Journey.objects.filter(code=code)
     OutboundEmail.objects.filter(journey__in=journeys).delete()
     JourneyEnrolment.objects.filter(journey__in=journeys).delete()
     journeys.delete()
-    Account.objects.filter(crm_source=SOURCE).delete()
 
 
-def _prepare(count: int, now: dt.datetime) -> None:
-    """``count`` contacts with their only step due now, in a window that is always open."""
+def _cleanup() -> None:
+    from django.db import connection
+
+    _forget(SOURCE)
+    with connection.cursor() as cursor:
+        for name in (
+            "engagement_outboundemail",
+            "engagement_outboundqueueentry",
+            "engagement_journeyenrolment",
+        ):
+            cursor.execute(f"VACUUM (ANALYZE) {name}")
+
+
+def _book(count: int) -> list[int]:
+    """The bench's accounts and contacts (kept between runs); returns the contact ids."""
     from accounts.models import Account, Contact
+
+    if Contact.objects.filter(account__crm_source=SOURCE).count() != count:
+        _forget(HISTORY)
+        Account.objects.filter(crm_source=SOURCE).delete()
+        accounts = Account.objects.bulk_create(
+            (
+                Account(crm_source=SOURCE, external_id=str(n), name=f"Bench Customer {n}", region="EMEA")
+                for n in range(count // CONTACTS_PER_ACCOUNT)
+            ),
+            batch_size=2000,
+        )
+        Contact.objects.bulk_create(
+            (
+                Contact(account=a, email=f"p{i}.{a.pk}@bench.example", name=f"Person {i}")
+                for a in accounts
+                for i in range(CONTACTS_PER_ACCOUNT)
+            ),
+            batch_size=5000,
+        )
+    return list(
+        Contact.objects.filter(account__crm_source=SOURCE).order_by("id").values_list("id", flat=True)
+    )
+
+
+def _history(contact_ids: list[int], now: dt.datetime) -> int:
+    """A year of sent email to the bench's contacts: ``HISTORY_STEPS`` per contact (created once)."""
+    from django.db import connection, transaction
+
+    from accounts.models import Contact
+    from engagement.models import JourneyEnrolment, OutboundEmail
+    from playbooks.models import Journey, JourneyStep
+
+    wanted = HISTORY_STEPS * len(contact_ids)
+    existing = OutboundEmail.objects.filter(journey__code=HISTORY).count()
+    if existing == wanted:
+        return existing
+    with transaction.atomic():
+        _forget(HISTORY)
+        journey = Journey.objects.create(
+            code=HISTORY, name="Bench history: monthly digest", send_on_weekends=True
+        )
+        JourneyStep.objects.bulk_create(
+            JourneyStep(
+                journey=journey,
+                position=position,
+                name=f"Digest {position}",
+                delay_from="previous",
+                delay_days=35,
+                subject_template="Your monthly product digest",
+                body_text_template="Hi {{ contact.first_name }}",
+            )
+            for position in range(1, HISTORY_STEPS + 1)
+        )
+        accounts = dict(Contact.objects.filter(id__in=contact_ids).values_list("id", "account_id"))
+        JourneyEnrolment.objects.bulk_create(
+            (
+                JourneyEnrolment(
+                    journey=journey,
+                    contact_id=contact_id,
+                    account_id=accounts[contact_id],
+                    source="bench",
+                    status="completed",
+                    enrolled_at=now - dt.timedelta(days=400),
+                    next_position=None,
+                    next_due_at=None,
+                )
+                for contact_id in contact_ids
+            ),
+            batch_size=5000,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(_HISTORY_ROWS, {"journey_id": journey.pk, "steps": HISTORY_STEPS})
+    with connection.cursor() as cursor:
+        for name in ("engagement_outboundemail", "engagement_journeyenrolment"):
+            cursor.execute(f"VACUUM (ANALYZE) {name}")
+    return OutboundEmail.objects.filter(journey__code=HISTORY).count()
+
+
+def _prepare(contact_ids: list[int], now: dt.datetime) -> None:
+    """The contacts with their only step due now, in a window that is always open."""
+    from accounts.models import Contact
     from engagement.models import JourneyEnrolment
     from playbooks.models import Journey, JourneyStep
 
@@ -65,33 +186,19 @@ def _prepare(count: int, now: dt.datetime) -> None:
             "Unsubscribe: {{ links.unsubscribe }}\n"
         ),
     )
-    accounts = Account.objects.bulk_create(
-        (
-            Account(crm_source=SOURCE, external_id=str(n), name=f"Bench Customer {n}", region="EMEA")
-            for n in range(count // CONTACTS_PER_ACCOUNT)
-        ),
-        batch_size=2000,
-    )
-    contacts = Contact.objects.bulk_create(
-        (
-            Contact(account=a, email=f"p{i}.{a.pk}@bench.example", name=f"Person {i}")
-            for a in accounts
-            for i in range(CONTACTS_PER_ACCOUNT)
-        ),
-        batch_size=5000,
-    )
+    accounts = dict(Contact.objects.filter(id__in=contact_ids).values_list("id", "account_id"))
     JourneyEnrolment.objects.bulk_create(
         (
             JourneyEnrolment(
                 journey=journey,
-                contact=c,
-                account_id=c.account_id,
+                contact_id=contact_id,
+                account_id=accounts[contact_id],
                 source="bench",
                 enrolled_at=now,
                 next_position=step.position,
                 next_due_at=now,
             )
-            for c in contacts
+            for contact_id in contact_ids
         ),
         batch_size=5000,
     )
@@ -110,7 +217,10 @@ def run(ctx: Context) -> list[Result]:
     count = int(os.environ.get("BENCH_JOURNEY_EMAILS", "50000"))
     _cleanup()
     now = timezone.now()
-    _prepare(count, now)
+    contact_ids = _book(count)
+    history = _history(contact_ids, now)
+    outbox_before = OutboundEmail.objects.count()
+    _prepare(contact_ids, now)
     enqueue = journey_services.enqueue
     journey_services.enqueue = lambda *args, **kwargs: None  # the bench runs the sender itself
     try:
@@ -149,7 +259,8 @@ def run(ctx: Context) -> list[Result]:
             goal=GOAL,
             higher_is_better=True,
             note=(
-                f"{count} due outbox rows claimed, sent and recorded in {outbox_seconds:.1f} s; "
+                f"{count} due outbox rows claimed, sent and recorded in {outbox_seconds:.1f} s, "
+                f"{history:,} sent emails of a year already there ({outbox_before:,} outbox rows); "
                 f"send_messages of the same messages on the same backend: {baseline:.0f}/s"
             ),
         ),

@@ -6,6 +6,12 @@ reads back the server-side time of every request (``Server-Timing: app;dur=``, s
 generator sharing the machine's cores. A trivial view (the sign-in form) runs in the same mix
 as the baseline for ratios.
 
+What counts as a failure (``STATUS`` keys starting with ``error``): a request that raised (a
+timeout of ``REQUEST_TIMEOUT`` seconds included), any answer other than 2xx (a redirect to the
+sign-in form is a failure, not a page), and every request still running when the load stopped
+(``error:unfinished``), so a page that never answers within the run cannot vanish from the
+figures. Client-side times (queueing in gunicorn included) are kept too, for the slowest request.
+
 Production cookies are ``Secure``; the bench talks plain HTTP on loopback, so the session
 cookie is sent by hand.
 """
@@ -25,23 +31,50 @@ from locust import HttpUser, between, events, task
 CONFIG: dict[str, Any] = json.loads(open(os.environ["CSPLATFORM_LOAD_CONFIG"]).read())  # noqa: SIM115
 SERVER_MS: dict[str, list[float]] = defaultdict(list)
 STATUS: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+CLIENT_MS: dict[str, list[float]] = defaultdict(list)
+IN_FLIGHT: dict[str, int] = defaultdict(int)
 TIMING = re.compile(r"app;dur=([0-9.]+)")
+REQUEST_TIMEOUT = 30
+# Answers that are the expected outcome of a request that is not a page (signing in redirects).
+EXPECTED = {"sign in": {"302"}}
 
 
 @events.request.add_listener
-def _record(request_type: str, name: str, response: Any = None, exception: Any = None, **_: Any) -> None:
+def _record(
+    request_type: str,
+    name: str,
+    response_time: float = 0.0,
+    response: Any = None,
+    exception: Any = None,
+    **_: Any,
+) -> None:
+    IN_FLIGHT[name] -= 1
     status = str(getattr(response, "status_code", 0) or 0)
-    STATUS[name][status if exception is None else f"error:{status}:{type(exception).__name__}"] += 1
+    if exception is not None:
+        key = f"error:{status}:{type(exception).__name__}"
+    elif status.startswith("2") or status in EXPECTED.get(name, ()):
+        key = status
+    else:
+        key = f"error:{status}"
+    STATUS[name][key] += 1
+    CLIENT_MS[name].append(float(response_time or 0.0))
     header = getattr(response, "headers", {}).get("Server-Timing", "") if response is not None else ""
     match = TIMING.search(header or "")
-    if match and exception is None:
+    if match and not key.startswith("error"):
         SERVER_MS[name].append(float(match.group(1)))
 
 
 @events.quitting.add_listener
 def _write(environment: Any, **_: Any) -> None:
+    for name, running in IN_FLIGHT.items():
+        if running > 0:
+            STATUS[name]["error:unfinished"] += running
     with open(os.environ["CSPLATFORM_LOAD_OUT"], "w") as out:
-        json.dump({"server_ms": SERVER_MS, "status": STATUS}, out)
+        json.dump({"server_ms": SERVER_MS, "client_ms": CLIENT_MS, "status": STATUS}, out)
+
+
+def _started(name: str) -> None:
+    IN_FLIGHT[name] += 1
 
 
 class SignedInUser(HttpUser):
@@ -52,11 +85,14 @@ class SignedInUser(HttpUser):
     def on_start(self) -> None:
         self.username = random.choice(CONFIG["people"][self.role])
         self.cookie = ""
-        page = self.client.get("/login/", name="sign-in form")
+        _started("sign-in form")
+        page = self.client.get("/login/", name="sign-in form", timeout=REQUEST_TIMEOUT)
         csrf = page.cookies.get("csrftoken", "")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        _started("sign in")
         response = self.client.post(
             "/login/",
+            timeout=REQUEST_TIMEOUT,
             data={
                 "username": self.username,
                 "password": CONFIG["password"],
@@ -70,7 +106,14 @@ class SignedInUser(HttpUser):
         self.client.cookies.clear()
 
     def page(self, path: str, name: str, **headers: str) -> None:
-        self.client.get(path, name=name, headers={"Cookie": self.cookie, **headers}, allow_redirects=False)
+        _started(name)
+        self.client.get(
+            path,
+            name=name,
+            headers={"Cookie": self.cookie, **headers},
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT,
+        )
 
 
 class Csm(SignedInUser):
@@ -88,16 +131,16 @@ class Csm(SignedInUser):
 
 
 class Leader(SignedInUser):
+    """A leader opens the overview, whose every panel then loads (as the browser does)."""
+
     weight = 5
     role = "leader"
 
-    @task(2)
+    @task
     def overview(self) -> None:
         self.page("/", "leadership overview")
-
-    @task(1)
-    def panel(self) -> None:
-        self.page("/overview/tier-distribution/", "overview panel (htmx)", **{"HX-Request": "true"})
+        for panel in CONFIG["panels"]:
+            self.page(panel, f"panel {panel}", **{"HX-Request": "true"})
 
 
 class ApiClient(HttpUser):
@@ -105,7 +148,14 @@ class ApiClient(HttpUser):
     wait_time = between(0.2, 1.0)
 
     def api_get(self, path: str, name: str) -> None:
-        self.client.get(path, name=name, headers={"Authorization": f"Token {CONFIG['token']}"})
+        _started(name)
+        self.client.get(
+            path,
+            name=name,
+            headers={"Authorization": f"Token {CONFIG['token']}"},
+            allow_redirects=False,
+            timeout=REQUEST_TIMEOUT,
+        )
 
 
 class ApiReader(ApiClient):
@@ -134,8 +184,11 @@ class CrmSync(ApiClient):
         records = [
             {"external_id": eid, "acv": str(Decimal(random.randint(1000, 120000)))} for eid in external_ids
         ]
+        _started("api sync (50 records)")
         self.client.post(
             "/api/v1/accounts/sync/",
+            timeout=REQUEST_TIMEOUT,
+            allow_redirects=False,
             json={"crm_source": CONFIG["crm_source"], "records": records},
             headers={"Authorization": f"Token {CONFIG['token']}"},
             name="api sync (50 records)",
@@ -150,4 +203,5 @@ class Baseline(HttpUser):
 
     @task
     def trivial(self) -> None:
-        self.client.get("/login/", name="trivial view")
+        _started("trivial view")
+        self.client.get("/login/", name="trivial view", timeout=REQUEST_TIMEOUT)

@@ -1,0 +1,123 @@
+"""``make bench`` (``python -m bench``): a failing budget or a broken bench fails the command, and
+``--only`` picks the modules to run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bench import __main__ as harness
+from bench.common import BenchError, Result
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _module(name: str, run: Any, order: int = 1) -> Any:
+    return SimpleNamespace(__name__=f"bench.{name}", ORDER=order, run=run)
+
+
+def _passing(ctx: Any) -> list[Result]:
+    return [Result("fast_thing", 1.0, "s", ratio=1.5, goal=3.0)]
+
+
+def _failing(ctx: Any) -> list[Result]:
+    return [Result("slow_thing", 9.0, "s", ratio=4.0, goal=3.0)]
+
+
+def _too_slow_throughput(ctx: Any) -> list[Result]:
+    return [Result("emails", 10.0, "emails/s", ratio=0.2, goal=0.5, higher_is_better=True)]
+
+
+def _broken(ctx: Any) -> list[Result]:
+    raise RuntimeError("the bench itself broke")
+
+
+def _cannot_measure(ctx: Any) -> list[Result]:
+    raise BenchError("missing_thing", "the service is not there")
+
+
+@pytest.fixture
+def without_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database setup of the real command is not what these tests are about."""
+    monkeypatch.setattr(harness, "_setup", lambda: None)
+
+
+@pytest.mark.parametrize(
+    ("runs", "exit_code", "verdict"),
+    [
+        ([_passing], 0, "PASS"),
+        ([_passing, _failing], 1, "FAIL"),
+        ([_too_slow_throughput], 1, "FAIL"),
+        ([_passing, _broken], 1, "ERROR"),
+        ([_cannot_measure], 1, "ERROR"),
+    ],
+)
+def test_exit_code_follows_the_budgets(
+    without_setup: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    runs: list[Any],
+    exit_code: int,
+    verdict: str,
+) -> None:
+    modules = [_module(f"bench_{n}", run, order=n) for n, run in enumerate(runs)]
+    monkeypatch.setattr(harness, "discover", lambda only: modules)
+
+    assert harness.main(["--only", "anything"]) == exit_code
+
+    out = capsys.readouterr().out
+    assert verdict in out.splitlines()[-2]
+    assert out.splitlines()[-1] == f"# {len(runs)} bench modules, {exit_code and 1} below goal or broken"
+
+
+def test_every_failing_budget_is_counted(capsys: pytest.CaptureFixture[str]) -> None:
+    def two_failures(ctx: Any) -> list[Result]:
+        return [*_failing(ctx), *_too_slow_throughput(ctx), *_passing(ctx)]
+
+    assert harness.run_benches([_module("bench_x", two_failures)], ctx=None) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("BENCH slow_thing 9.000 s ratio=4.000 goal=3 FAIL")
+    assert lines[1].startswith("BENCH emails 10.000 emails/s ratio=0.200 goal=0.5 FAIL")
+    assert lines[2].startswith("BENCH fast_thing 1.000 s ratio=1.500 goal=3 PASS")
+
+
+def test_only_selects_modules_by_name_in_order() -> None:
+    names = [m.__name__ for m in harness.discover(["coverage", "bench_seed"])]
+    assert names == ["bench.bench_seed", "bench.bench_coverage"]
+
+    everything = [m.__name__ for m in harness.discover(None)]
+    assert len(everything) > 10 and set(names) < set(everything)
+    orders = [getattr(m, "ORDER", 100) for m in harness.discover(None)]
+    assert orders == sorted(orders)
+
+
+def test_only_matching_nothing_fails(without_setup: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert harness.main(["--only", "no_such_bench"]) == 2
+    assert "no bench module matches no_such_bench" in capsys.readouterr().out
+
+
+def test_the_command_exits_non_zero_on_a_failing_budget(tmp_path: Path) -> None:
+    """The real ``python -m bench`` process: its exit status is what make (and CI) sees."""
+    script = tmp_path / "run_bench.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from types import SimpleNamespace\n"
+        "from bench import __main__ as harness\n"
+        "from bench.common import Result\n"
+        "harness._setup = lambda: None\n"
+        "failing = SimpleNamespace(__name__='bench.bench_fake', ORDER=1, "
+        "run=lambda ctx: [Result('fake', 5.0, 's', ratio=5.0, goal=3.0)])\n"
+        "harness.discover = lambda only: [failing]\n"
+        "sys.exit(harness.main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), "--only", "fake"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 1, done.stderr
+    assert "BENCH fake 5.000 s ratio=5.000 goal=3 FAIL" in done.stdout
