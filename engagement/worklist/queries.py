@@ -77,7 +77,8 @@ _WORKLIST = sql.SQL("""
         ) tk ON tk.account_id = a.id
         LEFT JOIN (
           SELECT h.account_id, COUNT(*) AS pending
-          FROM {commitment} h WHERE h.account_id IN (SELECT id FROM a) AND h.status = %(commitment_exceeds_tier)s
+          FROM {commitment} h
+          WHERE h.account_id IN (SELECT id FROM a) AND h.status = %(commitment_exceeds_tier)s
           GROUP BY h.account_id
         ) hc ON hc.account_id = a.id
         LEFT JOIN (
