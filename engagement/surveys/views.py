@@ -74,10 +74,14 @@ PANEL_GROUPS = {"tier": "By tier", "csm": "By CSM"}
 @require_GET
 @leaders_only
 def satisfaction_panel_view(request: HtmxHttpRequest) -> HttpResponse:
-    by = request.GET.get("by") or "tier"
+    # Its own parameter: the overview passes its query string to every panel, and ``by`` is the
+    # retention panel's.
+    by = request.GET.get("satisfaction_by") or "tier"
     if by not in PANEL_GROUPS:
         return HttpResponse(
-            f"by: choose one of {', '.join(PANEL_GROUPS)}.", status=400, content_type="text/plain"
+            f"satisfaction_by: choose one of {', '.join(PANEL_GROUPS)}.",
+            status=400,
+            content_type="text/plain",
         )
     today = local_today()
     context = {
