@@ -20,6 +20,7 @@ costs ten times the aggregate.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -186,7 +187,7 @@ def chunk_keys(
     statement = f"SELECT s.id, {_key(rules, params)} FROM ({select}) s ORDER BY s.id"
     with connection.cursor() as cursor:
         cursor.execute(_format(statement), params)
-        return dict(cursor.fetchall())
+        return {pk: json.loads(key) if isinstance(key, str) else key for pk, key in cursor.fetchall()}
 
 
 def rule_review_candidates(
