@@ -26,9 +26,21 @@ def _ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _selects(part: str, name: str, names: set[str]) -> bool:
+    """``--only tier_review`` runs bench_tier_review alone, not bench_tier_review_1m_rules too;
+    ``--only health`` runs every module whose name contains it."""
+    if f"bench_{part}" in names:
+        return name == f"bench_{part}"
+    return part in name
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--only", nargs="*", help="run only bench modules whose name contains these")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        help="run only the bench module bench_NAME, or those whose name contains NAME when there is none",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform_bench")
@@ -49,11 +61,12 @@ def main() -> int:
     import bench
     from bench.common import BenchError, Context
 
+    names = {info.name for info in pkgutil.iter_modules(bench.__path__) if info.name.startswith("bench_")}
     modules = []
     for info in pkgutil.iter_modules(bench.__path__):
-        if not info.name.startswith("bench_"):
+        if info.name not in names:
             continue
-        if args.only and not any(part in info.name for part in args.only):
+        if args.only and not any(_selects(part, info.name, names) for part in args.only):
             continue
         module = importlib.import_module(f"bench.{info.name}")
         modules.append(module)
