@@ -26,7 +26,7 @@ BENCH_POLICY_NAME = "Bench: usage, seats and tickets"
 # 90 days, keep at least Mid-Market Tier 2 for a support-heavy account.
 SEATS_FULL = 0.9
 USAGE_FALLING = -25
-TICKETS_HEAVY = 25
+TICKETS_HEAVY = 15
 FLOOR_TIER = "MM2"
 RULES: list[dict[str, Any]] = [
     {
