@@ -201,9 +201,10 @@ def chunk_keys(
 
 def rule_review_candidates(
     *, lower: int, upper: int, fingerprint: str, rules: tuple[dict[str, Any], ...], today: dt.date
-) -> dict[int, dict[str, Any]]:
-    """{account id: signals} of the accounts with ``lower < id <= upper`` a review must evaluate
-    under a policy with ``rules`` (``rule_inputs.compiles_to_sql``), in id order.
+) -> tuple[dict[int, dict[str, Any]], dict[int, list[Any]]]:
+    """({account id: signals}, {account id: evaluation key}) of the accounts with
+    ``lower < id <= upper`` a review must evaluate under a policy with ``rules``
+    (``rule_inputs.compiles_to_sql``), in id order.
 
     Skipped: tier from the policy; the state says this fingerprint evaluated it at its current
     ACV, with the evaluation key of today's signals; nothing wrote its tier since; the policy gave
@@ -220,10 +221,11 @@ def rule_review_candidates(
     )
     needed = _needed(rules)
     names = sorted(needed)
+    key = _key(rules, params)
     select = _signals_select(needed, with_usage=bool(needed & _USAGE_SIGNALS))
     statement = f"""
         WITH s AS MATERIALIZED ({select})
-        SELECT {", ".join(["s.id", *(f"s.{name}" for name in names)])}
+        SELECT {", ".join(["s.id", *(f"s.{name}" for name in names)])}, {key}
         FROM s
         JOIN {{accounts}} a ON a.id = s.id AND a.id > %(lower)s AND a.id <= %(upper)s
         LEFT JOIN {{states}} st ON st.account_id = s.id
@@ -241,7 +243,7 @@ def rule_review_candidates(
                 AND st.tier_written_at = a.tier_updated_at
                 AND st.policy_tier_code = a.tier_code
                 AND st.pending_downgrade_reviews = 0
-                AND st.evaluated_signals = {_key(rules, params)}
+                AND st.evaluated_signals = {key}
                 AND proposal.account_id IS NULL
                 AND override.account_id IS NULL,
               false)
@@ -250,7 +252,9 @@ def rule_review_candidates(
     with connection.cursor() as cursor:
         _without_jit(cursor)
         cursor.execute(_format(statement), params)
-        return _rows_to_signals(names, cursor.fetchall())
+        rows = cursor.fetchall()
+    keys = {row[0]: json.loads(row[-1]) if isinstance(row[-1], str) else row[-1] for row in rows}
+    return _rows_to_signals(names, [row[:-1] for row in rows]), keys
 
 
 def accounts_in_range(*, lower: int, upper: int) -> int:

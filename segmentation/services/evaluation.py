@@ -107,11 +107,13 @@ def evaluate_batch(
     today: dt.date | None = None,
     by_id: int | None = None,
     signals: dict[int, dict[str, Any]] | None = None,
+    evaluation_keys: dict[int, list[Any]] | None = None,
 ) -> BatchOutcome:
     """Evaluate ``facts`` under ``policy`` and write tiers, state, changes. Call inside a transaction.
 
     ``signals`` ({account id: {signal: value}}) are the accounts' signals when the caller computed
-    them already (a review chunk, ``queries.rule_signals``); otherwise they are read here."""
+    them already (a review chunk, ``queries.rule_signals``), and ``evaluation_keys`` their keys
+    (``rule_inputs.evaluation_key``); otherwise they are read and computed here."""
     now = timezone.now()
     today = today or timezone.localdate()
     outcome = BatchOutcome(evaluated=len(facts))
@@ -160,7 +162,13 @@ def evaluate_batch(
                 evaluated_with=policy.fingerprint,
                 evaluated_acv=account.acv,
                 tier_written_at=account.tier_updated_at,  # moved to ``now`` below when written
-                evaluated_signals=evaluation_key(policy.rules, signals[account.id]) if policy.rules else [],
+                evaluated_signals=(
+                    evaluation_keys[account.id]
+                    if evaluation_keys is not None
+                    else evaluation_key(policy.rules, signals[account.id])
+                    if policy.rules
+                    else []
+                ),
             )
         )
         rank: int | None

@@ -237,7 +237,8 @@ def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> bool:
         )
         if chunk is None:
             return False
-        total, facts, signals = candidate_facts(plan, chunk.lower, chunk.upper, today)
+        candidates = candidate_facts(plan, chunk.lower, chunk.upper, today)
+        total, facts = candidates.total, candidates.facts
         applied = proposed = 0
         for start in range(0, len(facts), CANDIDATE_BATCH):
             outcome = evaluate_batch(
@@ -246,7 +247,8 @@ def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> bool:
                 source=ChangeSource.REVIEW,
                 review_id=review_id,
                 today=today,
-                signals=signals,
+                signals=candidates.signals,
+                evaluation_keys=candidates.keys,
             )
             applied += outcome.applied
             proposed += outcome.proposed
@@ -293,22 +295,30 @@ def _finish_when_done(review_id: int, today: dt.date) -> TierReview | None:
     return TierReview.objects.get(pk=review_id)
 
 
-def candidate_facts(
-    plan: ChunkPlan, lower: int, upper: int, today: dt.date
-) -> tuple[int, list[AccountFacts], dict[int, dict[str, Any]] | None]:
-    """(accounts in the range, facts of those a review must evaluate, their signals when SQL
-    computed them).
+@dataclass
+class ChunkCandidates:
+    """What a chunk must evaluate: ``total`` accounts in its range, the ``facts`` of those whose
+    outcome may have moved, and, when SQL computed them, their signals and evaluation keys."""
+
+    total: int
+    facts: list[AccountFacts]
+    signals: dict[int, dict[str, Any]] | None = None
+    keys: dict[int, list[Any]] | None = None
+
+
+def candidate_facts(plan: ChunkPlan, lower: int, upper: int, today: dt.date) -> ChunkCandidates:
+    """The accounts of ``lower < id <= upper`` a review must evaluate.
 
     ``queries.reviews`` and ``queries.rule_signals`` skip the accounts evaluated since by this very
-    policy and engine at their current ACV (and, under rules, the same evaluation key), and
+    policy and engine at their current ACV (and, under rules, with the same evaluation key), and
     untouched since; only the others are read into Python."""
     if plan.mode == "acv":
         total, candidate_ids = reviews_sql.review_candidates(
             lower=lower, upper=upper, fingerprint=plan.policy.fingerprint
         )
-        return total, load_facts(candidate_ids) if candidate_ids else [], None
+        return ChunkCandidates(total, load_facts(candidate_ids) if candidate_ids else [])
     if plan.mode == "rules":
-        signals = rule_signals_sql.rule_review_candidates(
+        signals, keys = rule_signals_sql.rule_review_candidates(
             lower=lower,
             upper=upper,
             fingerprint=plan.policy.fingerprint,
@@ -316,14 +326,12 @@ def candidate_facts(
             today=today,
         )
         total = rule_signals_sql.accounts_in_range(lower=lower, upper=upper)
-        return total, load_facts(list(signals)) if signals else [], signals
-    facts = [
-        AccountFacts(*row)
-        for row in Account.objects.filter(id__gt=lower, id__lte=upper)
-        .order_by("id")
-        .values_list(*ACCOUNT_FACT_FIELDS)
-    ]
-    return len(facts), facts, None
+        return ChunkCandidates(total, load_facts(list(signals)) if signals else [], signals, keys)
+    rows = (
+        Account.objects.filter(id__gt=lower, id__lte=upper).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
+    )
+    facts = [AccountFacts(*row) for row in rows]
+    return ChunkCandidates(len(facts), facts)
 
 
 def tier_assign_initial() -> int:

@@ -285,7 +285,8 @@ def test_the_rules_pre_filter_skips_only_accounts_the_engine_leaves_exactly_as_t
         review = TierReview.objects.create(policy_id=policy.id)
         plan = reviews.chunk_plan(policy)
         assert plan.mode == "rules"
-        total, candidates, sql_signals = reviews.candidate_facts(plan, ids[0] - 1, ids[-1], today)
+        found = reviews.candidate_facts(plan, ids[0] - 1, ids[-1], today)
+        total, candidates = found.total, found.facts
         assert total == len(ids)
         skipped = set(ids) - {f.id for f in candidates}
         # An account where nothing moved is skipped (whatever its rules matched).
@@ -304,7 +305,12 @@ def test_the_rules_pre_filter_skips_only_accounts_the_engine_leaves_exactly_as_t
         # The candidates, evaluated with the signals SQL computed, come out as with Python's.
         with transaction.atomic():
             evaluation.evaluate_batch(
-                policy=policy, facts=candidates, source="review", review_id=review.pk, signals=sql_signals
+                policy=policy,
+                facts=candidates,
+                source="review",
+                review_id=review.pk,
+                signals=found.signals,
+                evaluation_keys=found.keys,
             )
             assert _observable(ids) == by_python
             transaction.set_rollback(True)
