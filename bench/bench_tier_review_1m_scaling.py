@@ -53,7 +53,9 @@ def run(ctx: Context) -> list[Result]:
                 f"speed-up of 2 workers over 1: 1 worker {one['seconds']:.1f} s "
                 f"({one['evaluated']:,} evaluated, {one['changes_applied']:,} changes), "
                 f"2 workers {two['seconds']:.1f} s ({two['evaluated']:,} evaluated, "
-                f"{two['changes_applied']:,} changes), {two['chunks']} chunks; "
+                f"{two['changes_applied']:,} changes), {two['chunks']} chunks; chunks alone "
+                f"{one['chunks_seconds']:.1f} s vs {two['chunks_seconds']:.1f} s, then the summaries "
+                f"{one['summaries_seconds']:.1f} s vs {two['summaries_seconds']:.1f} s (by one worker); "
                 f"warm-up review {warm['seconds']:.1f} s"
             ),
         )

@@ -251,13 +251,19 @@ def run_workers(review_id: int, workers: int) -> dict[str, Any]:
 
 
 def review_figures(review_id: int) -> dict[str, Any]:
-    from django.db.models import Sum
+    from django.db.models import Max, Sum
 
     from segmentation.models import TierReview, TierReviewChunk
 
     review = TierReview.objects.get(pk=review_id)
-    evaluated = TierReviewChunk.objects.filter(review_id=review_id).aggregate(n=Sum("evaluated"))["n"] or 0
+    chunks = TierReviewChunk.objects.filter(review_id=review_id).aggregate(
+        n=Sum("evaluated"), last=Max("done_at")
+    )
+    evaluated = chunks["n"] or 0
     return {
+        # The chunks (parallel) and the summaries written once at the end (serial).
+        "chunks_seconds": (chunks["last"] - review.started_at).total_seconds(),
+        "summaries_seconds": (review.finished_at - chunks["last"]).total_seconds(),
         "status": review.status,
         "accounts_done": review.accounts_done,
         "changes_applied": review.changes_applied,
