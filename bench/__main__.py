@@ -28,6 +28,14 @@ def _ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def _selects(part: str, name: str, names: set[str]) -> bool:
+    """``--only tier_review`` runs bench_tier_review alone, not bench_tier_review_1m_rules too;
+    ``--only health`` runs every module whose name contains it."""
+    if f"bench_{part}" in names:
+        return name == f"bench_{part}"
+    return part in name
+
+
 def _setup() -> None:
     """Environment defaults, the database (created when missing, migrated) and Django."""
     os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/csplatform_bench")
@@ -51,11 +59,12 @@ def discover(only: list[str] | None) -> list[ModuleType]:
     empty), in their ``ORDER``."""
     import bench
 
+    names = {info.name for info in pkgutil.iter_modules(bench.__path__) if info.name.startswith("bench_")}
     modules = []
     for info in pkgutil.iter_modules(bench.__path__):
-        if not info.name.startswith("bench_"):
+        if info.name not in names:
             continue
-        if only and not any(part in info.name for part in only):
+        if only and not any(_selects(part, info.name, names) for part in only):
             continue
         modules.append(importlib.import_module(f"bench.{info.name}"))
     modules.sort(key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
@@ -85,7 +94,11 @@ def run_benches(modules: list[ModuleType], ctx: Any) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--only", nargs="*", help="run only bench modules whose name contains these")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        help="run only the bench module bench_NAME, or those whose name contains NAME when there is none",
+    )
     args = parser.parse_args(argv)
     _setup()
     from bench.common import Context

@@ -1,9 +1,9 @@
 """A full tier review of 1,000,000 accounts with about 5% changing tier, on PostgreSQL.
 
-Measured: ``tier_review_start()`` then ``tier_review_run()`` as the worker runs it (the real
-service path: chunks, SQL pre-filter, Python evaluation of the candidates, tier writes, tier
-state, TierChanges, progress per chunk, summary tables). It runs in a child process so that its
-peak RSS is the review's alone (goal ≤ 300 MB).
+Measured: ``tier_review_start()`` then ``tier_review_run()`` as one worker runs it (the real
+service path: chunks claimed one by one, SQL pre-filter, Python evaluation of the candidates,
+tier writes, tier state, TierChanges, progress per chunk, summary tables). It runs in a child
+process so that its peak RSS is the review's alone (goal ≤ 300 MB).
 
 Baseline, same run, same table and data: one hand-written SQL statement computing the same
 ACV-threshold tiers (``UPDATE ... SET tier = CASE ... WHERE tier IS DISTINCT FROM CASE ...``),
@@ -120,6 +120,7 @@ def child() -> None:
     print(
         json.dumps(
             {
+                "review_id": review.pk,
                 "seconds": elapsed,
                 "rss_mb": Context.peak_rss_mb(),
                 "status": review.status,

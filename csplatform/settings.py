@@ -213,6 +213,9 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # A task whose on-commit publish failed is re-published by the sweeper after this many seconds.
 DISPATCH_SWEEP_GRACE_SECONDS = env.int("DISPATCH_SWEEP_GRACE_SECONDS", default=30)
+# A tier review queues this many tasks; each claims chunks until none is left, so as many worker
+# processes as that work on it at once (segmentation.services.reviews).
+TIER_REVIEW_TASKS = env.int("TIER_REVIEW_TASKS", default=4)
 
 # --- Email --------------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")

@@ -9,7 +9,7 @@ from .health import (
 )
 from .overrides import OverrideReason, OverrideStatus, TierOverride
 from .policies import ApplyMode, PolicyStatus, Tier, TierPolicy, TouchModel
-from .reviews import ReviewStatus, ReviewTrigger, TierReview
+from .reviews import ReviewStatus, ReviewTrigger, TierReview, TierReviewChunk
 from .state import AccountTierState
 from .summaries import OverrideSummary, Quadrant, QuadrantSummary, TierMigration, TierSummary
 
@@ -38,6 +38,7 @@ __all__ = [
     "TierOverride",
     "TierPolicy",
     "TierReview",
+    "TierReviewChunk",
     "TierSummary",
     "TouchModel",
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class ReviewStatus(models.TextChoices):
@@ -18,10 +18,11 @@ class ReviewTrigger(models.TextChoices):
 
 
 class TierReview(models.Model):
-    """One run of the active policy over every account, in primary-key chunks.
+    """One run of the active policy over every account, in primary-key chunks (TierReviewChunk)
+    that any number of workers evaluate at once.
 
-    ``last_account_id`` and the counters are committed together with each chunk's changes, so a
-    review whose worker died resumes after the last committed chunk and never applies one twice.
+    The counters are committed together with each chunk's changes, so a review whose worker died
+    resumes with the chunks not yet done and never applies one twice.
     """
 
     policy = models.ForeignKey("segmentation.TierPolicy", on_delete=models.PROTECT, related_name="reviews")
@@ -38,9 +39,11 @@ class TierReview(models.Model):
     changes_applied = models.PositiveIntegerField(default=0)
     changes_proposed = models.PositiveIntegerField(default=0)
     last_account_id = models.BigIntegerField(
-        default=0, help_text="Highest account id of the last committed chunk."
+        default=0, help_text="Highest account id of the chunks committed so far."
     )
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many workers started this review.")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times the review was started or resumed after its workers stopped."
+    )
     # The newest TierChange id when the review finished: the next review's migration matrix
     # reads the changes after it through the primary key.
     last_change_id = models.BigIntegerField(default=0)
@@ -71,3 +74,33 @@ class TierReview(models.Model):
         if not self.accounts_total:
             return 100 if self.status == ReviewStatus.FINISHED else 0
         return min(100, round(100 * self.accounts_done / self.accounts_total))
+
+
+class TierReviewChunk(models.Model):
+    """One id range of a review (``lower < id <= upper``), planned when the review starts.
+
+    A worker claims a chunk by locking its row (``FOR UPDATE SKIP LOCKED``) and keeps the lock
+    while it evaluates; ``done_at`` commits with the chunk's tier writes and changes. So two
+    workers never evaluate the same chunk at once, a worker that dies releases its chunk with its
+    connection (the transaction rolls back), and a chunk is never applied twice.
+    """
+
+    review = models.ForeignKey(TierReview, on_delete=models.CASCADE, related_name="chunks")
+    lower = models.BigIntegerField(help_text="Accounts with a higher id ...")
+    upper = models.BigIntegerField(help_text="... up to and including this id.")
+    done_at = models.DateTimeField(null=True, blank=True)
+    accounts_done = models.PositiveIntegerField(default=0)
+    # Accounts the SQL pre-filter could not rule out, evaluated in Python.
+    evaluated = models.PositiveIntegerField(default=0)
+    changes_applied = models.PositiveIntegerField(default=0)
+    changes_proposed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["review", "lower"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "lower"], name="tierreviewchunk_one_per_range"),
+            models.CheckConstraint(condition=Q(upper__gt=F("lower")), name="tierreviewchunk_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review #{self.review_id} accounts {self.lower + 1}–{self.upper}"

@@ -36,10 +36,15 @@ class AccountTierState(models.Model):
     # and the engine's code), the ACV, and the account's tier_updated_at after the write (moved
     # by any later writer of the tier). A review under a policy without rules skips an account
     # whose three still match (queries.reviews.review_candidates): evaluating it again would
-    # give the same outcome.
+    # give the same outcome. Under rules, ``evaluated_signals`` must match too.
     evaluated_with = models.CharField(max_length=32, blank=True, default="")
     evaluated_acv = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     tier_written_at = models.DateTimeField(null=True, blank=True)
+    # Under a policy with rules, what the evaluation's outcome read from the signals: one entry per
+    # condition of each rule in order, the signal's value where the rule matched and the condition
+    # held, null elsewhere (``segmentation.rule_inputs``). Same key, same ACV, same fingerprint:
+    # the same tiers, flags and explanation, whatever else moved in the usage.
+    evaluated_signals = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.policy_tier_code}"

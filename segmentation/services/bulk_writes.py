@@ -34,6 +34,7 @@ STATE_COLUMNS = (
     "evaluated_with",
     "evaluated_acv",
     "tier_written_at",
+    "evaluated_signals",
 )
 CHANGE_COLUMNS = (
     "account_id",
@@ -75,6 +76,7 @@ class StateRow:
     evaluated_with: str = ""
     evaluated_acv: Decimal | None = None
     tier_written_at: dt.datetime | None = None
+    evaluated_signals: list[Any] | None = None
 
 
 @dataclass(slots=True)
@@ -163,6 +165,7 @@ def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -
             s.evaluated_with,
             s.evaluated_acv,
             s.tier_written_at,
+            None if s.evaluated_signals is None else json.dumps(s.evaluated_signals),
         )
         for s in states
     ]

@@ -35,6 +35,7 @@ from ..models import (
     TierPolicy,
 )
 from ..queries import evaluation as evaluation_sql
+from ..rule_inputs import evaluation_key
 from ..rules import signals_used
 from ..signals import tier_changed, tier_changes_applied
 from . import bulk_writes
@@ -105,8 +106,14 @@ def evaluate_batch(
     review_id: int | None = None,
     today: dt.date | None = None,
     by_id: int | None = None,
+    signals: dict[int, dict[str, Any]] | None = None,
+    evaluation_keys: dict[int, list[Any]] | None = None,
 ) -> BatchOutcome:
-    """Evaluate ``facts`` under ``policy`` and write tiers, state, changes. Call inside a transaction."""
+    """Evaluate ``facts`` under ``policy`` and write tiers, state, changes. Call inside a transaction.
+
+    ``signals`` ({account id: {signal: value}}) are the accounts' signals when the caller computed
+    them already (a review chunk, ``queries.rule_signals``), and ``evaluation_keys`` their keys
+    (``rule_inputs.evaluation_key``); otherwise they are read and computed here."""
     now = timezone.now()
     today = today or timezone.localdate()
     outcome = BatchOutcome(evaluated=len(facts))
@@ -116,8 +123,9 @@ def evaluate_batch(
     states = evaluation_sql.tier_states_of(account_ids=ids)
     overrides = _overrides_for(ids, today, now)
     proposals = evaluation_sql.open_proposals_of(account_ids=ids)
-    needed = signals_used(list(policy.rules))
-    signals = signals_for(facts, policy=policy, needed=needed, today=today)
+    if signals is None:
+        needed = signals_used(list(policy.rules))
+        signals = signals_for(facts, policy=policy, needed=needed, today=today)
 
     state_rows: list[bulk_writes.StateRow] = []
     account_writes: list[tuple[Any, ...]] = []
@@ -154,6 +162,13 @@ def evaluate_batch(
                 evaluated_with=policy.fingerprint,
                 evaluated_acv=account.acv,
                 tier_written_at=account.tier_updated_at,  # moved to ``now`` below when written
+                evaluated_signals=(
+                    evaluation_keys[account.id]
+                    if evaluation_keys is not None
+                    else evaluation_key(policy.rules, signals[account.id])
+                    if policy.rules
+                    else []
+                ),
             )
         )
         rank: int | None

@@ -1,27 +1,34 @@
-"""Tier reviews: one run of the active policy over every account, in primary-key chunks.
+"""Tier reviews: one run of the active policy over every account, in primary-key chunks that any
+number of workers evaluate at once.
 
-Each chunk commits its tier writes, its TierChanges and the review's progress together, so a
-review whose worker died resumes after the last committed chunk and applies nothing twice. Only
-one review is open at a time (a partial unique constraint on ``TierReview.is_open``).
+The first worker plans the chunks (``TierReviewChunk``); every worker then claims a chunk nobody
+holds (``FOR UPDATE SKIP LOCKED``), evaluates it and commits its tier writes, its TierChanges, the
+chunk's ``done_at`` and the review's counters together, until no chunk is left. A worker that
+dies releases its chunk with its connection, and the chunk is evaluated again by another; a chunk
+is never applied twice. The worker that commits the last chunk writes the summaries and closes
+the review. Only one review is open at a time (a partial unique constraint on ``is_open``).
 
-When the policy has no signal rules, a chunk first asks SQL which accounts could change at all:
-those not evaluated since by this policy and engine at their current ACV, or touched since, or
-held by hysteresis, a proposal or an override (``queries.reviews``); only those few are evaluated
-in Python.
-Policies with rules evaluate every account of a chunk in Python, with signals fetched per chunk in
-a handful of queries.
+A chunk first asks SQL which accounts could change at all, and only those are evaluated in
+Python: under a policy without rules, those not evaluated since by this policy and engine at
+their current ACV, or touched since, or held by hysteresis, a proposal or an override
+(``queries.reviews``); under a policy with rules, also those whose signals, computed for the
+whole chunk in one statement, give another evaluation key than the one kept
+(``queries.rule_signals``, ``rule_inputs``). A policy whose rules read signals SQL does not
+compute is evaluated in Python for every account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, reset_queries, transaction
-from django.db.models import F, Max, Q
-from django.db.models.functions import Coalesce
+from django.db.models import F, Max, Min, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import Account
@@ -37,8 +44,11 @@ from ..models import (
     TierChange,
     TierPolicy,
     TierReview,
+    TierReviewChunk,
 )
 from ..queries import reviews as reviews_sql
+from ..queries import rule_signals as rule_signals_sql
+from ..rule_inputs import compiles_to_sql
 from .evaluation import evaluate_batch, load_facts
 from .summaries import review_summaries_write
 
@@ -47,11 +57,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Accounts per chunk. SQL-filtered chunks scan 50k accounts in one statement and evaluate the
-# few that may change (a few hundred ms per chunk); Python chunks hold 5k accounts and their usage
-# rows (a few MB). Candidates are evaluated at most CANDIDATE_BATCH at a time, so a chunk where
-# everything changes (a first review, a new policy) stays within ~100 MB.
+# Accounts per chunk. ACV-only chunks scan 50k accounts in one statement and evaluate the few
+# that may change (a few hundred ms per chunk); rule chunks aggregate 20k accounts' usage (about
+# 350k rows) in one statement; Python chunks hold 5k accounts and their usage rows (a few MB).
+# Candidates are evaluated at most CANDIDATE_BATCH at a time, so a chunk where everything
+# changes (a first review, a new policy) stays within ~100 MB.
 SQL_CHUNK_IDS = 50_000
+RULES_CHUNK_IDS = 20_000
 PYTHON_CHUNK_IDS = 5_000
 CANDIDATE_BATCH = 10_000
 # A running review whose worker has not reported for this long is presumed dead.
@@ -73,7 +85,7 @@ def open_review() -> TierReview | None:
 
 
 def tier_review_start(*, requested_by: User | None = None, trigger: str = ReviewTrigger.MANUAL) -> TierReview:
-    """Queue a review of all accounts under the active policy; its task starts on commit.
+    """Queue a review of all accounts under the active policy; its tasks start on commit.
 
     Raises ReviewInProgress with the open review if one is queued or running (a stale one is
     resumed or failed first, see ``tier_review_recover_stale``).
@@ -88,9 +100,7 @@ def tier_review_start(*, requested_by: User | None = None, trigger: str = Review
                 requested_by=requested_by if getattr(requested_by, "pk", None) else None,
                 accounts_total=Account.objects.count(),
             )
-            from ..jobs import run_tier_review
-
-            enqueue(run_tier_review, review_id=review.pk)
+            _enqueue_workers(review.pk)
     except IntegrityError:
         running = open_review()
         if running is None:  # it finished between the insert and this read: try once more
@@ -99,8 +109,16 @@ def tier_review_start(*, requested_by: User | None = None, trigger: str = Review
     return review
 
 
+def _enqueue_workers(review_id: int) -> None:
+    """TIER_REVIEW_TASKS tasks for the review: each works on it until no chunk is left."""
+    from ..jobs import run_tier_review
+
+    for _ in range(max(1, settings.TIER_REVIEW_TASKS)):
+        enqueue(run_tier_review, review_id=review_id)
+
+
 def tier_review_recover_stale(*, now: dt.datetime | None = None) -> TierReview | None:
-    """Resume (re-enqueue) an open review whose worker stopped reporting, or fail it after
+    """Resume (re-enqueue) an open review whose workers stopped reporting, or fail it after
     MAX_ATTEMPTS. Returns the stale review, if any."""
     now = now or timezone.now()
     stale = (
@@ -116,15 +134,13 @@ def tier_review_recover_stale(*, now: dt.datetime | None = None) -> TierReview |
     if stale.attempts >= MAX_ATTEMPTS:
         _fail(
             stale.pk,
-            f"The worker stopped {stale.attempts} times; "
-            f"the last committed chunk ended at account {stale.last_account_id}.",
+            f"The workers stopped {stale.attempts} times; "
+            f"{stale.accounts_done:,} of {stale.accounts_total:,} accounts were reviewed.",
         )
         stale.refresh_from_db()
         return stale
-    from ..jobs import run_tier_review
-
     with transaction.atomic():
-        enqueue(run_tier_review, review_id=stale.pk)
+        _enqueue_workers(stale.pk)
     return stale
 
 
@@ -134,85 +150,95 @@ def _fail(review_id: int, error: str) -> None:
     )
 
 
-def _claim(review_id: int, now: dt.datetime) -> bool:
-    """Only one worker runs a review: the one whose conditional UPDATE counted."""
-    return bool(
-        TierReview.objects.filter(pk=review_id, is_open=True)
-        .filter(
-            Q(status=ReviewStatus.QUEUED)
-            | Q(heartbeat_at__isnull=True)
-            | Q(heartbeat_at__lt=now - STALE_AFTER)
-        )
-        .update(
-            status=ReviewStatus.RUNNING,
-            started_at=Coalesce(F("started_at"), now),
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-        )
-    )
-
-
 @dataclass
 class ChunkPlan:
     policy: PolicySnapshot
-    set_based: bool
+    # "acv": no rules, the ACV pre-filter; "rules": rules computed in SQL, the key pre-filter;
+    # "python": every account evaluated in Python.
+    mode: str
     chunk_ids: int
 
 
+def chunk_plan(policy: PolicySnapshot) -> ChunkPlan:
+    if not policy.rules:
+        return ChunkPlan(policy, "acv", SQL_CHUNK_IDS)
+    if compiles_to_sql(policy.rules):
+        return ChunkPlan(policy, "rules", RULES_CHUNK_IDS)
+    return ChunkPlan(policy, "python", PYTHON_CHUNK_IDS)
+
+
+def _join(review_id: int, plan_for: Callable[[TierReview], ChunkPlan]) -> TierReview | None:
+    """Start the review (plan its chunks), resume it (its workers stopped reporting) or join it;
+    None when it is no longer open."""
+    now = timezone.now()
+    with transaction.atomic():
+        review = TierReview.objects.select_for_update().filter(pk=review_id, is_open=True).first()
+        if review is None:
+            return None
+        if review.status == ReviewStatus.QUEUED:
+            _plan_chunks(review, plan_for(review).chunk_ids)
+            review.status, review.started_at = ReviewStatus.RUNNING, review.started_at or now
+            review.attempts += 1
+        elif review.heartbeat_at is None or review.heartbeat_at < now - STALE_AFTER:
+            review.attempts += 1  # its workers stopped: this one resumes it
+        review.heartbeat_at = now
+        review.save(update_fields=["status", "started_at", "attempts", "heartbeat_at"])
+    return review
+
+
+def _plan_chunks(review: TierReview, chunk_ids: int) -> None:
+    bounds = Account.objects.aggregate(low=Min("id"), top=Max("id"))
+    if bounds["top"] is None:
+        return
+    lower, top = bounds["low"] - 1, bounds["top"]
+    TierReviewChunk.objects.bulk_create(
+        TierReviewChunk(review=review, lower=low, upper=min(low + chunk_ids, top))
+        for low in range(lower, top, chunk_ids)
+    )
+
+
 def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierReview | None:
-    """Run (or resume) a review: chunk after chunk from ``last_account_id``. Safe to call twice."""
-    if not _claim(review_id, timezone.now()):
+    """Work on a review beside any number of other workers: claim a chunk nobody holds, evaluate
+    and commit it, until none is left. Returns the review when this worker finished it (it
+    committed the last chunk, or found them all done), None otherwise. Safe to call any number of
+    times, from any number of processes."""
+    plans: dict[int, ChunkPlan] = {}
+
+    def plan_for(review: TierReview) -> ChunkPlan:
+        if review.policy_id not in plans:
+            policy = TierPolicy.objects.prefetch_related("tiers").get(pk=review.policy_id)
+            plans[review.policy_id] = chunk_plan(PolicySnapshot.from_policy(policy))
+        return plans[review.policy_id]
+
+    review = _join(review_id, plan_for)
+    if review is None:
         return None
-    review = TierReview.objects.select_related("policy").get(pk=review_id)
-    policy = PolicySnapshot.from_policy(TierPolicy.objects.prefetch_related("tiers").get(pk=review.policy_id))
-    set_based = not policy.rules
-    plan = ChunkPlan(policy, set_based, SQL_CHUNK_IDS if set_based else PYTHON_CHUNK_IDS)
+    plan = plan_for(review)
     today = today or timezone.localdate()
-    max_id = Account.objects.aggregate(top=Max("id"))["top"] or 0
-    last = review.last_account_id
     try:
-        while last < max_id:
-            upper = min(last + plan.chunk_ids, max_id)
-            if not _run_chunk(review_id, plan, last, upper, today):
-                return None  # another worker took the review over
-            last = upper
-        review_summaries_write(review_id=review_id, today=today)
-        last_change_id = TierChange.objects.aggregate(top=Max("id"))["top"] or 0
-        TierReview.objects.filter(pk=review_id, is_open=True).update(
-            status=ReviewStatus.FINISHED,
-            is_open=None,
-            finished_at=timezone.now(),
-            heartbeat_at=timezone.now(),
-            last_change_id=last_change_id,
-        )
+        while _run_next_chunk(review_id, plan, today):
+            pass
+        return _finish_when_done(review_id, today)
     except Exception as exc:
         logger.exception("tier review %s failed", review_id)
         _fail(review_id, f"{type(exc).__name__}: {exc}")
         raise
-    return TierReview.objects.get(pk=review_id)
 
 
-def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: dt.date) -> bool:
-    """Evaluate accounts with lower < id ≤ upper and commit them with the review's progress."""
+def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> bool:
+    """Claim, evaluate and commit one chunk; False when no chunk is left to claim."""
     reset_queries()  # with DEBUG on (embedded mode), a long review must not keep every query
     with transaction.atomic():
-        review = (
-            TierReview.objects.select_for_update()
-            .filter(pk=review_id, status=ReviewStatus.RUNNING, last_account_id=lower)
+        chunk = (
+            TierReviewChunk.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(review_id=review_id, done_at__isnull=True, review__status=ReviewStatus.RUNNING)
+            .order_by("lower")
             .first()
         )
-        if review is None:
+        if chunk is None:
             return False
-        if plan.set_based:
-            done, facts = candidate_facts(plan, lower, upper)
-        else:
-            facts = [
-                AccountFacts(*row)
-                for row in Account.objects.filter(id__gt=lower, id__lte=upper)
-                .order_by("id")
-                .values_list(*ACCOUNT_FACT_FIELDS)
-            ]
-            done = len(facts)
+        candidates = candidate_facts(plan, chunk.lower, chunk.upper, today)
+        total, facts = candidates.total, candidates.facts
         applied = proposed = 0
         for start in range(0, len(facts), CANDIDATE_BATCH):
             outcome = evaluate_batch(
@@ -221,28 +247,91 @@ def _run_chunk(review_id: int, plan: ChunkPlan, lower: int, upper: int, today: d
                 source=ChangeSource.REVIEW,
                 review_id=review_id,
                 today=today,
+                signals=candidates.signals,
+                evaluation_keys=candidates.keys,
             )
             applied += outcome.applied
             proposed += outcome.proposed
+        now = timezone.now()
+        TierReviewChunk.objects.filter(pk=chunk.pk).update(
+            done_at=now,
+            accounts_done=total,
+            evaluated=len(facts),
+            changes_applied=applied,
+            changes_proposed=proposed,
+        )
+        # Last, so the review's row stays locked only for the commit.
         TierReview.objects.filter(pk=review_id).update(
-            last_account_id=upper,
-            accounts_done=F("accounts_done") + done,
+            last_account_id=Greatest(F("last_account_id"), chunk.upper),
+            accounts_done=F("accounts_done") + total,
             changes_applied=F("changes_applied") + applied,
             changes_proposed=F("changes_proposed") + proposed,
-            heartbeat_at=timezone.now(),
+            heartbeat_at=now,
         )
     return True
 
 
-def candidate_facts(plan: ChunkPlan, lower: int, upper: int) -> tuple[int, list[AccountFacts]]:
-    """(accounts in the range, facts of those that may change) for a policy without rules.
+def _finish_when_done(review_id: int, today: dt.date) -> TierReview | None:
+    """Write the summaries and close the review once every chunk is committed; the review's row
+    lock makes that happen once, whichever worker gets here first."""
+    with transaction.atomic():
+        review = (
+            TierReview.objects.select_for_update().filter(pk=review_id, status=ReviewStatus.RUNNING).first()
+        )
+        if (
+            review is None
+            or TierReviewChunk.objects.filter(review_id=review_id, done_at__isnull=True).exists()
+        ):
+            return None
+        review_summaries_write(review_id=review_id, today=today)
+        now = timezone.now()
+        TierReview.objects.filter(pk=review_id).update(
+            status=ReviewStatus.FINISHED,
+            is_open=None,
+            finished_at=now,
+            heartbeat_at=now,
+            last_change_id=TierChange.objects.aggregate(top=Max("id"))["top"] or 0,
+        )
+    return TierReview.objects.get(pk=review_id)
 
-    ``queries.reviews`` skips the accounts evaluated since by this very policy and engine at
-    their current ACV, and untouched since; only the others are read into Python."""
-    total, candidate_ids = reviews_sql.review_candidates(
-        lower=lower, upper=upper, fingerprint=plan.policy.fingerprint
+
+@dataclass
+class ChunkCandidates:
+    """What a chunk must evaluate: ``total`` accounts in its range, the ``facts`` of those whose
+    outcome may have moved, and, when SQL computed them, their signals and evaluation keys."""
+
+    total: int
+    facts: list[AccountFacts]
+    signals: dict[int, dict[str, Any]] | None = None
+    keys: dict[int, list[Any]] | None = None
+
+
+def candidate_facts(plan: ChunkPlan, lower: int, upper: int, today: dt.date) -> ChunkCandidates:
+    """The accounts of ``lower < id <= upper`` a review must evaluate.
+
+    ``queries.reviews`` and ``queries.rule_signals`` skip the accounts evaluated since by this very
+    policy and engine at their current ACV (and, under rules, with the same evaluation key), and
+    untouched since; only the others are read into Python."""
+    if plan.mode == "acv":
+        total, candidate_ids = reviews_sql.review_candidates(
+            lower=lower, upper=upper, fingerprint=plan.policy.fingerprint
+        )
+        return ChunkCandidates(total, load_facts(candidate_ids) if candidate_ids else [])
+    if plan.mode == "rules":
+        signals, keys = rule_signals_sql.rule_review_candidates(
+            lower=lower,
+            upper=upper,
+            fingerprint=plan.policy.fingerprint,
+            rules=plan.policy.rules,
+            today=today,
+        )
+        total = rule_signals_sql.accounts_in_range(lower=lower, upper=upper)
+        return ChunkCandidates(total, load_facts(list(signals)) if signals else [], signals, keys)
+    rows = (
+        Account.objects.filter(id__gt=lower, id__lte=upper).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
     )
-    return total, load_facts(candidate_ids) if candidate_ids else []
+    facts = [AccountFacts(*row) for row in rows]
+    return ChunkCandidates(len(facts), facts)
 
 
 def tier_assign_initial() -> int:

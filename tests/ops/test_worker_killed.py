@@ -1,11 +1,12 @@
 """A worker killed (SIGKILL) in the middle of a tier review: the review resumes, nothing twice.
 
 Real processes on a private Redis and PostgreSQL. 100,000 accounts without a tier make a review
-of five 20,000-account chunks, each committing its tier writes, TierChanges and progress
-together. The worker is killed once a chunk or more is committed. A second worker receives the
-same message again (late acknowledgement: Redis redelivers an unacknowledged message after the
-visibility timeout, 5 s here) and resumes after the last committed chunk, once the review counts
-as stale: the ten minutes without a heartbeat are simulated by moving the heartbeat back.
+of two 50,000-account chunks, each committing its tier writes, TierChanges and progress
+together. The worker is killed once a chunk is committed; PostgreSQL releases the chunk it held.
+A second worker receives the review's messages again (late acknowledgement: Redis redelivers an
+unacknowledged message after the visibility timeout, 5 s here) and evaluates the chunk not yet
+done; the ten minutes without a heartbeat are simulated by moving the heartbeat back, so the
+review counts as resumed.
 
 (``tests/segmentation/test_reviews.py`` covers the same rule in-process, with a simulated death;
 this is the same promise with a real kill, a real broker and real redelivery.)

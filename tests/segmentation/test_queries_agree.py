@@ -256,9 +256,10 @@ def test_the_review_pre_filter_skips_exactly_the_accounts_the_engine_leaves_alon
         policy = PolicySnapshot.from_policy(model)
         ids = sorted(account.pk for _, account in accounts)
         review = TierReview.objects.create(policy=model)
-        plan = reviews.ChunkPlan(policy, True, reviews.SQL_CHUNK_IDS)
+        plan = reviews.chunk_plan(policy)
 
-        total, candidates = reviews.candidate_facts(plan, ids[0] - 1, ids[-1])
+        found = reviews.candidate_facts(plan, ids[0] - 1, ids[-1], today)
+        total, candidates = found.total, found.facts
         skipped = set(ids) - {facts.id for facts in candidates}
         unchanged = _unchanged_by_python(policy, ids, review.pk)
 
@@ -299,11 +300,14 @@ def test_the_pre_filter_skips_an_account_the_engine_tiered_and_not_one_a_proposa
         source="review",
         status=ChangeStatus.PROPOSED,
     )
-    plan = reviews.ChunkPlan(policy, True, reviews.SQL_CHUNK_IDS)
+    plan = reviews.chunk_plan(policy)
     # An open proposal keeps the account a candidate; once accepted, its tier was written since.
-    assert [f.id for f in reviews.candidate_facts(plan, kept.pk - 1, accepted.pk)[1]] == [accepted.pk]
+    assert [
+        f.id for f in reviews.candidate_facts(plan, kept.pk - 1, accepted.pk, timezone.localdate()).facts
+    ] == [accepted.pk]
     tier_proposal_accept(change=change, by=lena)
-    total, candidates = reviews.candidate_facts(plan, kept.pk - 1, accepted.pk)
+    found = reviews.candidate_facts(plan, kept.pk - 1, accepted.pk, timezone.localdate())
+    total, candidates = found.total, found.facts
     assert (total, [facts.id for facts in candidates]) == (2, [accepted.pk])
 
 
@@ -311,13 +315,15 @@ def test_a_new_release_of_the_engine_evaluates_every_account_again(db, monkeypat
     policy = evaluation.active_policy_snapshot()
     account = AccountFactory(acv=Decimal("20000"))
     _evaluate(policy, account)
-    plan = reviews.ChunkPlan(policy, True, reviews.SQL_CHUNK_IDS)
-    assert reviews.candidate_facts(plan, account.pk - 1, account.pk)[1] == []
+    plan = reviews.chunk_plan(policy)
+    assert reviews.candidate_facts(plan, account.pk - 1, account.pk, timezone.localdate()).facts == []
     monkeypatch.setattr(engine, "_ENGINE_SOURCE_DIGEST", "the next release")
     next_release = evaluation.active_policy_snapshot()
     assert next_release.fingerprint != policy.fingerprint
-    plan = reviews.ChunkPlan(next_release, True, reviews.SQL_CHUNK_IDS)
-    assert [f.id for f in reviews.candidate_facts(plan, account.pk - 1, account.pk)[1]] == [account.pk]
+    plan = reviews.chunk_plan(next_release)
+    assert [
+        f.id for f in reviews.candidate_facts(plan, account.pk - 1, account.pk, timezone.localdate()).facts
+    ] == [account.pk]
 
 
 # --- Relationship economics ------------------------------------------------------------------------

@@ -147,49 +147,90 @@ class WorkerDied(BaseException):
     """Stands for SIGKILL: nothing in the worker gets to clean up."""
 
 
-def test_a_review_whose_worker_died_resumes_and_applies_nothing_twice(
-    monkeypatch, account_with, time_machine, django_capture_on_commit_callbacks
-):
-    accounts = [account_with(acv) for acv in (80000, 60000, 20000, 5000, 75000, 51000)]
-    monkeypatch.setattr(reviews, "PYTHON_CHUNK_IDS", 2)
-    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
-    first_id = accounts[0].pk - 1
-    review = TierReview.objects.create(policy=TierPolicy.objects.get(status="active"), accounts_total=6)
-    real_chunk = reviews._run_chunk
+def _dies_in_second_chunk(monkeypatch):
+    """The worker dies (SIGKILL) while it evaluates its second chunk, holding the chunk's lock."""
+    real = reviews.candidate_facts
     calls = {"n": 0}
 
-    def dies_in_second_chunk(*args, **kwargs):
+    def candidate_facts(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise WorkerDied
-        return real_chunk(*args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(reviews, "_run_chunk", dies_in_second_chunk)
-    # Chunks are id ranges: make the first one start right before our accounts.
-    TierReview.objects.filter(pk=review.pk).update(last_account_id=first_id)
+    monkeypatch.setattr(reviews, "candidate_facts", candidate_facts)
+    return lambda: monkeypatch.setattr(reviews, "candidate_facts", real)
+
+
+def test_a_review_whose_worker_died_in_a_chunk_is_finished_by_another_worker_nothing_twice(
+    monkeypatch, account_with
+):
+    accounts = [account_with(acv) for acv in (80000, 60000, 20000, 5000, 75000, 51000)]
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
+    review = TierReview.objects.create(policy=TierPolicy.objects.get(status="active"), accounts_total=6)
+    revive = _dies_in_second_chunk(monkeypatch)
     with pytest.raises(WorkerDied):
         reviews.tier_review_run(review_id=review.pk)
     review.refresh_from_db()
+    # The first chunk committed; the second rolled back with the dead worker's transaction.
     assert (review.status, review.accounts_done, review.changes_applied) == ("running", 2, 2)
-    assert review.last_account_id == first_id + 2
+    chunks = [(c.lower, c.upper, c.done_at is None) for c in review.chunks.all()]
+    first_id = accounts[0].pk - 1
+    assert chunks == [
+        (first_id, first_id + 2, False),
+        (first_id + 2, first_id + 4, True),
+        (first_id + 4, first_id + 6, True),
+    ]
 
-    # A second delivery while the first worker might still be alive does nothing.
-    monkeypatch.setattr(reviews, "_run_chunk", real_chunk)
+    # Another worker (any delivery of the review's task) takes the chunks left, at once.
+    revive()
+    finished = reviews.tier_review_run(review_id=review.pk)
+    assert finished is not None
+    assert (finished.status, finished.accounts_done, finished.changes_applied, finished.attempts) == (
+        "finished",
+        6,
+        6,
+        1,
+    )
+    assert (
+        list(
+            TierChange.objects.filter(review=review)
+            .values("account")
+            .annotate(n=Count("id"))
+            .values_list("n", flat=True)
+        )
+        == [1] * 6
+    )
+    assert tiers(*accounts) == ["ENT", "MM1", "MM2", "MM3", "ENT", "MM1"]
+    assert TierSummary.objects.filter(review=review).count() == 4
+    # A late delivery finds nothing to do.
     assert reviews.tier_review_run(review_id=review.pk) is None
 
-    # Ten minutes later the next start finds it stale and resumes it (eager tasks run at once).
+
+def test_a_review_whose_workers_all_stopped_is_resumed_by_the_next_start(
+    monkeypatch, account_with, time_machine, django_capture_on_commit_callbacks
+):
+    accounts = [account_with(acv) for acv in (80000, 60000, 20000, 5000)]
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
+    review = TierReview.objects.create(policy=TierPolicy.objects.get(status="active"), accounts_total=4)
+    revive = _dies_in_second_chunk(monkeypatch)
+    with pytest.raises(WorkerDied):
+        reviews.tier_review_run(review_id=review.pk)
+    revive()
+
+    # Ten minutes without a heartbeat: the next start resumes it (eager tasks run at once).
     time_machine.move_to(timezone.now() + dt.timedelta(minutes=11))
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(reviews.ReviewInProgress):
         reviews.tier_review_start()
     review.refresh_from_db()
     assert (review.status, review.accounts_done, review.changes_applied, review.attempts) == (
         "finished",
-        6,
-        6,
+        4,
+        4,
         2,
     )
-    assert TierChange.objects.filter(review=review).count() == 6
-    assert tiers(*accounts) == ["ENT", "MM1", "MM2", "MM3", "ENT", "MM1"]
+    assert TierChange.objects.filter(review=review).count() == 4
+    assert tiers(*accounts) == ["ENT", "MM1", "MM2", "MM3"]
 
 
 def test_a_review_that_keeps_dying_is_marked_failed(db, time_machine):

@@ -1,0 +1,174 @@
+"""Several workers on one review, for real: threads and a process against PostgreSQL.
+
+Each chunk is claimed under its row lock (``FOR UPDATE SKIP LOCKED``) held while it is evaluated,
+so concurrent workers never evaluate the same chunk; a worker killed in a chunk releases it with
+its connection, another worker finishes the review, and no account gets two changes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Count
+
+from accounts.models import Account
+from segmentation.models import TierChange, TierPolicy, TierReview, TierReviewChunk
+from segmentation.services import reviews
+from tests.factories import AccountFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+ACVS = (80000, 60000, 20000, 5000, 75000, 51000, 16000, 900, 70000, 49999, 15000, 120000)
+EXPECTED = ["ENT", "MM1", "MM2", "MM3", "ENT", "MM1", "MM2", "MM3", "ENT", "MM2", "MM2", "ENT"]
+
+
+def _accounts() -> list[Account]:
+    return [AccountFactory(acv=Decimal(acv)) for acv in ACVS]
+
+
+def _review() -> TierReview:
+    return TierReview.objects.create(policy=TierPolicy.objects.get(status="active"), accounts_total=len(ACVS))
+
+
+def _changes_per_account(review: TierReview) -> list[int]:
+    return list(
+        TierChange.objects.filter(review=review)
+        .values("account")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True)
+    )
+
+
+def test_three_workers_at_once_split_the_chunks_and_evaluate_none_twice(monkeypatch):
+    accounts = _accounts()
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
+    review = _review()
+    real_facts, real_summaries = reviews.candidate_facts, reviews.review_summaries_write
+    guard = threading.Lock()
+    in_flight: set[int] = set()
+    evaluated: list[tuple[str, int]] = []
+    overlaps: list[int] = []
+    summaries: list[str] = []
+
+    def candidate_facts(plan: Any, lower: int, upper: int, today: Any) -> Any:
+        with guard:
+            if lower in in_flight:
+                overlaps.append(lower)
+            in_flight.add(lower)
+            evaluated.append((threading.current_thread().name, lower))
+        time.sleep(0.3)  # long enough for the other workers to try the same chunk
+        try:
+            return real_facts(plan, lower, upper, today)
+        finally:
+            with guard:
+                in_flight.discard(lower)
+
+    def review_summaries_write(**kwargs: Any) -> None:
+        summaries.append(threading.current_thread().name)
+        real_summaries(**kwargs)
+
+    monkeypatch.setattr(reviews, "candidate_facts", candidate_facts)
+    monkeypatch.setattr(reviews, "review_summaries_write", review_summaries_write)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            reviews.tier_review_run(review_id=review.pk)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work, name=f"worker-{n}") for n in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not errors, errors
+
+    lowers = [lower for _, lower in evaluated]
+    assert overlaps == []
+    assert sorted(lowers) == sorted(set(lowers)) and len(lowers) == 6  # each chunk once
+    assert len({name for name, _ in evaluated}) >= 2  # the work was shared
+    assert len(summaries) == 1  # written once, by the worker that finished
+    review.refresh_from_db()
+    assert (review.status, review.accounts_done, review.changes_applied, review.attempts) == (
+        "finished",
+        12,
+        12,
+        1,
+    )
+    assert _changes_per_account(review) == [1] * 12
+    assert [Account.objects.get(pk=a.pk).tier_code for a in accounts] == EXPECTED
+
+
+CHILD = """
+import os, sys, time
+import django
+django.setup()
+from segmentation.services import reviews
+reviews.SQL_CHUNK_IDS = 2
+real = reviews.candidate_facts
+calls = {"n": 0}
+def candidate_facts(*args, **kwargs):
+    calls["n"] += 1
+    if calls["n"] == 2:
+        print("holding", flush=True)
+        time.sleep(600)
+    return real(*args, **kwargs)
+reviews.candidate_facts = candidate_facts
+reviews.tier_review_run(review_id=int(sys.argv[1]))
+"""
+
+
+def test_a_worker_process_killed_in_a_chunk_releases_it_and_another_finishes_nothing_twice(monkeypatch):
+    accounts = _accounts()
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
+    review = _review()
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "csplatform.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(review.pk)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "holding"  # it committed one chunk, holds the second
+        held = TierReviewChunk.objects.filter(review=review).order_by("lower")[1]
+
+        # Meanwhile this worker takes every other chunk, never the held one, and cannot finish.
+        assert reviews.tier_review_run(review_id=review.pk) is None
+        assert list(TierReviewChunk.objects.filter(review=review, done_at__isnull=True)) == [held]
+
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    # PostgreSQL rolled the dead worker's transaction back and released its chunk.
+    for _ in range(50):
+        finished = reviews.tier_review_run(review_id=review.pk)
+        if finished is not None:
+            break
+        time.sleep(0.1)
+    assert finished is not None
+    assert (finished.status, finished.accounts_done, finished.changes_applied) == ("finished", 12, 12)
+    assert _changes_per_account(review) == [1] * 12
+    assert [Account.objects.get(pk=a.pk).tier_code for a in accounts] == EXPECTED
