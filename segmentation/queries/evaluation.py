@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from psycopg import sql
 
-from accounts.models import UsageSnapshot
+from accounts.models import Account, UsageSnapshot
 
 from ..models import AccountTierState, ChangeStatus, OverrideStatus, TierChange, TierOverride
 
@@ -35,6 +35,31 @@ def tier_states_of(*, account_ids: Sequence[int]) -> dict[int, tuple[str, int, i
     ).format(states=sql.Identifier(AccountTierState._meta.db_table))
     rows = _fetch(statement, {"account_ids": list(account_ids)})
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
+def lock_for_write(*, account_ids: Sequence[int]) -> tuple[dt.datetime, set[int]]:
+    """Lock these accounts' rows until the transaction ends; return (this transaction's start,
+    the ids whose tier an evaluation begun later has written meanwhile).
+
+    Two statements on purpose: the second takes its snapshot after the first has waited for the
+    locks, so it sees what a concurrent evaluation of the same accounts committed. Locks are taken
+    in id order, the order every evaluation takes them, so two evaluations cannot deadlock.
+    ``transaction_timestamp()`` is earlier than every read of the transaction: it is the moment
+    the evaluation's facts are at least as fresh as."""
+    ids = list(account_ids)
+    lock = sql.SQL("SELECT id FROM {accounts} WHERE id = ANY(%(account_ids)s) ORDER BY id FOR UPDATE").format(
+        accounts=sql.Identifier(Account._meta.db_table)
+    )
+    newer = sql.SQL(
+        "SELECT transaction_timestamp(), "
+        "COALESCE(array_agg(account_id) FILTER (WHERE evaluated_at > transaction_timestamp()), '{{}}') "
+        "FROM {states} WHERE account_id = ANY(%(account_ids)s)"
+    ).format(states=sql.Identifier(AccountTierState._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(lock, {"account_ids": ids})
+        cursor.execute(newer, {"account_ids": ids})
+        started, superseded = cursor.fetchone()
+    return started, set(superseded)
 
 
 def active_overrides_of(

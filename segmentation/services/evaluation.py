@@ -2,9 +2,16 @@
 
 Reviews, event-driven re-evaluation, initial tiering and override expiry all end in
 ``evaluate_batch``: per batch it reads tier state, overrides and signals in a handful of queries,
-evaluates in Python (``segmentation.engine``), and writes with set-based statements. The account
-update is conditional on the tier the batch read, so a concurrent override or event wins: an
-account whose tier moved under the batch is left alone and re-evaluated by an event task.
+evaluates in Python (``segmentation.engine``), and writes with set-based statements.
+
+Concurrent evaluations of one account (a review chunk and the event task of a sync that changed
+it meanwhile) are ordered by when their transactions began: the batch locks its accounts just
+before writing, and an account whose state was written by an evaluation begun later (so with
+facts at least as new) is left to that one; the stored ``evaluated_at`` is that start. The
+account update is also conditional on the tier the batch read, so a concurrent override or
+proposal decision wins: an account whose tier moved under the batch is left alone and
+re-evaluated by an event task. Locks are held from the writes to the commit only, so callers
+keep that part of their transaction short.
 """
 
 from __future__ import annotations
@@ -60,6 +67,8 @@ class BatchOutcome:
     changed_account_ids: list[int] = field(default_factory=list)
     # Accounts whose tier moved under the batch (an override, an event): re-evaluated separately.
     skipped_account_ids: list[int] = field(default_factory=list)
+    # Accounts a later evaluation (with newer facts) wrote while this batch ran: left to it.
+    overtaken_account_ids: list[int] = field(default_factory=list)
 
 
 def active_policy_snapshot() -> PolicySnapshot:
@@ -158,7 +167,7 @@ def evaluate_batch(
                 last_review_id=review_id if source == ChangeSource.REVIEW else last_review,
                 steps=result.steps,
                 flags=result.flags,
-                evaluated_at=now,
+                evaluated_at=now,  # the transaction's start, set when the rows are locked
                 evaluated_with=policy.fingerprint,
                 evaluated_acv=account.acv,
                 tier_written_at=account.tier_updated_at,  # moved to ``now`` below when written
@@ -228,6 +237,18 @@ def evaluate_batch(
                 )
             )
 
+    # Lock the batch's accounts for the writes, and leave out those an evaluation begun after
+    # this one's reads has written meanwhile: its facts are newer, a stale outcome never
+    # overwrites it (a review chunk that read an account before a sync changed it, say).
+    read_at, newer = evaluation_sql.lock_for_write(account_ids=ids)
+    if newer:
+        outcome.overtaken_account_ids = sorted(newer)
+        account_writes = [row for row in account_writes if row[0] not in newer]
+        state_rows = [s for s in state_rows if s.account_id not in newer]
+        pending_changes = {a: c for a, c in pending_changes.items() if a not in newer}
+        superseded = [a for a in superseded if a not in newer]
+    for state_row in state_rows:
+        state_row.evaluated_at = read_at
     written = set(bulk_writes.write_account_tiers(account_writes, now))
     outcome.skipped_account_ids = [row[0] for row in account_writes if row[0] not in written]
     skipped = set(outcome.skipped_account_ids)
