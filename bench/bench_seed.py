@@ -3,12 +3,12 @@
 Measured: the real command in its own process (start-up included) on a freshly created and
 migrated database (creating and migrating it is not timed): the demo people, 100,000 accounts,
 contacts, 26 weekly usage snapshots and two years of renewal outcomes for the detailed accounts,
-the commit with its deferred foreign-key checks, and the work the commit hands on: a Celery
-worker started as the Procfile starts it (thread pool, 4 threads, on ``CELERY_BROKER_URL``, queue
-purged first) runs the initial tiering the command queued. The clock stops when the command has
+the commit with its deferred foreign-key checks, and the work the commit hands on: the Celery
+workers started as the Procfile starts them (``bench.workers``, on ``CELERY_BROKER_URL``, queues
+purged first) run the initial tiering the command queued. The clock stops when the command has
 exited and every account has a tier. Goal: at most 60 seconds, in absolute terms. (The demo
 engagement history the command also queues, touchpoints and tasks over the tiered book, runs
-after the tiers in the worker; it is not part of this figure and the worker is stopped.)
+after the tiers in the workers; it is not part of this figure and the workers are stopped.)
 
 Reported alongside, not judged: a raw psycopg COPY of 100,000 minimal account rows into the same
 fresh database (the floor of writing the accounts alone), so a reader sees what the realistic
@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bench import workers as bench_workers
 from bench.common import Context, Result
 
 ORDER = 10
@@ -127,65 +127,25 @@ def _tier_counts(url: str) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "csplatform", "purge", "-f"],
-        cwd=BASE_DIR,
-        env=env,
-        check=False,
-        capture_output=True,
-        timeout=120,
-    )
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "csplatform",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"seed-{os.getpid()}@%h",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
 def run(ctx: Context) -> list[Result]:
     url = _fresh_database(os.environ["DATABASE_URL"])
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-    worker = None
     try:
         _manage(["migrate", "--noinput", "--verbosity", "0"], env)
         floor = _raw_copy_floor(url, ACCOUNTS)
-        worker = _worker(env)
-        time.sleep(3)  # the worker is up before the clock starts, as in production
-        started = time.perf_counter()
-        done = _manage(["seed_demo", "--accounts", str(ACCOUNTS)], env)
-        command_seconds = time.perf_counter() - started
-        deadline = started + TIMEOUT_SECONDS
-        accounts, untiered = _tier_counts(url)
-        while untiered and time.perf_counter() < deadline:
-            time.sleep(0.25)
+        bench_workers.purge(env)
+        with bench_workers.procfile_workers(prefix="seed", env=env):
+            time.sleep(3)  # the workers are up before the clock starts, as in production
+            started = time.perf_counter()
+            done = _manage(["seed_demo", "--accounts", str(ACCOUNTS)], env)
+            command_seconds = time.perf_counter() - started
+            deadline = started + TIMEOUT_SECONDS
             accounts, untiered = _tier_counts(url)
-        seconds = time.perf_counter() - started
+            while untiered and time.perf_counter() < deadline:
+                time.sleep(0.25)
+                accounts, untiered = _tier_counts(url)
+            seconds = time.perf_counter() - started
     finally:
-        if worker is not None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
         _drop_database(url)
     if accounts != ACCOUNTS or untiered:
         raise RuntimeError(f"seed_demo left {accounts} accounts, {untiered} without a tier")

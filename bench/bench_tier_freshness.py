@@ -1,9 +1,11 @@
 """Tier freshness: how long after a CRM sync changes an ACV is the new tier visible in the API,
 while a full tier review of the book runs?
 
-A real Celery worker runs on Redis (``CELERY_BROKER_URL``) as the Procfile starts it (thread pool,
-4 threads). A full review of every account (1,000,000 on the bench database) is started first,
-with every 20th account's ACV moved across a threshold so it has real work; while it runs, this
+Real Celery workers run on Redis (``CELERY_BROKER_URL``) as the Procfile starts them
+(``bench.workers``: the default worker, which the review's chunk tasks fill, and the interactive
+worker, which consumes the event re-evaluations' queue). A full review of every account
+(1,000,000 on the bench database) is started first, with every 20th account's ACV moved across
+a threshold so it has real work; while it runs, this
 process pushes 50 ACV changes, one at a time, through ``POST /api/v1/accounts/sync/`` as an
 integration user and polls ``GET /api/v1/accounts/{id}/`` until the account shows its new tier.
 ``BENCH_FRESHNESS_ACCOUNTS`` shrinks the book while developing.
@@ -19,15 +21,15 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
+from contextlib import ExitStack
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
 
+from bench import workers as bench_workers
 from bench.common import Context, Result
 
 ORDER = 45
@@ -38,32 +40,6 @@ ACCOUNTS = int(os.environ.get("BENCH_FRESHNESS_ACCOUNTS", "1000000"))
 TIMEOUT_SECONDS = 60.0
 POLL_INTERVAL = 0.02
 CRM_SOURCE = "bench-freshness"
-
-
-def _start_worker() -> subprocess.Popen[bytes]:
-    var_dir = os.environ.get("VAR_DIR") or str(settings.VAR_DIR)
-    env = {**os.environ, "LOG_LEVEL": "WARNING", "VAR_DIR": var_dir}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "csplatform",
-            "worker",
-            "--pool=threads",
-            "--concurrency=4",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"freshness-{os.getpid()}@%h",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _client() -> Any:
@@ -142,7 +118,10 @@ def run(ctx: Context) -> list[Result]:
     total = ensure_accounts(ACCOUNTS)
     client = _client()
     external_ids = [f"F-{i:03d}" for i in range(CHANGES)]
-    worker = _start_worker()
+    env = {**os.environ, "VAR_DIR": os.environ.get("VAR_DIR") or str(settings.VAR_DIR)}
+    bench_workers.purge(env)
+    workers = ExitStack()
+    workers.enter_context(bench_workers.procfile_workers(prefix="freshness", env=env))
     try:
         # Create the accounts (and wait until the worker tiered the last one: it is ready then).
         for external_id in external_ids:
@@ -180,11 +159,7 @@ def run(ctx: Context) -> list[Result]:
         TierReview.objects.filter(is_open=True).update(
             status="failed", is_open=None, error="Stopped at the end of the freshness benchmark."
         )
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        workers.close()
         Account.objects.filter(crm_source=CRM_SOURCE).delete()
     p95 = statistics.quantiles(waits, n=20)[-1]
     sync_median = statistics.median(syncs)
@@ -195,7 +170,7 @@ def run(ctx: Context) -> list[Result]:
             unit="s",
             goal=GOAL_SECONDS,
             note=(
-                f"{CHANGES} ACV changes via sync, worker (4 threads) on "
+                f"{CHANGES} ACV changes via sync, Procfile workers ({bench_workers.describe()}) on "
                 f"{settings.CELERY_BROKER_URL.split('@')[-1]}; a full review of {total:,} accounts running "
                 f"during {during} of them (review(s) #{', #'.join(map(str, reviews))}, "
                 f"{reviewed:,} accounts reviewed meanwhile); "

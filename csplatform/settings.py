@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -213,6 +214,15 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # A task whose on-commit publish failed is re-published by the sweeper after this many seconds.
 DISPATCH_SWEEP_GRACE_SECONDS = env.int("DISPATCH_SWEEP_GRACE_SECONDS", default=30)
+# Two queues. Work a person waits for (a sync's or an edit's tier re-evaluation, a few accounts)
+# goes to ``interactive``, which a worker of its own consumes (Procfile, docker-compose.yml): a
+# tier review's chunk tasks, on the default queue, can fill every slot of the other workers for
+# minutes and must not delay it. A worker started without ``-Q`` consumes both queues, so a
+# deployment without the interactive worker still runs everything.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+INTERACTIVE_QUEUE = "interactive"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(INTERACTIVE_QUEUE))
+CELERY_TASK_ROUTES = {"segmentation.reevaluate_accounts": {"queue": INTERACTIVE_QUEUE}}
 # A tier review queues this many tasks; each claims chunks until none is left, so as many worker
 # processes as that work on it at once (segmentation.services.reviews).
 TIER_REVIEW_TASKS = env.int("TIER_REVIEW_TASKS", default=4)
