@@ -319,9 +319,10 @@ def test_a_chunk_with_rules_reads_signals_in_a_fixed_number_of_queries(django_as
 
     for size in (5, 60):
         facts = chunk(size)
-        # states, overrides, proposals, usage, contacts, account update, state upsert, change insert,
-        # and whether a webhook endpoint listens for tier changes
-        with django_assert_max_num_queries(11):
+        # states, overrides, proposals, usage, contacts, the accounts' row locks, evaluations begun
+        # since, account update, state upsert, change insert, and whether a webhook endpoint
+        # listens for tier changes
+        with django_assert_max_num_queries(13):
             outcome = evaluation.evaluate_batch(policy=policy, facts=facts, source="review", review_id=None)
         assert outcome.applied == size
     assert set(Account.objects.values_list("tier_code", flat=True)) == {"MM1"}
