@@ -158,7 +158,7 @@ def run(ctx: Context) -> list[Result]:
             goal=GOAL_SECONDS,
             note=(
                 f"real command on an empty database {command_seconds:.1f} s (commit included), then "
-                f"initial tiers of {accounts:,} accounts by the worker; "
+                f"initial tiers of {accounts:,} accounts by the workers; "
                 f"{summary.group(0) if summary else ''}; raw COPY of {ACCOUNTS:,} minimal accounts "
                 f"{floor:.2f} s (x{seconds / floor:.1f})"
             ),
