@@ -222,7 +222,12 @@ DISPATCH_SWEEP_GRACE_SECONDS = env.int("DISPATCH_SWEEP_GRACE_SECONDS", default=3
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 INTERACTIVE_QUEUE = "interactive"
 CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(INTERACTIVE_QUEUE))
-CELERY_TASK_ROUTES = {"segmentation.reevaluate_accounts": {"queue": INTERACTIVE_QUEUE}}
+# Event-driven work on a few accounts (a sync, a touchpoint, a flag): the tier and the health a
+# person is waiting to see.
+CELERY_TASK_ROUTES = {
+    "segmentation.reevaluate_accounts": {"queue": INTERACTIVE_QUEUE},
+    "segmentation.compute_health_accounts": {"queue": INTERACTIVE_QUEUE},
+}
 # A tier review queues this many tasks; each claims chunks until none is left, so as many worker
 # processes as that work on it at once (segmentation.services.reviews).
 TIER_REVIEW_TASKS = env.int("TIER_REVIEW_TASKS", default=4)

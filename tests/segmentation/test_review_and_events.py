@@ -34,7 +34,9 @@ def _queue_of(task_name: str) -> str:
 
 def test_event_reevaluation_goes_to_the_interactive_queue_and_review_chunks_do_not():
     assert _queue_of("segmentation.reevaluate_accounts") == settings.INTERACTIVE_QUEUE == "interactive"
+    assert _queue_of("segmentation.compute_health_accounts") == "interactive"
     assert _queue_of("segmentation.run_tier_review") == "celery"
+    assert _queue_of("segmentation.nightly_health") == "celery"
     # A worker started without -Q consumes both queues; the Procfile runs one that takes only
     # the interactive queue, so review chunks never occupy it.
     assert {queue.name for queue in current_app.conf.task_queues} == {"celery", "interactive"}
