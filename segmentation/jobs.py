@@ -32,7 +32,7 @@ def reevaluate_accounts(account_ids: list[int]) -> None:
 @shared_task(name="segmentation.assign_initial_tiers")
 def assign_initial_tiers() -> None:
     """Seeded demo data gets its first tiers; accounts that already have one are left alone."""
-    from .services.reviews import tier_assign_initial
+    from .services.initial_tiers import tier_assign_initial
 
     tier_assign_initial()
 
