@@ -120,9 +120,7 @@ def test_many_accounts_sharing_an_acv_get_the_engines_outcome_each():
     expected = _by_engine_one_by_one(ids)
     assert tier_assign_initial() == len(ids)
     assert _written(ids) == expected
-    assert (
-        Account.objects.get(pk=ids[0]).tier_explanation == "ACV 14,999.99 < 15,000 → Mid-Market Tier 3."
-    )
+    assert Account.objects.get(pk=ids[0]).tier_explanation == "ACV 14,999.99 < 15,000 → Mid-Market Tier 3."
 
 
 def test_accounts_that_are_not_fresh_are_evaluated_one_by_one_with_what_they_carry():
