@@ -72,3 +72,14 @@ def nightly_health() -> None:
     from .services.health import health_compute_book
 
     health_compute_book()
+
+
+@shared_task(name="segmentation.count_cost_inputs")
+def count_cost_inputs() -> None:
+    """Nightly, before the review: the cost window moved a day, every account's kept cost-to-serve
+    inputs are counted again (the review's economics summary then reads them as they are)."""
+    if not claim_slot("segmentation.count_cost_inputs", every=timedelta(days=1)):
+        return
+    from .services.cost_inputs import cost_inputs_bring_current
+
+    cost_inputs_bring_current()
