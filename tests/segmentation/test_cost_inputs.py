@@ -129,7 +129,7 @@ def test_writes_by_any_path_mark_the_account_and_are_counted_before_a_read(book)
 
 
 def test_a_moved_window_counts_every_account_again(book):
-    today, (busy, edge, *_rest) = book
+    today, (_busy, edge, *_rest) = book
     cost_inputs_bring_current(today=today)
     later = today + dt.timedelta(days=1)
     # Nothing was written, yet the edge account's tickets left the window.
