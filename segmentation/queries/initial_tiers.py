@@ -71,7 +71,7 @@ def untiered_accounts(*, lower: int, upper: int) -> tuple[list[tuple[int, Decima
         ORDER BY a.id
         """
     ).format(**_identifiers())
-    params = {
+    params: dict[str, Any] = {
         "lower": lower,
         "upper": upper,
         "active": OverrideStatus.ACTIVE.value,
