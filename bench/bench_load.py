@@ -272,7 +272,7 @@ def _review(base: str, token: str, review_id: int) -> dict[str, Any]:
 
 def run(ctx: Context) -> list[Result]:
     from accounts.seeding import ensure_accounts
-    from segmentation.services.reviews import tier_assign_initial
+    from segmentation.services.initial_tiers import tier_assign_initial
 
     total = ensure_accounts(ACCOUNTS)
     tier_assign_initial()  # freshly seeded accounts get their first tier (slow only the first time)

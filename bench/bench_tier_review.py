@@ -11,7 +11,9 @@ rolled back. That is the practical floor: it explains nothing and keeps no histo
 review takes at most 3x as long.
 
 Setup (not timed): ``ensure_accounts(n)``, an untimed review so every account is current, then
-every 20th account's ACV is moved across thresholds (beyond the hysteresis band).
+every 20th account's ACV is moved across thresholds (beyond the hysteresis band). The untimed
+review also counts the kept cost-to-serve inputs in full (the nightly job's work in production);
+the timed review's economics summary counts only what a write marked since, then reads them.
 ``BENCH_TIER_ACCOUNTS`` sets n for development runs.
 """
 

@@ -32,7 +32,7 @@ def reevaluate_accounts(account_ids: list[int]) -> None:
 @shared_task(name="segmentation.assign_initial_tiers")
 def assign_initial_tiers() -> None:
     """Seeded demo data gets its first tiers; accounts that already have one are left alone."""
-    from .services.reviews import tier_assign_initial
+    from .services.initial_tiers import tier_assign_initial
 
     tier_assign_initial()
 
@@ -72,3 +72,14 @@ def nightly_health() -> None:
     from .services.health import health_compute_book
 
     health_compute_book()
+
+
+@shared_task(name="segmentation.count_cost_inputs")
+def count_cost_inputs() -> None:
+    """Nightly, before the review: the cost window moved a day, every account's kept cost-to-serve
+    inputs are counted again (the review's economics summary then reads them as they are)."""
+    if not claim_slot("segmentation.count_cost_inputs", every=timedelta(days=1)):
+        return
+    from .services.cost_inputs import cost_inputs_bring_current
+
+    cost_inputs_bring_current()

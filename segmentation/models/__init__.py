@@ -1,4 +1,5 @@
 from .changes import ChangeSource, ChangeStatus, TierChange
+from .cost_inputs import AccountCostInputs, CostInputsWindow
 from .health import (
     AccountHealth,
     HealthBand,
@@ -14,11 +15,13 @@ from .state import AccountTierState
 from .summaries import OverrideSummary, Quadrant, QuadrantSummary, TierMigration, TierSummary
 
 __all__ = [
+    "AccountCostInputs",
     "AccountHealth",
     "AccountTierState",
     "ApplyMode",
     "ChangeSource",
     "ChangeStatus",
+    "CostInputsWindow",
     "HealthBand",
     "HealthComponent",
     "HealthScorecard",

@@ -24,24 +24,13 @@ from accounts.selectors import CHURNED_STAGE
 
 from .. import economics
 from ..economics import MIN_ANNUALISE_DAYS, CostRates, Quadrant
+from ..models import AccountCostInputs
 
 # Until a higher app registers its minutes, every account has logged none.
 _NO_MINUTES = "SELECT NULL::bigint AS account_id, 0 AS minutes WHERE false"
 
-# (id, acv, cost, quadrant) of the accounts ``{accounts}`` selects (a FROM item aliased ``a``).
-_COSTS = """
-    WITH tickets AS (
-        SELECT account_id, SUM(support_tickets) AS n FROM {usage}
-        WHERE period_start >= %(since)s GROUP BY account_id
-    ),
-    minutes AS ({minutes}),
-    spans AS (
-        SELECT a.id, a.acv, COALESCE(m.minutes, 0) AS minutes, COALESCE(t.n, 0) AS tickets,
-               %(today)s::date - COALESCE(a.contract_start, a.created_at::date) AS days
-        FROM {accounts}
-        LEFT JOIN tickets t ON t.account_id = a.id
-        LEFT JOIN minutes m ON m.account_id = a.id
-    ),
+# The cost and quadrant of each row of ``spans`` (id, acv, minutes, tickets, days served).
+_COSTS_OF_SPANS = """
     costs AS (
         SELECT id, acv,
                (minutes * %(hourly)s + 60 * tickets * %(ticket)s)
@@ -56,6 +45,35 @@ _COSTS = """
            END AS quadrant
     FROM costs
 """
+
+# (id, acv, cost, quadrant) of the accounts ``{accounts}`` selects (a FROM item aliased ``a``).
+_COSTS = (
+    """
+    WITH tickets AS (
+        SELECT account_id, SUM(support_tickets) AS n FROM {usage}
+        WHERE period_start >= %(since)s GROUP BY account_id
+    ),
+    minutes AS ({minutes}),
+    spans AS (
+        SELECT a.id, a.acv, COALESCE(m.minutes, 0) AS minutes, COALESCE(t.n, 0) AS tickets,
+               %(today)s::date - COALESCE(a.contract_start, a.created_at::date) AS days
+        FROM {accounts}
+        LEFT JOIN tickets t ON t.account_id = a.id
+        LEFT JOIN minutes m ON m.account_id = a.id
+    ),"""
+    + _COSTS_OF_SPANS
+)
+
+# The same from the kept inputs (``AccountCostInputs``) of the accounts that have a row.
+_KEPT_COSTS = (
+    """
+    WITH spans AS (
+        SELECT a.id, a.acv, k.minutes, k.tickets,
+               %(today)s::date - COALESCE(a.contract_start, a.created_at::date) AS days
+        FROM {kept} k JOIN {accounts} a ON a.id = k.account_id
+    ),"""
+    + _COSTS_OF_SPANS
+)
 
 
 def _costs(accounts: sql.Composable) -> sql.Composed:
@@ -117,6 +135,29 @@ def costed_quadrant_totals(
         "SELECT acv >= %(high_revenue)s, quadrant, COUNT(*), SUM(acv), SUM(cost) "
         "FROM ({costs}) q GROUP BY 1, 2"
     ).format(costs=_costs(accounts))
+    with connection.cursor() as cursor:
+        cursor.execute(statement, _params(today, rates))
+        return list(cursor.fetchall())
+
+
+def kept_costed_quadrant_totals(
+    *, today: dt.date, rates: CostRates
+) -> list[tuple[bool, str, int, Decimal, Decimal]]:
+    """``costed_quadrant_totals`` from the kept inputs (``AccountCostInputs``), which the caller
+    brought up to date for ``today``'s window (``services.cost_inputs``): one pass over the kept
+    rows joined with their accounts, instead of a year of usage and touchpoints.
+
+    Mirrors ``economics.annual_cost_to_serve`` and ``economics.quadrant_for`` as ``_COSTS`` does;
+    tests/segmentation/test_cost_inputs.py holds both equal."""
+    statement = sql.SQL(
+        "SELECT acv >= %(high_revenue)s, quadrant, COUNT(*), SUM(acv), SUM(cost) "
+        "FROM ({costs}) q GROUP BY 1, 2"
+    ).format(
+        costs=sql.SQL(_KEPT_COSTS).format(
+            kept=sql.Identifier(AccountCostInputs._meta.db_table),
+            accounts=sql.Identifier(Account._meta.db_table),
+        )
+    )
     with connection.cursor() as cursor:
         cursor.execute(statement, _params(today, rates))
         return list(cursor.fetchall())

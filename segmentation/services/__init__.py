@@ -6,6 +6,7 @@ Import from the sub-modules (``segmentation.services.overrides`` ...) or from th
 from .economics import account_cost_to_serve
 from .evaluation import enqueue_reevaluation, evaluate_batch, tier_evaluate_accounts
 from .feedback import override_feedback
+from .initial_tiers import tier_assign_initial
 from .overrides import (
     tier_override_approve,
     tier_override_decline,
@@ -21,7 +22,7 @@ from .policies import (
     tier_policy_update,
 )
 from .proposals import tier_proposal_accept, tier_proposal_reject
-from .reviews import ReviewInProgress, tier_assign_initial, tier_review_run, tier_review_start
+from .reviews import ReviewInProgress, tier_review_run, tier_review_start
 from .simulation import tier_policy_simulate
 
 __all__ = [

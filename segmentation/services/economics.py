@@ -15,6 +15,7 @@ from accounts.models import Account
 from ..economics import CostRates, annual_cost_to_serve, in_cents, quadrant_for, quadrant_of
 from ..models import Quadrant
 from ..queries import economics as economics_sql
+from .cost_inputs import cost_inputs_bring_current
 
 
 def account_cost_to_serve(*, account_id: int, today: dt.date | None = None) -> dict[str, Any]:
@@ -68,7 +69,9 @@ def quadrant_totals(
     by_revenue = revenue_totals() if by_revenue is None else by_revenue
     totals: dict[str, list[Any]] = {q.value: [0, Decimal(0), Decimal(0)] for q in Quadrant}
     costed: dict[bool, list[Any]] = {True: [0, Decimal(0)], False: [0, Decimal(0)]}
-    for high, quadrant, n, acv, cost in economics_sql.costed_quadrant_totals(today=today, rates=rates):
+    # The kept inputs of the accounts with minutes or tickets, not a year of touchpoints and usage.
+    cost_inputs_bring_current(today=today)
+    for high, quadrant, n, acv, cost in economics_sql.kept_costed_quadrant_totals(today=today, rates=rates):
         totals[quadrant][0] += n
         totals[quadrant][1] += Decimal(acv or 0)
         totals[quadrant][2] += in_cents(Decimal(cost or 0))

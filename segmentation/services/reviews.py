@@ -332,30 +332,3 @@ def candidate_facts(plan: ChunkPlan, lower: int, upper: int, today: dt.date) -> 
     )
     facts = [AccountFacts(*row) for row in rows]
     return ChunkCandidates(len(facts), facts)
-
-
-def tier_assign_initial() -> int:
-    """Give every account without a tier its first tier (source ``initial``), chunk by chunk.
-
-    Used after demo data is seeded. Returns how many accounts got a tier.
-    """
-    policy = PolicySnapshot.from_policy(
-        TierPolicy.objects.prefetch_related("tiers").get(status=PolicyStatus.ACTIVE)
-    )
-    last, assigned = 0, 0
-    while True:
-        with transaction.atomic():
-            ids = list(
-                Account.objects.filter(id__gt=last, tier_code="")
-                .order_by("id")
-                .values_list("id", flat=True)[:PYTHON_CHUNK_IDS]
-            )
-            if not ids:
-                return assigned
-            facts = [
-                AccountFacts(*row)
-                for row in Account.objects.filter(id__in=ids).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
-            ]
-            outcome = evaluate_batch(policy=policy, facts=facts, source=ChangeSource.INITIAL)
-            assigned += outcome.applied
-            last = ids[-1]

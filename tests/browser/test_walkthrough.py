@@ -14,7 +14,7 @@ from accounts.models import Account
 from csplatform import roles
 from engagement.models import HandoffCommitment, Touchpoint
 from segmentation.models import TierOverride
-from segmentation.services.reviews import tier_assign_initial
+from segmentation.services.initial_tiers import tier_assign_initial
 from tests.factories import AccountFactory, ContactFactory, UsageSnapshotFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

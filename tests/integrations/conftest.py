@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Account
-from segmentation.services.reviews import tier_assign_initial
+from segmentation.services.initial_tiers import tier_assign_initial
 from tests.factories import AccountFactory
 
 

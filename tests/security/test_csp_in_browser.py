@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from csplatform import roles
-from segmentation.services.reviews import tier_assign_initial
+from segmentation.services.initial_tiers import tier_assign_initial
 from tests.factories import AccountFactory, ContactFactory, UsageSnapshotFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Account
 from segmentation import entitlements
 from segmentation.models import TierChange
-from segmentation.services.reviews import tier_assign_initial
+from segmentation.services.initial_tiers import tier_assign_initial
 from tests.factories import AccountFactory
 from tests.segmentation.factories import set_active_rules
 

@@ -66,7 +66,7 @@ def test_overview_loads_every_panel_as_a_fragment_and_links_to_none(lena, signed
 def test_migrations_leave_out_the_initial_tiering_and_drill_down_to_exactly_the_accounts_counted(
     alice, lena, signed_in, django_capture_on_commit_callbacks
 ):
-    from segmentation.services.reviews import tier_assign_initial
+    from segmentation.services.initial_tiers import tier_assign_initial
 
     grower = AccountFactory(csm=alice, acv=Decimal("9000"), name="Grower Co")
     AccountFactory.create_batch(3, csm=alice, acv=Decimal("9000"))

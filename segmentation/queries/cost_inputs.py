@@ -1,0 +1,83 @@
+"""Counting the kept cost-to-serve inputs (``AccountCostInputs``): a year's minutes and tickets
+per account, from the usage table and the minutes SQL a higher app registers.
+
+Mirrors the ``tickets`` and ``minutes`` of ``queries.economics._COSTS`` (the same statements
+over the same window); tests/segmentation/test_cost_inputs.py holds the kept figures equal to
+them. Before counting, the kept table is locked against the triggers that mark rows (writers of
+usage and touchpoints wait for the count): the count's statement then sees every write whose
+mark it clears, so no write is lost between a count and its mark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import connection
+from psycopg import sql
+
+from accounts.models import UsageSnapshot
+
+from .. import economics
+from ..models import AccountCostInputs
+
+_NO_MINUTES = "SELECT NULL::bigint AS account_id, 0 AS minutes WHERE false"
+
+_COUNT = """
+    WITH tickets AS (
+        SELECT account_id, SUM(support_tickets) AS n FROM {usage}
+        WHERE period_start >= %(since)s {usage_filter} GROUP BY account_id
+    ),
+    minutes AS (SELECT * FROM ({minutes}) registered {minutes_filter})
+    INSERT INTO {kept} (account_id, minutes, tickets, current)
+    SELECT COALESCE(t.account_id, m.account_id), COALESCE(m.minutes, 0), COALESCE(t.n, 0), true
+    FROM tickets t FULL JOIN minutes m ON m.account_id = t.account_id
+    ON CONFLICT (account_id) DO UPDATE
+    SET minutes = EXCLUDED.minutes, tickets = EXCLUDED.tickets, current = true
+"""
+
+
+def _lock(cursor: object) -> None:
+    # EXCLUSIVE conflicts with the ROW EXCLUSIVE lock of a marking trigger's INSERT.
+    cursor.execute(  # type: ignore[attr-defined]
+        sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(AccountCostInputs._meta.db_table))
+    )
+
+
+def _count(*, since: dt.date, account_ids: Sequence[int] | None) -> sql.Composed:
+    filtered = account_ids is not None
+    return sql.SQL(_COUNT).format(
+        usage=sql.Identifier(UsageSnapshot._meta.db_table),
+        kept=sql.Identifier(AccountCostInputs._meta.db_table),
+        minutes=sql.SQL(economics.minutes_sql() or _NO_MINUTES),
+        usage_filter=sql.SQL("AND account_id = ANY(%(ids)s)" if filtered else ""),
+        # A condition on the grouped column is pushed into the registered SELECT by the planner.
+        minutes_filter=sql.SQL("WHERE account_id = ANY(%(ids)s)" if filtered else ""),
+    )
+
+
+def cost_inputs_count_all(*, since: dt.date) -> int:
+    """Count every account's inputs over the window from ``since`` again (the rows of accounts
+    with neither minutes nor tickets in it go). Returns the rows kept. Call in a transaction."""
+    table = sql.Identifier(AccountCostInputs._meta.db_table)
+    with connection.cursor() as cursor:
+        _lock(cursor)
+        cursor.execute(sql.SQL("DELETE FROM {}").format(table))
+        cursor.execute(_count(since=since, account_ids=None), {"since": since})
+        return int(cursor.rowcount)
+
+
+def cost_inputs_count_stale(*, since: dt.date) -> int:
+    """Count again the inputs of the rows a write marked (not current). Returns how many. Call in
+    a transaction."""
+    table = sql.Identifier(AccountCostInputs._meta.db_table)
+    with connection.cursor() as cursor:
+        _lock(cursor)
+        cursor.execute(sql.SQL("SELECT account_id FROM {} WHERE NOT current").format(table))
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return 0
+        # An account whose activity all went (deleted) keeps no row.
+        cursor.execute(sql.SQL("DELETE FROM {} WHERE account_id = ANY(%(ids)s)").format(table), {"ids": ids})
+        cursor.execute(_count(since=since, account_ids=ids), {"since": since, "ids": ids})
+        return len(ids)
