@@ -23,7 +23,14 @@ from django.utils import timezone
 from accounts.models import Account
 from playbooks.models import Journey, PlaybookStep, StepKind
 
-from ..models import EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus, PlaybookRun, StopReason
+from ..models import (
+    EnrolmentStatus,
+    JourneyEnrolment,
+    OutboundEmailRecord,
+    OutboundStatus,
+    PlaybookRun,
+    StopReason,
+)
 from .queries import journey_enrolments_write_progress
 from .schedule import PlanState, _decide
 from .services import enrolment_start_for_account, journey_settings, recipient_zone, step_due_at
@@ -113,7 +120,7 @@ def journey_replan(
 def _replan_batch(batch: list[JourneyEnrolment], *, now: dt.datetime, cap: int) -> int:
     state = PlanState.load(enrolments=batch, now=now, cap=cap)
     last_sent = dict(
-        OutboundEmail.objects.filter(enrolment_id__in=[e.pk for e in batch])
+        OutboundEmailRecord.objects.filter(enrolment_id__in=[e.pk for e in batch])
         .exclude(status=OutboundStatus.CANCELLED)
         .values("enrolment_id")
         .annotate(at=Max("created_at"))

@@ -10,6 +10,7 @@ from django.conf import settings
 from csplatform.dispatch import enqueue
 from csplatform.scheduling import claim_slot
 
+from .archive import outbound_archive_settled
 from .schedule import DISPATCH_TASK, journey_due_steps_schedule
 from .sending import outbound_dispatch
 from .services import enrolments_stop_for_tier_change
@@ -60,3 +61,11 @@ def journey_replan(*, journey_id: int) -> int:
     from .follow_book import journey_replan as replan
 
     return replan(journey_id=journey_id)
+
+
+@shared_task(name="engagement.journeys_archive_settled", ignore_result=True)
+def journeys_archive_settled() -> dict[str, int]:
+    """Nightly: settled journey emails older than the outbox's window move to the archive."""
+    if not claim_slot("engagement.journeys_archive_settled", every=timedelta(days=1)):
+        return {}
+    return dict(outbound_archive_settled())

@@ -1,5 +1,6 @@
-"""Journeys' hand-written SQL: the outbox's claim and sent-marking, and the scheduler's write of
-where each enrolment stands, each in one statement.
+"""Journeys' hand-written SQL: the outbox's claim and sent-marking, the scheduler's write of
+where each enrolment stands, each in one statement, and the nightly move of settled emails into
+the archive.
 
 The outbox: claiming due emails and recording the sent ones.
 
@@ -22,7 +23,7 @@ from psycopg import sql
 from accounts.models import Contact
 from playbooks.models import Journey
 
-from ..models import JourneyEnrolment, JourneySettings, OutboundEmail, OutboundStatus
+from ..models import JourneyEnrolment, JourneySettings, OutboundEmail, OutboundEmailArchive, OutboundStatus
 from ..models.outbox import OutboundQueueEntry
 from ..sql import render, table
 
@@ -191,3 +192,101 @@ def journey_enrolments_write_progress(*, enrolments: Sequence[JourneyEnrolment])
     }
     with connection.cursor() as cursor:
         cursor.execute(render(_WRITE_PROGRESS.format(enrolments=table(JourneyEnrolment))), params)
+
+
+# --- The nightly archive of settled emails ------------------------------------------------------
+
+_ARCHIVE_COLUMNS = sql.SQL(
+    "id, status, to_email, to_name, subject, body_text, body_html, module_code, detail, attempts, "
+    "next_attempt_at, claim_token, created_at, claimed_at, sent_at, message_id, reviewed_at, "
+    "account_id, contact_id, enrolment_id, journey_id, reviewed_by_id, step_id"
+)
+# The outbox rows of one id range that the archive takes: settled, older than the cutoff, and not
+# in the senders' queue (a settled row never is; a stale entry is left to the sender to remove).
+_ARCHIVABLE = sql.SQL("""
+    o.id > %(after_id)s AND o.id <= %(until_id)s
+    AND o.status = ANY(%(statuses)s) AND o.created_at < %(before)s
+    AND NOT EXISTS (SELECT 1 FROM {queue} q WHERE q.outbound_id = o.id)
+""")
+_ARCHIVE_RANGE_END = sql.SQL("""
+    SELECT max(id), count(*) FROM (
+        SELECT id FROM {outbox} WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s
+    ) chunk
+""")
+# The enrolments of the rows about to move are held (FOR KEY SHARE) until the move commits: a
+# scheduler queueing one of them holds it FOR UPDATE, so it queues either before (the row is
+# still hot: the outbox's unique constraint) or after (the row is archived: the insert guard).
+_ARCHIVE_LOCK_ENROLMENTS = sql.SQL("""
+    SELECT e.id FROM {enrolments} e
+    WHERE e.id IN (SELECT o.enrolment_id FROM {outbox} o WHERE {archivable})
+    ORDER BY e.id FOR KEY SHARE OF e
+""")
+_ARCHIVE_MOVE = sql.SQL("""
+    WITH moved AS (
+        DELETE FROM {outbox} o WHERE {archivable}
+        RETURNING {columns}
+    )
+    INSERT INTO {archive} ({columns}, archived_at)
+    SELECT {columns}, %(now)s FROM moved
+""")
+
+
+class ArchiveChunk(NamedTuple):
+    """One id range of the outbox the archive went through: where it ended, how many rows it
+    held, how many of them moved to the archive."""
+
+    until_id: int
+    scanned: int
+    moved: int
+
+
+def outbound_archive_chunk(
+    *, after_id: int, limit: int, before: dt.datetime, statuses: Sequence[str], now: dt.datetime
+) -> ArchiveChunk | None:
+    """Move the settled rows created before ``before`` among the next ``limit`` outbox rows past
+    ``after_id`` (id order) into the archive, same id and content, stamped ``archived_at = now``;
+    None when no row is left past ``after_id``. One transaction: the rows leave the outbox and
+    arrive in the archive together.
+
+    Mirrors ``OutboundEmail.objects.filter(pk__in=<the range>, status__in=statuses,
+    created_at__lt=before, queue_entry__isnull=True)``: each such row copied to
+    ``OutboundEmailArchive`` and deleted. SQL because the move must be one ``DELETE ... RETURNING``
+    feeding one ``INSERT``: a night's rows in a few statements, nothing read into Python.
+    """
+    outbox = table(OutboundEmail)
+    archivable = _ARCHIVABLE.format(queue=table(OutboundQueueEntry))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            render(_ARCHIVE_RANGE_END.format(outbox=outbox)), {"after_id": after_id, "limit": limit}
+        )
+        until_id, scanned = cursor.fetchone()
+        if until_id is None:
+            return None
+        params = {
+            "after_id": after_id,
+            "until_id": until_id,
+            "statuses": list(statuses),
+            "before": before,
+            "now": now,
+        }
+        cursor.execute(
+            render(
+                _ARCHIVE_LOCK_ENROLMENTS.format(
+                    enrolments=table(JourneyEnrolment), outbox=outbox, archivable=archivable
+                )
+            ),
+            params,
+        )
+        cursor.execute(
+            render(
+                _ARCHIVE_MOVE.format(
+                    outbox=outbox,
+                    archive=table(OutboundEmailArchive),
+                    archivable=archivable,
+                    columns=_ARCHIVE_COLUMNS,
+                )
+            ),
+            params,
+        )
+        moved = cursor.rowcount
+    return ArchiveChunk(until_id=until_id, scanned=scanned, moved=moved)

@@ -12,7 +12,15 @@ from django.urls import reverse
 
 from playbooks.models import Journey, JourneyStep
 
-from ..models import EmailEvent, EnrolmentStatus, JourneyEnrolment, OutboundEmail, OutboundStatus, StopReason
+from ..models import (
+    EmailEvent,
+    EnrolmentStatus,
+    JourneyEnrolment,
+    OutboundEmail,
+    OutboundEmailRecord,
+    OutboundStatus,
+    StopReason,
+)
 from .sending import outbound_stuck
 
 CAP_PREFIX = "Frequency cap"
@@ -51,7 +59,8 @@ def journeys_overview() -> list[JourneyResults]:
         result.enrolled += n
         result.capped_times += capped or 0
         setattr(result, status, getattr(result, status) + n)
-    emails = OutboundEmail.objects.values_list("journey_id", "status").annotate(n=Count("id"))
+    # Archived emails count as much as those still in the outbox.
+    emails = OutboundEmailRecord.objects.values_list("journey_id", "status").annotate(n=Count("id"))
     for journey_id, status, n in emails:
         results[journey_id].counts[status] += n
     unsubscribed = (
@@ -70,7 +79,9 @@ def journey_results(*, journey: Journey) -> JourneyResults:
     steps = {s.pk: StepResults(step=s) for s in journey.steps.order_by("position")}
     by_position = {s.step.position: s for s in steps.values()}
     for row in (
-        OutboundEmail.objects.filter(journey=journey).values("step_id", "status").annotate(n=Count("id"))
+        OutboundEmailRecord.objects.filter(journey=journey)
+        .values("step_id", "status")
+        .annotate(n=Count("id"))
     ):
         steps[row["step_id"]].counts[row["status"]] += row["n"]
     capped = (
@@ -85,7 +96,7 @@ def journey_results(*, journey: Journey) -> JourneyResults:
             by_position[position].counts["capped"] = n
     # An unsubscribe is counted against the last step the contact received before it.
     last_sent = (
-        OutboundEmail.objects.filter(
+        OutboundEmailRecord.objects.filter(
             journey=journey, status=OutboundStatus.SENT, enrolment__stop_reason=StopReason.UNSUBSCRIBED
         )
         .values_list("enrolment_id")
@@ -100,6 +111,8 @@ def journey_results(*, journey: Journey) -> JourneyResults:
         .annotate(n=Count("outbound", distinct=True))
     )
     for step_id, kind, n in reports:
+        if step_id not in steps:  # the email (and its contact) deleted since the report
+            continue
         steps[step_id].reported[kind] += n
         result.reported[kind] += n
     result.steps = list(steps.values())
@@ -137,7 +150,7 @@ def journey_events_for_account(account_id: int, limit: int = 50) -> list[dict[st
     ``url`` (the account's journeys screen).
     """
     rows = (
-        OutboundEmail.objects.filter(account_id=account_id)
+        OutboundEmailRecord.objects.filter(account_id=account_id)
         .exclude(status=OutboundStatus.CANCELLED)
         .select_related("journey", "step")
         .order_by("-created_at", "-id")[:limit]
@@ -168,9 +181,10 @@ def journey_events_for_account(account_id: int, limit: int = 50) -> list[dict[st
     return events
 
 
-def outbound_for_account(*, account_id: int, limit: int = 100) -> QuerySet[OutboundEmail]:
+def outbound_for_account(*, account_id: int, limit: int = 100) -> QuerySet[OutboundEmailRecord]:
+    """The account's latest journey emails, archived or not."""
     return (
-        OutboundEmail.objects.filter(account_id=account_id)
+        OutboundEmailRecord.objects.filter(account_id=account_id)
         .select_related("journey", "step", "contact")
         .order_by("-created_at", "-id")[:limit]
     )
@@ -178,7 +192,7 @@ def outbound_for_account(*, account_id: int, limit: int = 100) -> QuerySet[Outbo
 
 def delivery_totals() -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
-    for row in OutboundEmail.objects.values("status").annotate(n=Count("id")):
+    for row in OutboundEmailRecord.objects.values("status").annotate(n=Count("id")):
         totals[row["status"]] = row["n"]
     totals["stuck"] = outbound_stuck().count()
     totals["unsubscribed"] = JourneyEnrolment.objects.filter(Q(stop_reason=StopReason.UNSUBSCRIBED)).count()

@@ -34,7 +34,7 @@ from django.utils.crypto import constant_time_compare
 
 from accounts.models import Contact
 
-from ..models import EmailEvent, EmailEventKind, OutboundEmail
+from ..models import EmailEvent, EmailEventKind, OutboundEmailRecord
 from .services import contact_bounced, contact_unsubscribe
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _dedupe_key(provider: str, kind: str, event: AnymailTrackingEvent) -> str:
     return f"{provider}:{hashlib.sha256(parts.encode()).hexdigest()}"
 
 
-def _outbound_of(event: AnymailTrackingEvent) -> OutboundEmail | None:
+def _outbound_of(event: AnymailTrackingEvent) -> OutboundEmailRecord | None:
     raw = (event.metadata or {}).get(OUTBOUND_METADATA_KEY)
     try:
         outbound_id = int(raw) if raw not in (None, "") else None
@@ -81,14 +81,15 @@ def _outbound_of(event: AnymailTrackingEvent) -> OutboundEmail | None:
         return None
     if outbound_id is None:
         return None
+    # Archived or not: a report may come weeks after the email (a late open, a click).
     return (
-        OutboundEmail.objects.filter(pk=outbound_id)
+        OutboundEmailRecord.objects.filter(pk=outbound_id)
         .only("id", "journey_id", "account_id", "contact_id")
         .first()
     )
 
 
-def _contact_ids(outbound: OutboundEmail | None, recipient: str) -> list[int]:
+def _contact_ids(outbound: OutboundEmailRecord | None, recipient: str) -> list[int]:
     if outbound is not None:
         return [outbound.contact_id]
     if not recipient:

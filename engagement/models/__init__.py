@@ -16,6 +16,7 @@ from .outbox import (
     OutboundStatus,
     StopReason,
 )
+from .outbox_archive import ARCHIVE_AFTER, SETTLED_STATUSES, OutboundEmailArchive, OutboundEmailRecord
 from .retention import RetentionDaySums
 from .surveys import (
     DEFAULT_QUESTIONS,
@@ -30,8 +31,10 @@ from .tasks import PlaybookRun, Task, TaskStatus
 from .touchpoints import Touchpoint, TouchpointKind
 
 __all__ = [
+    "ARCHIVE_AFTER",
     "DEFAULT_QUESTIONS",
     "SCORE_RANGES",
+    "SETTLED_STATUSES",
     "ChampionWatch",
     "CommitmentStatus",
     "CsmPortfolioSummary",
@@ -54,6 +57,8 @@ __all__ = [
     "NotificationKind",
     "NotificationPreference",
     "OutboundEmail",
+    "OutboundEmailArchive",
+    "OutboundEmailRecord",
     "OutboundStatus",
     "OutgoingMail",
     "PlaybookRun",

@@ -20,8 +20,15 @@ class EmailEvent(models.Model):
     carries its id (sent as metadata); a report about an address only has the contact(s)."""
 
     kind = models.CharField(max_length=12, choices=EmailEventKind.choices)
+    # The email wherever it now lives (the outbox or its archive, same id): no constraint, as an
+    # archived email leaves the outbox table. ``None`` for a report that named no journey email.
     outbound = models.ForeignKey(
-        "engagement.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        "engagement.OutboundEmailRecord",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="events",
+        db_constraint=False,
     )
     journey = models.ForeignKey(
         "playbooks.Journey", null=True, blank=True, on_delete=models.SET_NULL, related_name="email_events"

@@ -25,7 +25,7 @@ from ..models import (
     SCORE_RANGES,
     MailKind,
     MailStatus,
-    OutboundEmail,
+    OutboundEmailRecord,
     OutboundStatus,
     OutgoingMail,
     Survey,
@@ -120,7 +120,7 @@ class SurveyInvitation:
 def survey_was_sent(*, survey: Survey, contact_id: int) -> bool:
     """Whether an email carrying this survey's links went to this contact."""
     if survey.journey_step_id is not None:
-        return OutboundEmail.objects.filter(
+        return OutboundEmailRecord.objects.filter(
             step_id=survey.journey_step_id, contact_id=contact_id, status__in=_CARRIED
         ).exists()
     return OutgoingMail.objects.filter(

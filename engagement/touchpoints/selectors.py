@@ -21,7 +21,7 @@ from ..models import (
     EmailEventKind,
     Flag,
     HandoffCommitment,
-    OutboundEmail,
+    OutboundEmailRecord,
     OutboundStatus,
     SurveyKind,
     Touchpoint,
@@ -94,7 +94,7 @@ def account_timeline(account_id: int, *, limit: int = TIMELINE_LIMIT) -> list[Ti
                 "info",
             )
         )
-    sent = OutboundEmail.objects.filter(account_id=account_id, status=OutboundStatus.SENT)
+    sent = OutboundEmailRecord.objects.filter(account_id=account_id, status=OutboundStatus.SENT)
     for e in sent.order_by("-sent_at")[:limit]:
         items.append(TimelineItem(e.sent_at or e.created_at, "Email", f"“{e.subject}” to {e.to_email}"))
     for c in (

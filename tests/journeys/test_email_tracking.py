@@ -108,9 +108,9 @@ def test_each_report_is_recorded_and_acted_on(client, sent, kind):
     response = post(client, report(record_type, sent, **fields))
     assert response.status_code == 200, response.content
     event = EmailEvent.objects.get()
-    assert (event.kind, event.outbound, event.journey_id, event.account_id, event.contact_id) == (
+    assert (event.kind, event.outbound_id, event.journey_id, event.account_id, event.contact_id) == (
         kind,
-        sent,
+        sent.pk,
         sent.journey_id,
         sent.account_id,
         sent.contact_id,
