@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0009_renewal_outcome_autovacuum'),
-        ('engagement', '0015_bounds'),
+        ('engagement', '0016_touchpoint_cost_inputs'),
         ('playbooks', '0007_bounds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ("django_celery_beat", "0019_alter_periodictasks_options"),

@@ -22,6 +22,6 @@ DROP TRIGGER IF EXISTS cost_inputs_touchpoint_updated ON engagement_touchpoint;
 class Migration(migrations.Migration):
     dependencies = [
         ("engagement", "0015_bounds"),
-        ("segmentation", "0014_cost_inputs_i16d"),
+        ("segmentation", "0014_cost_inputs"),
     ]
     operations = [migrations.RunSQL(_FORWARD, _BACKWARD)]
