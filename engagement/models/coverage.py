@@ -22,6 +22,10 @@ class EntitlementCoverage(models.Model):
     delivered_in_window = models.PositiveIntegerField(default=0)
     planned_in_window = models.DecimalField(max_digits=8, decimal_places=3, default=0)
     computed_on = models.DateField()
+    # The account's tier and CSM when the row was written: the groups ``CoverageSummary`` counts it
+    # under (a CSM change recomputes the account's coverage, which moves it).
+    counted_tier_code = models.CharField(max_length=10, blank=True, default="")
+    counted_csm_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
