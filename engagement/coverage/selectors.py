@@ -143,7 +143,7 @@ def coverage_shares_from_summary(*, today: dt.date) -> dict[str, list[CoverageSh
     csm_ids = {int(r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.CSM and r["key"]}
     usernames = dict(User.objects.filter(pk__in=csm_ids).values_list("pk", "username")) if csm_ids else {}
 
-    def share(row: dict[str, Any], key: str) -> CoverageShare:
+    def share(row: Any, key: str) -> CoverageShare:
         return CoverageShare(
             key=key,
             planned=Decimal(row["planned"] or 0),

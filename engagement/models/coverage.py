@@ -10,7 +10,11 @@ from django.db import models
 
 
 class EntitlementCoverage(models.Model):
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="coverage")
+    # No index of its own: the unique (account, module) index leads with the account, and every
+    # index is written again on each non-HOT update of a nightly rewrite.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="coverage", db_index=False
+    )
     module = models.ForeignKey("playbooks.ServiceModule", on_delete=models.CASCADE, related_name="+")
     cadence_days = models.PositiveIntegerField()
     is_add_on = models.BooleanField(default=False)
