@@ -142,3 +142,33 @@ def test_the_summary_follows_a_new_csm_a_churn_a_tier_change_and_a_delivery(
     )
     assert_summary_agrees(today)
     assert_summary_agrees(today + dt.timedelta(days=100))
+
+
+def _panel(client) -> tuple[str, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/overview/coverage/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.content.decode(), len(captured.captured_queries)
+
+
+def test_the_panel_reads_the_summary_in_as_many_queries_for_any_book_and_its_links_open_as_many(
+    csms, lena, client, frozen_now
+) -> None:
+    import re
+
+    client.force_login(lena)
+    generated_book(21, csms)
+    _, small = _panel(client)
+    for seed in (22, 23, 24):
+        generated_book(seed, csms)
+    html, large = _panel(client)
+    assert large == small, "the coverage panel's queries do not depend on the size of the book"
+    links = re.findall(r'<a href="(/overview/coverage/overdue/\?[^"]+)" data-drilldown>([\d,]+)</a>', html)
+    assert links, "the generated books have overdue accounts"
+    for url, shown in links:
+        page = client.get(url.replace("&amp;", "&")).content.decode()
+        total = re.search(r'data-total="(\d+)"', page)
+        assert total is not None and int(total.group(1)) == int(shown.replace(",", "")), url
