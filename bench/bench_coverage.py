@@ -168,7 +168,7 @@ def run(ctx: Context) -> list[Result]:
         recompute = min(recompute, elapsed())
         after = _row_versions(low, high)
         rewritten.append(sum(1 for key, version in after.items() if before.get(key) != version))
-    stored = EntitlementCoverage.objects.filter(account_id__range=(low, high)).count()
+    stored = EntitlementCoverage.objects.filter(account_id__gte=low, account_id__lte=high).count()
     assert stored == rows, f"coverage holds {stored} rows for the chunk, the aggregate counts {rows}"
     return [
         Result(

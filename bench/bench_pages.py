@@ -12,8 +12,9 @@ The overview page loads its panels as parallel HTMX requests, so its figure is t
 Setup (not timed): ``ensure_accounts(n)``, a bench CSM owning 500 accounts (a fifth flagged,
 with overdue tasks and commitments beyond the tier) and a bench leader, a finished tier review
 when there is none (panels read the summary tables a review writes), the CSM portfolio summary
-refreshed as the nightly job does (the bench bulk-creates accounts without signals), static files
-collected.
+refreshed as the nightly job does (the bench bulk-creates accounts without signals), the renewal
+outcomes of ended days settled as the nightly retention job does (the retention and override
+panels read their day sums), static files collected.
 
 ``BENCH_PAGES_ACCOUNTS`` (default 1,000,000) and ``BENCH_PAGES_SAMPLES`` (default 40) shrink the
 run while developing.
@@ -259,6 +260,11 @@ def run(ctx: Context) -> list[Result]:
     started = time.perf_counter()
     csm_portfolio_refresh()
     review_note += f", portfolio summary refreshed in {time.perf_counter() - started:.1f} s"
+    from engagement.retention.services import renewal_segments_settle
+
+    started = time.perf_counter()
+    settled = renewal_segments_settle()
+    review_note += f", {settled:,} renewal outcomes settled in {time.perf_counter() - started:.1f} s"
     # A database just bulk-loaded has no planner statistics until autovacuum comes by; a
     # production database has them, so measure with them.
     with connection.cursor() as cursor:

@@ -23,7 +23,14 @@ from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus, TierEntitlement
 from segmentation.models import Tier
 
-from ..models import EntitlementCoverage, ModuleDelivery
+from ..clock import local_today
+from ..models import (
+    CoverageSummary,
+    CoverageSummaryBase,
+    CoverageSummaryDimension,
+    EntitlementCoverage,
+    ModuleDelivery,
+)
 from ..sql import render, table
 
 # Named parameters of ``_CURRENT``: policy_id, today, window_start, window_days, churned_stage (a
@@ -42,7 +49,8 @@ _CURRENT = sql.SQL("""
         SELECT a.id AS account_id, e.module_id,
                LEAST(ad.cadence_days, e.cadence_days) AS cadence_days,
                COALESCE(ad.cadence_days < e.cadence_days, FALSE) AS is_add_on,
-               COALESCE(CAST(a.tier_updated_at AS date), CAST(a.created_at AS date)) AS since
+               COALESCE(CAST(a.tier_updated_at AS date), CAST(a.created_at AS date)) AS since,
+               a.tier_code, a.csm_id
         FROM {accounts} a
         JOIN {tiers} t ON t.code = a.tier_code AND t.policy_id = %(policy_id)s
         JOIN {entitlements} e ON e.tier_id = t.id
@@ -50,7 +58,8 @@ _CURRENT = sql.SQL("""
         WHERE e.cadence_days IS NOT NULL AND a.lifecycle_stage <> %(churned_stage)s AND {account_scope}
         UNION ALL
         -- Add-ons for modules the tier does not recur.
-        SELECT ad.account_id, ad.module_id, ad.cadence_days, TRUE AS is_add_on, ad.since
+        SELECT ad.account_id, ad.module_id, ad.cadence_days, TRUE AS is_add_on, ad.since,
+               a.tier_code, a.csm_id
         FROM addon ad
         JOIN {accounts} a ON a.id = ad.account_id
         WHERE a.lifecycle_stage <> %(churned_stage)s AND NOT EXISTS (
@@ -72,7 +81,8 @@ _CURRENT = sql.SQL("""
            COALESCE(dl.in_window, 0) AS delivered_in_window,
            ROUND(LEAST(%(window_days)s, GREATEST(0, %(today)s::date - m.since)) / m.cadence_days::numeric, 3)
                AS planned_in_window,
-           %(today)s::date AS computed_on
+           %(today)s::date AS computed_on,
+           m.tier_code AS counted_tier_code, m.csm_id AS counted_csm_id
     FROM m
     LEFT JOIN dl ON dl.account_id = m.account_id AND dl.module_id = m.module_id
 """)
@@ -85,6 +95,8 @@ _CHANGING = (
     "next_due_on",
     "delivered_in_window",
     "planned_in_window",
+    "counted_tier_code",
+    "counted_csm_id",
 )
 _COLUMNS = ("account_id", "module_id", *_CHANGING, "computed_on")
 _NEW = sql.Identifier("engagement_coverage_new")  # a temporary table, one per transaction
@@ -93,7 +105,6 @@ _NEW = sql.Identifier("engagement_coverage_new")  # a temporary table, one per t
 # what is new, delete what is no longer owed) instead of a per-row conflict check, so a run
 # where little changed mostly reads.
 _WRITE = [
-    sql.SQL("ANALYZE {new}"),
     sql.SQL(
         "UPDATE {coverage} AS c SET {assignments} FROM {new} AS n "
         "WHERE c.account_id = n.account_id AND c.module_id = n.module_id "
@@ -108,6 +119,68 @@ _WRITE = [
         "(SELECT 1 FROM {new} AS n WHERE n.account_id = c.account_id AND n.module_id = c.module_id)"
     ),
 ]
+
+
+# --- The per-tier and per-CSM summary (``CoverageSummary``), kept by every rewrite ---------------
+# One writer of the summary at a time (a transaction-scoped advisory lock): a rewrite adds signed
+# differences, a new base day folds buckets; both read and write the same few rows.
+_SUMMARY_LOCK = sql.SQL("SELECT pg_advisory_xact_lock(hashtext('engagement.coverage_summary'))")
+# The base day only moves forward; due days before it fold into the NULL bucket (overdue from
+# the base day on, whatever day the panel is read).
+_SUMMARY_REBASE = [
+    sql.SQL("INSERT INTO {base} (id, base_on) VALUES (1, %(base_on)s) ON CONFLICT (id) DO NOTHING"),
+    sql.SQL("""
+        WITH folded AS (
+            DELETE FROM {summary} WHERE due_on < %(base_on)s
+            RETURNING dimension, key, entitlements, accounts, planned, delivered_on_time
+        )
+        INSERT INTO {summary} AS s
+            (dimension, key, due_on, entitlements, accounts, planned, delivered_on_time)
+        SELECT dimension, key, NULL, SUM(entitlements), SUM(accounts), SUM(planned), SUM(delivered_on_time)
+        FROM folded GROUP BY dimension, key
+        ON CONFLICT (dimension, key, due_on) DO UPDATE SET {add}"""),
+    sql.SQL("UPDATE {base} SET base_on = %(base_on)s WHERE id = 1 AND base_on < %(base_on)s"),
+]
+# What the scope's rows add to the summary now (the computed rows, +1) minus what they added
+# before (the stored rows, -1), per tier and per CSM and due-day bucket: entitlements by their
+# next due day, accounts by the earliest next due day of their entitlements.
+_SUMMARY_DELTA = sql.SQL("""
+    WITH base AS (SELECT base_on FROM {base} WHERE id = 1),
+    signed AS ({signed}),
+    cells AS (
+        SELECT tier, csm, next_due_on AS due_on, SUM(sign) AS entitlements, 0 AS accounts,
+               SUM(sign * planned) AS planned, SUM(sign * on_time) AS on_time
+        FROM signed GROUP BY tier, csm, next_due_on
+        UNION ALL
+        SELECT tier, csm, first_due, 0, SUM(sign), 0, 0
+        FROM (SELECT tier, csm, sign, MIN(next_due_on) AS first_due
+              FROM signed GROUP BY account_id, tier, csm, sign) per_account
+        GROUP BY tier, csm, first_due
+    )
+    INSERT INTO {summary} AS s (dimension, key, due_on, entitlements, accounts, planned, delivered_on_time)
+    SELECT d.dimension,
+           CASE d.dimension WHEN %(tier_dimension)s THEN cells.tier ELSE COALESCE(cells.csm::text, '') END,
+           CASE WHEN cells.due_on < base.base_on THEN NULL ELSE cells.due_on END,
+           SUM(cells.entitlements), SUM(cells.accounts), SUM(cells.planned), SUM(cells.on_time)
+    FROM cells CROSS JOIN base
+    CROSS JOIN (VALUES (%(tier_dimension)s), (%(csm_dimension)s)) AS d (dimension)
+    GROUP BY 1, 2, 3
+    HAVING SUM(cells.entitlements) <> 0 OR SUM(cells.accounts) <> 0
+        OR SUM(cells.planned) <> 0 OR SUM(cells.on_time) <> 0
+    ON CONFLICT (dimension, key, due_on) DO UPDATE SET {add}""")
+_SIGNED_ROWS = sql.SQL("""
+        SELECT account_id, counted_tier_code AS tier, counted_csm_id AS csm, next_due_on,
+               planned_in_window AS planned,
+               LEAST(delivered_in_window::numeric, planned_in_window) AS on_time, {sign} AS sign
+        FROM {rows} c WHERE {scope}""")
+_SUMMARY_PRUNE = sql.SQL(
+    "DELETE FROM {summary} WHERE entitlements = 0 AND accounts = 0 AND planned = 0 AND delivered_on_time = 0"
+)
+_SUMMARY_ADD = sql.SQL(
+    "entitlements = s.entitlements + EXCLUDED.entitlements, accounts = s.accounts + EXCLUDED.accounts, "
+    "planned = s.planned + EXCLUDED.planned, "
+    "delivered_on_time = s.delivered_on_time + EXCLUDED.delivered_on_time"
+)
 
 
 def _scope(
@@ -195,9 +268,53 @@ def coverage_rewrite(
             render(sql.SQL("CREATE TEMPORARY TABLE {new} AS {current}").format(new=_NEW, current=current)),
             params,
         )
+        cursor.execute(render(sql.SQL("ANALYZE {}").format(_NEW)))
+        # The summary first: what the stored rows added before is read before they are rewritten.
+        signed = sql.SQL(" UNION ALL ").join(
+            [
+                _SIGNED_ROWS.format(
+                    sign=sql.Literal(-1), rows=table(EntitlementCoverage), scope=identifiers["coverage_scope"]
+                ),
+                _SIGNED_ROWS.format(sign=sql.Literal(1), rows=_NEW, scope=sql.SQL("TRUE")),
+            ]
+        )
+        _summary_add(cursor, signed=signed, params=params, base_on=min(today, local_today()))
         for statement in _WRITE:
             cursor.execute(render(statement.format(**identifiers)), params)
         cursor.execute(render(sql.SQL("DROP TABLE {}").format(_NEW)))
+
+
+def _summary_add(cursor: Any, *, signed: sql.Composable, params: dict[str, Any], base_on: dt.date) -> None:
+    """Add ``signed`` (coverage rows with a sign: +1 counted from now on, -1 no longer) to
+    ``CoverageSummary``, after moving its base day to ``base_on`` when that is later."""
+    names = {
+        "summary": table(CoverageSummary),
+        "base": table(CoverageSummaryBase),
+        "add": _SUMMARY_ADD,
+        "coverage": table(EntitlementCoverage),
+    }
+    cursor.execute(render(_SUMMARY_LOCK))
+    for statement in _SUMMARY_REBASE:
+        cursor.execute(render(statement.format(**names)), {"base_on": base_on})
+    delta_params = {
+        **params,
+        "tier_dimension": CoverageSummaryDimension.TIER.value,
+        "csm_dimension": CoverageSummaryDimension.CSM.value,
+    }
+    cursor.execute(render(_SUMMARY_DELTA.format(signed=signed, **names)), delta_params)
+    cursor.execute(render(_SUMMARY_PRUNE.format(**names)))
+
+
+def coverage_summary_rebuild(*, base_on: dt.date) -> None:
+    """Rewrite ``CoverageSummary`` from every stored coverage row, folding due days before
+    ``base_on``: for a database whose summary is missing or was changed by hand. The rewrites
+    keep it true otherwise."""
+    signed = _SIGNED_ROWS.format(sign=sql.Literal(1), rows=table(EntitlementCoverage), scope=sql.SQL("TRUE"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(render(_SUMMARY_LOCK))
+        cursor.execute(render(sql.SQL("DELETE FROM {}").format(table(CoverageSummary))))
+        cursor.execute(render(sql.SQL("DELETE FROM {}").format(table(CoverageSummaryBase))))
+        _summary_add(cursor, signed=signed, params={}, base_on=base_on)
 
 
 def coverage_share_by_group(

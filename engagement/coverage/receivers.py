@@ -29,6 +29,7 @@ def on_tier_changes_applied(sender: Any, *, account_ids: list[int], source: str,
 
 @receiver(accounts_changed, dispatch_uid="engagement.coverage.accounts_changed")
 def on_accounts_changed(sender: Any, *, account_ids: list[int], fields: Any = None, **kwargs: Any) -> None:
-    if "lifecycle_stage" in set(fields or ()):
-        # A churned account is owed nothing; one that comes back is owed its tier's service again.
+    # A churned account is owed nothing; one that comes back is owed its tier's service again. A
+    # new CSM takes the account's coverage into their row of the summary.
+    if set(fields or ()) & {"lifecycle_stage", "csm"}:
         enqueue(jobs.coverage_recompute_accounts, account_ids=list(account_ids))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, DecimalField, F, Max, Q, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Least
@@ -13,9 +14,16 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.selectors import in_active_book
+from csplatform.models import User
 from playbooks.selectors import active_policy, entitlements_for_account
 
-from ..models import EntitlementCoverage, ModuleDelivery
+from ..models import (
+    CoverageSummary,
+    CoverageSummaryBase,
+    CoverageSummaryDimension,
+    EntitlementCoverage,
+    ModuleDelivery,
+)
 from .queries import coverage_share_by_group
 
 
@@ -108,6 +116,56 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
         )
         for row in rows
     ]
+
+
+def coverage_shares_from_summary(*, today: dt.date) -> dict[str, list[CoverageShare]] | None:
+    """``coverage_share`` per tier and per CSM (keys "tier" and "csm"), read from
+    ``CoverageSummary`` (a few rows per tier and CSM, whatever the size of the book) in three
+    queries. None when ``today`` is before the summary's base day (it cannot tell which of the
+    due days it folded had passed by then): read ``coverage_share`` instead.
+
+    A test holds it equal to ``coverage_share`` over generated books, before and after changes.
+    """
+    base = CoverageSummaryBase.objects.filter(pk=1).values_list("base_on", flat=True).first()
+    if base is not None and today < base:
+        return None
+    overdue = Q(due_on__isnull=True) | Q(due_on__lt=today)
+    rows = list(
+        CoverageSummary.objects.values("dimension", "key")
+        .annotate(
+            planned=Sum("planned"),
+            delivered=Sum("delivered_on_time"),
+            overdue=Coalesce(Sum("entitlements", filter=overdue), 0),
+            overdue_accounts=Coalesce(Sum("accounts", filter=overdue), 0),
+        )
+        .order_by()
+    )
+    csm_ids = {int(r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.CSM and r["key"]}
+    usernames = dict(User.objects.filter(pk__in=csm_ids).values_list("pk", "username")) if csm_ids else {}
+
+    def share(row: Any, key: str) -> CoverageShare:
+        return CoverageShare(
+            key=key,
+            planned=Decimal(row["planned"] or 0),
+            delivered_on_time=Decimal(row["delivered"] or 0),
+            overdue=int(row["overdue"]),
+            overdue_accounts=int(row["overdue_accounts"]),
+        )
+
+    by_tier = sorted(
+        (share(r, r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.TIER),
+        key=lambda s: s.key,
+    )
+    # As ``coverage_share`` orders them: by username, the accounts without a CSM last.
+    by_csm = sorted(
+        (
+            share(r, usernames.get(int(r["key"]), "") if r["key"] else "")
+            for r in rows
+            if r["dimension"] == CoverageSummaryDimension.CSM
+        ),
+        key=lambda s: (s.key == "", s.key),
+    )
+    return {"tier": by_tier, "csm": by_csm}
 
 
 def overdue_account_ids(

@@ -17,7 +17,13 @@ from csplatform.htmx import (
 from segmentation.models import PolicyStatus, Tier
 
 from ..clock import local_today
-from .selectors import CoverageShare, coverage_for_account, coverage_share, overdue_account_ids
+from .selectors import (
+    CoverageShare,
+    coverage_for_account,
+    coverage_share,
+    coverage_shares_from_summary,
+    overdue_account_ids,
+)
 
 SECTIONS = "engagement/account_sections.html"
 PANELS = "engagement/panels.html"
@@ -34,7 +40,11 @@ def account_coverage(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 @leaders_only
 def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
     today = local_today()
-    shares = {row.key: row for row in coverage_share(group_by="tier", today=today)}
+    # The summary kept by every coverage rewrite: a few rows per tier and CSM, not the book.
+    summary = coverage_shares_from_summary(today=today)
+    if summary is None:  # today is before the summary's base day (a clock moved back)
+        summary = {group: coverage_share(group_by=group, today=today) for group in ("tier", "csm")}
+    shares = {row.key: row for row in summary["tier"]}
     # Every tier of the active policy has a row: a digital tier has no recurring human
     # entitlement to be late on, and says so (its service is the journeys).
     tiers = list(Tier.objects.filter(policy__status=PolicyStatus.ACTIVE).order_by("rank"))
@@ -42,8 +52,7 @@ def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
         (tier, shares.pop(tier.code, None)) for tier in tiers
     ]
     by_tier += [(None, share) for share in shares.values()]  # accounts on a retired tier code
-    by_csm = coverage_share(group_by="csm", today=today)
-    return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": by_csm})
+    return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": summary["csm"]})
 
 
 @require_GET

@@ -3,6 +3,7 @@
 from .capacity import CsmPortfolioSummary
 from .commitments import CommitmentStatus, HandoffCommitment
 from .coverage import EntitlementCoverage
+from .coverage_summary import CoverageSummary, CoverageSummaryBase, CoverageSummaryDimension
 from .deliveries import DeliverySource, ModuleDelivery
 from .email_events import EmailEvent, EmailEventKind
 from .flags import ChampionWatch, Flag, FlagKind, FlagStatus
@@ -37,6 +38,9 @@ __all__ = [
     "SETTLED_STATUSES",
     "ChampionWatch",
     "CommitmentStatus",
+    "CoverageSummary",
+    "CoverageSummaryBase",
+    "CoverageSummaryDimension",
     "CsmPortfolioSummary",
     "DeliverySource",
     "DigestFrequency",

@@ -10,7 +10,11 @@ from django.db import models
 
 
 class EntitlementCoverage(models.Model):
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="coverage")
+    # No index of its own: the unique (account, module) index leads with the account, and every
+    # index is written again on each non-HOT update of a nightly rewrite.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="coverage", db_index=False
+    )
     module = models.ForeignKey("playbooks.ServiceModule", on_delete=models.CASCADE, related_name="+")
     cadence_days = models.PositiveIntegerField()
     is_add_on = models.BooleanField(default=False)
@@ -22,6 +26,10 @@ class EntitlementCoverage(models.Model):
     delivered_in_window = models.PositiveIntegerField(default=0)
     planned_in_window = models.DecimalField(max_digits=8, decimal_places=3, default=0)
     computed_on = models.DateField()
+    # The account's tier and CSM when the row was written: the groups ``CoverageSummary`` counts it
+    # under (a CSM change recomputes the account's coverage, which moves it).
+    counted_tier_code = models.CharField(max_length=10, blank=True, default="")
+    counted_csm_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

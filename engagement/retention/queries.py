@@ -75,6 +75,11 @@ from ..sql import table
 DIMENSIONS = ("tier", "touch_model", "csm", "vertical", "region", "coverage", "override", "health_band")
 # Not offered by the API: the override feedback report groups on it.
 OVERRIDE_REASON = "override_reason"
+# Not offered by the API either: the override reason (or ``policy``) and the policy tier together,
+# ``GROUP_SEPARATOR`` between them, so the feedback report compares each reason with its
+# policy-tier peers from the day sums instead of reading a year of outcomes.
+OVERRIDE_REASON_TIER = "override_reason_tier"
+GROUP_SEPARATOR = "\x1f"
 COVERAGE_WINDOW_DAYS = 365
 HEALTH_LEAD_DAYS = 90
 
@@ -185,10 +190,23 @@ _DIMENSION_SQL: dict[str, tuple[tuple[sql.SQL, ...], str]] = {
         "CASE WHEN active_override.reason IS NULL THEN 'policy' ELSE 'overridden' END",
     ),
     OVERRIDE_REASON: ((_TIER_HELD, _OVERRIDE), "COALESCE(active_override.reason, 'policy')"),
+    OVERRIDE_REASON_TIER: (
+        (_TIER_HELD, _OVERRIDE),
+        "COALESCE(active_override.reason, 'policy') || chr(31) || COALESCE(CASE WHEN "
+        "active_override.reason IS NULL THEN held.to_code ELSE active_override.policy_tier_code END, '')",
+    ),
     "health_band": ((_HEALTH,), "COALESCE(health.band, 'unknown')"),
 }
 # Dimensions answered from history, kept per outcome once its renewal day has ended.
-HISTORICAL = ("tier", "touch_model", "coverage", "override", OVERRIDE_REASON, "health_band")
+HISTORICAL = (
+    "tier",
+    "touch_model",
+    "coverage",
+    "override",
+    OVERRIDE_REASON,
+    OVERRIDE_REASON_TIER,
+    "health_band",
+)
 # The key under which ``segments_at_renewal`` keeps the policy tier of OVERRIDE_REASON rows.
 POLICY_TIER_KEY = "policy_tier"
 _POLICY_TIER = {
@@ -425,6 +443,23 @@ _DAY_SUMS_INSERT = sql.SQL("""
     WHERE r.segments_at_renewal IS NOT NULL AND kept.key = ANY(%(dimensions)s)
       AND (%(dates)s::date[] IS NULL OR r.renewal_date = ANY(%(dates)s::date[]))
     GROUP BY r.renewal_date, kept.key, kept.value""")
+
+
+def renewal_segments_add_override_reason_tier_sql() -> None:
+    """Add ``OVERRIDE_REASON_TIER`` to the segments kept before it existed, from the reason and
+    policy tier they already keep (the same answers its look-up gives), then rebuild every day's
+    sums. Once, when the dimension was introduced."""
+    statement = sql.SQL("""
+        UPDATE {outcomes} SET segments_at_renewal = segments_at_renewal || jsonb_build_object(
+            %(dimension)s::text,
+            (segments_at_renewal ->> %(reason)s) || chr(31) || COALESCE(segments_at_renewal ->> %(tier)s, ''))
+        WHERE segments_at_renewal IS NOT NULL AND NOT segments_at_renewal ? %(dimension)s""").format(
+        outcomes=table(RenewalOutcome)
+    )
+    params = {"dimension": OVERRIDE_REASON_TIER, "reason": OVERRIDE_REASON, "tier": POLICY_TIER_KEY}
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(None), params)
+    retention_day_sums_rebuild_sql(dates=None)
 
 
 def retention_day_sums_rebuild_sql(*, dates: Sequence[dt.date] | None) -> None:

@@ -28,7 +28,9 @@ from csplatform import authorization
 
 from .queries import (
     DIMENSIONS,
+    GROUP_SEPARATOR,
     OVERRIDE_REASON,
+    OVERRIDE_REASON_TIER,
     RetentionOutcome,
     RetentionSums,
     renewal_segments_forget_sql,
@@ -229,7 +231,42 @@ class OverrideEvidence:
 
 def override_evidence(*, date_from: dt.date, date_to: dt.date) -> dict[str, OverrideEvidence]:
     """Per override reason: how accounts renewed while overridden for it, against the accounts of
-    the same policy tiers that renewed under the policy (one query, grouped by reason)."""
+    the same policy tiers that renewed under the policy.
+
+    One query over the day sums grouped by reason and policy tier (``OVERRIDE_REASON_TIER``): a
+    few rows per day, not a year of outcomes. ``override_evidence_from_outcomes`` is the same
+    rule over the outcomes one by one; a test holds the two equal."""
+    sums = cast(
+        list[RetentionSums],
+        retention_outcomes(date_from=date_from, date_to=date_to, by=OVERRIDE_REASON_TIER, summed=True),
+    )
+    by_reason: dict[str, dict[str, RetentionSums]] = {}
+    for group in sums:
+        if not group.renewals:
+            continue
+        reason, _, policy_tier = group.group.partition(GROUP_SEPARATOR)
+        by_reason.setdefault(reason, {})[policy_tier] = group
+    under_policy = by_reason.pop("policy", {})
+    evidence: dict[str, OverrideEvidence] = {}
+    for reason in sorted(by_reason):
+        overridden = by_reason[reason]
+        tiers = tuple(sorted(tier for tier in overridden if tier))
+        peers = [under_policy[tier] for tier in tiers if tier in under_policy]
+        evidence[reason] = OverrideEvidence(
+            reason=reason,
+            overridden=_total_row(overridden.values()),
+            peers=_total_row(peers) if peers else None,
+            peer_tiers=tiers,
+        )
+    return evidence
+
+
+def _total_row(groups: Iterable[RetentionSums]) -> RetentionRow:
+    return retention_row(_total(groups), group=None)
+
+
+def override_evidence_from_outcomes(*, date_from: dt.date, date_to: dt.date) -> dict[str, OverrideEvidence]:
+    """``override_evidence`` from the outcomes one by one (the reference the tests hold it to)."""
     outcomes = cast(
         list[RetentionOutcome],
         retention_outcomes(date_from=date_from, date_to=date_to, by=OVERRIDE_REASON),
