@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0009_renewal_outcome_autovacuum'),
-        ('engagement', '0017_coverage_summary_count_i16a'),
+        ('engagement', '0019_coverage_summary_count'),
     ]
 
     operations = [

@@ -27,7 +27,7 @@ def count_existing_coverage(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engagement", "0016_coverage_summary_i16a"),
+        ("engagement", "0018_coverage_summary"),
     ]
 
     operations = [migrations.RunPython(count_existing_coverage, migrations.RunPython.noop)]

@@ -11,6 +11,6 @@ def add_override_reason_tier(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("engagement", "0018_coverage_hot_updates_i16a")]
+    dependencies = [("engagement", "0020_coverage_hot_updates")]
 
     operations = [migrations.RunPython(add_override_reason_tier, migrations.RunPython.noop)]

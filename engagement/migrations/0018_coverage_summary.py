@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engagement', '0015_bounds'),
+        ('engagement', '0017_outbound_archive'),
     ]
 
     operations = [
