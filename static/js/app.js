@@ -172,6 +172,14 @@
     }
   });
 
+  // Bulk decisions: the header's tick box ticks (or clears) every row box of its bulk form.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("[data-tick-all]");
+    if (!all) return;
+    var selector = 'input[type=checkbox][name=ids][form="' + all.getAttribute("data-tick-all") + '"]';
+    document.querySelectorAll(selector).forEach(function (box) { box.checked = all.checked; });
+  });
+
   // Policy editor: typing in the rules' JSON makes the JSON, not the builder's rows, what is saved.
   document.addEventListener("input", function (event) {
     if (event.target && event.target.id === "id_rules") {
