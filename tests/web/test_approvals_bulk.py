@@ -78,9 +78,7 @@ def test_the_approvals_page_offers_a_bulk_bar_and_a_tick_box_per_row_in_each_sec
     assert body.count('name="csrfmiddlewaretoken"') >= 6
 
 
-def test_bulk_approving_overrides_decides_each_and_reports_an_expired_one_on_its_row(
-    alice, lena, signed_in
-):
+def test_bulk_approving_overrides_decides_each_and_reports_an_expired_one_on_its_row(alice, lena, signed_in):
     fresh = [_pending_override(alice, name=f"Fresh {i}") for i in range(2)]
     expired = _pending_override(alice, name="Expired Co", expires_in_days=0)
     untouched = _pending_override(alice, name="Not Ticked")
@@ -168,9 +166,12 @@ def test_bulk_decisions_refuse_bad_ids_with_a_4xx_and_are_for_leaders_only(alice
         response = leader.post("/approvals/add-ons/", {"ids": ids, "decision": "approve"}, headers=HTMX)
         assert response.status_code == 422
         assert "Ticked rows:" in response.content.decode()
-    assert signed_in(alice).post(
-        "/approvals/add-ons/", {"ids": [waiting.pk], "decision": "approve"}, headers=HTMX
-    ).status_code == 403
+    assert (
+        signed_in(alice)
+        .post("/approvals/add-ons/", {"ids": [waiting.pk], "decision": "approve"}, headers=HTMX)
+        .status_code
+        == 403
+    )
     assert AccountAddOn.objects.get(pk=waiting.pk).status == "pending"
 
 
