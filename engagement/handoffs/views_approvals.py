@@ -81,6 +81,7 @@ def _bulk_answer(
     verb: str,
     noun: str,
     form_error: str = "",
+    ticked: frozenset[int] = frozenset(),
 ) -> HttpResponse:
     """The section of ``key`` after a bulk decision: the waiting rows and the ticked ones (fresh
     from the database), each ticked row carrying its result; a summary that counts both."""
@@ -92,6 +93,8 @@ def _bulk_answer(
     by_pk = {r.pk: r for r in results}
     for row in rows:
         row.bulk_result = by_pk.get(row.pk)
+        # A refused batch keeps its ticks, to fix the reason and decide again.
+        row.bulk_ticked = row.pk in ticked
     done = sum(1 for r in results if r.ok)
     failed = [r for r in results if not r.ok]
     summary = f"{done} {noun if done != 1 else noun.rstrip('s')} {verb}." if results else ""
@@ -130,8 +133,16 @@ def _bulk_decide(
         if not request.htmx:
             messages.error(request, _form_error(form) + " Nothing was decided.")
             return redirect("engagement:approvals")
+        ticked = frozenset(int(v) for v in request.POST.getlist("ids") if v.isdigit() and len(v) < 19)
         return _bulk_answer(
-            request, key=key, waiting=waiting(), results=[], verb="", noun=noun, form_error=_form_error(form)
+            request,
+            key=key,
+            waiting=waiting(),
+            results=[],
+            verb="",
+            noun=noun,
+            form_error=_form_error(form),
+            ticked=ticked,
         )
     results = decide_many(form)
     verb = verbs[0] if form.cleaned_data["decision"] == "approve" else verbs[1]

@@ -139,7 +139,9 @@ def economics_scatter(request: HtmxHttpRequest) -> HttpResponse:
     }
     chart = {
         "type": "scatter",
-        "xLabel": "ACV (revenue)",
+        # ACV spreads over orders of magnitude: on a log axis the small accounts are not one blot.
+        "xLabel": "ACV (revenue, log scale)",
+        "xLog": True,
         "yLabel": "cost to serve / year",
         "quadrants": {
             "x": float(rates.high_revenue),

@@ -116,6 +116,7 @@ def test_bulk_declining_overrides_without_a_reason_changes_nothing_and_names_the
     body = response.content.decode()
     assert response.status_code == 422
     assert "Reason: Say why the overrides are declined" in body and "Nothing was decided." in body
+    assert "checked" in _row(body, f"override-{waiting.pk}"), "the tick is kept to decide again"
     assert TierOverride.objects.get(pk=waiting.pk).status == "pending"
 
 
