@@ -45,12 +45,16 @@ def _waiting_add_ons() -> QuerySet[AccountAddOn]:
 def approvals(request: HtmxHttpRequest) -> HttpResponse:
     """Overrides needing approval, changes to tier inputs, commitments exceeding the tier, add-on
     modules: decide inline, one by one or the ticked ones at once."""
+    return render(request, TEMPLATE, _page_context(request))
+
+
+def _page_context(request: HtmxHttpRequest) -> dict[str, Any]:
     from accounts.selectors import input_proposals_pending
 
     overrides = list(overrides_awaiting_approval()[:MAX_BULK_ROWS])
     commitments = list(commitments_awaiting_decision()[:MAX_BULK_ROWS])
     add_ons = list(_waiting_add_ons()[:MAX_BULK_ROWS])
-    context = {
+    return {
         "overrides": overrides,
         "overrides_waiting": len(overrides),
         "input_proposals": list(input_proposals_pending(user=request.user)[:MAX_BULK_ROWS]),
@@ -59,7 +63,6 @@ def approvals(request: HtmxHttpRequest) -> HttpResponse:
         "add_ons": add_ons,
         "add_ons_waiting": len(add_ons),
     }
-    return render(request, TEMPLATE, context)
 
 
 def _form_error(form: forms.Form) -> str:
@@ -85,10 +88,10 @@ def _bulk_answer(
 ) -> HttpResponse:
     """The section of ``key`` after a bulk decision: the waiting rows and the ticked ones (fresh
     from the database), each ticked row carrying its result; a summary that counts both."""
-    ticked = [r.pk for r in results]
+    batch = [r.pk for r in results]
     model: type[Model] = waiting.model
     rows = list(
-        (waiting | model._default_manager.filter(pk__in=ticked)).order_by("created_at", "pk")[:MAX_BULK_ROWS]
+        (waiting | model._default_manager.filter(pk__in=batch)).order_by("created_at", "pk")[:MAX_BULK_ROWS]
     )
     by_pk = {r.pk: r for r in results}
     for row in rows:
@@ -130,10 +133,13 @@ def _bulk_decide(
 ) -> HttpResponse:
     form = form_class(request.POST)
     if not form.is_valid():
-        if not request.htmx:
-            messages.error(request, _form_error(form) + " Nothing was decided.")
-            return redirect("engagement:approvals")
         ticked = frozenset(int(v) for v in request.POST.getlist("ids") if v.isdigit() and len(v) < 19)
+        if not request.htmx:  # the whole page, the refusal in its section, nothing decided
+            context = _page_context(request)
+            for row in context[key]:
+                row.bulk_ticked = row.pk in ticked
+            context[f"{key}_error"] = _form_error(form)
+            return render(request, TEMPLATE, context, status=422)
         return _bulk_answer(
             request,
             key=key,
