@@ -71,7 +71,8 @@ def _form_error(form: forms.Form) -> str:
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else None
         label = label or {"ids": "Ticked rows", "__all__": ""}.get(name, name)
-        parts.append(f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        message = " ".join(str(error) for error in errors)
+        parts.append(f"{label}: {message}" if label else message)
     return " ".join(parts)
 
 

@@ -58,11 +58,11 @@ def _filters(request: HtmxHttpRequest) -> dict[str, Any]:
 def _group_labels(report: RetentionReport, by: str) -> list[str]:
     """What a person reads for each group: grouped by CSM, the people's names (the groups are
     usernames, as the API and the drill-down's parameter have them)."""
-    groups = [row.group for row in report.rows]
+    groups = [row.group or "—" for row in report.rows]
     if by != "csm":
         return groups
     people = get_user_model().objects.filter(username__in=groups).only("username", "first_name", "last_name")
-    names = {person.username: person.display_name for person in people}
+    names: dict[str, str] = {person.username: person.display_name for person in people}
     return [names.get(group, group) for group in groups]
 
 

@@ -185,9 +185,7 @@ def test_without_htmx_a_bulk_decision_returns_to_the_page_with_its_summary(alice
     assert AccountAddOn.objects.get(pk=waiting.pk).status == "approved"
 
 
-def test_without_htmx_a_refused_batch_answers_the_page_with_a_422_and_changes_nothing(
-    alice, lena, signed_in
-):
+def test_without_htmx_a_refused_batch_answers_the_page_with_a_422_and_changes_nothing(alice, lena, signed_in):
     waiting = _pending_add_on(alice, name="Addon Co")
     response = signed_in(lena).post("/approvals/add-ons/", {"ids": [waiting.pk], "decision": "decline"})
     body = response.content.decode()
