@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from csplatform import bounds
+from csplatform.forms import TickedIdsField
 
 from .models import ServiceModule
 
@@ -28,3 +29,15 @@ class EntitlementForm(forms.Form):
 class AddOnDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     reason = forms.CharField(label="Reason", required=False, max_length=2000)
+
+
+class BulkAddOnDecisionForm(AddOnDecisionForm):
+    """The same decision for the add-ons ticked in the approvals inbox."""
+
+    ids = TickedIdsField()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == "decline" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the add-ons are declined.")
+        return data

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 
 from csplatform import bounds
+from csplatform.forms import TickedIdsField
 
 from .models import ApplyMode, OverrideReason, TouchModel
 
@@ -53,6 +54,18 @@ class DisputeForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     note = forms.CharField(label="Reason", required=False, max_length=2000)
+
+
+class BulkOverrideDecisionForm(DecisionForm):
+    """The same decision for the overrides ticked in the approvals inbox."""
+
+    ids = TickedIdsField()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("decision") == "decline" and not (data.get("note") or "").strip():
+            self.add_error("note", "Say why the overrides are declined; the requesters read it.")
+        return data
 
 
 class PolicySettingsForm(forms.Form):

@@ -118,7 +118,6 @@ def account_health_panel(*, account: Account) -> AccountHealthPanel:
         "type": "line",
         "labels": [day.isoformat() for day, _, _ in history],
         "yLabel": "health score",
-        "yMax": 100,
         "datasets": [{"label": "Health score", "data": [score for _, score, _ in history]}],
     }
     return panel

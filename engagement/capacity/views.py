@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from csplatform.htmx import (
@@ -28,6 +29,8 @@ def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
         "horizontal": True,
         "labels": [r.csm.display_name for r in rows],
         "xLabel": "% of weekly capacity",
+        # A bar opens the CSM's accounts: the table's drill-down.
+        "links": [f"{reverse('accounts:list')}?csm={r.csm.pk}&lifecycle=active" for r in rows],
         "datasets": [
             {"label": "Utilisation %", "data": [round(100 * (r.utilisation or 0)) for r in rows]},
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
@@ -52,7 +53,13 @@ def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
         (tier, shares.pop(tier.code, None)) for tier in tiers
     ]
     by_tier += [(None, share) for share in shares.values()]  # accounts on a retired tier code
-    return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": summary["csm"]})
+    shares_by_csm = summary["csm"]
+    # Rows are keyed by username (the drill-down's parameter); people read their names.
+    people = get_user_model().objects.filter(username__in=[r.key for r in shares_by_csm if r.key])
+    people = people.only("username", "first_name", "last_name")
+    names = {person.username: person.display_name for person in people}
+    by_csm = [(names.get(r.key, r.key), r) for r in shares_by_csm]
+    return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": by_csm})
 
 
 @require_GET

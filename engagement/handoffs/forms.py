@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from csplatform import bounds
+from csplatform.forms import TickedIdsField
 
 from ..touchpoints.forms import module_choices
 
@@ -49,13 +50,7 @@ class DecisionForm(forms.Form):
 class BulkDecisionForm(DecisionForm):
     """The same decision for the commitments ticked in the approvals inbox."""
 
-    ids = forms.TypedMultipleChoiceField(
-        coerce=int, choices=[], error_messages={"required": "Tick at least one."}
-    )
-
-    def __init__(self, *args: Any, waiting_ids: list[int], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["ids"].choices = [(pk, pk) for pk in waiting_ids]  # type: ignore[attr-defined]
+    ids = TickedIdsField()
 
 
 class HandoffSearchForm(forms.Form):

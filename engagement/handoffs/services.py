@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from csplatform import authorization
+from csplatform.bulk import RowResult, decide_each
 from playbooks.models import AccountAddOn, AddOnSource, AddOnStatus, ServiceModule, Trigger
 from playbooks.selectors import Entitlement, entitlements_by_tier_code, entitlements_for_accounts
 from playbooks.services.catalogue import cadence_validate, module_get_by_code
@@ -235,29 +235,17 @@ def commitment_decline(*, by: User, commitment: HandoffCommitment, reason: str) 
     return locked
 
 
-@dataclass
-class BulkDecision:
-    decided: list[HandoffCommitment]
-    skipped: list[tuple[HandoffCommitment, str]]
-
-
 def commitments_decide_many(
     *, by: User, commitment_ids: list[int], approve: bool, reason: str = "", until: dt.date | None = None
-) -> BulkDecision:
+) -> list[RowResult[HandoffCommitment]]:
     """Decide several waiting commitments the same way (leadership's bulk decision). Each is
     decided by ``commitment_accept`` / ``commitment_decline`` in its own transaction: one that
-    changed meanwhile (decided by someone else) is skipped and named, the others go through."""
-    result = BulkDecision(decided=[], skipped=[])
+    changed meanwhile (decided by someone else) gets its reason, the others go through."""
+
+    def decide(commitment: HandoffCommitment) -> HandoffCommitment:
+        if approve:
+            return commitment_accept(by=by, commitment=commitment, until=until, note=reason)
+        return commitment_decline(by=by, commitment=commitment, reason=reason)
+
     commitments = HandoffCommitment.objects.filter(pk__in=commitment_ids).select_related("account", "module")
-    for commitment in commitments.order_by("pk"):
-        try:
-            with transaction.atomic():
-                if approve:
-                    decided = commitment_accept(by=by, commitment=commitment, until=until, note=reason)
-                else:
-                    decided = commitment_decline(by=by, commitment=commitment, reason=reason)
-        except ValidationError as exc:
-            result.skipped.append((commitment, " ".join(exc.messages)))
-        else:
-            result.decided.append(decided)
-    return result
+    return decide_each(commitments, commitment_ids, decide)

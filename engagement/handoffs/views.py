@@ -1,5 +1,5 @@
-"""AE handoffs (the AE's home), an account's commitments, and leadership's approvals inbox where
-commitments that exceed the tier are decided."""
+"""AE handoffs (the AE's home), an account's commitments, and the single decision on a commitment
+that exceeds the tier (the approvals inbox itself is in ``views_approvals``)."""
 
 from __future__ import annotations
 
@@ -29,14 +29,13 @@ from playbooks.selectors import entitlements_for_account
 
 from ..clock import local_today
 from ..models import HandoffCommitment
-from .forms import BulkDecisionForm, CommitmentForm, DecisionForm, HandoffSearchForm
-from .selectors import commitments_awaiting_decision, commitments_for, pending_add_ons
+from .forms import CommitmentForm, DecisionForm, HandoffSearchForm
+from .selectors import commitments_awaiting_decision, commitments_for
 from .services import (
     commitment_accept,
     commitment_check,
     commitment_decline,
     commitment_log,
-    commitments_decide_many,
 )
 
 if TYPE_CHECKING:
@@ -167,68 +166,6 @@ def account_commitments(request: HtmxHttpRequest, account_id: int) -> HttpRespon
     account = visible_account_or_404(request.user, account_id)
     commitments = list(commitments_for(user=request.user, account_id=account.pk).order_by("-created_at"))
     return render_fragment(request, SECTIONS, "commitments", {"account": account, "commitments": commitments})
-
-
-@require_GET
-@leaders_only
-def approvals(request: HtmxHttpRequest) -> HttpResponse:
-    """Overrides needing approval, changes to tier inputs, commitments exceeding the tier, add-on
-    modules: decide inline."""
-    from accounts.selectors import input_proposals_pending
-    from segmentation.selectors import overrides_awaiting_approval
-
-    context = {
-        "overrides": list(overrides_awaiting_approval()[:200]),
-        "input_proposals": list(input_proposals_pending(user=request.user)[:200]),
-        "commitments": list(commitments_awaiting_decision()[:200]),
-        "add_ons": list(pending_add_ons().order_by("created_at")[:200]),
-    }
-    return render(request, "engagement/approvals.html", context)
-
-
-@leaders_only
-@require_POST
-def commitments_bulk_decide(request: HtmxHttpRequest) -> HttpResponse:
-    """One decision for every commitment ticked in the inbox; the section answers with what is
-    still waiting and says what was decided and what was skipped (decided meanwhile)."""
-    waiting = list(commitments_awaiting_decision()[:200])
-    form = BulkDecisionForm(request.POST, waiting_ids=[c.pk for c in waiting])
-    if not form.is_valid():
-        message = " ".join(f"{e}" for errors in form.errors.values() for e in errors)
-        return _commitments_section(request, waiting, error=message, status=422)
-    data = form.cleaned_data
-    result = commitments_decide_many(
-        by=authorization.signed_in(request.user),
-        commitment_ids=data["ids"],
-        approve=data["decision"] == "approve",
-        reason=data["reason"],
-        until=data["until"],
-    )
-    verb = "accepted as exceptions" if data["decision"] == "approve" else "declined"
-    notice = f"{len(result.decided)} commitment{'s' if len(result.decided) != 1 else ''} {verb}."
-    if result.skipped:
-        notice += " Skipped: " + "; ".join(f"{c.account.name} ({why})" for c, why in result.skipped)
-    if not request.htmx:
-        from django.contrib import messages
-
-        messages.success(request, notice)
-        return redirect("engagement:approvals")
-    response = _commitments_section(request, list(commitments_awaiting_decision()[:200]), notice=notice)
-    return trigger_notice(response, notice)
-
-
-def _commitments_section(
-    request: HtmxHttpRequest,
-    commitments: list[HandoffCommitment],
-    *,
-    notice: str = "",
-    error: str = "",
-    status: int = 200,
-) -> HttpResponse:
-    context = {"commitments": commitments, "bulk_notice": notice, "bulk_error": error}
-    return render_fragment(
-        request, "engagement/approvals.html", "commitments_section", context, status=status
-    )
 
 
 @leaders_only

@@ -11,6 +11,8 @@ from csplatform.htmx import add_service_errors
 from playbooks.models import Journey, JourneyStep, JourneyStepKind
 from playbooks.services.journeys import JOURNEY_FIELDS, STEP_FIELDS, journey_validate
 
+from ..touchpoints.forms import module_choices
+
 
 class JourneyForm(forms.ModelForm):
     class Meta:
@@ -44,6 +46,33 @@ class StepForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # A step is an email unless it says it is a survey.
         self.fields["kind"].required = False
+        # Labels a person reads; the module is picked by its name, not typed as a code.
+        labels = {
+            "subject_template": "Subject",
+            "body_text_template": "Email (plain text)",
+            "body_html_template": "Email (HTML)",
+            "delay_from": "Counted from",
+            "skip_condition": "Skip the step when",
+        }
+        for name, label in labels.items():
+            if name in self.fields:
+                self.fields[name].label = label
+        if "skip_condition" in self.fields:
+            self.fields[
+                "skip_condition"
+            ].help_text = (
+                "A signal, an operator and a value, e.g. “seat_utilisation >= 0.6”; blank: never skipped."
+            )
+        if "module_code" in self.fields:
+            choices = module_choices()
+            current = self.initial.get("module_code") or getattr(self.instance, "module_code", "")
+            if current and current not in dict(choices):
+                choices.append((current, f"{current.replace('_', ' ')} (no longer offered)"))
+            # A list to pick from; the service still checks the code (an unknown one is named).
+            field = self.fields["module_code"]
+            field.widget = forms.Select(choices=choices)
+            field.label = "Counts as a delivery of"
+            field.help_text = "Sending the step counts as delivering this module (coverage)."
 
     def clean_kind(self) -> str:
         return self.cleaned_data.get("kind") or JourneyStepKind.EMAIL

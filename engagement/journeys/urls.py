@@ -18,6 +18,7 @@ urlpatterns = [
     path("journeys/<int:journey_id>/steps/new/", views.step_edit, name="step-new"),
     path("journeys/<int:journey_id>/steps/<int:step_id>/", views.step_edit, name="step-edit"),
     path("journeys/<int:journey_id>/steps/<int:step_id>/preview/", views.step_preview, name="step-preview"),
+    path("journeys/<int:journey_id>/steps/<int:step_id>/email/", views.step_email, name="step-email"),
     path("journeys/<int:journey_id>/dry-run/", views.journey_dry_run, name="dry-run"),
     path("journeys/<int:journey_id>/results/", views.journey_results_view, name="results"),
     path("accounts/<int:account_id>/journeys/", views.account_journeys, name="account-journeys"),

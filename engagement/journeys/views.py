@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from csp.decorators import csp_update
+from csp.decorators import csp_replace, csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -34,6 +36,7 @@ from playbooks.services.journeys import (
     journey_resume,
     journey_save,
     journey_step_save,
+    skip_condition_label,
 )
 
 from ..models import JourneyEnrolment, OutboundEmail
@@ -118,6 +121,32 @@ def journey_new(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "journeys/journey_form.html", {"form": form}, status=status)
 
 
+def _example_contact(journey: Journey) -> Contact:
+    """Who the steps are shown to when nobody the person works with fits the journey: an example
+    (never saved, never mailed), so the page still shows an email rather than its placeholders."""
+    account = Account(name="Example Co", tier_code=journey.tier_code)
+    return Contact(pk=0, name="Alex Example", email="alex@example.com", account=account)
+
+
+def _steps_as_read(request: HtmxHttpRequest, journey: Journey) -> tuple[list[dict[str, Any]], Contact]:
+    """Each step as the email a contact will read (rendered for one sample contact), with its
+    timing, skip condition and module in words. The page shows each body in a sandboxed frame
+    loaded from ``step_email``, so the page itself keeps the strict CSP (no inline styles)."""
+    steps = list(journey.steps.order_by("position"))
+    contact = _sample_contact(request, journey) or _example_contact(journey)
+    codes = {step.module_code for step in steps if step.module_code}
+    modules = dict(ServiceModule.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+    return [
+        {
+            "step": step,
+            "rendered": step_render(step=step, contact=contact, account=contact.account),
+            "skip_label": skip_condition_label(condition=step.skip_condition),
+            "module_name": modules.get(step.module_code, step.module_code.replace("_", " ")),
+        }
+        for step in steps
+    ], contact
+
+
 @leaders_and_csms
 def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
     if request.method == "POST" and not authorization.may_manage_policies(request.user):
@@ -132,10 +161,12 @@ def journey_detail(request: HtmxHttpRequest, journey_id: int) -> HttpResponse:
         else:
             messages.success(request, "Journey saved.")
             return redirect("journeys:detail", journey_id=journey.pk)
+    steps, contact = _steps_as_read(request, journey)
     context = {
         "journey": journey,
         "form": form,
-        "steps": journey.steps.order_by("position"),
+        "steps": steps,
+        "sample_contact": contact,
         # A CSM sees the enrolments of their own accounts only.
         "enrolments": journey_enrolments(
             journey=journey,
@@ -189,11 +220,11 @@ def step_edit(request: HtmxHttpRequest, journey_id: int, step_id: int | None = N
 # --- Preview, dry run, results, review ---------------------------------------------------------
 
 
-def _sample_contact(request: HtmxHttpRequest, step: JourneyStep) -> Contact | None:
+def _sample_contact(request: HtmxHttpRequest, journey: Journey) -> Contact | None:
     """A contact the person may preview for: of the journey's tier when it has one."""
     contacts = Contact.objects.filter(authorization.cs_work_scope(request.user, via="account__"))
-    if step.journey.tier_code:
-        contacts = contacts.filter(account__tier_code=step.journey.tier_code)
+    if journey.tier_code:
+        contacts = contacts.filter(account__tier_code=journey.tier_code)
     return contacts.select_related("account", "account__csm").order_by("account_id", "id").first()
 
 
@@ -233,7 +264,7 @@ def step_preview(request: HtmxHttpRequest, journey_id: int, step_id: int) -> Htt
     step = get_object_or_404(JourneyStep.objects.select_related("journey"), pk=step_id, journey_id=journey_id)
     contact = _contact_from_query(request)
     if contact is None and not request.GET.get("contact"):
-        contact = _sample_contact(request, step)
+        contact = _sample_contact(request, step.journey)
     context: dict[str, Any] = {
         "journey": step.journey,
         "step": step,
@@ -247,6 +278,36 @@ def step_preview(request: HtmxHttpRequest, journey_id: int, step_id: int) -> Htt
     elif context["query"]:
         context["not_found"] = True
     return render(request, "journeys/preview.html", context)
+
+
+# The body of a step's email, alone, for the frames of the journey page: a document of its own
+# with a CSP of its own (inline styles and https images as emails use them; no script, no form,
+# sandboxed) that only this site may frame. The journey page itself stays strict.
+@csp_replace(  # type: ignore[arg-type]
+    {
+        "default-src": ["'none'"],
+        "style-src": ["'unsafe-inline'"],
+        "img-src": ["https:", "data:"],
+        "script-src": ["'none'"],
+        "form-action": ["'none'"],
+        "frame-ancestors": ["'self'"],
+        "sandbox": [""],
+    }
+)
+@xframe_options_sameorigin
+@require_GET
+@leaders_and_csms
+def step_email(request: HtmxHttpRequest, journey_id: int, step_id: int) -> HttpResponse:
+    step = get_object_or_404(JourneyStep.objects.select_related("journey"), pk=step_id, journey_id=journey_id)
+    contact = _contact_from_query(request) if request.GET.get("contact") else None
+    if contact is None:
+        contact = _sample_contact(request, step.journey) or _example_contact(step.journey)
+    rendered = step_render(step=step, contact=contact, account=contact.account)
+    body = rendered.body_html
+    if "<html" not in body.lower():  # a body part alone: give it the document around it
+        head = f'<meta charset="utf-8"><title>{escape(rendered.subject)}</title>'
+        body = f'<!DOCTYPE html><html lang="en"><head>{head}</head><body>{body}</body></html>'
+    return HttpResponse(body, content_type="text/html; charset=utf-8")
 
 
 @require_GET

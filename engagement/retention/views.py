@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -53,8 +55,19 @@ def _filters(request: HtmxHttpRequest) -> dict[str, Any]:
     }
 
 
-def _chart(report: RetentionReport) -> dict[str, Any]:
-    labels = [row.group for row in report.rows]
+def _group_labels(report: RetentionReport, by: str) -> list[str]:
+    """What a person reads for each group: grouped by CSM, the people's names (the groups are
+    usernames, as the API and the drill-down's parameter have them)."""
+    groups = [row.group or "—" for row in report.rows]
+    if by != "csm":
+        return groups
+    people = get_user_model().objects.filter(username__in=groups).only("username", "first_name", "last_name")
+    names: dict[str, str] = {person.username: person.display_name for person in people}
+    return [names.get(group, group) for group in groups]
+
+
+def _chart(report: RetentionReport, labels: list[str], links: list[str]) -> dict[str, Any]:
+    """GRR, NRR and logo churn per group; each group's bars open its renewals (``links``)."""
 
     def percent(value: Any) -> float | None:
         return None if value is None else float(value * 100)
@@ -63,6 +76,7 @@ def _chart(report: RetentionReport) -> dict[str, Any]:
         "type": "bar",
         "labels": labels,
         "yLabel": "% of ARR before / of renewals",
+        "links": links,
         "datasets": [
             {"label": "GRR %", "data": [percent(r.grr) for r in report.rows]},
             {"label": "NRR %", "data": [percent(r.nrr) for r in report.rows]},
@@ -92,12 +106,18 @@ def retention_panel(request: HtmxHttpRequest) -> HttpResponse:
         context["errors"] = exc.message_dict
         return render_fragment(request, TEMPLATE, "panel", context, status=400)
     report = retention_report(user=request.user, date_from=date_from, date_to=date_to, by=by)
+    labels = _group_labels(report, by)
+    table_rows = [
+        (row, querystring(filters, group=row.group), label)
+        for row, label in zip(report.rows, labels, strict=True)
+    ]
+    drill = reverse("engagement:retention-renewals")
     context.update(
         report=report,
-        chart=_chart(report),
+        chart=_chart(report, labels, [f"{drill}?{q}" for _, q, _ in table_rows]),
         dimension_label=DIMENSION_LABELS[by],
         query=querystring(filters),
-        table_rows=[(row, querystring(filters, group=row.group)) for row in report.rows],
+        table_rows=table_rows,
     )
     return render_fragment(request, TEMPLATE, "panel", context)
 

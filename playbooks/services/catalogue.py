@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from csplatform import authorization, bounds
+from csplatform.bulk import RowResult, decide_each
 from segmentation.models import PolicyStatus, Tier, TierPolicy, TouchModel
 
 from ..models import AccountAddOn, AddOnSource, AddOnStatus, ServiceModule, TierEntitlement
@@ -186,3 +187,16 @@ def addon_decide(*, by: User, add_on: AccountAddOn, approve: bool, reason: str =
     locked.decision_reason = reason.strip()
     locked.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     return locked
+
+
+def addons_decide_many(
+    *, by: User, add_on_ids: list[int], approve: bool, reason: str = ""
+) -> list[RowResult[AccountAddOn]]:
+    """Leadership's bulk decision on requested add-ons: each goes through ``addon_decide`` in its
+    own transaction; one decided meanwhile gets its reason and the others go through."""
+    add_ons = AccountAddOn.objects.filter(pk__in=add_on_ids).select_related("account", "module")
+    return decide_each(
+        add_ons,
+        add_on_ids,
+        lambda add_on: addon_decide(by=by, add_on=add_on, approve=approve, reason=reason),
+    )

@@ -84,6 +84,31 @@ def skip_condition_parse(*, condition: str) -> dict[str, Any] | None:
     return {"signal": signal, "op": op, "value": value}
 
 
+_OPERATOR_WORDS = {">=": "is at least", ">": "is above", "<=": "is at most", "<": "is below", "==": "is"}
+
+
+def skip_condition_label(*, condition: str) -> str:
+    """The condition in words (“seat utilisation is at least 0.6”), for people reading a journey;
+    the condition as written when it does not parse (the editor says what is wrong with it)."""
+    from segmentation.rules import SIGNALS
+
+    try:
+        parsed = skip_condition_parse(condition=condition)
+    except ValidationError:
+        return condition
+    if parsed is None:
+        return ""
+    spec = SIGNALS.get(parsed["signal"])
+    label = spec.label if spec else parsed["signal"].replace("_", " ")
+    value = parsed["value"]
+    if isinstance(value, bool) and parsed["op"] == "==":
+        return label if value else f"not: {label}"
+    if isinstance(value, str):
+        value = value.replace("_", " ")
+    unit = spec.unit if spec else ""
+    return f"{label} {_OPERATOR_WORDS[parsed['op']]} {value}{unit}"
+
+
 def skip_condition_validate(*, condition: str) -> None:
     """Raise ValidationError when ``condition`` is not a valid signal condition."""
     from segmentation.rules import _validate_condition

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from csplatform import authorization
+from csplatform.bulk import RowResult, decide_each
 
 from ..models import (
     AccountTierState,
@@ -210,6 +211,25 @@ def tier_override_decline(*, override: TierOverride, by: User, note: str) -> Tie
         sender=TierOverride, account_id=override.account_id, override_id=override.pk, decision="declined"
     )
     return override
+
+
+def tier_overrides_decide_many(
+    *, by: User, override_ids: list[int], approve: bool, note: str = ""
+) -> list[RowResult[TierOverride]]:
+    """Leadership's bulk decision on pending overrides: each goes through ``tier_override_approve``
+    / ``tier_override_decline`` in its own transaction; one the service refuses (decided meanwhile,
+    past its expiry) gets its reason and the others go through."""
+
+    def decide(override: TierOverride) -> TierOverride:
+        if approve:
+            decided = tier_override_approve(override=override, by=by, note=note)
+        else:
+            decided = tier_override_decline(override=override, by=by, note=note)
+        decided.refresh_from_db()
+        return decided
+
+    overrides = TierOverride.objects.filter(pk__in=override_ids).select_related("account", "requested_by")
+    return decide_each(overrides, override_ids, decide)
 
 
 @transaction.atomic

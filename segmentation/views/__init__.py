@@ -60,4 +60,7 @@ def register_pages() -> None:
     register_overview_panel(
         "overrides", "Overrides and feedback", "segmentation:panel-overrides", order=40, wide=True
     )
-    register_overview_panel("economics", "Revenue × cost to serve", "segmentation:panel-economics", order=70)
+    # Wide: its scatter needs the room to be read (thousands of accounts, two thresholds).
+    register_overview_panel(
+        "economics", "Revenue × cost to serve", "segmentation:panel-economics", order=70, wide=True
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -17,6 +18,7 @@ from accounts.models import Account
 from csplatform.htmx import HtmxHttpRequest, leaders_only, render_fragment
 
 from .. import selectors_web as web
+from ..economics import CostRates
 from ..models import (
     OverrideReason,
     OverrideStatus,
@@ -36,15 +38,19 @@ PANELS = "segmentation/panels.html"
 def distribution_panel(request: HtmxHttpRequest) -> HttpResponse:
     summaries = latest_review_summaries()
     rows, live = web.tier_distribution(summaries)
+    # Each bar and slice opens the accounts it counts: the table's drill-down links.
+    tier_lists = [f"{reverse('accounts:list')}?tier={r.code or 'none'}&lifecycle=active" for r in rows]
     chart = {
         "type": "bar",
         "labels": [r.code or "none" for r in rows],
         "yLabel": "accounts",
+        "links": tier_lists,
         "datasets": [{"label": "Accounts", "data": [r.accounts for r in rows]}],
     }
     acv_chart = {
         "type": "doughnut",
         "labels": [r.code or "none" for r in rows],
+        "links": [f"{url}&order=-acv" for url in tier_lists],
         "datasets": [
             {
                 "label": "ACV",
@@ -90,6 +96,8 @@ def overrides_panel(request: HtmxHttpRequest) -> HttpResponse:
         "type": "bar",
         "horizontal": True,
         "labels": [label for _, label, _ in reasons],
+        "xLabel": "active overrides",
+        "links": [reverse("segmentation:override-accounts", args=[code]) for code, _, _ in reasons],
         "datasets": [{"label": "Active overrides", "data": [n for _, _, n in reasons], "color": "#f0a500"}],
     }
     outcomes = override_outcomes()
@@ -119,6 +127,10 @@ def economics_panel(request: HtmxHttpRequest) -> HttpResponse:
 @leaders_only
 def economics_scatter(request: HtmxHttpRequest) -> HttpResponse:
     points = web.economics_scatter()
+    for point in points:
+        point["url"] = reverse("accounts:detail", args=[point["id"]])
+    # The lines the quadrant summary divides by: the same thresholds as its counts.
+    rates = CostRates.from_settings()
     colours = {
         Quadrant.HIGH_REVENUE_LOW_COST: "#1b7f4b",
         Quadrant.HIGH_REVENUE_HIGH_COST: "#3d6fd9",
@@ -127,14 +139,23 @@ def economics_scatter(request: HtmxHttpRequest) -> HttpResponse:
     }
     chart = {
         "type": "scatter",
-        "xLabel": "ACV (revenue)",
+        # ACV spreads over orders of magnitude: on a log axis the small accounts are not one blot.
+        "xLabel": "ACV (revenue, log scale)",
+        "xLog": True,
         "yLabel": "cost to serve / year",
+        "quadrants": {
+            "x": float(rates.high_revenue),
+            "y": float(rates.high_cost),
+            "xLabel": f"high revenue ≥ {rates.high_revenue:,.0f}",
+            "yLabel": f"high cost ≥ {rates.high_cost:,.0f}",
+        },
         "datasets": [
             {"label": q.label, "color": colours[q], "data": [p for p in points if p["quadrant"] == q.value]}
             for q in web.QUADRANT_ORDER
         ],
     }
-    return render_fragment(request, PANELS, "scatter", {"chart": chart, "points": points})
+    context = {"chart": chart, "points": points, "rates": rates}
+    return render_fragment(request, PANELS, "scatter", context)
 
 
 # --- Drill-downs: the accounts behind a number ---------------------------------------------------

@@ -172,6 +172,14 @@
     }
   });
 
+  // Bulk decisions: the header's tick box ticks (or clears) every row box of its bulk form.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest && event.target.closest("[data-tick-all]");
+    if (!all) return;
+    var selector = 'input[type=checkbox][name=ids][form="' + all.getAttribute("data-tick-all") + '"]';
+    document.querySelectorAll(selector).forEach(function (box) { box.checked = all.checked; });
+  });
+
   // Policy editor: typing in the rules' JSON makes the JSON, not the builder's rows, what is saved.
   document.addEventListener("input", function (event) {
     if (event.target && event.target.id === "id_rules") {
@@ -179,6 +187,31 @@
       var source = form && form.querySelector("[data-rules-source]");
       if (source) source.value = "json";
     }
+  });
+
+  // Header navigation at tablet widths: the Menu button opens and closes it; Escape or a click
+  // elsewhere closes it and gives the focus back to the button.
+  function setNav(open, focusButton) {
+    var button = document.querySelector("[data-nav-toggle]");
+    if (!button) return;
+    var bar = button.closest(".topbar");
+    bar.classList.toggle("nav-open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = document.querySelector("#mainnav a");
+      if (first) first.focus();
+    } else if (focusButton) {
+      button.focus();
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-nav-toggle]");
+    if (button) { setNav(button.getAttribute("aria-expanded") !== "true", false); return; }
+    var open = document.querySelector(".topbar.nav-open");
+    if (open && !event.target.closest("#mainnav")) setNav(false, false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && document.querySelector(".topbar.nav-open")) setNav(false, true);
   });
 
   // Header search: the matches under the box close on Escape or a click elsewhere.
@@ -194,18 +227,60 @@
   });
 
   // --- Charts --------------------------------------------------------------------------------
+  // A spec (JSON from the server) says what to draw; the axes fit the data (bars start at zero,
+  // lines and scatters span their values), each bar, slice or point with a link opens exactly the
+  // accounts it counts (spec.links by label, or a point's own url), and a scatter may carry its
+  // quadrant thresholds (spec.quadrants {x, y, xLabel, yLabel}), drawn as dashed lines.
   var palette = ["#1f3c88", "#3d6fd9", "#8fb0ef", "#f0a500", "#1b7f4b", "#b42318", "#6b4fbb", "#5b6575"];
+
+  var quadrantLines = {
+    id: "quadrantLines",
+    afterDatasetsDraw: function (chart, args, lines) {
+      if (!lines || (lines.x == null && lines.y == null)) return;
+      var ctx = chart.ctx, area = chart.chartArea;
+      ctx.save();
+      ctx.strokeStyle = "#5b6575";
+      ctx.fillStyle = "#39424e";
+      ctx.lineWidth = 1;
+      ctx.setLineDash([6, 4]);
+      ctx.font = "12px system-ui, sans-serif";
+      if (lines.x != null) {
+        var px = chart.scales.x.getPixelForValue(lines.x);
+        if (px >= area.left && px <= area.right) {
+          ctx.beginPath(); ctx.moveTo(px, area.top); ctx.lineTo(px, area.bottom); ctx.stroke();
+          // The x threshold is named at the bottom, the y threshold at the right: never on top of each other.
+          if (lines.xLabel) { ctx.textAlign = px > area.right - 160 ? "right" : "left"; ctx.fillText(lines.xLabel, px + (ctx.textAlign === "left" ? 4 : -4), area.bottom - 6); }
+        }
+      }
+      if (lines.y != null) {
+        var py = chart.scales.y.getPixelForValue(lines.y);
+        if (py >= area.top && py <= area.bottom) {
+          ctx.beginPath(); ctx.moveTo(area.left, py); ctx.lineTo(area.right, py); ctx.stroke();
+          if (lines.yLabel) { ctx.textAlign = "right"; ctx.fillText(lines.yLabel, area.right - 4, py - 4); }
+        }
+      }
+      ctx.restore();
+    }
+  };
+
+  function linkOf(spec, datasets, element) {
+    var point = datasets[element.datasetIndex] && datasets[element.datasetIndex].data[element.index];
+    if (point && typeof point === "object" && point.url) return point.url;
+    return spec.links ? spec.links[element.index] : null;
+  }
 
   function buildChart(canvas) {
     if (canvas.dataset.chartReady || typeof window.Chart === "undefined") return;
     var source = document.getElementById(canvas.dataset.chart);
     if (!source) return;
     var spec = JSON.parse(source.textContent);
+    var type = spec.type || "bar";
     var datasets = (spec.datasets || []).map(function (ds, i) {
       var colour = ds.color || palette[i % palette.length];
       var out = { label: ds.label, data: ds.data, borderColor: colour, backgroundColor: ds.colors || colour };
-      if (spec.type === "line") { out.backgroundColor = colour; out.tension = 0.25; out.pointRadius = 2; }
-      if (spec.type === "scatter") { out.pointRadius = 4; }
+      if (type === "line") { out.backgroundColor = colour; out.tension = 0.25; out.pointRadius = 2; }
+      if (type === "scatter") { out.pointRadius = 4; out.pointHoverRadius = 6; }
+      if (type === "bar") { out.maxBarThickness = 56; }
       if (ds.yAxisID) out.yAxisID = ds.yAxisID;
       return out;
     });
@@ -213,25 +288,57 @@
       responsive: true,
       maintainAspectRatio: false,
       animation: false,
-      plugins: { legend: { display: datasets.length > 1 || spec.type === "doughnut" } },
+      plugins: { legend: { display: datasets.length > 1 || type === "doughnut", labels: { boxWidth: 12, boxHeight: 12 } } },
       scales: {}
     };
-    if (spec.type !== "doughnut") {
-      options.scales.y = { beginAtZero: true, title: { display: !!spec.yLabel, text: spec.yLabel || "" } };
-      options.scales.x = { title: { display: !!spec.xLabel, text: spec.xLabel || "" } };
-      if (spec.type === "scatter") {
-        options.scales.x.type = spec.xLog ? "logarithmic" : "linear";
+    if (type !== "doughnut") {
+      var value = { beginAtZero: type === "bar", grace: type === "bar" ? 0 : "5%", title: { display: false, text: "" } };
+      var category = { title: { display: false, text: "" } };
+      // A horizontal bar chart has its values along x: the labels follow the axes, not the names.
+      var x = spec.horizontal ? value : category, y = spec.horizontal ? category : value;
+      // Revenue and cost are never negative: a scatter's axes start at zero (or the log scale's
+      // own start) and end just past the data.
+      if (type === "scatter") {
+        x = spec.xLog ? { type: "logarithmic" } : { type: "linear", min: 0, grace: "5%" };
+        y = { type: "linear", min: 0, grace: "5%" };
+      }
+      x.title = { display: !!spec.xLabel, text: spec.xLabel || "" };
+      y.title = { display: !!spec.yLabel, text: spec.yLabel || "" };
+      if (spec.quadrants) {
+        // The thresholds belong to what the chart shows: the axes reach them, no further.
+        if (spec.quadrants.x != null) { x.suggestedMax = spec.quadrants.x * 1.05; }
+        if (spec.quadrants.y != null) { y.suggestedMax = spec.quadrants.y * 1.05; }
+        options.plugins.quadrantLines = spec.quadrants;
+      }
+      if (type === "scatter") {
         options.plugins.tooltip = {
           callbacks: { label: function (ctx) { return (ctx.raw.name || "") + " (" + ctx.raw.x + ", " + ctx.raw.y + ")"; } }
         };
       }
-      if (spec.stacked) { options.scales.x.stacked = true; options.scales.y.stacked = true; }
-      if (spec.yMax) options.scales.y.max = spec.yMax;
+      if (spec.stacked) { x.stacked = true; y.stacked = true; }
       if (spec.horizontal) options.indexAxis = "y";
+      options.scales.x = x;
+      options.scales.y = y;
+    }
+    var linked = !!spec.links || type === "scatter";
+    if (linked) {
+      options.onClick = function (event, elements) {
+        var url = elements.length ? linkOf(spec, datasets, elements[0]) : null;
+        if (url) window.location.assign(url);
+      };
+      options.onHover = function (event, elements) {
+        var url = elements.length ? linkOf(spec, datasets, elements[0]) : null;
+        canvas.style.cursor = url ? "pointer" : "default";
+      };
     }
     canvas.dataset.chartReady = "1";
     // eslint-disable-next-line no-new
-    new window.Chart(canvas, { type: spec.type || "bar", data: { labels: spec.labels, datasets: datasets }, options: options });
+    new window.Chart(canvas, {
+      type: type,
+      data: { labels: spec.labels, datasets: datasets },
+      options: options,
+      plugins: spec.quadrants ? [quadrantLines] : []
+    });
   }
 
   function buildCharts(root) {

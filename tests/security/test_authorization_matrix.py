@@ -28,6 +28,8 @@ EXPECTED = [
     ("GET", "/login/", "200 302 302 302 302 302 200 200 302 302"),
     ("POST", "/logout/", "302 302 302 302 302 302 302 302 302 302"),
     ("POST", "/approvals/commitments/", "302 403 403 403 403 422 302 302 403 403"),
+    ("POST", "/approvals/overrides/", "302 403 403 403 403 422 302 302 403 403"),
+    ("POST", "/approvals/add-ons/", "302 403 403 403 403 422 302 302 403 403"),
     ("GET", "/search/", "302 200 200 200 200 200 302 302 403 403"),
     ("POST", "/saved-views/", "302 400 400 400 400 400 302 302 403 403"),
     ("POST", "/saved-views/<int:view_id>/delete/", "302 302 404 404 404 404 302 302 403 403"),
@@ -180,6 +182,7 @@ EXPECTED = [
     ("GET", "/journeys/<int:journey_id>/steps/new/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/journeys/<int:journey_id>/steps/<int:step_id>/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/journeys/<int:journey_id>/steps/<int:step_id>/preview/", "302 200 200 403 403 200 302 302 403 403"),  # noqa: E501
+    ("GET", "/journeys/<int:journey_id>/steps/<int:step_id>/email/", "302 200 200 403 403 200 302 302 403 403"),  # noqa: E501
     ("GET", "/journeys/<int:journey_id>/dry-run/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/journeys/<int:journey_id>/results/", "302 403 403 403 403 200 302 302 403 403"),
     ("GET", "/accounts/<int:account_id>/journeys/", "302 200 404 200 404 200 302 302 404 404"),
