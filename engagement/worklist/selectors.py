@@ -8,7 +8,6 @@ their inline actions need (``worklist_rows``).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +25,7 @@ from segmentation.selectors_health import BAND_BADGES
 
 from ..models import Flag, FlagStatus, Task, TaskStatus, Touchpoint
 from .queries import worklist_scored_accounts
-from .services import WORKLIST_POINTS, ScorePart, worklist_score_parts
+from .services import PRIORITY, WORKLIST_POINTS, ScorePart, worklist_score_parts
 
 
 @dataclass
@@ -86,22 +85,25 @@ def worklist_portfolio(
 
 def worklist_accounts(
     *,
+    order: str = PRIORITY,
     limit: int | None = None,
     offset: int = 0,
     needs_attention: bool = False,
     today: dt.date | None = None,
     **filters: Any,
 ) -> list[Account]:
-    """The portfolio (``worklist_portfolio``'s filters) most urgent first, each account carrying
-    ``score`` and the counts behind its reasons. One query whatever the portfolio size; with
-    ``limit`` only that page is read. Overdue entitlements come from the materialised coverage
-    table (``coverage_recompute``)."""
+    """The portfolio (``worklist_portfolio``'s filters) in ``order`` (most urgent first unless
+    asked otherwise), each account carrying ``score``, the counts behind its reasons, its open
+    flags' kinds and the list's ``total``. One query whatever the portfolio size; with ``limit``
+    only that page is read. Overdue entitlements come from the materialised coverage table
+    (``coverage_recompute``)."""
     today = today or timezone.localdate()
     return worklist_scored_accounts(
         portfolio=worklist_portfolio(today=today, **filters),
         points=WORKLIST_POINTS,
         today=today,
         renewal_days=int(settings.WORKLIST_RENEWAL_DAYS),
+        order=order,
         needs_attention=needs_attention,
         limit=limit,
         offset=offset,
@@ -109,20 +111,10 @@ def worklist_accounts(
 
 
 def worklist_entries(accounts: Iterable[Any], *, today: dt.date | None = None) -> list[WorklistEntry]:
-    """Entries with their reasons for accounts read from ``worklist_accounts`` (one query for the
-    open flags' kinds, only for the accounts given: read a page, not the whole portfolio)."""
+    """Entries with their reasons for accounts read from ``worklist_accounts`` (no query: the
+    accounts carry what the reasons need)."""
     today = today or timezone.localdate()
-    rows = list(accounts)
-    flagged = [a.pk for a in rows if a.flag_points]  # points only when a flag is open
-    kinds: dict[int, list[str]] = defaultdict(list)
-    if flagged:
-        for account_id, kind in (
-            Flag.objects.filter(account_id__in=flagged, status=FlagStatus.OPEN)
-            .order_by("raised_at")
-            .values_list("account_id", "kind")
-        ):
-            kinds[account_id].append(kind)
-    return [_worklist_entry(account, kinds.get(account.pk, []), today) for account in rows]
+    return [_worklist_entry(account, list(account.flag_kinds), today) for account in accounts]
 
 
 def worklist_tiers(
@@ -155,9 +147,8 @@ def accounts_for_worklist(
 ) -> list[WorklistEntry]:
     """A CSM's portfolio ordered by what needs attention, each with the reasons for its place.
 
-    ``csm=None`` lists every account with a CSM (leadership view). Two queries whatever the
-    portfolio size: the ordered accounts with their counts as subqueries, then the open flags'
-    kinds. The database orders and slices; only the returned rows are built in Python.
+    ``csm=None`` lists every account with a CSM (leadership view). One query whatever the
+    portfolio size: the database orders and slices; only the returned rows are built in Python.
     """
     accounts = worklist_accounts(
         csm=csm,
