@@ -25,37 +25,40 @@ from ..models import (
 from ..sql import orm_subquery, render, table
 from .services import PRIORITY, RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING, WorklistPoints
 
-# The portfolio is read once, narrow (the columns the orders need), then every reason row of its
-# accounts is found through an index on the account id (``= ANY`` of the portfolio's ids) and all
-# of them are grouped once by account: the work is bounded by the portfolio's own rows whatever the
-# size of the tables and whatever their statistics say. (Joining each table's counts to the
-# portfolio let the plan follow the statistics: after a review wrote many proposed tier changes
-# that the statistics did not know yet, the planner looped over the portfolio once per change
-# row.) Only the page's rows are then read whole from the account table, by primary key.
+# The portfolio is read once, narrow (the columns the orders need); every reason row of its
+# accounts is then found once per table (a semi-join on the portfolio's ids, hashed) and all of
+# them are grouped once by account, so the cost grows with the rows of the portfolio's accounts and
+# at worst linearly with a table, never with the product of the two. Only the page's rows are then
+# read whole from the account table, by primary key, with their open flags' kinds.
+#
+# The plan still follows the statistics of the tables: a tier review that writes proposals faster
+# than autovacuum analyses the table leaves the planner believing there are none, and it then
+# picks plans that read every proposal (see ``segmentation.queries.bulk_writes
+# .tier_changes_analyze``, which the review runs as it writes).
 _WORKLIST = sql.SQL("""
     WITH a AS MATERIALIZED ({portfolio}),
     reason AS (
       SELECT c.account_id, 'coverage' AS source, c.next_due_on AS day, NULL::varchar AS kind,
              NULL::timestamptz AS at, c.id AS ref
       FROM {coverage} c
-      WHERE c.account_id = ANY(ARRAY(SELECT id FROM a)) AND c.next_due_on < %(today)s
+      WHERE c.account_id IN (SELECT id FROM a) AND c.next_due_on < %(today)s
       UNION ALL
       SELECT f.account_id, 'flag', NULL, f.kind, f.raised_at, f.id
       FROM {flag} f
-      WHERE f.account_id = ANY(ARRAY(SELECT id FROM a)) AND f.status = %(flag_open)s
+      WHERE f.account_id IN (SELECT id FROM a) AND f.status = %(flag_open)s
       UNION ALL
       SELECT t.account_id, 'task', t.due_on, NULL, NULL, t.id
       FROM {task} t
-      WHERE t.account_id = ANY(ARRAY(SELECT id FROM a)) AND t.status = %(task_open)s
+      WHERE t.account_id IN (SELECT id FROM a) AND t.status = %(task_open)s
         AND (t.snoozed_until IS NULL OR t.snoozed_until <= %(today)s)
       UNION ALL
       SELECT h.account_id, 'commitment', NULL, NULL, NULL, h.id
       FROM {commitment} h
-      WHERE h.account_id = ANY(ARRAY(SELECT id FROM a)) AND h.status = %(commitment_exceeds_tier)s
+      WHERE h.account_id IN (SELECT id FROM a) AND h.status = %(commitment_exceeds_tier)s
       UNION ALL
       SELECT x.account_id, 'proposal', NULL, NULL, NULL, x.id
       FROM {change} x
-      WHERE x.account_id = ANY(ARRAY(SELECT id FROM a)) AND x.status = %(change_proposed)s
+      WHERE x.account_id IN (SELECT id FROM a) AND x.status = %(change_proposed)s
     ),
     counted AS (
       SELECT r.account_id,
