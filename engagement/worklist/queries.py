@@ -21,6 +21,7 @@ from ..models import (
     HandoffCommitment,
     Task,
     TaskStatus,
+    Touchpoint,
 )
 from ..sql import orm_subquery, render, table
 from .services import PRIORITY, RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING, WorklistPoints
@@ -29,7 +30,8 @@ from .services import PRIORITY, RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING
 # accounts is then found once per table (a semi-join on the portfolio's ids, hashed) and all of
 # them are grouped once by account, so the cost grows with the rows of the portfolio's accounts and
 # at worst linearly with a table, never with the product of the two. Only the page's rows are then
-# read whole from the account table, by primary key, with their open flags' kinds.
+# read whole from the account table, by primary key, with the proposal and the next open task their
+# inline actions act on and their last touch (a lookup per page row, through the account's index).
 #
 # The plan still follows the statistics of the tables: a tier review that writes proposals faster
 # than autovacuum analyses the table leaves the planner believing there are none, and it then
@@ -117,8 +119,24 @@ _WORKLIST = sql.SQL("""
     )
     SELECT acc.*, page.score, page.attention, page.overdue_entitlements, page.oldest_due,
            page.flag_points, page.flag_kinds, page.overdue_tasks, page.open_tasks,
-           page.pending_commitments, page.pending_proposal, page.total
-    FROM page JOIN {account} acc ON acc.id = page.id
+           page.pending_commitments, page.pending_proposal, page.total,
+           px.id AS proposal_id, px.explanation AS proposal_explanation,
+           nt.id AS task_id, nt.title AS task_title, nt.due_on AS task_due_on,
+           nt.snoozed_until AS task_snoozed_until,
+           (SELECT MAX(tp.occurred_at) FROM {touchpoint} tp WHERE tp.account_id = page.id) AS last_touch_at
+    FROM page
+    JOIN {account} acc ON acc.id = page.id
+    -- What the page's rows offer inline: the proposal to accept or dispute, the next open task.
+    LEFT JOIN LATERAL (
+      SELECT x.id, x.explanation FROM {change} x
+      WHERE x.account_id = page.id AND x.status = %(change_proposed)s
+      ORDER BY x.id DESC LIMIT 1
+    ) px ON page.pending_proposal
+    LEFT JOIN LATERAL (
+      SELECT t.id, t.title, t.due_on, t.snoozed_until FROM {task} t
+      WHERE t.account_id = page.id AND t.status = %(task_open)s
+      ORDER BY t.due_on, t.id LIMIT 1
+    ) nt ON TRUE
     ORDER BY page.position
 """)
 
@@ -172,7 +190,10 @@ def worklist_scored_accounts(
     ``score``, ``attention``, the counts behind its reasons (``overdue_entitlements``,
     ``oldest_due``, ``flag_points``, ``flag_kinds`` oldest first, ``overdue_tasks``,
     ``open_tasks``, ``pending_commitments``, ``pending_proposal``) and ``total``, how many
-    accounts the list holds across its pages.
+    accounts the list holds across its pages; and for the inline actions, the latest proposal
+    waiting (``proposal_id``, ``proposal_explanation``), the next open task by due day, snoozed
+    or not (``task_id``, ``task_title``, ``task_due_on``, ``task_snoozed_until``) and
+    ``last_touch_at``.
 
     Mirrors ``engagement.worklist.services.worklist_score_parts``: the score is the sum of
     its parts' points, with the same ``points`` passed here as named parameters. SQL because the
@@ -195,6 +216,7 @@ def worklist_scored_accounts(
         commitment=table(HandoffCommitment),
         change=table(TierChange),
         account=table(Account),
+        touchpoint=table(Touchpoint),
         portfolio=portfolio_fragment,
         order=_order_by(order),
     )

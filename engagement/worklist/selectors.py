@@ -13,17 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
 
 from accounts.models import Account
 from accounts.selectors import active_book
 from csplatform.htmx import url_pattern
 from csplatform.models import User
-from segmentation.models import ChangeStatus, HealthBand, TierChange
+from segmentation.models import HealthBand
 from segmentation.selectors_health import BAND_BADGES
 
-from ..models import Flag, FlagStatus, Task, TaskStatus, Touchpoint
+from ..models import Flag, FlagStatus
 from .queries import worklist_scored_accounts
 from .services import PRIORITY, WORKLIST_POINTS, ScorePart, worklist_score_parts
 
@@ -91,7 +92,7 @@ def worklist_accounts(
     needs_attention: bool = False,
     today: dt.date | None = None,
     **filters: Any,
-) -> list[Account]:
+) -> list[Any]:
     """The portfolio (``worklist_portfolio``'s filters) in ``order`` (most urgent first unless
     asked otherwise), each account carrying ``score``, the counts behind its reasons, its open
     flags' kinds and the list's ``total``. One query whatever the portfolio size; with ``limit``
@@ -208,14 +209,41 @@ def reason_kind(reason: str) -> str:
     return "info"
 
 
+@dataclass(frozen=True)
+class RowProposal:
+    """The tier proposal a row offers to accept or dispute."""
+
+    id: int
+    explanation: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass(frozen=True)
+class RowTask:
+    """The next open task a row offers to complete or snooze."""
+
+    id: int
+    title: str
+    due_on: dt.date
+    snoozed_until: dt.date | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 @dataclass
 class WorklistRow:
     entry: WorklistEntry
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (badge kind, text)
-    proposal: TierChange | None = None
-    task: Task | None = None
+    proposal: RowProposal | None = None
+    task: RowTask | None = None
     last_touch_at: dt.datetime | None = None
     urls: dict[str, str] = field(default_factory=dict)
+    today: dt.date = field(default_factory=timezone.localdate)
 
     # Dates as the page shows them, made here: the template's date filter costs more per row.
     @property
@@ -230,6 +258,24 @@ class WorklistRow:
     @property
     def account(self) -> Any:
         return self.entry.account
+
+    # Made once here rather than by template filters and lookups in each row (a row's template
+    # nodes are what a page of rows costs).
+    @property
+    def acv(self) -> str:
+        return number_format(self.entry.account.acv, 0, force_grouping=True)
+
+    @property
+    def lifecycle(self) -> str:
+        return str(self.entry.account.get_lifecycle_stage_display())
+
+    @property
+    def task_due_on(self) -> str:
+        return self.task.due_on.isoformat() if self.task else ""
+
+    @property
+    def task_overdue(self) -> bool:
+        return bool(self.task and self.task.due_on < self.today)
 
     @property
     def health(self) -> tuple[str, str] | None:
@@ -278,29 +324,27 @@ _URLS = _LazyUrls()
 
 
 def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[WorklistRow]:
-    """What the inline actions need for the rows on screen: 3 queries for the whole page."""
-    ids = [e.account.pk for e in entries]
-    proposed = TierChange.objects.filter(account_id__in=ids, status=ChangeStatus.PROPOSED)
-    proposals = {c.account_id: c for c in proposed}
-    first_task: dict[int, Task] = {}
-    for task in Task.objects.filter(account_id__in=ids, status=TaskStatus.OPEN).order_by("due_on", "pk"):
-        first_task.setdefault(task.account_id, task)
-    last_touch = dict(
-        Touchpoint.objects.filter(account_id__in=ids)
-        .values("account_id")
-        .annotate(last=Max("occurred_at"))
-        .values_list("account_id", "last")
-    )
-    rows = [
-        WorklistRow(
+    """The rows on screen with what their inline actions need, read with the accounts
+    (``worklist_accounts``): no query."""
+    rows = []
+    for entry in entries:
+        account: Any = entry.account  # read by worklist_accounts, with the columns below
+        row = WorklistRow(
             entry=entry,
             reasons=[(reason_kind(r), r) for r in entry.reasons],
-            proposal=proposals.get(entry.account.pk),
-            task=first_task.get(entry.account.pk),
-            last_touch_at=last_touch.get(entry.account.pk),
+            proposal=(
+                RowProposal(account.proposal_id, account.proposal_explanation)
+                if account.proposal_id
+                else None
+            ),
+            task=(
+                RowTask(account.task_id, account.task_title, account.task_due_on, account.task_snoozed_until)
+                if account.task_id
+                else None
+            ),
+            last_touch_at=account.last_touch_at,
+            today=today,
         )
-        for entry in entries
-    ]
-    for row in rows:
         row.urls = _row_urls(row)
+        rows.append(row)
     return rows
