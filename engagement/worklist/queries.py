@@ -41,7 +41,7 @@ _WORKLIST = sql.SQL("""
     WITH a AS MATERIALIZED ({portfolio}),
     reason AS (
       SELECT c.account_id, 'coverage' AS source, c.next_due_on AS day, NULL::varchar AS kind,
-             NULL::timestamptz AS at, c.id AS ref
+             NULL::timestamptz AS at, NULL::bigint AS ref
       FROM {coverage} c
       WHERE c.account_id IN (SELECT id FROM a) AND c.next_due_on < %(today)s
       UNION ALL
@@ -49,16 +49,16 @@ _WORKLIST = sql.SQL("""
       FROM {flag} f
       WHERE f.account_id IN (SELECT id FROM a) AND f.status = %(flag_open)s
       UNION ALL
-      SELECT t.account_id, 'task', t.due_on, NULL, NULL, t.id
+      SELECT t.account_id, 'task', t.due_on, NULL, NULL, NULL
       FROM {task} t
       WHERE t.account_id IN (SELECT id FROM a) AND t.status = %(task_open)s
         AND (t.snoozed_until IS NULL OR t.snoozed_until <= %(today)s)
       UNION ALL
-      SELECT h.account_id, 'commitment', NULL, NULL, NULL, h.id
+      SELECT h.account_id, 'commitment', NULL, NULL, NULL, NULL
       FROM {commitment} h
       WHERE h.account_id IN (SELECT id FROM a) AND h.status = %(commitment_exceeds_tier)s
       UNION ALL
-      SELECT x.account_id, 'proposal', NULL, NULL, NULL, x.id
+      SELECT x.account_id, 'proposal', NULL, NULL, NULL, NULL
       FROM {change} x
       WHERE x.account_id IN (SELECT id FROM a) AND x.status = %(change_proposed)s
     ),
