@@ -9,6 +9,7 @@ from django import forms
 from csplatform import bounds
 
 from .models import ChurnReason, LifecycleStage, RenewalOutcomeKind
+from .sorting import ACCOUNT_SORT_LABELS
 
 RENEWAL_WINDOWS = [
     ("", "Any time"),
@@ -17,16 +18,7 @@ RENEWAL_WINDOWS = [
     ("90", "Next 90 days"),
     ("180", "Next 180 days"),
 ]
-ORDER_CHOICES = [
-    ("name", "Name, A to Z"),
-    ("-name", "Name, Z to A"),
-    ("-acv", "ACV, highest first"),
-    ("acv", "ACV, lowest first"),
-    ("renewal", "Renewal, soonest first"),
-    ("-renewal", "Renewal, latest first"),
-    ("tier", "Tier, highest touch first"),
-    ("-tier", "Tier, lowest touch first"),
-]
+ORDER_CHOICES = list(ACCOUNT_SORT_LABELS.items())
 # "Active" is every stage but churned: the book the leadership panels count.
 ACTIVE_BOOK = "active"
 

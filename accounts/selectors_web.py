@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from csplatform import authorization
 from .models import Account, Contact, LifecycleStage, RenewalOutcome, UsageSnapshot
 from .selectors import accounts_visible_to
 from .selectors_renewals import account_churn
+from .sorting import orm_ordering
 
 if TYPE_CHECKING:
     from csplatform.models import AnyUser
@@ -76,16 +77,6 @@ def filter_accounts(queryset: QuerySet[Account], filters: dict[str, Any]) -> Que
     return queryset
 
 
-ORDERINGS: dict[str, tuple[Any, ...]] = {
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-    "-acv": ("-acv", "id"),
-    "acv": ("acv", "id"),
-    "renewal": (F("renewal_date").asc(nulls_last=True), "id"),
-    "-renewal": (F("renewal_date").desc(nulls_last=True), "id"),
-    "tier": (F("tier_rank").asc(nulls_last=True), "name", "id"),
-    "-tier": (F("tier_rank").desc(nulls_last=True), "name", "id"),
-}
 # Counting a filtered list stops here: beyond it the pager says "10,000+" (a count over a million
 # accounts on every page view would cost more than the page).
 COUNT_CAP = 10_000
@@ -95,7 +86,7 @@ def account_page(
     user: AnyUser, filters: dict[str, Any], *, page: int = 1, page_size: int = PAGE_SIZE
 ) -> AccountPage:
     queryset = filter_accounts(accounts_visible_to(user=user), filters)
-    queryset = queryset.order_by(*ORDERINGS.get(filters.get("order") or "name", ORDERINGS["name"]))
+    queryset = queryset.order_by(*orm_ordering(filters.get("order") or "name"))
     start = (page - 1) * page_size
     rows = list(queryset[start : start + page_size + 1])
     total = queryset.order_by()[: COUNT_CAP + 1].count()

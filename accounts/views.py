@@ -15,6 +15,7 @@ from csplatform.htmx import (
     filters_status,
     querystring,
     render_page_or_fragment,
+    sort_links,
     tier_choices,
 )
 from csplatform.models import SavedView
@@ -22,6 +23,7 @@ from csplatform.views_saved import saved_views_context
 
 from . import selectors_web
 from .forms import AccountFilterForm
+from .sorting import SORTABLE_COLUMNS
 
 
 @require_GET
@@ -46,10 +48,7 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
         "next_query": querystring(filters, page=page.page + 1) if page.has_next else None,
         "previous_query": querystring(filters, page=page.page - 1) if page.has_previous else None,
         # Each sortable column's link: ascending first, descending when it is the order now.
-        "sort_links": {
-            column: querystring(filters, order=f"-{column}" if order == column else column)
-            for column in ("name", "acv", "renewal", "tier")
-        },
+        "sort_links": sort_links(filters, SORTABLE_COLUMNS, order),
         "order": order,
         "is_own_portfolio": not authorization.sees_every_account(request.user),
         **saved_views_context(request, SavedView.Page.ACCOUNTS, querystring(filters)),

@@ -115,6 +115,16 @@ def querystring(params: dict[str, Any], **changes: Any) -> str:
     return urlencode(merged, doseq=True)
 
 
+def sort_links(filters: dict[str, Any], columns: Iterable[str], order: str) -> dict[str, str]:
+    """The query string behind each sortable column header of a list in ``order`` now: ascending
+    first, descending when the list is in that column's ascending order (the filters are kept,
+    the page goes back to the first)."""
+    return {
+        column: querystring(filters, order=f"-{column}" if order == column else column, page=None)
+        for column in columns
+    }
+
+
 # --- Account page sections --------------------------------------------------------------------
 # The account page belongs to the accounts app, which must not import the apps above it. Those
 # apps register the sections they own (a fragment URL taking the account id) in their ready().

@@ -1,4 +1,5 @@
-"""The worklist's order: the priority score of every account in a filtered portfolio, in SQL."""
+"""The worklist's order: the priority score of every account in a filtered portfolio, in SQL, and
+the page of it in the order asked for."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.db.models import QuerySet
 from psycopg import sql
 
 from accounts.models import Account
+from accounts.sorting import ACCOUNT_SORTS
 from segmentation.models import ChangeStatus, TierChange
 
 from ..models import (
@@ -19,78 +21,158 @@ from ..models import (
     HandoffCommitment,
     Task,
     TaskStatus,
+    Touchpoint,
 )
 from ..sql import orm_subquery, render, table
-from .services import RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING, WorklistPoints
+from .services import PRIORITY, RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING, WorklistPoints
 
-# The counts behind the reasons (``worklist_score_parts`` reads them for the page's rows), then
-# the attention points, then the tier rank's, then the order: score, tier, name in code-point
-# order (as Python sorts), id. The counts are grouped once per table over the portfolio (read once,
-# materialised) and joined, not counted per account: a subquery per account and table made the
-# planner scan a small table once per account (500 accounts x 5 tables), and its cost moved with
-# each table's statistics.
+# The portfolio is read once, narrow (the columns the orders need); every reason row of its
+# accounts is then found once per table (a semi-join on the portfolio's ids, hashed) and all of
+# them are grouped once by account, so the cost grows with the rows of the portfolio's accounts and
+# at worst linearly with a table, never with the product of the two. Only the page's rows are then
+# read whole from the account table, by primary key, with the proposal and the next open task their
+# inline actions act on and their last touch (a lookup per page row, through the account's index).
+#
+# The plan still follows the statistics of the tables: a tier review that writes proposals faster
+# than autovacuum analyses the table leaves the planner believing there are none, and it then
+# picks plans that read every proposal (see ``segmentation.queries.bulk_writes
+# .tier_changes_analyze``, which the review runs as it writes).
 _WORKLIST = sql.SQL("""
-    WITH a AS MATERIALIZED ({portfolio})
-    SELECT s.*, s.attention + CASE WHEN s.tier_rank > 0 AND s.tier_rank < %(tier_rank_ceiling)s
-                                   THEN (%(tier_rank_ceiling)s - s.tier_rank) * %(per_tier_rank)s
-                                   ELSE 0 END AS score
-    FROM (
-      SELECT w.*,
-        CASE WHEN w.overdue_entitlements > 0
-             THEN %(overdue_entitlement)s + %(overdue_per_day)s
-                  * LEAST(COALESCE(%(today)s::date - w.oldest_due, 0), %(overdue_days_cap)s)
-             ELSE 0 END
-        + w.flag_points
-        + CASE WHEN w.renewal_date IS NULL OR w.renewal_date < %(today)s THEN 0
-               WHEN w.renewal_date <= %(renewal_soon_until)s THEN %(renewal_soon)s
-               WHEN w.renewal_date <= %(renewal_until)s THEN %(renewal)s
-               ELSE 0 END
-        + CASE WHEN w.pending_proposal THEN %(pending_proposal)s ELSE 0 END
-        + CASE WHEN w.pending_commitments > 0 THEN %(pending_commitment)s ELSE 0 END
-        + CASE WHEN w.overdue_tasks > 0 THEN %(overdue_task)s ELSE 0 END AS attention
+    WITH a AS MATERIALIZED ({portfolio}),
+    reason AS (
+      SELECT c.account_id, 'coverage' AS source, c.next_due_on AS day, NULL::varchar AS kind,
+             NULL::timestamptz AS at, NULL::bigint AS ref
+      FROM {coverage} c
+      WHERE c.account_id IN (SELECT id FROM a) AND c.next_due_on < %(today)s
+      UNION ALL
+      SELECT f.account_id, 'flag', NULL, f.kind, f.raised_at, f.id
+      FROM {flag} f
+      WHERE f.account_id IN (SELECT id FROM a) AND f.status = %(flag_open)s
+      UNION ALL
+      SELECT t.account_id, 'task', t.due_on, NULL, NULL, NULL
+      FROM {task} t
+      WHERE t.account_id IN (SELECT id FROM a) AND t.status = %(task_open)s
+        AND (t.snoozed_until IS NULL OR t.snoozed_until <= %(today)s)
+      UNION ALL
+      SELECT h.account_id, 'commitment', NULL, NULL, NULL, NULL
+      FROM {commitment} h
+      WHERE h.account_id IN (SELECT id FROM a) AND h.status = %(commitment_exceeds_tier)s
+      UNION ALL
+      SELECT x.account_id, 'proposal', NULL, NULL, NULL, NULL
+      FROM {change} x
+      WHERE x.account_id IN (SELECT id FROM a) AND x.status = %(change_proposed)s
+    ),
+    counted AS (
+      SELECT r.account_id,
+        COUNT(*) FILTER (WHERE r.source = 'coverage') AS overdue_entitlements,
+        MIN(r.day) FILTER (WHERE r.source = 'coverage') AS oldest_due,
+        COALESCE(SUM(CASE WHEN r.kind = ANY(%(risk_flags)s) THEN %(risk_flag)s ELSE %(flag)s END)
+                 FILTER (WHERE r.source = 'flag'), 0) AS flag_points,
+        ARRAY_AGG(r.kind ORDER BY r.at, r.ref) FILTER (WHERE r.source = 'flag') AS flag_kinds,
+        COUNT(*) FILTER (WHERE r.source = 'task' AND r.day < %(today)s) AS overdue_tasks,
+        COUNT(*) FILTER (WHERE r.source = 'task') AS open_tasks,
+        COUNT(*) FILTER (WHERE r.source = 'commitment') AS pending_commitments,
+        BOOL_OR(r.source = 'proposal') AS pending_proposal
+      FROM reason r
+      GROUP BY r.account_id
+    ),
+    scored AS (
+      SELECT w.*, w.attention + CASE WHEN w.tier_rank > 0 AND w.tier_rank < %(tier_rank_ceiling)s
+                                     THEN (%(tier_rank_ceiling)s - w.tier_rank) * %(per_tier_rank)s
+                                     ELSE 0 END AS score
       FROM (
-        SELECT a.*,
-          COALESCE(cov.overdue, 0) AS overdue_entitlements,
-          cov.oldest_due,
-          COALESCE(fl.points, 0) AS flag_points,
-          COALESCE(tk.overdue, 0) AS overdue_tasks,
-          COALESCE(tk.open, 0) AS open_tasks,
-          COALESCE(hc.pending, 0) AS pending_commitments,
-          px.account_id IS NOT NULL AS pending_proposal
-        FROM a
-        LEFT JOIN (
-          SELECT c.account_id, COUNT(*) AS overdue, MIN(c.next_due_on) AS oldest_due
-          FROM {coverage} c WHERE c.account_id IN (SELECT id FROM a) AND c.next_due_on < %(today)s
-          GROUP BY c.account_id
-        ) cov ON cov.account_id = a.id
-        LEFT JOIN (
-          SELECT f.account_id,
-                 SUM(CASE WHEN f.kind = ANY(%(risk_flags)s) THEN %(risk_flag)s ELSE %(flag)s END) AS points
-          FROM {flag} f WHERE f.account_id IN (SELECT id FROM a) AND f.status = %(flag_open)s
-          GROUP BY f.account_id
-        ) fl ON fl.account_id = a.id
-        LEFT JOIN (
-          SELECT t.account_id, COUNT(*) FILTER (WHERE t.due_on < %(today)s) AS overdue, COUNT(*) AS open
-          FROM {task} t WHERE t.account_id IN (SELECT id FROM a) AND t.status = %(task_open)s
-            AND (t.snoozed_until IS NULL OR t.snoozed_until <= %(today)s)
-          GROUP BY t.account_id
-        ) tk ON tk.account_id = a.id
-        LEFT JOIN (
-          SELECT h.account_id, COUNT(*) AS pending
-          FROM {commitment} h
-          WHERE h.account_id IN (SELECT id FROM a) AND h.status = %(commitment_exceeds_tier)s
-          GROUP BY h.account_id
-        ) hc ON hc.account_id = a.id
-        LEFT JOIN (
-          SELECT DISTINCT x.account_id
-          FROM {change} x WHERE x.account_id IN (SELECT id FROM a) AND x.status = %(change_proposed)s
-        ) px ON px.account_id = a.id
+        SELECT v.*,
+          CASE WHEN v.overdue_entitlements > 0
+               THEN %(overdue_entitlement)s + %(overdue_per_day)s
+                    * LEAST(COALESCE(%(today)s::date - v.oldest_due, 0), %(overdue_days_cap)s)
+               ELSE 0 END
+          + v.flag_points
+          + CASE WHEN v.renewal_date IS NULL OR v.renewal_date < %(today)s THEN 0
+                 WHEN v.renewal_date <= %(renewal_soon_until)s THEN %(renewal_soon)s
+                 WHEN v.renewal_date <= %(renewal_until)s THEN %(renewal)s
+                 ELSE 0 END
+          + CASE WHEN v.pending_proposal THEN %(pending_proposal)s ELSE 0 END
+          + CASE WHEN v.pending_commitments > 0 THEN %(pending_commitment)s ELSE 0 END
+          + CASE WHEN v.overdue_tasks > 0 THEN %(overdue_task)s ELSE 0 END AS attention
+        FROM (
+          SELECT a.*,
+            COALESCE(n.overdue_entitlements, 0) AS overdue_entitlements,
+            n.oldest_due,
+            COALESCE(n.flag_points, 0) AS flag_points,
+            COALESCE(n.flag_kinds, ARRAY[]::varchar[]) AS flag_kinds,
+            COALESCE(n.overdue_tasks, 0) AS overdue_tasks,
+            COALESCE(n.open_tasks, 0) AS open_tasks,
+            COALESCE(n.pending_commitments, 0) AS pending_commitments,
+            COALESCE(n.pending_proposal, FALSE) AS pending_proposal
+          FROM a LEFT JOIN counted n ON n.account_id = a.id
+        ) v
       ) w
-    ) s
-    WHERE NOT %(needs_attention)s OR s.attention > 0
-    ORDER BY score DESC, CASE WHEN s.tier_rank > 0 THEN s.tier_rank ELSE 99 END, s.name COLLATE "C", s.id
-    LIMIT %(limit)s OFFSET %(offset)s
+    ),
+    page AS (
+      SELECT s.id, s.score, s.attention, s.overdue_entitlements, s.oldest_due, s.flag_points,
+             s.flag_kinds, s.overdue_tasks, s.open_tasks, s.pending_commitments, s.pending_proposal,
+             COUNT(*) OVER () AS total, ROW_NUMBER() OVER (ORDER BY {order}) AS position
+      FROM scored s
+      WHERE NOT %(needs_attention)s OR s.attention > 0
+      ORDER BY position
+      LIMIT %(limit)s OFFSET %(offset)s
+    )
+    SELECT acc.*, page.score, page.attention, page.overdue_entitlements, page.oldest_due,
+           page.flag_points, page.flag_kinds, page.overdue_tasks, page.open_tasks,
+           page.pending_commitments, page.pending_proposal, page.total,
+           px.id AS proposal_id, px.explanation AS proposal_explanation,
+           nt.id AS task_id, nt.title AS task_title, nt.due_on AS task_due_on,
+           nt.snoozed_until AS task_snoozed_until,
+           (SELECT MAX(tp.occurred_at) FROM {touchpoint} tp WHERE tp.account_id = page.id) AS last_touch_at
+    FROM page
+    JOIN {account} acc ON acc.id = page.id
+    -- What the page's rows offer inline: the proposal to accept or dispute, the next open task.
+    LEFT JOIN LATERAL (
+      SELECT x.id, x.explanation FROM {change} x
+      WHERE x.account_id = page.id AND x.status = %(change_proposed)s
+      ORDER BY x.id DESC LIMIT 1
+    ) px ON page.pending_proposal
+    LEFT JOIN LATERAL (
+      SELECT t.id, t.title, t.due_on, t.snoozed_until FROM {task} t
+      WHERE t.account_id = page.id AND t.status = %(task_open)s
+      ORDER BY t.due_on, t.id LIMIT 1
+    ) nt ON TRUE
+    ORDER BY page.position
 """)
+
+# The worklist's own order, most urgent first: score, tier (none last), name in code-point order
+# (as Python sorts), id; "-priority" is the same order reversed.
+_PRIORITY = sql.SQL(
+    """s.score DESC, CASE WHEN s.tier_rank > 0 THEN s.tier_rank ELSE 99 END, s.name COLLATE "C", s.id"""
+)
+_PRIORITY_REVERSED = sql.SQL(
+    """s.score, CASE WHEN s.tier_rank > 0 THEN s.tier_rank ELSE 99 END DESC, s.name COLLATE "C" DESC,"""
+    """ s.id DESC"""
+)
+# The portfolio's columns the scores and every order read.
+_NARROW = (
+    "id",
+    "name",
+    "renewal_date",
+    "tier_rank",
+    *sorted({c.field for cs in ACCOUNT_SORTS.values() for c in cs}),
+)
+
+
+def _order_by(order: str) -> sql.Composable:
+    """The ORDER BY of ``order``: the worklist's priority, or a sort of every account list."""
+    if order == PRIORITY:
+        return _PRIORITY
+    if order == f"-{PRIORITY}":
+        return _PRIORITY_REVERSED
+    return sql.SQL(", ").join(
+        sql.SQL("s.{} {}{}").format(
+            sql.Identifier(column.field),
+            sql.SQL("DESC" if column.descending else "ASC"),
+            sql.SQL(" NULLS LAST" if column.nulls_last else ""),
+        )
+        for column in ACCOUNT_SORTS[order]
+    )
 
 
 def worklist_scored_accounts(
@@ -99,22 +181,31 @@ def worklist_scored_accounts(
     points: WorklistPoints,
     today: dt.date,
     renewal_days: int,
+    order: str = PRIORITY,
     needs_attention: bool = False,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[Any]:
-    """The portfolio's accounts most urgent first, each carrying ``score``, ``attention`` and the
-    counts behind its reasons (``overdue_entitlements``, ``oldest_due``, ``flag_points``,
-    ``overdue_tasks``, ``open_tasks``, ``pending_commitments``, ``pending_proposal``).
+    """The portfolio's accounts in ``order`` (most urgent first by default), each carrying
+    ``score``, ``attention``, the counts behind its reasons (``overdue_entitlements``,
+    ``oldest_due``, ``flag_points``, ``flag_kinds`` oldest first, ``overdue_tasks``,
+    ``open_tasks``, ``pending_commitments``, ``pending_proposal``) and ``total``, how many
+    accounts the list holds across its pages; and for the inline actions, the latest proposal
+    waiting (``proposal_id``, ``proposal_explanation``), the next open task by due day, snoozed
+    or not (``task_id``, ``task_title``, ``task_due_on``, ``task_snoozed_until``) and
+    ``last_touch_at``.
 
     Mirrors ``engagement.worklist.services.worklist_score_parts``: the score is the sum of
     its parts' points, with the same ``points`` passed here as named parameters. SQL because the
     database must order and page the whole portfolio by the score (only the page's rows reach
     Python), and building and compiling a dozen nested ORM expressions cost more per request
-    than running the query. ``needs_attention`` keeps accounts with a reason beyond the tier
-    rank; ``limit=None`` reads every row. One query.
+    than running the query. ``order`` is ``priority``, ``-priority`` or a key of
+    ``accounts.sorting.ACCOUNT_SORTS``; ``needs_attention`` keeps accounts with a reason beyond
+    the tier rank; ``limit=None`` reads every row. One query.
     """
-    portfolio_sql, portfolio_params = portfolio.order_by().query.sql_with_params()
+    if order not in (PRIORITY, f"-{PRIORITY}") and order not in ACCOUNT_SORTS:
+        raise ValueError(f"Unknown worklist order {order!r}.")
+    portfolio_sql, portfolio_params = portfolio.order_by().values(*_NARROW).query.sql_with_params()
     portfolio_fragment, named_portfolio_params = orm_subquery(
         portfolio_sql, portfolio_params, prefix="portfolio_"
     )
@@ -124,7 +215,10 @@ def worklist_scored_accounts(
         task=table(Task),
         commitment=table(HandoffCommitment),
         change=table(TierChange),
+        account=table(Account),
+        touchpoint=table(Touchpoint),
         portfolio=portfolio_fragment,
+        order=_order_by(order),
     )
     params: dict[str, Any] = {
         **points.as_params(),

@@ -8,25 +8,25 @@ their inline actions need (``worklist_rows``).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.formats import number_format
 
 from accounts.models import Account
 from accounts.selectors import active_book
 from csplatform.htmx import url_pattern
 from csplatform.models import User
-from segmentation.models import ChangeStatus, HealthBand, TierChange
+from segmentation.models import HealthBand
 from segmentation.selectors_health import BAND_BADGES
 
-from ..models import Flag, FlagStatus, Task, TaskStatus, Touchpoint
+from ..models import Flag, FlagStatus
 from .queries import worklist_scored_accounts
-from .services import WORKLIST_POINTS, ScorePart, worklist_score_parts
+from .services import PRIORITY, WORKLIST_POINTS, ScorePart, worklist_score_parts
 
 
 @dataclass
@@ -86,22 +86,25 @@ def worklist_portfolio(
 
 def worklist_accounts(
     *,
+    order: str = PRIORITY,
     limit: int | None = None,
     offset: int = 0,
     needs_attention: bool = False,
     today: dt.date | None = None,
     **filters: Any,
-) -> list[Account]:
-    """The portfolio (``worklist_portfolio``'s filters) most urgent first, each account carrying
-    ``score`` and the counts behind its reasons. One query whatever the portfolio size; with
-    ``limit`` only that page is read. Overdue entitlements come from the materialised coverage
-    table (``coverage_recompute``)."""
+) -> list[Any]:
+    """The portfolio (``worklist_portfolio``'s filters) in ``order`` (most urgent first unless
+    asked otherwise), each account carrying ``score``, the counts behind its reasons, its open
+    flags' kinds and the list's ``total``. One query whatever the portfolio size; with ``limit``
+    only that page is read. Overdue entitlements come from the materialised coverage table
+    (``coverage_recompute``)."""
     today = today or timezone.localdate()
     return worklist_scored_accounts(
         portfolio=worklist_portfolio(today=today, **filters),
         points=WORKLIST_POINTS,
         today=today,
         renewal_days=int(settings.WORKLIST_RENEWAL_DAYS),
+        order=order,
         needs_attention=needs_attention,
         limit=limit,
         offset=offset,
@@ -109,20 +112,10 @@ def worklist_accounts(
 
 
 def worklist_entries(accounts: Iterable[Any], *, today: dt.date | None = None) -> list[WorklistEntry]:
-    """Entries with their reasons for accounts read from ``worklist_accounts`` (one query for the
-    open flags' kinds, only for the accounts given: read a page, not the whole portfolio)."""
+    """Entries with their reasons for accounts read from ``worklist_accounts`` (no query: the
+    accounts carry what the reasons need)."""
     today = today or timezone.localdate()
-    rows = list(accounts)
-    flagged = [a.pk for a in rows if a.flag_points]  # points only when a flag is open
-    kinds: dict[int, list[str]] = defaultdict(list)
-    if flagged:
-        for account_id, kind in (
-            Flag.objects.filter(account_id__in=flagged, status=FlagStatus.OPEN)
-            .order_by("raised_at")
-            .values_list("account_id", "kind")
-        ):
-            kinds[account_id].append(kind)
-    return [_worklist_entry(account, kinds.get(account.pk, []), today) for account in rows]
+    return [_worklist_entry(account, list(account.flag_kinds), today) for account in accounts]
 
 
 def worklist_tiers(
@@ -155,9 +148,8 @@ def accounts_for_worklist(
 ) -> list[WorklistEntry]:
     """A CSM's portfolio ordered by what needs attention, each with the reasons for its place.
 
-    ``csm=None`` lists every account with a CSM (leadership view). Two queries whatever the
-    portfolio size: the ordered accounts with their counts as subqueries, then the open flags'
-    kinds. The database orders and slices; only the returned rows are built in Python.
+    ``csm=None`` lists every account with a CSM (leadership view). One query whatever the
+    portfolio size: the database orders and slices; only the returned rows are built in Python.
     """
     accounts = worklist_accounts(
         csm=csm,
@@ -217,14 +209,41 @@ def reason_kind(reason: str) -> str:
     return "info"
 
 
+@dataclass(frozen=True)
+class RowProposal:
+    """The tier proposal a row offers to accept or dispute."""
+
+    id: int
+    explanation: str
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass(frozen=True)
+class RowTask:
+    """The next open task a row offers to complete or snooze."""
+
+    id: int
+    title: str
+    due_on: dt.date
+    snoozed_until: dt.date | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
 @dataclass
 class WorklistRow:
     entry: WorklistEntry
     reasons: list[tuple[str, str]] = field(default_factory=list)  # (badge kind, text)
-    proposal: TierChange | None = None
-    task: Task | None = None
+    proposal: RowProposal | None = None
+    task: RowTask | None = None
     last_touch_at: dt.datetime | None = None
     urls: dict[str, str] = field(default_factory=dict)
+    today: dt.date = field(default_factory=timezone.localdate)
 
     # Dates as the page shows them, made here: the template's date filter costs more per row.
     @property
@@ -239,6 +258,24 @@ class WorklistRow:
     @property
     def account(self) -> Any:
         return self.entry.account
+
+    # Made once here rather than by template filters and lookups in each row (a row's template
+    # nodes are what a page of rows costs).
+    @property
+    def acv(self) -> str:
+        return number_format(self.entry.account.acv, 0, force_grouping=True)
+
+    @property
+    def lifecycle(self) -> str:
+        return str(self.entry.account.get_lifecycle_stage_display())
+
+    @property
+    def task_due_on(self) -> str:
+        return self.task.due_on.isoformat() if self.task else ""
+
+    @property
+    def task_overdue(self) -> bool:
+        return bool(self.task and self.task.due_on < self.today)
 
     @property
     def health(self) -> tuple[str, str] | None:
@@ -287,29 +324,27 @@ _URLS = _LazyUrls()
 
 
 def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[WorklistRow]:
-    """What the inline actions need for the rows on screen: 3 queries for the whole page."""
-    ids = [e.account.pk for e in entries]
-    proposed = TierChange.objects.filter(account_id__in=ids, status=ChangeStatus.PROPOSED)
-    proposals = {c.account_id: c for c in proposed}
-    first_task: dict[int, Task] = {}
-    for task in Task.objects.filter(account_id__in=ids, status=TaskStatus.OPEN).order_by("due_on", "pk"):
-        first_task.setdefault(task.account_id, task)
-    last_touch = dict(
-        Touchpoint.objects.filter(account_id__in=ids)
-        .values("account_id")
-        .annotate(last=Max("occurred_at"))
-        .values_list("account_id", "last")
-    )
-    rows = [
-        WorklistRow(
+    """The rows on screen with what their inline actions need, read with the accounts
+    (``worklist_accounts``): no query."""
+    rows = []
+    for entry in entries:
+        account: Any = entry.account  # read by worklist_accounts, with the columns below
+        row = WorklistRow(
             entry=entry,
             reasons=[(reason_kind(r), r) for r in entry.reasons],
-            proposal=proposals.get(entry.account.pk),
-            task=first_task.get(entry.account.pk),
-            last_touch_at=last_touch.get(entry.account.pk),
+            proposal=(
+                RowProposal(account.proposal_id, account.proposal_explanation)
+                if account.proposal_id
+                else None
+            ),
+            task=(
+                RowTask(account.task_id, account.task_title, account.task_due_on, account.task_snoozed_until)
+                if account.task_id
+                else None
+            ),
+            last_touch_at=account.last_touch_at,
+            today=today,
         )
-        for entry in entries
-    ]
-    for row in rows:
         row.urls = _row_urls(row)
+        rows.append(row)
     return rows

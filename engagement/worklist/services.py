@@ -20,6 +20,8 @@ from ..models import FlagKind
 RISK_FLAGS = frozenset({"usage_drop", "champion_left", "ticket_surge", "health_at_risk"})
 # A renewal this close scores ``renewal_soon``; up to settings.WORKLIST_RENEWAL_DAYS, ``renewal``.
 RENEWAL_SOON_DAYS = 30
+# The worklist's own order (``?order=priority``, the default): most urgent first.
+PRIORITY = "priority"
 # Tier ranks below this one score (ceiling - rank) x ``per_tier_rank``: Enterprise +20 … Tier 3 +5.
 TIER_RANK_CEILING = 5
 

@@ -20,6 +20,7 @@ from csplatform.htmx import (
     querystring,
     render_fragment,
     render_page_or_fragment,
+    sort_links,
     trigger_notice,
 )
 from csplatform.models import SavedView, User
@@ -28,7 +29,7 @@ from csplatform.views_saved import saved_views_context
 from ..capacity.selectors import csm_capacity
 from ..clock import local_today
 from ..coverage.selectors import on_time_coverage_for_csm
-from .forms import WorklistFilterForm
+from .forms import WORKLIST_SORTABLE_COLUMNS, WorklistFilterForm
 from .selectors import (
     WORKLIST_PAGE_SIZE,
     worklist_accounts,
@@ -37,6 +38,7 @@ from .selectors import (
     worklist_rows,
     worklist_tiers,
 )
+from .services import PRIORITY
 
 WORKLIST = "engagement/worklist.html"
 
@@ -74,16 +76,15 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "health_band": filters.get("health"),
         "today": today,
     }
-    # Counted without the score; the database orders and pages: only the page's rows are built.
-    total = worklist_portfolio(**filter_args).count()
+    order = filters.get("order") or PRIORITY
     page_number = form.page_number() if form.is_bound else 1
     size = WORKLIST_PAGE_SIZE
     start = (page_number - 1) * size
-    entries = (
-        worklist_entries(worklist_accounts(limit=size, offset=start, **filter_args), today=today)
-        if start < total
-        else []
-    )
+    # The database orders and pages, and counts the list with the page: only its rows are built.
+    accounts = worklist_accounts(order=order, limit=size, offset=start, **filter_args)
+    # Past the last page (no row to carry the total), the count alone.
+    total = accounts[0].total if accounts else worklist_portfolio(**filter_args).count() if start else 0
+    entries = worklist_entries(accounts, today=today)
     context = {
         "form": form,
         "filters": filters,
@@ -95,6 +96,8 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "has_next": total > start + size,
         "next_query": querystring(filters, page=page_number + 1) if total > start + size else None,
         "previous_query": querystring(filters, page=page_number - 1) if page_number > 1 else None,
+        "order": order,
+        "sort_links": sort_links(filters, WORKLIST_SORTABLE_COLUMNS, order),
         "today": today,
         **ACTIONS,
         **saved_views_context(request, SavedView.Page.WORKLIST, querystring(filters)),

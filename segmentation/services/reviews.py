@@ -46,6 +46,7 @@ from ..models import (
     TierReview,
     TierReviewChunk,
 )
+from ..queries import bulk_writes as bulk_writes_sql
 from ..queries import reviews as reviews_sql
 from ..queries import rule_signals as rule_signals_sql
 from ..rule_inputs import compiles_to_sql
@@ -70,6 +71,9 @@ CANDIDATE_BATCH = 10_000
 STALE_AFTER = dt.timedelta(minutes=10)
 # A review is resumed at most this many times; then it is marked failed.
 MAX_ATTEMPTS = 3
+# A worker refreshes the tier-change table's statistics each time it has written this many changes
+# (``bulk_writes.tier_changes_analyze``): pages that read proposals keep their plans mid-review.
+ANALYZE_CHANGES_EVERY = 20_000
 
 
 class ReviewInProgress(Exception):
@@ -216,8 +220,12 @@ def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierRevi
     plan = plan_for(review)
     today = today or timezone.localdate()
     try:
-        while _run_next_chunk(review_id, plan, today):
-            pass
+        written = 0
+        while (changes := _run_next_chunk(review_id, plan, today)) is not None:
+            written += changes
+            if written >= ANALYZE_CHANGES_EVERY:
+                bulk_writes_sql.tier_changes_analyze()
+                written = 0
         return _finish_when_done(review_id, today)
     except Exception as exc:
         logger.exception("tier review %s failed", review_id)
@@ -225,8 +233,9 @@ def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierRevi
         raise
 
 
-def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> bool:
-    """Claim, evaluate and commit one chunk; False when no chunk is left to claim."""
+def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> int | None:
+    """Claim, evaluate and commit one chunk: the changes it applied and proposed; None when no
+    chunk is left to claim."""
     reset_queries()  # with DEBUG on (embedded mode), a long review must not keep every query
     with transaction.atomic():
         chunk = (
@@ -236,7 +245,7 @@ def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> bool:
             .first()
         )
         if chunk is None:
-            return False
+            return None
         candidates = candidate_facts(plan, chunk.lower, chunk.upper, today)
         total, facts = candidates.total, candidates.facts
         applied = proposed = 0
@@ -268,7 +277,7 @@ def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> bool:
             changes_proposed=F("changes_proposed") + proposed,
             heartbeat_at=now,
         )
-    return True
+    return applied + proposed
 
 
 def _finish_when_done(review_id: int, today: dt.date) -> TierReview | None:

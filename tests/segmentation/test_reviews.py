@@ -345,3 +345,25 @@ def test_a_large_batch_is_written_in_bulk_with_the_same_outcome(run_review, db):
     assert change.steps[0]["inputs"] == {"acv": "12000.00"}
     assert AccountTierState.objects.filter(policy_tier_code="ENT").count() == 125
     assert run_review().changes_applied == 0
+
+
+def test_a_review_refreshes_the_tier_change_statistics_as_it_writes(run_review, account_with, monkeypatch):
+    """Pages that read proposals (the worklist) plan with the statistics: a review writing faster
+    than autovacuum analyses must not leave the planner believing the changes are not there."""
+    from django.db import connection
+
+    def estimated_changes() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'segmentation_tierchange'")
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
+    monkeypatch.setattr(reviews, "ANALYZE_CHANGES_EVERY", 3)
+    before = estimated_changes()
+    for acv in (80000, 62000, 20000, 100, 15000):
+        account_with(acv)
+    review = run_review()
+    assert review.changes_applied == 5
+    # Chunks of two accounts: the statistics were refreshed once 3 changes were written (4 then).
+    assert before <= 0
+    assert estimated_changes() >= 4
