@@ -135,7 +135,9 @@ def initial_tiers_write(
                                   pending_downgrade_reviews, last_review_id, steps, flags, evaluated_at,
                                   evaluated_with, evaluated_acv, tier_written_at, evaluated_signals)
             SELECT w.id, %(policy)s, o.policy_tier_code, o.policy_tier_rank, 0, NULL, o.steps, o.flags,
-                   %(now)s, %(fingerprint)s, w.acv, %(now)s, o.evaluated_signals
+                   -- evaluated_at is when the facts were read, the transaction's start, as
+                   -- evaluate_batch keeps it: a later evaluation of the account must win over it.
+                   transaction_timestamp(), %(fingerprint)s, w.acv, %(now)s, o.evaluated_signals
             FROM written w JOIN segmentation_initial_outcomes o ON o.outcome = w.outcome
             ON CONFLICT (account_id) DO UPDATE SET
                 policy_id = EXCLUDED.policy_id, policy_tier_code = EXCLUDED.policy_tier_code,

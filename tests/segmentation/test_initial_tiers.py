@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
@@ -91,7 +91,13 @@ def _clock_readings_agree(ids: list[int]) -> None:
         state = AccountTierState.objects.get(account_id=account.pk)
         change = TierChange.objects.get(account_id=account.pk)
         assert account.tier_updated_at is not None
-        assert state.tier_written_at == state.evaluated_at == account.tier_updated_at
+        assert state.tier_written_at == account.tier_updated_at
+        # As evaluate_batch keeps it: when the facts were read (the transaction's start), so an
+        # evaluation begun later wins the account.
+        assert state.evaluated_at <= state.tier_written_at
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT transaction_timestamp()")
+            assert state.evaluated_at == cursor.fetchone()[0]
         assert change.applied_at == change.created_at == account.tier_updated_at
 
 
