@@ -271,11 +271,11 @@ def test_the_review_pre_filter_skips_exactly_the_accounts_the_engine_leaves_alon
         # A review that held a downgrade back (the ACV within the hysteresis band below the tier's
         # threshold) leaves the account as it is, but what it holds must be looked at again at the
         # next review: the pre-filter skips only an account whose tier is the policy's own.
+        held_tiers = dict(Account.objects.filter(id__in=ids).values_list("id", "tier_code"))
         holding_nothing = {
             state.account_id
             for state in AccountTierState.objects.filter(account_id__in=ids)
-            if state.pending_downgrade_reviews == 0
-            and state.policy_tier_code == Account.objects.values_list("tier_code", flat=True).get(pk=state.account_id)
+            if state.pending_downgrade_reviews == 0 and state.policy_tier_code == held_tiers[state.account_id]
         }
         expected = {
             account.pk
@@ -284,7 +284,7 @@ def test_the_review_pre_filter_skips_exactly_the_accounts_the_engine_leaves_alon
             and not renamed
             and (
                 history.kind == "reviewed"
-                or (history.kind == "rereviewed" and account.pk in unchanged and account.pk in holding_nothing)
+                or (history.kind == "rereviewed" and account.pk in unchanged & holding_nothing)
             )
         }
         assert skipped == expected, [(h.kind, h.open_proposal, a.pk) for h, a in accounts]
