@@ -33,10 +33,12 @@ from .queries import (
     OVERRIDE_REASON_TIER,
     RetentionOutcome,
     RetentionSums,
+    retention_outcomes,
+)
+from .queries_kept import (
     renewal_segments_forget_sql,
     renewal_segments_settle_sql,
     retention_day_sums_rebuild_sql,
-    retention_outcomes,
 )
 
 FOUR_PLACES = Decimal("0.0001")
