@@ -60,6 +60,31 @@ def page_for(browser: Any, live_server: Any) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
+    wait_for_requests_to_finish()
+
+
+def wait_for_requests_to_finish(timeout: float = 10.0) -> None:
+    """Wait until no other connection to the test database is working or inside a transaction.
+
+    A page may still be loading what the test's last action triggered (sections refreshed after
+    a dialog closes) when the last assertion passes; the live server finishes such a request
+    after the browser is gone. The database flush that ends the test would meet that request's
+    locks, and PostgreSQL would end one of the two as a deadlock.
+    """
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture
