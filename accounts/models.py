@@ -235,7 +235,12 @@ class Contact(models.Model):
 class UsageSnapshot(models.Model):
     """One period of an account's product usage: the source of behavioural signals."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="usage_snapshots")
+    # The unique (account, period_start) index serves every read by account, newest first
+    # included (a backward scan): a separate index on the account, or on (account, period_start
+    # DESC), would only be written. A book's usage is its largest table: 26 rows per account.
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="usage_snapshots", db_index=False
+    )
     period_start = models.DateField()
     active_users = models.PositiveIntegerField(default=0)
     licensed_seats = models.PositiveIntegerField(default=0)
@@ -254,7 +259,6 @@ class UsageSnapshot(models.Model):
                 name="usage_feature_adoption_0_1",
             ),
         ]
-        indexes = [models.Index(fields=["account", "-period_start"], name="usage_account_latest")]
         get_latest_by = "period_start"
 
     def __str__(self) -> str:

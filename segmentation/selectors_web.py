@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Sum
 from django.utils import timezone
 
-from accounts.models import Account, AccountFieldChange
-from accounts.selectors import CHURNED_STAGE, active_book, in_active_book
+from accounts.models import Account
 
 from .economics import CostRates, in_cents
-from .models import ChangeStatus, Quadrant, ReviewStatus, TierChange, TierReview
+from .models import Quadrant, ReviewStatus, TierReview
+from .queries import book as book_sql
 from .queries import economics as economics_sql
 from .queries import summaries as summaries_sql
 
@@ -32,102 +31,18 @@ class TierCount:
     acv: Decimal
 
 
-def tier_distribution(summaries: dict[str, Any]) -> tuple[list[TierCount], bool]:
-    """Accounts and ACV per tier in the active book: the last review's summary moved by the changes
-    applied since, and by the accounts that churned (or came back) since.
-
-    Returns (rows, live) where ``live`` says no review has finished yet and the figures were
-    counted directly (small books only: a fresh install or a demo).
-    """
-    review: TierReview | None = summaries["review"]
-    if review is None:
-        live = (
-            active_book()
-            .values("tier_code", "tier_name", "tier_rank")
-            .annotate(n=Count("pk"), acv=Sum("acv"))
-            .order_by("tier_rank", "tier_code")
-        )
-        return [
-            TierCount(r["tier_code"], r["tier_name"], r["tier_rank"], r["n"], Decimal(r["acv"] or 0))
-            for r in live
-        ], True
-    by_code = {
-        s.tier_code: TierCount(s.tier_code, s.tier_name, s.tier_rank, s.accounts, Decimal(s.acv_sum))
-        for s in summaries["tiers"]
-    }
-    since = review.finished_at or review.created_at
-    left, joined = _book_changes_since(since)
-    # Moves of accounts that left or joined the active book since the review are settled below.
-    moves = (
-        TierChange.objects.filter(status=ChangeStatus.APPLIED, applied_at__gt=since)
-        .filter(in_active_book(via="account__"))
-        .exclude(account_id__in=joined)
-        .values("from_code", "to_code", "to_name", "to_rank")
-        .annotate(n=Count("pk"), acv=Sum("account__acv"))
-    )
-    for move in moves:
-        acv = Decimal(move["acv"] or 0)
-        source = by_code.get(move["from_code"])
-        if source is not None:
-            source.accounts -= move["n"]
-            source.acv -= acv
-        target = by_code.setdefault(
-            move["to_code"], TierCount(move["to_code"], move["to_name"], move["to_rank"], 0, Decimal(0))
-        )
-        target.accounts += move["n"]
-        target.acv += acv
-    for code, acv in left:  # churned since: out of the tier the review counted it in
-        source = by_code.get(code)
-        if source is not None:
-            source.accounts -= 1
-            source.acv -= acv
-    for code, name, rank, acv in joined.values():  # back from churn: into its tier of today
-        target = by_code.setdefault(code, TierCount(code, name, rank, 0, Decimal(0)))
-        target.accounts += 1
-        target.acv += acv
-    rows = sorted(by_code.values(), key=lambda t: (t.rank is None, t.rank or 0, t.code))
-    return rows, False
-
-
-def _book_changes_since(
-    since: Any,
-) -> tuple[list[tuple[str, Decimal]], dict[int, tuple[str, str, int | None, Decimal]]]:
-    """Accounts that left the active book (churned) or came back to it since ``since``, from the
-    lifecycle field history: (tier code the review counted it in, ACV) per leaver, and (tier code,
-    name, rank, ACV) of today per account that came back, by account id.
-
-    Two queries, plus one for the leavers' tier at the review when any left.
-    """
-    stage_at_review: dict[int, str] = {}
-    for account_id, old_value in (
-        AccountFieldChange.objects.filter(field="lifecycle_stage", changed_at__gt=since)
-        .order_by("account_id", "changed_at", "pk")
-        .values_list("account_id", "old_value")
-    ):
-        stage_at_review.setdefault(account_id, old_value)
-    if not stage_at_review:
-        return [], {}
-    left: dict[int, tuple[str, Decimal]] = {}
-    joined: dict[int, tuple[str, str, int | None, Decimal]] = {}
-    for pk, stage, code, name, rank, acv in Account.objects.filter(pk__in=stage_at_review).values_list(
-        "pk", "lifecycle_stage", "tier_code", "tier_name", "tier_rank", "acv"
-    ):
-        was_churned = stage_at_review[pk] == CHURNED_STAGE
-        if stage == CHURNED_STAGE and not was_churned:
-            left[pk] = (code, Decimal(acv or 0))
-        elif stage != CHURNED_STAGE and was_churned:
-            joined[pk] = (code, name, rank, Decimal(acv or 0))
-    if left:
-        # A leaver that moved tier since the review was counted in the tier of its first move's from.
-        tier_at_review: dict[int, str] = {}
-        for account_id, from_code in (
-            TierChange.objects.filter(status=ChangeStatus.APPLIED, applied_at__gt=since, account_id__in=left)
-            .order_by("account_id", "applied_at", "pk")
-            .values_list("account_id", "from_code")
-        ):
-            tier_at_review.setdefault(account_id, from_code)
-        left = {pk: (tier_at_review.get(pk, code), acv) for pk, (code, acv) in left.items()}
-    return list(left.values()), joined
+def tier_distribution() -> list[TierCount]:
+    """Accounts and ACV per tier in the active book, as they stand now: the figures the database
+    keeps as accounts are written (``TierBookDelta``), so a decision, a sync or a review chunk
+    shows up at once, at the cost of a few rows whatever the size of the book."""
+    by_code: dict[str, TierCount] = {}
+    # Largest group first: a tier renamed while a review is on its way shows under the name most
+    # of its accounts carry, as one row (the accounts list it opens filters by code).
+    for code, name, rank, n, acv in sorted(book_sql.tier_book_counts(), key=lambda r: -r[3]):
+        row = by_code.setdefault(code, TierCount(code, name, rank, 0, Decimal(0)))
+        row.accounts += n
+        row.acv += acv
+    return sorted(by_code.values(), key=lambda t: (t.rank is None, t.rank or 0, t.code))
 
 
 def migration_matrix(

@@ -109,11 +109,14 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
     users = user_refs_resolve(
         data[f] for _, data in unique for f in OWNER_FIELDS if isinstance(data.get(f), str)
     )
-    # Plain dicts, not models: a thousand model instances cost more than the query.
+    # Plain dicts, not models: a thousand model instances cost more than the query. Locked in id
+    # order, the order of every other writer that locks several accounts (a review chunk, a
+    # renewal sync): two of them never wait on each other crosswise.
     existing: dict[str, dict[str, Any]] = {
         row["external_id"]: row
         for row in Account.objects.select_for_update(of=("self",))
         .filter(crm_source=crm_source, external_id__in=[data["external_id"] for _, data in unique])
+        .order_by("id")
         .values(
             "id",
             "external_id",
@@ -239,6 +242,7 @@ def contacts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
         for contact in Contact.objects.select_for_update()
         .annotate(email_lower=Lower("email"))
         .filter(account_id__in=set(account_ids.values()), email_lower__in=emails)
+        .order_by("id")
     }
 
     to_write: list[Contact] = []
@@ -296,9 +300,9 @@ def metrics_sync(*, crm_source: str, records: Sequence[Record], actor: User | No
     periods = {data["period_start"] for _, data in unique}
     existing = {
         (snapshot.account_id, snapshot.period_start): snapshot
-        for snapshot in UsageSnapshot.objects.select_for_update().filter(
-            account_id__in=set(account_ids.values()), period_start__in=periods
-        )
+        for snapshot in UsageSnapshot.objects.select_for_update()
+        .filter(account_id__in=set(account_ids.values()), period_start__in=periods)
+        .order_by("id")
     }
 
     to_write: list[UsageSnapshot] = []

@@ -1,3 +1,4 @@
+from .book import TierBookDelta
 from .changes import ChangeSource, ChangeStatus, TierChange
 from .cost_inputs import AccountCostInputs, CostInputsWindow
 from .health import (
@@ -36,6 +37,7 @@ __all__ = [
     "ReviewTrigger",
     "ScorecardStatus",
     "Tier",
+    "TierBookDelta",
     "TierChange",
     "TierMigration",
     "TierOverride",

@@ -23,13 +23,16 @@ from ..models import (
     TierReview,
     TierSummary,
 )
+from ..queries import book as book_sql
 from ..queries import summaries as summaries_sql
 from .economics import quadrant_totals
 
 
 @transaction.atomic
 def review_summaries_write(*, review_id: int, today: dt.date) -> None:
-    """(Re)write the tier, migration, override and quadrant summaries of a review."""
+    """(Re)write the tier, migration, override and quadrant summaries of a review, and fold the
+    rows the kept tier book gathered since the last one."""
+    book_sql.tier_book_compact()
     for model in (TierSummary, TierMigration, OverrideSummary, QuadrantSummary):
         model.objects.filter(review_id=review_id).delete()
 

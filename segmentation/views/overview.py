@@ -36,8 +36,7 @@ PANELS = "segmentation/panels.html"
 @require_GET
 @leaders_only
 def distribution_panel(request: HtmxHttpRequest) -> HttpResponse:
-    summaries = latest_review_summaries()
-    rows, live = web.tier_distribution(summaries)
+    rows = web.tier_distribution()
     # Each bar and slice opens the accounts it counts: the table's drill-down links.
     tier_lists = [f"{reverse('accounts:list')}?tier={r.code or 'none'}&lifecycle=active" for r in rows]
     chart = {
@@ -61,8 +60,6 @@ def distribution_panel(request: HtmxHttpRequest) -> HttpResponse:
     }
     context = {
         "rows": rows,
-        "live": live,
-        "review": summaries["review"],
         "chart": chart,
         "acv_chart": acv_chart,
         "total": sum(r.accounts for r in rows),
