@@ -102,6 +102,9 @@ _COLUMNS = ("account_id", "module_id", *_CHANGING, "computed_on")
 # What the summary counts a row by (``_SIGNED_ROWS``); the changes keep the stored values of these.
 _COUNTED = ("counted_tier_code", "counted_csm_id", "next_due_on", "planned_in_window", "delivered_in_window")
 _CHANGES = sql.Identifier("engagement_coverage_changes")  # a temporary table, one per transaction
+_CHANGES_WORK_MEM = "64MB"
+_WORK_MEM_GET = "SELECT current_setting('work_mem')"
+_WORK_MEM_SET = "SELECT set_config('work_mem', %(work_mem)s, TRUE)"  # to the transaction's end at most
 
 # The accounts whose figures changed, every row of each (computed and stored side by side): the
 # stored and the computed rows are joined once, and what the table and the summary need follows
@@ -307,7 +310,13 @@ def coverage_rewrite(
         cursor.execute(render(_SUMMARY_LOCK))
         _summary_rebase(cursor, base_on=min(today, local_today()))
         cursor.execute(render(sql.SQL("DROP TABLE IF EXISTS {}").format(_CHANGES)))
+        # The deliveries grouped per account and module (~70,000 groups a chunk) outgrow the default
+        # work_mem and spill to disk; the larger setting holds for this statement only.
+        cursor.execute(_WORK_MEM_GET)
+        (previous,) = cursor.fetchone()
+        cursor.execute(_WORK_MEM_SET, {"work_mem": _CHANGES_WORK_MEM})
         cursor.execute(render(changes), params)
+        cursor.execute(_WORK_MEM_SET, {"work_mem": previous})
         # Keyed like the coverage table, so the writes probe it by key: with the coverage table's
         # statistics stale (a first run, rows written since the last autovacuum) the planner may
         # choose a nested loop, which without this index scans the changes once per stored row.
