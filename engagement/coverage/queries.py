@@ -99,26 +99,47 @@ _CHANGING = (
     "counted_csm_id",
 )
 _COLUMNS = ("account_id", "module_id", *_CHANGING, "computed_on")
-_NEW = sql.Identifier("engagement_coverage_new")  # a temporary table, one per transaction
+# What the summary counts a row by (``_SIGNED_ROWS``); the changes keep the stored values of these.
+_COUNTED = ("counted_tier_code", "counted_csm_id", "next_due_on", "planned_in_window", "delivered_in_window")
+_CHANGES = sql.Identifier("engagement_coverage_changes")  # a temporary table, one per transaction
+_CHANGES_WORK_MEM = "64MB"
+_WORK_MEM_GET = "SELECT current_setting('work_mem')"
+_WORK_MEM_SET = "SELECT set_config('work_mem', %(work_mem)s, TRUE)"  # to the transaction's end at most
 
-# Bring the table in line with the computed rows: three hash joins (update what changed, insert
-# what is new, delete what is no longer owed) instead of a per-row conflict check, so a run
-# where little changed mostly reads.
-_WRITE = [
-    sql.SQL(
-        "UPDATE {coverage} AS c SET {assignments} FROM {new} AS n "
-        "WHERE c.account_id = n.account_id AND c.module_id = n.module_id "
-        "AND ({changed_old}) IS DISTINCT FROM ({changed_new})"
+# The accounts whose figures changed, every row of each (computed and stored side by side): the
+# stored and the computed rows are joined once, and what the table and the summary need follows
+# from these few rows. A full join can only be a hash or merge join, whatever the statistics.
+# Whole accounts, because an account is counted by the earliest due day of all its rows.
+_CHANGES_QUERY = sql.SQL("""
+    WITH joined AS MATERIALIZED (
+        SELECT COALESCE(n.account_id, s.account_id) AS account_id,
+               COALESCE(n.module_id, s.module_id) AS module_id,
+               n.account_id IS NOT NULL AS is_owed, s.account_id IS NOT NULL AS is_stored,
+               ({changed_old}) IS DISTINCT FROM ({changed_new}) AS differs,
+               {new_columns}, {stored_columns}
+        FROM ({current}) n
+        FULL JOIN (SELECT {columns} FROM {coverage} AS c WHERE {coverage_scope}) s
+            ON s.account_id = n.account_id AND s.module_id = n.module_id
+    )
+    SELECT * FROM joined WHERE account_id IN (SELECT account_id FROM joined WHERE differs)""")
+
+# Bring the table in line with the changes and add their difference to the summary, in one
+# statement: update what changed, insert what is new, delete what is no longer owed. The
+# statement's parts see the table as it was before it, so the stored side of the changes is what
+# the summary held.
+_WRITES = sql.SQL("""
+    updated AS (
+        UPDATE {coverage} AS c SET {assignments} FROM {changes} AS n
+        WHERE c.account_id = n.account_id AND c.module_id = n.module_id
+          AND n.differs AND n.is_owed AND n.is_stored
     ),
-    sql.SQL(
-        "INSERT INTO {coverage} ({columns}) SELECT {columns} FROM {new} AS n WHERE NOT EXISTS "
-        "(SELECT 1 FROM {coverage} AS c WHERE c.account_id = n.account_id AND c.module_id = n.module_id)"
+    inserted AS (
+        INSERT INTO {coverage} ({columns}) SELECT {columns} FROM {changes} AS n WHERE NOT n.is_stored
     ),
-    sql.SQL(
-        "DELETE FROM {coverage} AS c WHERE {coverage_scope} AND NOT EXISTS "
-        "(SELECT 1 FROM {new} AS n WHERE n.account_id = c.account_id AND n.module_id = c.module_id)"
-    ),
-]
+    deleted AS (
+        DELETE FROM {coverage} AS c USING {changes} AS n
+        WHERE c.account_id = n.account_id AND c.module_id = n.module_id AND NOT n.is_owed
+    ),""")
 
 
 # --- The per-tier and per-CSM summary (``CoverageSummary``), kept by every rewrite ---------------
@@ -141,11 +162,14 @@ _SUMMARY_REBASE = [
         ON CONFLICT (dimension, key, due_on) DO UPDATE SET {add}"""),
     sql.SQL("UPDATE {base} SET base_on = %(base_on)s WHERE id = 1 AND base_on < %(base_on)s"),
 ]
-# What the scope's rows add to the summary now (the computed rows, +1) minus what they added
-# before (the stored rows, -1), per tier and per CSM and due-day bucket: entitlements by their
-# next due day, accounts by the earliest next due day of their entitlements.
+# What the changed accounts' rows add to the summary now (the computed rows, +1) minus what they
+# added before (the stored rows, -1), per tier and per CSM and due-day bucket: entitlements by
+# their next due day, accounts by the earliest next due day of their entitlements. An account
+# whose rows did not change adds nothing, so it is not read. ``writes``: CTEs run before (none
+# when the summary is rebuilt).
 _SUMMARY_DELTA = sql.SQL("""
-    WITH base AS (SELECT base_on FROM {base} WHERE id = 1),
+    WITH {writes}
+    base AS (SELECT base_on FROM {base} WHERE id = 1),
     signed AS ({signed}),
     cells AS (
         SELECT tier, csm, next_due_on AS due_on, SUM(sign) AS entitlements, 0 AS accounts,
@@ -169,9 +193,9 @@ _SUMMARY_DELTA = sql.SQL("""
         OR SUM(cells.planned) <> 0 OR SUM(cells.on_time) <> 0
     ON CONFLICT (dimension, key, due_on) DO UPDATE SET {add}""")
 _SIGNED_ROWS = sql.SQL("""
-        SELECT account_id, counted_tier_code AS tier, counted_csm_id AS csm, next_due_on,
-               planned_in_window AS planned,
-               LEAST(delivered_in_window::numeric, planned_in_window) AS on_time, {sign} AS sign
+        SELECT account_id, {counted_tier_code} AS tier, {counted_csm_id} AS csm, {next_due_on} AS next_due_on,
+               {planned_in_window} AS planned,
+               LEAST({delivered_in_window}::numeric, {planned_in_window}) AS on_time, {sign} AS sign
         FROM {rows} c WHERE {scope}""")
 _SUMMARY_PRUNE = sql.SQL(
     "DELETE FROM {summary} WHERE entitlements = 0 AND accounts = 0 AND planned = 0 AND delivered_on_time = 0"
@@ -250,63 +274,87 @@ def coverage_rewrite(
     params = _params(
         policy_id=policy_id, today=today, window_days=window_days, account_ids=account_ids, id_range=id_range
     )
-    current = _current(account_ids=account_ids, id_range=id_range)
-    identifiers = {
-        "new": _NEW,
-        "coverage": table(EntitlementCoverage),
-        "columns": sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)),
-        "assignments": sql.SQL(", ").join(
+    coverage = table(EntitlementCoverage)
+    changes = sql.SQL("CREATE TEMPORARY TABLE {changes} AS {query}").format(
+        changes=_CHANGES,
+        query=_CHANGES_QUERY.format(
+            current=_current(account_ids=account_ids, id_range=id_range),
+            coverage=coverage,
+            columns=sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)),
+            coverage_scope=_scope("c.account_id", account_ids=account_ids, id_range=id_range),
+            changed_old=sql.SQL(", ").join(sql.Identifier("s", col) for col in _CHANGING),
+            changed_new=sql.SQL(", ").join(sql.Identifier("n", col) for col in _CHANGING),
+            new_columns=sql.SQL(", ").join(sql.Identifier("n", col) for col in (*_CHANGING, "computed_on")),
+            stored_columns=sql.SQL(", ").join(
+                sql.SQL("{} AS {}").format(sql.Identifier("s", col), sql.Identifier(f"stored_{col}"))
+                for col in _COUNTED
+            ),
+        ),
+    )
+    writes = _WRITES.format(
+        coverage=coverage,
+        changes=_CHANGES,
+        columns=sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)),
+        assignments=sql.SQL(", ").join(
             sql.SQL("{0} = n.{0}").format(sql.Identifier(col)) for col in (*_CHANGING, "computed_on")
         ),
-        "changed_old": sql.SQL(", ").join(sql.Identifier("c", col) for col in _CHANGING),
-        "changed_new": sql.SQL(", ").join(sql.Identifier("n", col) for col in _CHANGING),
-        "coverage_scope": _scope("c.account_id", account_ids=account_ids, id_range=id_range),
-    }
+    )
+    signed = sql.SQL(" UNION ALL ").join(
+        [
+            _signed_rows(sign=-1, rows=_CHANGES, scope=sql.SQL("is_stored"), prefix="stored_"),
+            _signed_rows(sign=1, rows=_CHANGES, scope=sql.SQL("is_owed")),
+        ]
+    )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(render(sql.SQL("DROP TABLE IF EXISTS {}").format(_NEW)))
-        cursor.execute(
-            render(sql.SQL("CREATE TEMPORARY TABLE {new} AS {current}").format(new=_NEW, current=current)),
-            params,
-        )
-        # Keyed like the coverage table, so each write below probes it by key: with the coverage
-        # table's statistics stale (a first run, rows written since the last autovacuum) the
-        # planner may choose a nested loop, which without this index scans the computed rows once
-        # per stored row (minutes for 60,000 rows) and with it stays linear.
-        cursor.execute(render(sql.SQL("CREATE INDEX ON {} (account_id, module_id)").format(_NEW)))
-        cursor.execute(render(sql.SQL("ANALYZE {}").format(_NEW)))
-        # The summary first: what the stored rows added before is read before they are rewritten.
-        signed = sql.SQL(" UNION ALL ").join(
-            [
-                _SIGNED_ROWS.format(
-                    sign=sql.Literal(-1), rows=table(EntitlementCoverage), scope=identifiers["coverage_scope"]
-                ),
-                _SIGNED_ROWS.format(sign=sql.Literal(1), rows=_NEW, scope=sql.SQL("TRUE")),
-            ]
-        )
-        _summary_add(cursor, signed=signed, params=params, base_on=min(today, local_today()))
-        for statement in _WRITE:
-            cursor.execute(render(statement.format(**identifiers)), params)
-        cursor.execute(render(sql.SQL("DROP TABLE {}").format(_NEW)))
+        # Taken before the stored rows are read: they are what the summary holds until this commits.
+        cursor.execute(render(_SUMMARY_LOCK))
+        _summary_rebase(cursor, base_on=min(today, local_today()))
+        cursor.execute(render(sql.SQL("DROP TABLE IF EXISTS {}").format(_CHANGES)))
+        # The deliveries grouped per account and module (~70,000 groups a chunk) outgrow the default
+        # work_mem and spill to disk; the larger setting holds for this statement only.
+        cursor.execute(_WORK_MEM_GET)
+        (previous,) = cursor.fetchone()
+        cursor.execute(_WORK_MEM_SET, {"work_mem": _CHANGES_WORK_MEM})
+        cursor.execute(render(changes), params)
+        cursor.execute(_WORK_MEM_SET, {"work_mem": previous})
+        # Keyed like the coverage table, so the writes probe it by key: with the coverage table's
+        # statistics stale (a first run, rows written since the last autovacuum) the planner may
+        # choose a nested loop, which without this index scans the changes once per stored row.
+        cursor.execute(render(sql.SQL("CREATE INDEX ON {} (account_id, module_id)").format(_CHANGES)))
+        _summary_add(cursor, signed=signed, params=params, writes=writes)
+        cursor.execute(render(sql.SQL("DROP TABLE {}").format(_CHANGES)))
 
 
-def _summary_add(cursor: Any, *, signed: sql.Composable, params: dict[str, Any], base_on: dt.date) -> None:
-    """Add ``signed`` (coverage rows with a sign: +1 counted from now on, -1 no longer) to
-    ``CoverageSummary``, after moving its base day to ``base_on`` when that is later."""
-    names = {
-        "summary": table(CoverageSummary),
-        "base": table(CoverageSummaryBase),
-        "add": _SUMMARY_ADD,
-        "coverage": table(EntitlementCoverage),
-    }
-    cursor.execute(render(_SUMMARY_LOCK))
+def _signed_rows(*, sign: int, rows: sql.Composable, scope: sql.Composable, prefix: str = "") -> sql.Composed:
+    """``rows`` as the summary counts them, with ``sign``; the counted columns named with ``prefix``."""
+    return _SIGNED_ROWS.format(
+        sign=sql.Literal(sign),
+        rows=rows,
+        scope=scope,
+        **{col: sql.Identifier(f"{prefix}{col}") for col in _COUNTED},
+    )
+
+
+def _summary_rebase(cursor: Any, *, base_on: dt.date) -> None:
+    """Move the summary's base day to ``base_on`` when that is later; the lock is held."""
+    names = {"summary": table(CoverageSummary), "base": table(CoverageSummaryBase), "add": _SUMMARY_ADD}
     for statement in _SUMMARY_REBASE:
         cursor.execute(render(statement.format(**names)), {"base_on": base_on})
+
+
+def _summary_add(
+    cursor: Any, *, signed: sql.Composable, params: dict[str, Any], writes: sql.Composable | None = None
+) -> None:
+    """Add ``signed`` (coverage rows with a sign: +1 counted from now on, -1 no longer) to
+    ``CoverageSummary``, in one statement with ``writes`` (CTEs); the lock is held."""
+    names = {"summary": table(CoverageSummary), "base": table(CoverageSummaryBase), "add": _SUMMARY_ADD}
     delta_params = {
         **params,
         "tier_dimension": CoverageSummaryDimension.TIER.value,
         "csm_dimension": CoverageSummaryDimension.CSM.value,
     }
-    cursor.execute(render(_SUMMARY_DELTA.format(signed=signed, **names)), delta_params)
+    delta = _SUMMARY_DELTA.format(signed=signed, writes=writes or sql.SQL(""), **names)
+    cursor.execute(render(delta), delta_params)
     cursor.execute(render(_SUMMARY_PRUNE.format(**names)))
 
 
@@ -314,12 +362,13 @@ def coverage_summary_rebuild(*, base_on: dt.date) -> None:
     """Rewrite ``CoverageSummary`` from every stored coverage row, folding due days before
     ``base_on``: for a database whose summary is missing or was changed by hand. The rewrites
     keep it true otherwise."""
-    signed = _SIGNED_ROWS.format(sign=sql.Literal(1), rows=table(EntitlementCoverage), scope=sql.SQL("TRUE"))
+    signed = _signed_rows(sign=1, rows=table(EntitlementCoverage), scope=sql.SQL("TRUE"))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(render(_SUMMARY_LOCK))
         cursor.execute(render(sql.SQL("DELETE FROM {}").format(table(CoverageSummary))))
         cursor.execute(render(sql.SQL("DELETE FROM {}").format(table(CoverageSummaryBase))))
-        _summary_add(cursor, signed=signed, params={}, base_on=base_on)
+        _summary_rebase(cursor, base_on=base_on)
+        _summary_add(cursor, signed=signed, params={})
 
 
 def coverage_share_by_group(

@@ -9,12 +9,13 @@ import random
 
 import pytest
 
+from accounts.models import Account
 from accounts.services.accounts import account_update
 from csplatform import roles
 from engagement.coverage.queries import coverage_summary_rebuild
 from engagement.coverage.selectors import coverage_share, coverage_shares_from_summary
 from engagement.coverage.services import coverage_recompute, module_delivery_record
-from engagement.models import CoverageSummary, CoverageSummaryBase
+from engagement.models import CoverageSummary, CoverageSummaryBase, EntitlementCoverage
 from tests.engagement.factories import TIER_NAMES, tiered_account
 from tests.factories import UserFactory
 
@@ -81,18 +82,58 @@ def test_rebuilding_the_summary_from_the_rows_gives_what_the_rewrites_kept(csms,
     generated_book(11, csms)
     coverage_recompute()
 
-    def summary_rows() -> set[tuple]:
-        return set(
-            CoverageSummary.objects.values_list(
-                "dimension", "key", "due_on", "entitlements", "accounts", "planned", "delivered_on_time"
-            )
-        )
-
     kept = summary_rows()
     coverage_summary_rebuild(base_on=frozen_now.date())
     rebuilt = summary_rows()
     assert rebuilt == kept
     assert rebuilt, "the generated book owes recurring service"
+
+
+def summary_rows() -> set[tuple]:
+    return set(
+        CoverageSummary.objects.values_list(
+            "dimension", "key", "due_on", "entitlements", "accounts", "planned", "delivered_on_time"
+        )
+    )
+
+
+def stored_rows() -> dict[tuple[int, int], tuple]:
+    return {
+        (row.account_id, row.module_id): (row.next_due_on, row.delivered_in_window, row.planned_in_window)
+        for row in EntitlementCoverage.objects.all()
+    }
+
+
+def test_next_day_rewrites_that_change_rows_keep_the_summary_equal_to_a_recount(csms, frozen_now) -> None:
+    accounts = generated_book(17, csms)
+    # Tiered within the window: its planned occurrences grow every day.
+    accounts.append(tiered_account("MM1", csm=csms[0], tiered_on=frozen_now.date() - dt.timedelta(days=20)))
+    coverage_recompute()
+    today = frozen_now.date()
+    recurring = [a for a in accounts if a.tier_code != "MM3"]
+    churning, retiering, moving = recurring[0], recurring[1], recurring[2]
+    # Changed behind the signals: only the nightly rewrite notices (a delete, new rows, a move).
+    events = {
+        2: lambda: Account.objects.filter(pk=churning.pk).update(lifecycle_stage="churned"),
+        9: lambda: Account.objects.filter(pk=retiering.pk).update(
+            tier_code="ENT", tier_name="Enterprise", tier_rank=1
+        ),
+        31: lambda: Account.objects.filter(pk=moving.pk).update(
+            csm=csms[2] if moving.csm_id != csms[2].pk else None
+        ),
+    }
+    for days in (1, 2, 9, 31, 95):
+        day = today + dt.timedelta(days=days)
+        if days in events:
+            events[days]()
+        before = stored_rows()
+        coverage_recompute(today=day)
+        assert stored_rows() != before, f"the rewrite as of {day} changed rows"
+        assert_summary_agrees(day)
+        kept = summary_rows()
+        coverage_summary_rebuild(base_on=CoverageSummaryBase.objects.get().base_on)
+        assert summary_rows() == kept, f"the summary kept as of {day} is the recount of the rows"
+    assert not EntitlementCoverage.objects.filter(account=churning).exists()
 
 
 def test_the_base_day_folds_past_due_days_and_never_moves_back(csms, frozen_now) -> None:
