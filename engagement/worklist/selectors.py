@@ -8,6 +8,7 @@ their inline actions need (``worklist_rows``).
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from accounts.models import Account
@@ -211,11 +213,11 @@ def reason_kind(reason: str) -> str:
 
 
 class WorklistRow(TypedDict):
-    """A row on screen as the page shows it, every value made once here as text.
+    """A row on screen as the page shows it, every value made once here as HTML-escaped text.
 
     A page of rows costs what its template nodes cost: each node here reads one key of this dict
-    (the template language's cheapest lookup), and no filter, property, number formatting or
-    localisation runs per node.
+    (the template language's cheapest lookup), and no filter, property, number formatting,
+    localisation or escaping runs per node.
     """
 
     id: str
@@ -273,6 +275,12 @@ class _LazyUrls(dict):  # type: ignore[type-arg]
 _URLS = _LazyUrls()
 
 
+def _html(text: str) -> SafeString:
+    """``text`` escaped as the template would escape it on output, once here for the row rather
+    than by every template node showing it (the escaping is most of what a node costs)."""
+    return SafeString(html.escape(text))
+
+
 def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[WorklistRow]:
     """The rows on screen with what their inline actions need, read with the accounts
     (``worklist_accounts``): no query, and no reverse() per link."""
@@ -290,38 +298,42 @@ def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[Workl
         snoozed = account.task_snoozed_until
         rows.append(
             {
-                "id": str(pk),
-                "url_row": urls["row"](pk),
-                "url_account": urls["account"](pk),
-                "url_touchpoint": urls["touchpoint"](pk),
-                "url_override": urls["override"](pk),
-                "name": account.name,
-                "lifecycle": str(account.get_lifecycle_stage_display()),
-                "renews_on": renewal.isoformat() if renewal else "",
-                "last_touch_on": timezone.localtime(last_touch).date().isoformat() if last_touch else "never",
-                "tier_code": account.tier_code,
-                "tier_name": account.tier_name,
-                "tier_rank": str(account.tier_rank) if account.tier_rank else "none",
+                "id": _html(str(pk)),
+                "url_row": _html(urls["row"](pk)),
+                "url_account": _html(urls["account"](pk)),
+                "url_touchpoint": _html(urls["touchpoint"](pk)),
+                "url_override": _html(urls["override"](pk)),
+                "name": _html(account.name),
+                "lifecycle": _html(str(account.get_lifecycle_stage_display())),
+                "renews_on": _html(renewal.isoformat() if renewal else ""),
+                "last_touch_on": _html(
+                    timezone.localtime(last_touch).date().isoformat() if last_touch else "never"
+                ),
+                "tier_code": _html(account.tier_code),
+                "tier_name": _html(account.tier_name),
+                "tier_rank": _html(str(account.tier_rank) if account.tier_rank else "none"),
                 "override": account.tier_source == "override",
-                "health_badge": BAND_BADGES.get(account.health_band, "outline"),
-                "health": (
+                "health_badge": _html(BAND_BADGES.get(account.health_band, "outline")),
+                "health": _html(
                     f"{health_score} · {HEALTH_BAND_LABELS.get(account.health_band, '—')}"
                     if health_score is not None
                     else ""
                 ),
-                "acv": number_format(account.acv, 0, force_grouping=True),
-                "reasons": [(reason_kind(r), r) for r in entry.reasons],
-                "proposal_id": str(proposal) if proposal else "",
-                "proposal_text": Truncator(account.proposal_explanation).chars(110) if proposal else "",
-                "url_proposal_accept": urls["proposal_accept"](proposal) if proposal else "",
-                "url_proposal_dispute": urls["proposal_dispute"](proposal) if proposal else "",
-                "task_id": str(task) if task else "",
-                "task_title": account.task_title if task else "",
-                "task_due_on": task_due.isoformat() if task else "",
-                "task_class": "badge badge-bad" if task and task_due < today else "muted",
-                "task_snoozed_until": snoozed.isoformat() if task and snoozed else "",
-                "url_task_complete": urls["task_complete"](task) if task else "",
-                "url_task_snooze": urls["task_snooze"](task) if task else "",
+                "acv": _html(number_format(account.acv, 0, force_grouping=True)),
+                "reasons": [(_html(reason_kind(r)), _html(r)) for r in entry.reasons],
+                "proposal_id": _html(str(proposal) if proposal else ""),
+                "proposal_text": _html(
+                    Truncator(account.proposal_explanation).chars(110) if proposal else ""
+                ),
+                "url_proposal_accept": _html(urls["proposal_accept"](proposal) if proposal else ""),
+                "url_proposal_dispute": _html(urls["proposal_dispute"](proposal) if proposal else ""),
+                "task_id": _html(str(task) if task else ""),
+                "task_title": _html(account.task_title if task else ""),
+                "task_due_on": _html(task_due.isoformat() if task else ""),
+                "task_class": _html("badge badge-bad" if task and task_due < today else "muted"),
+                "task_snoozed_until": _html(snoozed.isoformat() if task and snoozed else ""),
+                "url_task_complete": _html(urls["task_complete"](task) if task else ""),
+                "url_task_snooze": _html(urls["task_snooze"](task) if task else ""),
             }
         )
     return rows
