@@ -139,6 +139,10 @@ def run(ctx: Context) -> list[Result]:
             for name in [*csm_names, ae_names[0], *ae_names[1:]]
         ]
     )
+    # Owners as a CRM names them: people with the role they own accounts in (a sync refuses a CSM
+    # who is not one).
+    for role, names in ((roles.CSM, csm_names), (roles.ACCOUNT_EXECUTIVE, ae_names)):
+        Group.objects.get(name=role).user_set.add(*[u for u in users if u.username in names])
     integration = User.objects.create(username=f"bench-{run_id}-integration")
     integration.groups.add(Group.objects.get(name=roles.INTEGRATION))
     _, key = api_token_issue(user=integration)

@@ -75,7 +75,11 @@ def _people() -> tuple[Any, Any]:
     for user in (csm, leader):
         user.set_password(PASSWORD)
         user.save()
-    if Account.objects.filter(csm=csm).count() < PORTFOLIO:
+    # The portfolio survives between runs; another bench may have handed some of it to someone
+    # else (a sync, a reassignment): those come back, the missing ones are created.
+    Account.objects.filter(crm_source=SOURCE).exclude(csm=csm).update(csm=csm)
+    present = set(Account.objects.filter(crm_source=SOURCE).values_list("external_id", flat=True))
+    if len(present) < PORTFOLIO:
         now = timezone.now()
         accounts = Account.objects.bulk_create(
             Account(
@@ -90,6 +94,7 @@ def _people() -> tuple[Any, Any]:
                 renewal_date=dt.date.today() + dt.timedelta(days=i % 200),
             )
             for i in range(PORTFOLIO)
+            if f"{CSM_NAME}-{i}" not in present
         )
         flagged = accounts[::5]
         Flag.objects.bulk_create(

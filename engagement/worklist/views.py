@@ -133,9 +133,7 @@ def worklist_row_response(request: HtmxHttpRequest, account_id: int, *, notice: 
         response = HttpResponse(status=204)
     else:
         row = worklist_rows([entry], today=today)[0]
-        response = render_fragment(
-            request, WORKLIST, "row", {"row": row, "updated": True, "today": today}
-        )
+        response = render_fragment(request, WORKLIST, "row", {"row": row, "updated": True, "today": today})
     if notice is None:
         return response
     return _account_changed_events(response, account_id, notice)

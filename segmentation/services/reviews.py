@@ -64,7 +64,7 @@ logger = logging.getLogger(__name__)
 # Candidates are evaluated at most CANDIDATE_BATCH at a time, so a chunk where everything
 # changes (a first review, a new policy) stays within ~100 MB.
 SQL_CHUNK_IDS = 50_000
-RULES_CHUNK_IDS = 20_000
+RULES_CHUNK_IDS = 10_000
 PYTHON_CHUNK_IDS = 5_000
 CANDIDATE_BATCH = 10_000
 # A running review whose worker has not reported for this long is presumed dead.
