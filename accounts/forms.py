@@ -7,7 +7,6 @@ from typing import Any
 from django import forms
 
 from csplatform import bounds
-from csplatform.forms import FilterSelect
 
 from .models import ChurnReason, LifecycleStage, RenewalOutcomeKind
 from .sorting import ACCOUNT_SORT_LABELS
@@ -32,22 +31,16 @@ class AccountFilterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, domain or CRM id"}),
     )
     # Drill-down links may name any tier code (one not in the list any more still filters).
-    tier = forms.RegexField(label="Tier", required=False, regex=r"^[A-Za-z0-9_-]{1,10}$", widget=FilterSelect)
+    tier = forms.RegexField(label="Tier", required=False, regex=r"^[A-Za-z0-9_-]{1,10}$", widget=forms.Select)
     lifecycle = forms.ChoiceField(
         label="Lifecycle",
         required=False,
         choices=[("", "Any stage"), (ACTIVE_BOOK, "Active (not churned)"), *LifecycleStage.choices],
-        widget=FilterSelect,
     )
     renewal_within = forms.TypedChoiceField(
-        label="Renewal",
-        required=False,
-        choices=RENEWAL_WINDOWS,
-        coerce=int,
-        empty_value=None,
-        widget=FilterSelect,
+        label="Renewal", required=False, choices=RENEWAL_WINDOWS, coerce=int, empty_value=None
     )
-    order = forms.ChoiceField(label="Order by", required=False, choices=ORDER_CHOICES, widget=FilterSelect)
+    order = forms.ChoiceField(label="Order by", required=False, choices=ORDER_CHOICES)
     csm = bounds.DATABASE_ID.form_field(required=False, widget=forms.HiddenInput)
     ae = bounds.DATABASE_ID.form_field(required=False, widget=forms.HiddenInput)
     page = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=100_000)

@@ -6,7 +6,6 @@ from django import forms
 
 from accounts.forms import AccountFilterForm
 from accounts.sorting import ACCOUNT_SORT_LABELS
-from csplatform.forms import FilterSelect
 from segmentation.models import HealthBand
 
 from ..models import FlagKind
@@ -23,12 +22,8 @@ WORKLIST_SORTABLE_COLUMNS = (PRIORITY, "name", "tier", "acv")
 
 
 class WorklistFilterForm(AccountFilterForm):
-    flag = forms.ChoiceField(
-        label="Flag", required=False, choices=[("", "Any flag"), *FlagKind.choices], widget=FilterSelect
-    )
+    flag = forms.ChoiceField(label="Flag", required=False, choices=[("", "Any flag"), *FlagKind.choices])
     health = forms.ChoiceField(
-        label="Health", required=False, choices=[("", "Any health"), *HealthBand.choices], widget=FilterSelect
+        label="Health", required=False, choices=[("", "Any health"), *HealthBand.choices]
     )
-    order = forms.ChoiceField(
-        label="Order by", required=False, choices=WORKLIST_ORDER_CHOICES, widget=FilterSelect
-    )
+    order = forms.ChoiceField(label="Order by", required=False, choices=WORKLIST_ORDER_CHOICES)

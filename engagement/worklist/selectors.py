@@ -8,17 +8,14 @@ their inline actions need (``worklist_rows``).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.formats import number_format
-from django.utils.safestring import SafeString
-from django.utils.text import Truncator
 
 from accounts.models import Account
 from accounts.selectors import active_book
@@ -212,44 +209,95 @@ def reason_kind(reason: str) -> str:
     return "info"
 
 
-class WorklistRow(TypedDict):
-    """A row on screen as the page shows it, every value made once here as HTML-escaped text.
+@dataclass(frozen=True)
+class RowProposal:
+    """The tier proposal a row offers to accept or dispute."""
 
-    A page of rows costs what its template nodes cost: each node here reads one key of this dict
-    (the template language's cheapest lookup), and no filter, property, number formatting,
-    localisation or escaping runs per node.
-    """
+    id: int
+    explanation: str
 
-    id: str
-    url_row: str
-    url_account: str
-    url_touchpoint: str
-    url_override: str
-    name: str
-    lifecycle: str
-    renews_on: str  # empty without a renewal date
-    last_touch_on: str
-    tier_code: str  # empty without a tier
-    tier_name: str
-    tier_rank: str  # the badge's rank class, "none" without a rank
-    override: bool
-    health_badge: str
-    health: str  # "score · band", empty before the first health
-    acv: str
-    reasons: list[tuple[str, str]]  # (badge kind, text)
-    # The proposal the row offers to accept or dispute (every value empty without one).
-    proposal_id: str
-    proposal_text: str
-    url_proposal_accept: str
-    url_proposal_dispute: str
-    # The next open task the row offers to complete or snooze (every value empty without one).
-    task_id: str
-    task_title: str
-    task_due_on: str
-    task_class: str  # "badge badge-bad" when overdue
-    task_snoozed_until: str
-    url_task_complete: str
-    url_task_snooze: str
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass(frozen=True)
+class RowTask:
+    """The next open task a row offers to complete or snooze."""
+
+    id: int
+    title: str
+    due_on: dt.date
+    snoozed_until: dt.date | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+@dataclass
+class WorklistRow:
+    entry: WorklistEntry
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (badge kind, text)
+    proposal: RowProposal | None = None
+    task: RowTask | None = None
+    last_touch_at: dt.datetime | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+    today: dt.date = field(default_factory=timezone.localdate)
+
+    # Dates as the page shows them, made here: the template's date filter costs more per row.
+    @property
+    def renews_on(self) -> str:
+        renewal = self.entry.account.renewal_date
+        return renewal.isoformat() if renewal else ""
+
+    @property
+    def last_touch_on(self) -> str:
+        return timezone.localtime(self.last_touch_at).date().isoformat() if self.last_touch_at else ""
+
+    @property
+    def account(self) -> Any:
+        return self.entry.account
+
+    # Made once here rather than by template filters and lookups in each row (a row's template
+    # nodes are what a page of rows costs).
+    @property
+    def acv(self) -> str:
+        return number_format(self.entry.account.acv, 0, force_grouping=True)
+
+    @property
+    def lifecycle(self) -> str:
+        return str(self.entry.account.get_lifecycle_stage_display())
+
+    @property
+    def task_due_on(self) -> str:
+        return self.task.due_on.isoformat() if self.task else ""
+
+    @property
+    def task_overdue(self) -> bool:
+        return bool(self.task and self.task.due_on < self.today)
+
+    @property
+    def health(self) -> tuple[str, str] | None:
+        """(badge kind, "score · band") of the account's latest health, or None before the first."""
+        account = self.entry.account
+        if account.health_score is None:
+            return None
+        badge = BAND_BADGES.get(account.health_band, "outline")
+        return badge, f"{account.health_score} · {HEALTH_BAND_LABELS.get(account.health_band, '—')}"
+
+
+def _row_urls(row: WorklistRow) -> dict[str, str]:
+    """The row's links, built without a reverse() per link (25 rows x 9 links add up)."""
+    pk = row.account.pk
+    urls = {name: _URLS[name](pk) for name in ("account", "row", "touchpoint", "override")}
+    if row.proposal is not None:
+        urls["proposal_accept"] = _URLS["proposal_accept"](row.proposal.pk)
+        urls["proposal_dispute"] = _URLS["proposal_dispute"](row.proposal.pk)
+    if row.task is not None:
+        urls["task_complete"] = _URLS["task_complete"](row.task.pk)
+        urls["task_snooze"] = _URLS["task_snooze"](row.task.pk)
+    return urls
 
 
 class _LazyUrls(dict):  # type: ignore[type-arg]
@@ -275,65 +323,28 @@ class _LazyUrls(dict):  # type: ignore[type-arg]
 _URLS = _LazyUrls()
 
 
-def _html(text: str) -> SafeString:
-    """``text`` escaped as the template would escape it on output, once here for the row rather
-    than by every template node showing it (the escaping is most of what a node costs)."""
-    return SafeString(html.escape(text))
-
-
 def worklist_rows(entries: list[WorklistEntry], *, today: dt.date) -> list[WorklistRow]:
     """The rows on screen with what their inline actions need, read with the accounts
-    (``worklist_accounts``): no query, and no reverse() per link."""
-    urls = _URLS
-    rows: list[WorklistRow] = []
+    (``worklist_accounts``): no query."""
+    rows = []
     for entry in entries:
         account: Any = entry.account  # read by worklist_accounts, with the columns below
-        pk = account.pk
-        renewal = account.renewal_date
-        last_touch = account.last_touch_at
-        health_score = account.health_score
-        proposal = account.proposal_id
-        task = account.task_id
-        task_due = account.task_due_on
-        snoozed = account.task_snoozed_until
-        rows.append(
-            {
-                "id": _html(str(pk)),
-                "url_row": _html(urls["row"](pk)),
-                "url_account": _html(urls["account"](pk)),
-                "url_touchpoint": _html(urls["touchpoint"](pk)),
-                "url_override": _html(urls["override"](pk)),
-                "name": _html(account.name),
-                "lifecycle": _html(str(account.get_lifecycle_stage_display())),
-                "renews_on": _html(renewal.isoformat() if renewal else ""),
-                "last_touch_on": _html(
-                    timezone.localtime(last_touch).date().isoformat() if last_touch else "never"
-                ),
-                "tier_code": _html(account.tier_code),
-                "tier_name": _html(account.tier_name),
-                "tier_rank": _html(str(account.tier_rank) if account.tier_rank else "none"),
-                "override": account.tier_source == "override",
-                "health_badge": _html(BAND_BADGES.get(account.health_band, "outline")),
-                "health": _html(
-                    f"{health_score} · {HEALTH_BAND_LABELS.get(account.health_band, '—')}"
-                    if health_score is not None
-                    else ""
-                ),
-                "acv": _html(number_format(account.acv, 0, force_grouping=True)),
-                "reasons": [(_html(reason_kind(r)), _html(r)) for r in entry.reasons],
-                "proposal_id": _html(str(proposal) if proposal else ""),
-                "proposal_text": _html(
-                    Truncator(account.proposal_explanation).chars(110) if proposal else ""
-                ),
-                "url_proposal_accept": _html(urls["proposal_accept"](proposal) if proposal else ""),
-                "url_proposal_dispute": _html(urls["proposal_dispute"](proposal) if proposal else ""),
-                "task_id": _html(str(task) if task else ""),
-                "task_title": _html(account.task_title if task else ""),
-                "task_due_on": _html(task_due.isoformat() if task else ""),
-                "task_class": _html("badge badge-bad" if task and task_due < today else "muted"),
-                "task_snoozed_until": _html(snoozed.isoformat() if task and snoozed else ""),
-                "url_task_complete": _html(urls["task_complete"](task) if task else ""),
-                "url_task_snooze": _html(urls["task_snooze"](task) if task else ""),
-            }
+        row = WorklistRow(
+            entry=entry,
+            reasons=[(reason_kind(r), r) for r in entry.reasons],
+            proposal=(
+                RowProposal(account.proposal_id, account.proposal_explanation)
+                if account.proposal_id
+                else None
+            ),
+            task=(
+                RowTask(account.task_id, account.task_title, account.task_due_on, account.task_snoozed_until)
+                if account.task_id
+                else None
+            ),
+            last_touch_at=account.last_touch_at,
+            today=today,
         )
+        row.urls = _row_urls(row)
+        rows.append(row)
     return rows

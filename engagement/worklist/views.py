@@ -99,6 +99,7 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
         "order": order,
         "sort_links": sort_links(filters, WORKLIST_SORTABLE_COLUMNS, order),
         "today": today,
+        **ACTIONS,
         **saved_views_context(request, SavedView.Page.WORKLIST, querystring(filters)),
     }
     return render_page_or_fragment(request, WORKLIST, "results", context, status=filters_status(form))
@@ -120,6 +121,10 @@ def worklist_capacity(request: HtmxHttpRequest) -> HttpResponse:
     return render_fragment(request, WORKLIST, "capacity", context, status=filters_status(form))
 
 
+# The inline actions the worklist rows offer (each URL exists once its service does).
+ACTIONS = {"touchpoint_urls": True, "task_urls": True, "proposal_urls": True, "override_urls": True}
+
+
 def worklist_row_response(request: HtmxHttpRequest, account_id: int, *, notice: str | None) -> HttpResponse:
     """One refreshed worklist row (after an inline action), closing the dialog and saying what happened."""
     today = local_today()
@@ -133,7 +138,9 @@ def worklist_row_response(request: HtmxHttpRequest, account_id: int, *, notice: 
         response = HttpResponse(status=204)
     else:
         row = worklist_rows([entry], today=today)[0]
-        response = render_fragment(request, WORKLIST, "row", {"row": row, "updated": True, "today": today})
+        response = render_fragment(
+            request, WORKLIST, "row", {"row": row, "updated": True, "today": today, **ACTIONS}
+        )
     if notice is None:
         return response
     return _account_changed_events(response, account_id, notice)
