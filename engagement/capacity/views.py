@@ -17,13 +17,17 @@ from ..clock import local_today
 from .selectors import csm_capacity
 
 PANELS = "engagement/panels.html"
+PANEL_CSMS = 25
 
 
 @require_GET
 @leaders_only
 def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
     # Every CSM: accounts per tier come from the portfolio summary, not a GROUP BY of the book.
-    rows = csm_capacity(today=local_today(), from_summary=True)
+    everyone = csm_capacity(today=local_today(), from_summary=True)
+    # A large team does not make the panel a page of its own: the most loaded CSMs, the counts of
+    # the rest (thousands of bars and rows took seconds to render and could not be read).
+    rows = sorted(everyone, key=lambda r: (-(r.utilisation or 0), r.csm.username))[:PANEL_CSMS]
     chart = {
         "type": "bar",
         "horizontal": True,
@@ -35,7 +39,13 @@ def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
             {"label": "Utilisation %", "data": [round(100 * (r.utilisation or 0)) for r in rows]},
         ],
     }
-    return render_fragment(request, PANELS, "capacity", {"rows": rows, "chart": chart})
+    context = {
+        "rows": rows,
+        "chart": chart,
+        "total": len(everyone),
+        "over": sum(1 for r in everyone if r.overloaded),
+    }
+    return render_fragment(request, PANELS, "capacity", context)
 
 
 def register_pages() -> None:

@@ -81,3 +81,21 @@ def test_the_capacity_panel_reads_the_summary(alice, lena, client, frozen_now) -
     csm_portfolio_refresh()
     html = client.get("/overview/capacity/", headers=headers).content.decode()
     assert f'?csm={alice.pk}&amp;lifecycle=active" data-drilldown>3</a>' in html
+
+
+def test_a_large_team_shows_its_most_loaded_csms_and_counts_the_rest(lena, client) -> None:
+    from csplatform import roles
+    from tests.engagement.factories import TaskFactory
+    from tests.factories import UserFactory
+
+    csms = [UserFactory(username=f"csm{i:02d}", role=roles.CSM) for i in range(30)]
+    # Two CSMs with more due work than their week holds, one of them far more.
+    TaskFactory(assignee=csms[29], estimated_minutes=60 * 80)
+    TaskFactory(assignee=csms[3], estimated_minutes=60 * 50)
+    client.force_login(lena)
+    html = client.get("/overview/capacity/", headers={"HX-Request": "true"}).content.decode()
+    rows = html.count('<tr><th scope="row">')
+    assert rows == 25
+    assert "2 of 30 CSMs over capacity; the 25 most loaded shown." in html
+    # Most loaded first, in the chart and in the table.
+    assert html.index("Csm29 Example") < html.index("Csm03 Example") < html.index("Csm00 Example")
