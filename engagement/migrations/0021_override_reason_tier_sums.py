@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 def add_override_reason_tier(apps, schema_editor):
-    from engagement.retention.queries_kept import renewal_segments_add_override_reason_tier_sql
+    from engagement.retention.queries.kept import renewal_segments_add_override_reason_tier_sql
 
     renewal_segments_add_override_reason_tier_sql()
 

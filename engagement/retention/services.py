@@ -35,7 +35,7 @@ from .queries import (
     RetentionSums,
     retention_outcomes,
 )
-from .queries_kept import (
+from .queries.kept import (
     renewal_segments_forget_sql,
     renewal_segments_settle_sql,
     retention_day_sums_rebuild_sql,

@@ -7,22 +7,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import transaction
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from accounts.models import Account, RenewalOutcome
 from engagement.models import DeliverySource, ModuleDelivery
-from engagement.retention.queries import RetentionSums, retention_outcomes
+from engagement.retention.queries import RetentionSums
 from engagement.retention.services import (
     ratio,
-    reference_report,
     renewal_segments_forget,
     renewal_segments_settle,
     report_from_sums,
@@ -448,50 +442,6 @@ def test_the_feedback_report_shows_how_overridden_accounts_renewed_against_their
     assert "executive sponsor" in row
     assert "1 in MM1" in row
     assert row.count("1.0000") == 2 and row.count("0.8000") == 2  # overridden GRR/NRR, peer GRR/NRR
-
-
-# --- SQL against the Python reference ------------------------------------------------------------
-
-VERTICALS = ["retail", "finance", "saas", ""]
-OUTCOMES = st.tuples(
-    st.sampled_from(VERTICALS),
-    st.sampled_from(["renewed", "expanded", "contracted", "churned"]),
-    st.decimals(min_value=Decimal("1.00"), max_value=Decimal("900000.00"), places=2),
-    st.integers(min_value=-300, max_value=400),
-)
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
-
-
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(generated=st.lists(OUTCOMES, min_size=0, max_size=12))
-def test_the_sql_sums_agree_with_the_python_reference(generated: list[tuple[str, str, Decimal, int]]) -> None:
-    with rolled_back():
-        expected = []
-        for vertical, kind, before, day in generated:
-            after = {
-                "renewed": before,
-                "expanded": before + Decimal("10.00"),
-                "contracted": (before / 2).quantize(Decimal("0.01")),
-                "churned": Decimal("0.00"),
-            }[kind]
-            account = AccountFactory(vertical=vertical)
-            renewal_date = dt.date(2026, 1, 1) + dt.timedelta(days=day)
-            renewal(account, renewal_date, kind, str(before), str(after))
-            if dt.date(2026, 1, 1) <= renewal_date <= dt.date(2026, 12, 31):
-                expected.append((vertical or "unknown", kind, before, after))
-        period = {"date_from": dt.date(2026, 1, 1), "date_to": dt.date(2026, 12, 31), "by": "vertical"}
-        sums = retention_outcomes(**period, summed=True)
-        from_sql = report_from_sums(sums, **period)  # type: ignore[arg-type]
-        assert from_sql == reference_report(expected, **period)
-        per_outcome = retention_outcomes(**period)
-        rebuilt = [(o.group, o.outcome, o.arr_before, o.arr_after) for o in per_outcome]  # type: ignore[union-attr]
-        assert reference_report(rebuilt, **period) == from_sql
 
 
 @pytest.mark.parametrize("path", ["/overview/retention/renewals/", "/overview/retention/export.csv"])

@@ -32,10 +32,10 @@ from tests.engagement.test_retention import (
     deliver,
     make_book,
     renewal,
-    rolled_back,
     rows_by_group,
     tier_change,
 )
+from tests.engagement.test_retention_agree import rolled_back
 from tests.factories import AccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

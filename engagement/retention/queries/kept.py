@@ -13,9 +13,9 @@ from psycopg import sql
 
 from accounts.models import RenewalOutcome, RenewalOutcomeKind
 
-from ..models import RetentionDaySums
-from ..sql import table
-from .queries import (
+from ...models import RetentionDaySums
+from ...sql import table
+from . import (
     _DIMENSION_SQL,
     _POLICY_TIER,
     HISTORICAL,

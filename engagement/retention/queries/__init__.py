@@ -69,8 +69,8 @@ from segmentation.models import (
     TierPolicy,
 )
 
-from ..models import ModuleDelivery, RetentionDaySums
-from ..sql import table
+from ...models import ModuleDelivery, RetentionDaySums
+from ...sql import table
 
 DIMENSIONS = ("tier", "touch_model", "csm", "vertical", "region", "coverage", "override", "health_band")
 # Not offered by the API: the override feedback report groups on it.
