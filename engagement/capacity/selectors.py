@@ -129,6 +129,28 @@ def csm_capacity(
     ]
 
 
+@dataclass
+class TeamCapacity:
+    """The team at a glance: its ``most_loaded`` CSMs, how many CSMs, how many over capacity."""
+
+    most_loaded: list[CsmCapacity]
+    csms: int
+    over_capacity: int
+
+
+def team_capacity(*, today: dt.date | None = None, shown: int = 25) -> TeamCapacity:
+    """Every CSM's capacity, from the portfolio summary (not a GROUP BY of the book), kept to the
+    ``shown`` most loaded (utilisation, then username) and counted: a team of thousands does not
+    turn a dashboard panel into thousands of bars."""
+    everyone = csm_capacity(today=today, from_summary=True)
+    ordered = sorted(everyone, key=lambda r: (-(r.utilisation or 0), r.csm.username))
+    return TeamCapacity(
+        most_loaded=ordered[:shown],
+        csms=len(everyone),
+        over_capacity=sum(1 for r in everyone if r.overloaded),
+    )
+
+
 def csm_suggestions_for_account(*, account: Account, today: dt.date | None = None) -> list[CsmCapacity]:
     """CSMs ordered by the room they would have left after taking ``account`` (most room first);
     only CSMs who would stay within capacity are suggested."""

@@ -14,7 +14,7 @@ from csplatform.htmx import (
 )
 
 from ..clock import local_today
-from .selectors import csm_capacity
+from .selectors import team_capacity
 
 PANELS = "engagement/panels.html"
 PANEL_CSMS = 25
@@ -23,11 +23,8 @@ PANEL_CSMS = 25
 @require_GET
 @leaders_only
 def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
-    # Every CSM: accounts per tier come from the portfolio summary, not a GROUP BY of the book.
-    everyone = csm_capacity(today=local_today(), from_summary=True)
-    # A large team does not make the panel a page of its own: the most loaded CSMs, the counts of
-    # the rest (thousands of bars and rows took seconds to render and could not be read).
-    rows = sorted(everyone, key=lambda r: (-(r.utilisation or 0), r.csm.username))[:PANEL_CSMS]
+    team = team_capacity(today=local_today(), shown=PANEL_CSMS)
+    rows = team.most_loaded
     chart = {
         "type": "bar",
         "horizontal": True,
@@ -42,8 +39,8 @@ def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "chart": chart,
-        "total": len(everyone),
-        "over": sum(1 for r in everyone if r.overloaded),
+        "total": team.csms,
+        "over": team.over_capacity,
     }
     return render_fragment(request, PANELS, "capacity", context)
 
