@@ -125,6 +125,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         "PostgreSQL only (postgres://user@host:5432/name, or unset for the embedded server)."
     )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL's JIT compiles any statement the planner costs high, at 50-300 ms a statement; ours
+# are many and short (a review chunk, a worklist, a summary), each cheaper than its compilation
+# (a review chunk's pre-filter: 177 ms with JIT, 120 ms without).
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

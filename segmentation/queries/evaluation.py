@@ -27,6 +27,15 @@ def _fetch(statement: sql.Composable, params: dict[str, Any]) -> list[tuple[Any,
         return list(cursor.fetchall())
 
 
+def account_facts_of(*, account_ids: Sequence[int], fields: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The accounts' ``fields`` (column names of the account table), in id order."""
+    statement = sql.SQL("SELECT {fields} FROM {accounts} WHERE id = ANY(%(account_ids)s) ORDER BY id").format(
+        fields=sql.SQL(", ").join(sql.Identifier(field) for field in fields),
+        accounts=sql.Identifier(Account._meta.db_table),
+    )
+    return _fetch(statement, {"account_ids": list(account_ids)})
+
+
 def tier_states_of(*, account_ids: Sequence[int]) -> dict[int, tuple[str, int, int | None]]:
     """{account id: (policy tier code, pending downgrade reviews, last review id)}."""
     statement = sql.SQL(

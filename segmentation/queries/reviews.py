@@ -12,6 +12,7 @@ changes the fingerprint, and every account is evaluated again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection
@@ -22,8 +23,12 @@ from accounts.models import Account, TierSource
 from ..models import AccountTierState, ChangeStatus, OverrideStatus, TierChange, TierOverride
 
 
-def review_candidates(*, lower: int, upper: int, fingerprint: str) -> tuple[int, list[int]]:
-    """(accounts with ``lower < id <= upper``, ids of those a review must evaluate, in id order).
+def review_candidates(
+    *, lower: int, upper: int, fingerprint: str, fields: Sequence[str]
+) -> tuple[int, list[tuple[Any, ...]]]:
+    """(accounts with ``lower < id <= upper``, the ``fields`` of those a review must evaluate, in
+    id order; ``fields`` begin with "id"). The candidates' rows are read in the same statement,
+    by primary key.
 
     A skipped account: tier from the policy; its state says it was last evaluated with
     ``fingerprint`` at its current ACV, nothing wrote its tier since (``tier_written_at``), and the
@@ -36,7 +41,8 @@ def review_candidates(*, lower: int, upper: int, fingerprint: str) -> tuple[int,
     across a join, and without it each chunk would read every state of the table."""
     statement = sql.SQL(
         """
-        SELECT COUNT(*), array_agg(a.id ORDER BY a.id) FILTER (WHERE NOT COALESCE(
+        WITH pick AS (
+        SELECT COUNT(*) AS total, array_agg(a.id) FILTER (WHERE NOT COALESCE(
                 a.tier_source = %(policy)s
                 AND st.evaluated_with = %(fingerprint)s
                 AND st.evaluated_acv = a.acv
@@ -45,7 +51,7 @@ def review_candidates(*, lower: int, upper: int, fingerprint: str) -> tuple[int,
                 AND st.pending_downgrade_reviews = 0
                 AND proposal.account_id IS NULL
                 AND override.account_id IS NULL,
-              false))
+              false)) AS ids
         FROM {accounts} a
         LEFT JOIN {states} st ON st.account_id = a.id
                              AND st.account_id > %(lower)s AND st.account_id <= %(upper)s
@@ -56,8 +62,11 @@ def review_candidates(*, lower: int, upper: int, fingerprint: str) -> tuple[int,
                    WHERE o.status = %(active)s AND o.account_id > %(lower)s AND o.account_id <= %(upper)s
                   ) override ON override.account_id = a.id
         WHERE a.id > %(lower)s AND a.id <= %(upper)s
+        )
+        SELECT pick.total, {fields} FROM pick LEFT JOIN {accounts} f ON f.id = ANY(pick.ids)
         """
     ).format(
+        fields=sql.SQL(", ").join(sql.Identifier("f", field) for field in fields),
         accounts=sql.Identifier(Account._meta.db_table),
         states=sql.Identifier(AccountTierState._meta.db_table),
         changes=sql.Identifier(TierChange._meta.db_table),
@@ -73,5 +82,7 @@ def review_candidates(*, lower: int, upper: int, fingerprint: str) -> tuple[int,
     }
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        total, candidate_ids = cursor.fetchone()
-        return total, list(candidate_ids or [])
+        rows = cursor.fetchall()
+    # One row with NULL fields when nothing is a candidate (the LEFT JOIN keeps the count).
+    candidates = sorted((row[1:] for row in rows if row[1] is not None), key=lambda row: row[0])
+    return rows[0][0], candidates

@@ -121,6 +121,12 @@ class JsonCache:
         return text
 
 
+def _list_json(value: list[Any]) -> str:
+    # Most accounts have no flags and, under a policy without rules, no evaluation key: a review
+    # writes tens of thousands of these.
+    return "[]" if not value else json.dumps(value)
+
+
 def _streamed(rows: Sequence[Any]) -> bool:
     return len(rows) >= COPY_THRESHOLD
 
@@ -160,12 +166,12 @@ def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -
             s.pending_downgrade_reviews,
             s.last_review_id,
             cache.dumps(s.steps),
-            json.dumps(s.flags),
+            _list_json(s.flags),
             s.evaluated_at,
             s.evaluated_with,
             s.evaluated_acv,
             s.tier_written_at,
-            None if s.evaluated_signals is None else json.dumps(s.evaluated_signals),
+            None if s.evaluated_signals is None else _list_json(s.evaluated_signals),
         )
         for s in states
     ]

@@ -347,9 +347,10 @@ def test_a_large_batch_is_written_in_bulk_with_the_same_outcome(run_review, db):
     assert run_review().changes_applied == 0
 
 
-def test_a_review_refreshes_the_tier_change_statistics_as_it_writes(run_review, account_with, monkeypatch):
-    """Pages that read proposals (the worklist) plan with the statistics: a review writing faster
-    than autovacuum analyses must not leave the planner believing the changes are not there."""
+def test_a_review_refreshes_the_tier_change_statistics_as_it_proposes(run_review, account_with, monkeypatch):
+    """Pages that read proposals (the worklist) plan with the statistics: a review proposing faster
+    than autovacuum analyses must not leave the planner believing no proposal waits. Applied
+    changes alone do not make it analyse (nothing reads them by status)."""
     from django.db import connection
 
     def estimated_changes() -> float:
@@ -360,10 +361,14 @@ def test_a_review_refreshes_the_tier_change_statistics_as_it_writes(run_review, 
     monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
     monkeypatch.setattr(reviews, "ANALYZE_CHANGES_EVERY", 3)
     before = estimated_changes()
-    for acv in (80000, 62000, 20000, 100, 15000):
-        account_with(acv)
+    accounts = [account_with(acv) for acv in (80000, 62000, 20000, 100, 15000)]
+    assert run_review().changes_applied == 5
+    # Five applied changes, none proposed: the statistics were not refreshed.
+    assert before <= 0 and estimated_changes() <= 0
+    set_active_rules([], apply_mode="propose")
+    for account, acv in zip(accounts, (100, 100, 100, 80000, 80000), strict=True):
+        Account.objects.filter(pk=account.pk).update(acv=acv)
     review = run_review()
-    assert review.changes_applied == 5
-    # Chunks of two accounts: the statistics were refreshed once 3 changes were written (4 then).
-    assert before <= 0
-    assert estimated_changes() >= 4
+    assert review.changes_proposed == 5
+    # Chunks of two accounts: refreshed once 3 proposals were written (4 then), with the 5 applied.
+    assert estimated_changes() >= 9
