@@ -45,6 +45,7 @@ Record = tuple[int, Mapping[str, Any]]
 CONTACT_FIELDS = ("name", "role", "is_champion", "is_executive", "time_zone")
 # Model attribute names of the editable fields: owners are written by id, not by object.
 _ACCOUNT_ATTNAMES = tuple(f"{name}_id" if name in OWNER_FIELDS else name for name in EDITABLE_FIELDS)
+# The upsert takes rows positionally: its column order and this module's must not drift apart.
 assert ("external_id", *_ACCOUNT_ATTNAMES) == queries.UPSERT_COLUMNS
 
 
