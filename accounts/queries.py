@@ -8,6 +8,7 @@ Demo seeding writes up to a million rows: COPY streams them about ten times fast
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -46,5 +47,99 @@ def accounts_stage_update(
             WHERE a.id = v.id
             """,
             {"ids": list(account_ids), "stages": list(stages), "dates": list(renewal_dates)},
+        )
+        return cursor.rowcount
+
+
+# The writable columns of a synced account, in the order ``accounts_upsert`` takes each row, with
+# their types.
+UPSERT_COLUMNS = (
+    "external_id",
+    "name",
+    "domain",
+    "vertical",
+    "region",
+    "acv",
+    "lifecycle_stage",
+    "contract_start",
+    "renewal_date",
+    "csm_id",
+    "ae_id",
+)
+_UPSERT_TYPES = (
+    *("text", "text", "text", "text", "text", "numeric", "text"),
+    *("date", "date", "bigint", "bigint"),
+)
+
+
+def _json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as one JSON array of objects: a single parameter that PostgreSQL unpacks with
+    ``json_to_recordset``. Binding a thousand rows as separate values (or as arrays quoted value
+    by value) costs more in Python than the statement does in the database."""
+    return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str)
+
+
+def accounts_upsert(*, crm_source: str, rows: Sequence[Sequence[Any]], now: dt.datetime) -> dict[str, int]:
+    """Insert or overwrite accounts by (``crm_source``, external id) in one statement; returns
+    their ids by external id. Each row holds every column of ``UPSERT_COLUMNS`` (the caller has
+    merged stored and incoming values and checked them); rows are written in the order given.
+    New accounts start without a tier or health. Mirrors no rule: it is ``bulk_create(...,
+    update_conflicts=True)`` without building a model instance and binding each value apart."""
+    if not rows:
+        return {}
+    definitions = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(kind))
+        for column, kind in zip(UPSERT_COLUMNS, _UPSERT_TYPES, strict=True)
+    )
+    columns = sql.SQL(", ").join(sql.Identifier(column) for column in UPSERT_COLUMNS)
+    values = sql.SQL(", ").join(sql.Identifier("v", column) for column in UPSERT_COLUMNS)
+    updates = sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(column))
+        for column in (*UPSERT_COLUMNS[1:], "updated_at")
+    )
+    statement = sql.SQL(
+        """
+        INSERT INTO accounts_account (crm_source, {columns}, tier_code, tier_name, tier_source,
+                                      tier_explanation, created_at, updated_at)
+        SELECT %(crm_source)s, {values}, '', '', '', '', %(now)s, %(now)s
+        FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({definitions}))
+             WITH ORDINALITY AS v({columns}, position)
+        ORDER BY v.position
+        ON CONFLICT (crm_source, external_id) DO UPDATE SET {updates}
+        RETURNING external_id, id
+        """
+    ).format(columns=columns, values=values, definitions=definitions, updates=updates)
+    params: dict[str, Any] = {"crm_source": crm_source, "now": now, "rows": _json_rows(UPSERT_COLUMNS, rows)}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return dict(cursor.fetchall())
+
+
+def field_changes_insert(
+    *,
+    changes: Sequence[tuple[int, str, str, str]],
+    changed_by_id: int | None,
+    source: str,
+    now: dt.datetime,
+) -> int:
+    """Write account field history rows, ``(account id, field, old value, new value)`` with the
+    values already rendered as text, in one statement. Mirrors no rule. Returns rows written."""
+    if not changes:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_accountfieldchange
+                (account_id, field, old_value, new_value, changed_by_id, source, changed_at)
+            SELECT v.account_id, v.field, v.old_value, v.new_value, %(changed_by_id)s, %(source)s, %(now)s
+            FROM json_to_recordset(%(rows)s::json)
+                 AS v(account_id bigint, field text, old_value text, new_value text)
+            """,
+            {
+                "rows": _json_rows(("account_id", "field", "old_value", "new_value"), changes),
+                "changed_by_id": changed_by_id,
+                "source": source,
+                "now": now,
+            },
         )
         return cursor.rowcount

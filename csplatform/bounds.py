@@ -215,16 +215,28 @@ def database_id_param(raw: str | None, *, field: str) -> int | None:
 # of levels, and Python's parser recurses once per level (about a thousand end in a RecursionError).
 MAX_JSON_DEPTH = 32
 JSON_TOO_DEEP = f"nested deeper than {MAX_JSON_DEPTH} levels."
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_OPENING = frozenset(b"[{")
+
+
+def _outside_strings(body: bytes) -> bytes:
+    """``body`` without its JSON strings. Without a backslash, quotes pair up plainly and every
+    other piece between them is a string: splitting is many times faster than the pattern over a
+    sync batch of a thousand records."""
+    if b"\\" not in body:
+        pieces = body.split(b'"')
+        if len(pieces) % 2:  # an even number of quotes (an unclosed one is left to the pattern)
+            return b"".join(pieces[::2])
+    return _JSON_STRING.sub(b"", body)
 
 
 def json_depth(text: bytes | str) -> int:
     """How deeply ``text`` nests arrays and objects, read without parsing it (strings skipped)."""
     body = text.encode() if isinstance(text, str) else text
     depth = deepest = 0
-    for match in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", body)):
-        if match.group() in (b"[", b"{"):
+    for byte in _outside_strings(body).translate(None, _NOT_BRACKETS):
+        if byte in _OPENING:
             depth += 1
             deepest = max(deepest, depth)
         else:

@@ -10,17 +10,20 @@ on their own and change nothing; the result lists them by index.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from csplatform.models import User
 
-from ..models import TRACKED_FIELDS, Account, AccountFieldChange, Contact, UsageSnapshot
+from .. import queries
+from ..models import TRACKED_FIELDS, Account, Contact, UsageSnapshot
 from ..signals import contacts_changed, usage_received
 from .accounts import (
     EDITABLE_FIELDS,
@@ -42,6 +45,22 @@ Record = tuple[int, Mapping[str, Any]]
 CONTACT_FIELDS = ("name", "role", "is_champion", "is_executive", "time_zone")
 # Model attribute names of the editable fields: owners are written by id, not by object.
 _ACCOUNT_ATTNAMES = tuple(f"{name}_id" if name in OWNER_FIELDS else name for name in EDITABLE_FIELDS)
+# The upsert takes rows positionally: its column order and this module's must not drift apart.
+assert ("external_id", *_ACCOUNT_ATTNAMES) == queries.UPSERT_COLUMNS
+
+
+def _plain(value: Any) -> Any:
+    # A choices default is an enum member; the database wants the value it stands for.
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _default(attname: str) -> Any:
+    field = cast(models.Field, Account._meta.get_field(attname))  # type: ignore[type-arg]
+    return _plain(field.to_python(field.get_default()))
+
+
+# What a new account holds in a field the record leaves out: the model's defaults.
+_NEW_ACCOUNT_DEFAULTS = {attname: _default(attname) for attname in _ACCOUNT_ATTNAMES}
 METRIC_FIELDS = ("active_users", "licensed_seats", "support_tickets", "feature_adoption")
 
 
@@ -128,12 +147,15 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
 
     roles_prefetch(users.values())
     username_by_id = {user.pk: user.username for user in users.values()}
-    to_write: list[Account] = []
+    # Rows of every writable column (``UPSERT_COLUMNS`` order), not model instances: building and
+    # binding a thousand instances cost more than the statement that writes them.
+    to_write: list[tuple[Any, ...]] = []
     created_ids: list[str] = []
     history: list[tuple[str, str, Any, Any]] = []  # (external_id, field, old, new)
     changed_fields: dict[int, set[str]] = {}
     for index, data in unique:
         external_id = data["external_id"]
+        current = existing.get(external_id)
         values: dict[str, Any] = {}
         errors: dict[str, list[str]] = {}
         for name, value in data.items():
@@ -145,7 +167,7 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
                 elif value in users:
                     owner = users[value]
                     values[f"{name}_id"] = owner.pk
-                    current_owner = existing.get(data["external_id"], {}).get(f"{name}_id")
+                    current_owner = None if current is None else current[f"{name}_id"]
                     problem = [] if owner.pk == current_owner else owner_role_error(name, owner)
                     if problem:
                         errors[name] = problem
@@ -153,7 +175,6 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
                     errors[name] = [unknown_user_message(value)]
             else:
                 values[name] = value
-        current = existing.get(external_id)
         if current is None and not data.get("name"):
             errors["name"] = ["This field is required."]
         if errors:
@@ -161,12 +182,13 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
             continue
 
         if current is None:
-            account = Account(crm_source=crm_source, external_id=external_id, **values)
-            date_errors = dates_error(account.contract_start, account.renewal_date)
+            merged = dict(_NEW_ACCOUNT_DEFAULTS)
+            merged.update(values)
+            date_errors = dates_error(merged["contract_start"], merged["renewal_date"])
             if date_errors:
                 result.fail(index, external_id, date_errors)
                 continue
-            to_write.append(account)
+            to_write.append((external_id, *(merged[attname] for attname in _ACCOUNT_ATTNAMES)))
             created_ids.append(external_id)
             continue
 
@@ -180,7 +202,7 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
         if date_errors:
             result.fail(index, external_id, date_errors)
             continue
-        to_write.append(Account(crm_source=crm_source, external_id=external_id, **merged))
+        to_write.append((external_id, *(merged[attname] for attname in _ACCOUNT_ATTNAMES)))
         result.updated += 1
         tracked = []
         for attname, (old, new) in changes.items():
@@ -195,33 +217,20 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
         if tracked:
             changed_fields[current["id"]] = set(tracked)
 
-    if to_write:
-        # One key order for every writer: two syncs inserting the same new ids cannot deadlock.
-        to_write.sort(key=lambda account: account.external_id)
-        Account.objects.bulk_create(
-            to_write,
-            update_conflicts=True,
-            unique_fields=["crm_source", "external_id"],
-            update_fields=[*_ACCOUNT_ATTNAMES, "updated_at"],
-        )
+    now = timezone.now()
+    # One key order for every writer: two syncs inserting the same new ids cannot deadlock.
+    to_write.sort(key=lambda row: row[0])
     ids = {external_id: row["id"] for external_id, row in existing.items()}
-    ids.update({account.external_id: account.pk for account in to_write if account.pk is not None})
-    if any(external_id not in ids for external_id in created_ids):
-        # Only for a database that cannot return ids from an upsert.
-        ids.update(_accounts_by_external_id(crm_source, set(created_ids)))
+    ids.update(queries.accounts_upsert(crm_source=crm_source, rows=to_write, now=now))
     if history:
-        # Ids, not objects: setting a relation by object costs a router check per row.
-        actor_id = actor.pk if actor is not None else None
-        AccountFieldChange.objects.bulk_create(
-            AccountFieldChange(
-                account_id=ids[external_id],
-                field=field_name,
-                old_value=history_text(old)[:255],
-                new_value=history_text(new)[:255],
-                changed_by_id=actor_id,
-                source=source,
-            )
-            for external_id, field_name, old, new in history
+        queries.field_changes_insert(
+            changes=[
+                (ids[external_id], field_name, history_text(old)[:255], history_text(new)[:255])
+                for external_id, field_name, old, new in history
+            ],
+            changed_by_id=actor.pk if actor is not None else None,
+            source=source,
+            now=now,
         )
     result.created = len(created_ids)
     notify_accounts_changed(created=[ids[external_id] for external_id in created_ids], changed=changed_fields)

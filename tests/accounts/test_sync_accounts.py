@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from accounts import queries as account_queries
 from accounts.models import Account, AccountFieldChange
 from accounts.signals import accounts_changed
 from csplatform.models import PendingDispatch
@@ -387,7 +388,7 @@ def test_the_whole_request_is_one_transaction(integration_client, monkeypatch):
     def history_write_fails(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(AccountFieldChange.objects, "bulk_create", history_write_fails)
+    monkeypatch.setattr(account_queries, "field_changes_insert", history_write_fails)
     with pytest.raises(RuntimeError):
         sync(integration_client, [record("TX-1", acv="2"), record("TX-2")])
     assert Account.objects.get(external_id="TX-1").acv == Decimal("1")
