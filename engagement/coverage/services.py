@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.selectors import CHURNED_STAGE
-from playbooks.selectors import active_policy, approved_add_ons, entitlements_by_tier_code
+from playbooks.selectors import active_policy, approved_add_ons, entitlements_by_tier_code, modules_by_code
 from playbooks.services.catalogue import module_get_by_code
 
 from ..clock import due_date, local_date
@@ -204,6 +204,44 @@ def module_deliveries_record_many(*, source: str, deliveries: Iterable[DeliveryT
     # since the earliest of them may have changed.
     renewal_segments_forget(account_ids=account_ids, renewed_from=min(row.delivered_on for row in rows))
     return len(rows)
+
+
+@dataclass(frozen=True)
+class DeliveryByCode:
+    """A delivery named by its module's code, as a sent journey email knows it."""
+
+    account_id: int
+    module_code: str
+    delivered_at: dt.datetime
+    source_id: int
+
+
+def module_deliveries_record_by_code(
+    *, source: str, deliveries: Iterable[DeliveryByCode]
+) -> list[DeliveryByCode]:
+    """``module_delivery_record`` for a batch named by module code (a sender's sent emails): two
+    reads resolve the modules and the accounts' regions, then ``module_deliveries_record_many``.
+
+    Returns the deliveries not recorded because their module or account is unknown.
+    """
+    deliveries = list(deliveries)
+    if not deliveries:
+        return []
+    modules = {code: module.pk for code, module in modules_by_code().items()}
+    regions = dict(
+        Account.objects.filter(pk__in={d.account_id for d in deliveries}).values_list("id", "region")
+    )
+    known = [d for d in deliveries if d.module_code in modules and d.account_id in regions]
+    module_deliveries_record_many(
+        source=source,
+        deliveries=[
+            DeliveryToRecord(
+                d.account_id, regions[d.account_id], modules[d.module_code], d.delivered_at, d.source_id
+            )
+            for d in known
+        ],
+    )
+    return [d for d in deliveries if d.module_code not in modules or d.account_id not in regions]
 
 
 @transaction.atomic

@@ -82,6 +82,13 @@ _CLAIM = sql.SQL("""
               body_text, body_html, module_code, attempts, status
 """)
 _FORGET = sql.SQL("DELETE FROM {queue} WHERE outbound_id = ANY(%(ids)s)")
+# The pick must read the waiting index in id order and stop after ``limit`` entries. The queue is
+# often analysed while (nearly) empty, and when a large batch then arrives the planner, trusting
+# those statistics, reads every waiting entry and sorts them for each claim: with 50,000 waiting,
+# 60 ms per claim instead of 0.1 ms, and a full drain quadratic in the queue's length. The sort is
+# ruled out for the pick alone (the setting is local to the transaction and reset right after),
+# in the same round trip as the pick: the three statements are sent as one text.
+_ORDERED_PICK = sql.SQL("SET LOCAL enable_sort = off; {pick}; RESET enable_sort")
 
 REFUSED_DETAIL = "The contact unsubscribed or bounced before sending."
 
@@ -106,7 +113,11 @@ def outbound_claim_due(*, limit: int, now: dt.datetime, after_id: int = 0) -> li
         "refused": _REFUSED.format(contacts=contacts, outbox=outbox),
     }
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        cursor.execute(render(_PICK.format(**statements)), {"after_id": after_id, "now": now, "limit": limit})
+        cursor.execute(
+            render(_ORDERED_PICK.format(pick=_PICK.format(**statements))),
+            {"after_id": after_id, "now": now, "limit": limit},
+        )
+        cursor.nextset()  # past the SET: the pick's rows
         picked = [row[0] for row in cursor.fetchall()]
         if not picked:
             return []

@@ -181,24 +181,36 @@ def _record_failure(row: ClaimedEmail, exc: Exception, *, counts: Counter) -> No
 
 
 def _record_module_deliveries(rows: list[ClaimedEmail], *, delivered_at: dt.datetime) -> None:
-    """Sends count as coverage of the module their step delivers."""
+    """Sends count as coverage of the module their step delivers: one batch per claimed batch
+    (recorded one by one, each email cost more queries and a coverage recompute of its own)."""
     if not rows:
         return
     try:
-        from ..coverage.services import module_delivery_record
+        from ..coverage.services import DeliveryByCode, module_deliveries_record_by_code
     except ImportError:  # pragma: no cover - the ledger ships with the engagement app
         return
-    for row in rows:
-        try:
-            module_delivery_record(
-                account_id=row.account_id,
-                module_code=row.module_code,
-                delivered_at=delivered_at,
-                source="email",
-                source_id=row.pk,
-            )
-        except ValidationError as exc:
-            logger.warning("journey email %s: module %s not recorded: %s", row.pk, row.module_code, exc)
+    try:
+        unknown = module_deliveries_record_by_code(
+            source="email",
+            deliveries=[
+                DeliveryByCode(
+                    account_id=row.account_id,
+                    module_code=row.module_code,
+                    delivered_at=delivered_at,
+                    source_id=row.pk,
+                )
+                for row in rows
+            ],
+        )
+    except ValidationError as exc:
+        logger.warning("journey emails %s: modules not recorded: %s", [row.pk for row in rows], exc)
+        return
+    for delivery in unknown:
+        logger.warning(
+            "journey email %s: module %s not recorded: unknown module or account",
+            delivery.source_id,
+            delivery.module_code,
+        )
 
 
 def outbound_dispatch(*, time_budget: float | None = None, batch_size: int | None = None) -> Counter:

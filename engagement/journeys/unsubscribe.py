@@ -8,11 +8,14 @@ unsubscribe from old emails too).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.encoding import force_bytes
 
 SALT = "engagement.unsubscribe"
 DEFAULT_MAX_AGE_DAYS = 400
@@ -26,8 +29,31 @@ def _signer() -> signing.TimestampSigner:
     return signing.TimestampSigner(salt=SALT)
 
 
+class _SendingSigner(signing.TimestampSigner):
+    """``TimestampSigner(salt=SALT)`` with the current key's HMAC state prepared once: a sender
+    signs one link per email, and deriving the key and the HMAC pads for each of them cost a
+    fifth of building the message. The signatures are the same bytes (``salted_hmac``)."""
+
+    def __init__(self, *, key: str | bytes) -> None:
+        super().__init__(key=key, salt=SALT, fallback_keys=[])
+        derived = hashlib.sha256(force_bytes(SALT + "signer") + force_bytes(key)).digest()
+        self._hmac = hmac.new(derived, digestmod=hashlib.sha256)
+
+    def signature(self, value: str | bytes, key: str | bytes | None = None) -> str:
+        if key is not None and key != self.key:
+            return str(super().signature(value, key))
+        mac = self._hmac.copy()
+        mac.update(force_bytes(value))
+        return signing.b64_encode(mac.digest()).decode()
+
+
+@lru_cache(maxsize=4)
+def _sending_signer(key: str | bytes) -> _SendingSigner:
+    return _SendingSigner(key=key)
+
+
 def unsubscribe_token(*, contact_id: int) -> str:
-    return _signer().sign(signing.b62_encode(contact_id))
+    return _sending_signer(settings.SECRET_KEY).sign(signing.b62_encode(contact_id))
 
 
 def contact_id_from_token(token: str) -> int:

@@ -161,3 +161,25 @@ def test_the_minute_tick_schedules_and_sends_once_per_minute(
     assert first == {"queued": 1} and second == {}
     assert len(mail.outbox) == 1
     assert OutboundEmail.objects.get().status == OutboundStatus.SENT
+
+
+def test_sent_rows_record_their_modules_in_one_batch_and_skip_an_unknown_module(caplog):
+    known = OutboundEmailFactory.create_batch(2, module_code="onboarding_emails")
+    unknown = OutboundEmailFactory(module_code="no_such_module")
+
+    outbound_dispatch()
+
+    recorded = set(ModuleDelivery.objects.values_list("source", "source_id", "module__code"))
+    assert recorded == {("email", row.pk, "onboarding_emails") for row in known}
+    assert f"journey email {unknown.pk}: module no_such_module not recorded" in caplog.text
+    assert OutboundEmail.objects.filter(status=OutboundStatus.SENT).count() == 3
+
+
+def test_a_claim_leaves_the_planner_settings_as_they_were():
+    from django.db import connection, transaction
+
+    OutboundEmailFactory.create_batch(2)
+    with transaction.atomic(), connection.cursor() as cursor:
+        assert len(outbound_claim(limit=10)) == 2
+        cursor.execute("SELECT current_setting('enable_sort')")
+        assert cursor.fetchone() == ("on",)

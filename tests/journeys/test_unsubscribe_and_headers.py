@@ -155,3 +155,13 @@ def test_a_newline_in_a_name_cannot_add_a_header(account, journey):
     assert "\n" not in mail.outbox[0].subject
     assert mail.outbox[0].subject == "Hello Eve Bcc: victim@evil.example X-Injected: yes"
     assert [address for _, address in getaddresses(parsed.get_all("To"))] == ["eve@northwind.example"]
+
+
+def test_the_sender_signs_links_exactly_as_djangos_signer_does(settings):
+    with time_machine.travel(TUESDAY_10_BERLIN, tick=False):
+        expected = signing.TimestampSigner(salt=SALT).sign(signing.b62_encode(4242))
+        assert unsubscribe_token(contact_id=4242) == expected
+        settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+        rotated = unsubscribe_token(contact_id=4242)
+        assert rotated != expected
+        assert rotated == signing.TimestampSigner(salt=SALT).sign(signing.b62_encode(4242))
