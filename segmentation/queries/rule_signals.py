@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -205,11 +206,18 @@ def chunk_keys(
 
 
 def rule_review_candidates(
-    *, lower: int, upper: int, fingerprint: str, rules: tuple[dict[str, Any], ...], today: dt.date
-) -> tuple[dict[int, dict[str, Any]], dict[int, list[Any]]]:
-    """({account id: signals}, {account id: evaluation key}) of the accounts with
-    ``lower < id <= upper`` a review must evaluate under a policy with ``rules``
-    (``rule_inputs.compiles_to_sql``), in id order.
+    *,
+    lower: int,
+    upper: int,
+    fingerprint: str,
+    rules: tuple[dict[str, Any], ...],
+    today: dt.date,
+    fields: Sequence[str] = ("id",),
+) -> tuple[list[tuple[Any, ...]], dict[int, dict[str, Any]], dict[int, list[Any]]]:
+    """([the account's ``fields``], {account id: signals}, {account id: evaluation key}) of the
+    accounts with ``lower < id <= upper`` a review must evaluate under a policy with ``rules``
+    (``rule_inputs.compiles_to_sql``), in id order. The account's own columns come with its
+    signals, from the join the pre-filter makes anyway.
 
     Skipped: tier from the policy; the state says this fingerprint evaluated it at its current
     ACV, with the evaluation key of today's signals; nothing wrote its tier since; the policy gave
@@ -230,7 +238,8 @@ def rule_review_candidates(
     select = _signals_select(needed, with_usage=bool(needed & _USAGE_SIGNALS))
     statement = f"""
         WITH s AS MATERIALIZED ({select})
-        SELECT {", ".join(["s.id", *(f"s.{name}" for name in names)])}, {key}
+        SELECT {", ".join(["s.id", *(f"s.{name}" for name in names), *(f"a.{field}" for field in fields)])},
+               {key}
         FROM s
         JOIN {{accounts}} a ON a.id = s.id AND a.id > %(lower)s AND a.id <= %(upper)s
         LEFT JOIN {{states}} st ON st.account_id = s.id
@@ -259,7 +268,9 @@ def rule_review_candidates(
         cursor.execute(_format(statement), params)
         rows = cursor.fetchall()
     keys = {row[0]: json.loads(row[-1]) if isinstance(row[-1], str) else row[-1] for row in rows}
-    return _rows_to_signals(names, [row[:-1] for row in rows]), keys
+    signals_end = 1 + len(names)
+    facts = [row[signals_end:-1] for row in rows]
+    return facts, _rows_to_signals(names, [row[:signals_end] for row in rows]), keys
 
 
 def accounts_in_range(*, lower: int, upper: int) -> int:

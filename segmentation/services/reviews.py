@@ -50,7 +50,7 @@ from ..queries import bulk_writes as bulk_writes_sql
 from ..queries import reviews as reviews_sql
 from ..queries import rule_signals as rule_signals_sql
 from ..rule_inputs import compiles_to_sql
-from .evaluation import evaluate_batch, load_facts
+from .evaluation import evaluate_batch
 from .summaries import review_summaries_write
 
 if TYPE_CHECKING:
@@ -329,15 +329,16 @@ def candidate_facts(plan: ChunkPlan, lower: int, upper: int, today: dt.date) -> 
         )
         return ChunkCandidates(total, [AccountFacts(*row) for row in rows])
     if plan.mode == "rules":
-        signals, keys = rule_signals_sql.rule_review_candidates(
+        rows, signals, keys = rule_signals_sql.rule_review_candidates(
             lower=lower,
             upper=upper,
             fingerprint=plan.policy.fingerprint,
             rules=plan.policy.rules,
             today=today,
+            fields=ACCOUNT_FACT_FIELDS,
         )
         total = rule_signals_sql.accounts_in_range(lower=lower, upper=upper)
-        return ChunkCandidates(total, load_facts(list(signals)) if signals else [], signals, keys)
+        return ChunkCandidates(total, [AccountFacts(*row) for row in rows], signals, keys)
     rows = (
         Account.objects.filter(id__gt=lower, id__lte=upper).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
     )
