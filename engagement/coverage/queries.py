@@ -34,7 +34,10 @@ from ..models import (
 from ..sql import render, table
 
 # Named parameters of ``_CURRENT``: policy_id, today, window_start, window_days, churned_stage (a
-# churned account is owed nothing: it has left the active book) and the scope's.
+# churned account is owed nothing: it has left the active book) and the scope's. Planned: the
+# deliveries due so far in the window, i.e. the window's share of the cadence once the entitlement
+# is older than the window, before that the whole cadence periods since it began (an integer
+# division): a delivery is owed at its due day, not before.
 _CURRENT = sql.SQL("""
     WITH addon AS (
         SELECT ad.account_id, ad.module_id,
@@ -79,8 +82,8 @@ _CURRENT = sql.SQL("""
            dl.last_on AS last_delivered_on,
            COALESCE(dl.last_on, m.since) + m.cadence_days AS next_due_on,
            COALESCE(dl.in_window, 0) AS delivered_in_window,
-           ROUND(LEAST(%(window_days)s, GREATEST(0, %(today)s::date - m.since)) / m.cadence_days::numeric, 3)
-               AS planned_in_window,
+           ROUND(LEAST(%(window_days)s::numeric / m.cadence_days,
+                       GREATEST(0, %(today)s::date - m.since) / m.cadence_days), 3) AS planned_in_window,
            %(today)s::date AS computed_on,
            m.tier_code AS counted_tier_code, m.csm_id AS counted_csm_id
     FROM m
@@ -111,9 +114,9 @@ _WORK_MEM_SET = "SELECT set_config('work_mem', %(work_mem)s, TRUE)"  # to the tr
 # account is counted by the earliest due day of all its rows, so those are windows over the
 # account's rows; the rows of an account are written together from one account row, so they share
 # one tier and one CSM on each side. The windows read the joined rows once: looking the changed
-# accounts up in a second pass cost as much as the join itself when most rows change (every day,
-# while entitlements are younger than the window). The account's figures are NULL (no space) on
-# the other rows, which keeps the changes narrow.
+# accounts up in a second pass cost as much as the join itself when most rows change (a book
+# whose entitlements began together passes a due day together). The account's figures are NULL
+# (no space) on the other rows, which keeps the changes narrow.
 _ACCOUNT_FIGURES = (
     ("account_tier_code", "counted_tier_code"),
     ("account_csm_id", "counted_csm_id"),
@@ -220,8 +223,8 @@ _CELLS_OF_SIGNED_ROWS = sql.SQL("""
     )""")
 # The difference the changes make (``_CHANGES_QUERY``), in one pass over them: a row that differs
 # no longer adds its stored figures and adds its new ones, as one row when both fall in the same
-# cell (the usual change: the window moved, the planned deliveries grew); a changed account moves
-# from the cell of its stored first due day to that of its new one, when they differ.
+# cell (the usual change: the window moved past a delivery, a due day passed); a changed account
+# moves from the cell of its stored first due day to that of its new one, when they differ.
 _CELLS_OF_CHANGES = sql.SQL("""
     cells AS (
         SELECT tier, csm, due_on, SUM(entitlements) AS entitlements, SUM(accounts) AS accounts,
