@@ -2,13 +2,14 @@
 
 Measured: the nightly job's unit of work, ``coverage_rewrite`` over one chunk of 100,000 accounts
 (the first 100,000 ids; the bench database may hold a million), run as of the day after the
-figures were last computed, so it really rewrites rows (the window moves: planned deliveries
-grow, next due days pass). Three consecutive days are timed (tomorrow, the day after, the one
-after), the best reported; the note says how many stored rows each run rewrote, counted from
-the row versions before and after. The table outside the chunk is not touched.
+figures were last computed, so it really rewrites rows (the window moves past deliveries, due
+days pass and a young entitlement's planned deliveries grow with them). Three consecutive days
+are timed (tomorrow, the day after, the one after), the best reported; the note says how many
+stored rows each run rewrote, counted from the row versions before and after. The table
+outside the chunk is not touched.
 
 Baseline, same run, same accounts, same day: one hand-written SELECT computing the same figures
-(cadence, last delivery, next due, deliveries and planned occurrences in the window) and
+(cadence, last delivery, next due, deliveries in the window and those due so far in it) and
 aggregating them, so nothing is written: the ratio is the price of materialising. Goal: at most
 3x.
 
@@ -46,7 +47,8 @@ BASELINE_SQL = """
     )
     SELECT COUNT(*), MIN(COALESCE(l.last_on, ent.since) + ent.cadence_days),
            SUM(COALESCE(l.in_window, 0)),
-           SUM(LEAST(%(window_days)s, GREATEST(0, %(today)s - ent.since))::numeric / ent.cadence_days)
+           SUM(LEAST(%(window_days)s::numeric / ent.cadence_days,
+                     GREATEST(0, %(today)s - ent.since) / ent.cadence_days))
     FROM ent LEFT JOIN last l ON l.account_id = ent.account_id AND l.module_id = ent.module_id
 """
 

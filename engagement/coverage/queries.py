@@ -34,7 +34,10 @@ from ..models import (
 from ..sql import render, table
 
 # Named parameters of ``_CURRENT``: policy_id, today, window_start, window_days, churned_stage (a
-# churned account is owed nothing: it has left the active book) and the scope's.
+# churned account is owed nothing: it has left the active book) and the scope's. Planned: the
+# deliveries due so far in the window, i.e. the window's share of the cadence once the entitlement
+# is older than the window, before that the whole cadence periods since it began (an integer
+# division): a delivery is owed at its due day, not before.
 _CURRENT = sql.SQL("""
     WITH addon AS (
         SELECT ad.account_id, ad.module_id,
@@ -79,8 +82,8 @@ _CURRENT = sql.SQL("""
            dl.last_on AS last_delivered_on,
            COALESCE(dl.last_on, m.since) + m.cadence_days AS next_due_on,
            COALESCE(dl.in_window, 0) AS delivered_in_window,
-           ROUND(LEAST(%(window_days)s, GREATEST(0, %(today)s::date - m.since)) / m.cadence_days::numeric, 3)
-               AS planned_in_window,
+           ROUND(LEAST(%(window_days)s::numeric / m.cadence_days,
+                       GREATEST(0, %(today)s::date - m.since) / m.cadence_days), 3) AS planned_in_window,
            %(today)s::date AS computed_on,
            m.tier_code AS counted_tier_code, m.csm_id AS counted_csm_id
     FROM m
@@ -103,25 +106,49 @@ _COLUMNS = ("account_id", "module_id", *_CHANGING, "computed_on")
 _COUNTED = ("counted_tier_code", "counted_csm_id", "next_due_on", "planned_in_window", "delivered_in_window")
 _CHANGES = sql.Identifier("engagement_coverage_changes")  # a temporary table, one per transaction
 _CHANGES_WORK_MEM = "64MB"
-_WORK_MEM_GET = "SELECT current_setting('work_mem')"
 _WORK_MEM_SET = "SELECT set_config('work_mem', %(work_mem)s, TRUE)"  # to the transaction's end at most
 
-# The accounts whose figures changed, every row of each (computed and stored side by side): the
-# stored and the computed rows are joined once, and what the table and the summary need follows
-# from these few rows. A full join can only be a hash or merge join, whatever the statistics.
-# Whole accounts, because an account is counted by the earliest due day of all its rows.
+# What changed, from one full join of the computed and the stored rows (a full join can only be
+# a hash or merge join, whatever the statistics): every row that differs, and, for an account that
+# moves in the summary, one row carrying its tier, CSM and first due day before and after. An
+# account is counted by the earliest due day of all its rows, so those are windows over the
+# account's rows; the rows of an account are written together from one account row, so they share
+# one tier and one CSM on each side. The windows read the joined rows once: looking the changed
+# accounts up in a second pass cost as much as the join itself when most rows change (a book
+# whose entitlements began together passes a due day together). The account's figures are NULL
+# (no space) on the other rows, which keeps the changes narrow.
+_ACCOUNT_FIGURES = (
+    ("account_tier_code", "counted_tier_code"),
+    ("account_csm_id", "counted_csm_id"),
+    ("account_first_due", "next_due_on"),
+    ("stored_account_tier_code", "stored_counted_tier_code"),
+    ("stored_account_csm_id", "stored_counted_csm_id"),
+    ("stored_account_first_due", "stored_next_due_on"),
+)
 _CHANGES_QUERY = sql.SQL("""
-    WITH joined AS MATERIALIZED (
-        SELECT COALESCE(n.account_id, s.account_id) AS account_id,
-               COALESCE(n.module_id, s.module_id) AS module_id,
-               n.account_id IS NOT NULL AS is_owed, s.account_id IS NOT NULL AS is_stored,
-               ({changed_old}) IS DISTINCT FROM ({changed_new}) AS differs,
-               {new_columns}, {stored_columns}
-        FROM ({current}) n
-        FULL JOIN (SELECT {columns} FROM {coverage} AS c WHERE {coverage_scope}) s
-            ON s.account_id = n.account_id AND s.module_id = n.module_id
-    )
-    SELECT * FROM joined WHERE account_id IN (SELECT account_id FROM joined WHERE differs)""")
+    SELECT {joined_columns}, account_moves, {account_figures} FROM (
+        SELECT flagged.*,
+               first_of_account AND ({stored_account}) IS DISTINCT FROM ({new_account}) AS account_moves
+        FROM (
+            SELECT joined.*, row_number() OVER per_account = 1 AS first_of_account, {account_windows}
+            FROM (
+                SELECT COALESCE(n.account_id, s.account_id) AS account_id,
+                       COALESCE(n.module_id, s.module_id) AS module_id,
+                       n.account_id IS NOT NULL AS is_owed, s.account_id IS NOT NULL AS is_stored,
+                       ({changed_old}) IS DISTINCT FROM ({changed_new}) AS differs,
+                       n.account_id IS NOT NULL AND s.account_id IS NOT NULL
+                           AND (s.counted_tier_code, s.counted_csm_id, s.next_due_on)
+                               IS NOT DISTINCT FROM (n.counted_tier_code, n.counted_csm_id, n.next_due_on)
+                           AS same_cell,
+                       {new_columns}, {stored_columns}
+                FROM ({current}) n
+                FULL JOIN (SELECT {columns} FROM {coverage} AS c WHERE {coverage_scope}) s
+                    ON s.account_id = n.account_id AND s.module_id = n.module_id
+            ) joined
+            WINDOW per_account AS (PARTITION BY account_id)
+        ) flagged
+    ) changes
+    WHERE differs OR account_moves""")
 
 # Bring the table in line with the changes and add their difference to the summary, in one
 # statement: update what changed, insert what is new, delete what is no longer owed. The
@@ -162,25 +189,14 @@ _SUMMARY_REBASE = [
         ON CONFLICT (dimension, key, due_on) DO UPDATE SET {add}"""),
     sql.SQL("UPDATE {base} SET base_on = %(base_on)s WHERE id = 1 AND base_on < %(base_on)s"),
 ]
-# What the changed accounts' rows add to the summary now (the computed rows, +1) minus what they
-# added before (the stored rows, -1), per tier and per CSM and due-day bucket: entitlements by
-# their next due day, accounts by the earliest next due day of their entitlements. An account
-# whose rows did not change adds nothing, so it is not read. ``writes``: CTEs run before (none
-# when the summary is rebuilt).
+# What coverage rows add to the summary, per tier and per CSM and due-day bucket: entitlements by
+# their next due day, accounts by the earliest next due day of their entitlements. ``cells``: CTEs
+# ending in ``cells`` (tier, csm, due_on and the four sums); ``writes``: CTEs run before (none when
+# the summary is rebuilt).
 _SUMMARY_DELTA = sql.SQL("""
     WITH {writes}
     base AS (SELECT base_on FROM {base} WHERE id = 1),
-    signed AS ({signed}),
-    cells AS (
-        SELECT tier, csm, next_due_on AS due_on, SUM(sign) AS entitlements, 0 AS accounts,
-               SUM(sign * planned) AS planned, SUM(sign * on_time) AS on_time
-        FROM signed GROUP BY tier, csm, next_due_on
-        UNION ALL
-        SELECT tier, csm, first_due, 0, SUM(sign), 0, 0
-        FROM (SELECT tier, csm, sign, MIN(next_due_on) AS first_due
-              FROM signed GROUP BY account_id, tier, csm, sign) per_account
-        GROUP BY tier, csm, first_due
-    )
+    {cells}
     INSERT INTO {summary} AS s (dimension, key, due_on, entitlements, accounts, planned, delivered_on_time)
     SELECT d.dimension,
            CASE d.dimension WHEN %(tier_dimension)s THEN cells.tier ELSE COALESCE(cells.csm::text, '') END,
@@ -192,6 +208,52 @@ _SUMMARY_DELTA = sql.SQL("""
     HAVING SUM(cells.entitlements) <> 0 OR SUM(cells.accounts) <> 0
         OR SUM(cells.planned) <> 0 OR SUM(cells.on_time) <> 0
     ON CONFLICT (dimension, key, due_on) DO UPDATE SET {add}""")
+# The cells of ``signed`` (coverage rows with a sign: +1 counted from now on, -1 no longer).
+_CELLS_OF_SIGNED_ROWS = sql.SQL("""
+    signed AS ({signed}),
+    cells AS (
+        SELECT tier, csm, next_due_on AS due_on, SUM(sign) AS entitlements, 0 AS accounts,
+               SUM(sign * planned) AS planned, SUM(sign * on_time) AS on_time
+        FROM signed GROUP BY tier, csm, next_due_on
+        UNION ALL
+        SELECT tier, csm, first_due, 0, SUM(sign), 0, 0
+        FROM (SELECT tier, csm, sign, MIN(next_due_on) AS first_due
+              FROM signed GROUP BY account_id, tier, csm, sign) per_account
+        GROUP BY tier, csm, first_due
+    )""")
+# The difference the changes make (``_CHANGES_QUERY``), in one pass over them: a row that differs
+# no longer adds its stored figures and adds its new ones, as one row when both fall in the same
+# cell (the usual change: the window moved past a delivery, a due day passed); a changed account
+# moves from the cell of its stored first due day to that of its new one, when they differ.
+_CELLS_OF_CHANGES = sql.SQL("""
+    cells AS (
+        SELECT tier, csm, due_on, SUM(entitlements) AS entitlements, SUM(accounts) AS accounts,
+               SUM(planned) AS planned, SUM(on_time) AS on_time
+        FROM (
+            SELECT counted_tier_code AS tier, counted_csm_id AS csm, next_due_on AS due_on,
+                   0 AS entitlements, 0 AS accounts, planned_in_window - stored_planned_in_window AS planned,
+                   LEAST(delivered_in_window::numeric, planned_in_window)
+                   - LEAST(stored_delivered_in_window::numeric, stored_planned_in_window) AS on_time
+            FROM {changes} WHERE differs AND same_cell
+            UNION ALL
+            SELECT stored_counted_tier_code, stored_counted_csm_id, stored_next_due_on, -1, 0,
+                   -stored_planned_in_window,
+                   -LEAST(stored_delivered_in_window::numeric, stored_planned_in_window)
+            FROM {changes} WHERE differs AND is_stored AND NOT same_cell
+            UNION ALL
+            SELECT counted_tier_code, counted_csm_id, next_due_on, 1, 0, planned_in_window,
+                   LEAST(delivered_in_window::numeric, planned_in_window)
+            FROM {changes} WHERE differs AND is_owed AND NOT same_cell
+            UNION ALL
+            SELECT stored_account_tier_code, stored_account_csm_id, stored_account_first_due, 0, -1, 0, 0
+            FROM {changes} WHERE account_moves AND stored_account_first_due IS NOT NULL
+            UNION ALL
+            SELECT account_tier_code, account_csm_id, account_first_due, 0, 1, 0, 0
+            FROM {changes} WHERE account_moves AND account_first_due IS NOT NULL
+        ) signed
+        GROUP BY tier, csm, due_on
+    )""")
+# Coverage rows as the summary counts them, with a sign; the counted columns named with a prefix.
 _SIGNED_ROWS = sql.SQL("""
         SELECT account_id, {counted_tier_code} AS tier, {counted_csm_id} AS csm, {next_due_on} AS next_due_on,
                {planned_in_window} AS planned,
@@ -276,20 +338,7 @@ def coverage_rewrite(
     )
     coverage = table(EntitlementCoverage)
     changes = sql.SQL("CREATE TEMPORARY TABLE {changes} AS {query}").format(
-        changes=_CHANGES,
-        query=_CHANGES_QUERY.format(
-            current=_current(account_ids=account_ids, id_range=id_range),
-            coverage=coverage,
-            columns=sql.SQL(", ").join(map(sql.Identifier, _COLUMNS)),
-            coverage_scope=_scope("c.account_id", account_ids=account_ids, id_range=id_range),
-            changed_old=sql.SQL(", ").join(sql.Identifier("s", col) for col in _CHANGING),
-            changed_new=sql.SQL(", ").join(sql.Identifier("n", col) for col in _CHANGING),
-            new_columns=sql.SQL(", ").join(sql.Identifier("n", col) for col in (*_CHANGING, "computed_on")),
-            stored_columns=sql.SQL(", ").join(
-                sql.SQL("{} AS {}").format(sql.Identifier("s", col), sql.Identifier(f"stored_{col}"))
-                for col in _COUNTED
-            ),
-        ),
+        changes=_CHANGES, query=_changes_query(account_ids=account_ids, id_range=id_range)
     )
     writes = _WRITES.format(
         coverage=coverage,
@@ -299,30 +348,71 @@ def coverage_rewrite(
             sql.SQL("{0} = n.{0}").format(sql.Identifier(col)) for col in (*_CHANGING, "computed_on")
         ),
     )
-    signed = sql.SQL(" UNION ALL ").join(
-        [
-            _signed_rows(sign=-1, rows=_CHANGES, scope=sql.SQL("is_stored"), prefix="stored_"),
-            _signed_rows(sign=1, rows=_CHANGES, scope=sql.SQL("is_owed")),
-        ]
-    )
     with transaction.atomic(), connection.cursor() as cursor:
         # Taken before the stored rows are read: they are what the summary holds until this commits.
         cursor.execute(render(_SUMMARY_LOCK))
         _summary_rebase(cursor, base_on=min(today, local_today()))
         cursor.execute(render(sql.SQL("DROP TABLE IF EXISTS {}").format(_CHANGES)))
-        # The deliveries grouped per account and module (~70,000 groups a chunk) outgrow the default
-        # work_mem and spill to disk; the larger setting holds for this statement only.
-        cursor.execute(_WORK_MEM_GET)
-        (previous,) = cursor.fetchone()
+        # The deliveries grouped per account and module (~70,000 groups a chunk), the joined rows
+        # sorted per account and the summary's cells outgrow the default work_mem and spill to
+        # disk; the larger setting holds to the end of this transaction.
         cursor.execute(_WORK_MEM_SET, {"work_mem": _CHANGES_WORK_MEM})
         cursor.execute(render(changes), params)
-        cursor.execute(_WORK_MEM_SET, {"work_mem": previous})
         # Keyed like the coverage table, so the writes probe it by key: with the coverage table's
         # statistics stale (a first run, rows written since the last autovacuum) the planner may
         # choose a nested loop, which without this index scans the changes once per stored row.
         cursor.execute(render(sql.SQL("CREATE INDEX ON {} (account_id, module_id)").format(_CHANGES)))
-        _summary_add(cursor, signed=signed, params=params, writes=writes)
+        _summary_add(cursor, cells=_CELLS_OF_CHANGES.format(changes=_CHANGES), params=params, writes=writes)
         cursor.execute(render(sql.SQL("DROP TABLE {}").format(_CHANGES)))
+
+
+def _changes_query(*, account_ids: Sequence[int] | None, id_range: tuple[int, int] | None) -> sql.Composed:
+    """``_CHANGES_QUERY`` for the accounts in ``account_ids`` or ``id_range``."""
+
+    def names(columns: Sequence[str]) -> sql.Composed:
+        return sql.SQL(", ").join(map(sql.Identifier, columns))
+
+    stored = tuple(f"stored_{col}" for col in _COUNTED)
+    return _CHANGES_QUERY.format(
+        current=_current(account_ids=account_ids, id_range=id_range),
+        coverage=table(EntitlementCoverage),
+        columns=names(_COLUMNS),
+        coverage_scope=_scope("c.account_id", account_ids=account_ids, id_range=id_range),
+        changed_old=sql.SQL(", ").join(sql.Identifier("s", col) for col in _CHANGING),
+        changed_new=sql.SQL(", ").join(sql.Identifier("n", col) for col in _CHANGING),
+        new_columns=sql.SQL(", ").join(sql.Identifier("n", col) for col in (*_CHANGING, "computed_on")),
+        stored_columns=sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(sql.Identifier("s", col), sql.Identifier(name))
+            for col, name in zip(_COUNTED, stored, strict=True)
+        ),
+        joined_columns=names(
+            (
+                "account_id",
+                "module_id",
+                "is_owed",
+                "is_stored",
+                "differs",
+                "same_cell",
+                *_CHANGING,
+                "computed_on",
+                *stored,
+            )
+        ),
+        account_windows=sql.SQL(", ").join(
+            sql.SQL("MIN({}) OVER per_account AS {}").format(
+                sql.Identifier(col), sql.Identifier(f"all_{name}")
+            )
+            for name, col in _ACCOUNT_FIGURES
+        ),
+        stored_account=names([f"all_{name}" for name, _ in _ACCOUNT_FIGURES[3:]]),
+        new_account=names([f"all_{name}" for name, _ in _ACCOUNT_FIGURES[:3]]),
+        account_figures=sql.SQL(", ").join(
+            sql.SQL("CASE WHEN account_moves THEN {} END AS {}").format(
+                sql.Identifier(f"all_{name}"), sql.Identifier(name)
+            )
+            for name, _ in _ACCOUNT_FIGURES
+        ),
+    )
 
 
 def _signed_rows(*, sign: int, rows: sql.Composable, scope: sql.Composable, prefix: str = "") -> sql.Composed:
@@ -343,17 +433,17 @@ def _summary_rebase(cursor: Any, *, base_on: dt.date) -> None:
 
 
 def _summary_add(
-    cursor: Any, *, signed: sql.Composable, params: dict[str, Any], writes: sql.Composable | None = None
+    cursor: Any, *, cells: sql.Composable, params: dict[str, Any], writes: sql.Composable | None = None
 ) -> None:
-    """Add ``signed`` (coverage rows with a sign: +1 counted from now on, -1 no longer) to
-    ``CoverageSummary``, in one statement with ``writes`` (CTEs); the lock is held."""
+    """Add ``cells`` (CTEs ending in ``cells``, see ``_SUMMARY_DELTA``) to ``CoverageSummary``, in
+    one statement with ``writes`` (CTEs); the lock is held."""
     names = {"summary": table(CoverageSummary), "base": table(CoverageSummaryBase), "add": _SUMMARY_ADD}
     delta_params = {
         **params,
         "tier_dimension": CoverageSummaryDimension.TIER.value,
         "csm_dimension": CoverageSummaryDimension.CSM.value,
     }
-    delta = _SUMMARY_DELTA.format(signed=signed, writes=writes or sql.SQL(""), **names)
+    delta = _SUMMARY_DELTA.format(cells=cells, writes=writes or sql.SQL(""), **names)
     cursor.execute(render(delta), delta_params)
     cursor.execute(render(_SUMMARY_PRUNE.format(**names)))
 
@@ -368,7 +458,7 @@ def coverage_summary_rebuild(*, base_on: dt.date) -> None:
         cursor.execute(render(sql.SQL("DELETE FROM {}").format(table(CoverageSummary))))
         cursor.execute(render(sql.SQL("DELETE FROM {}").format(table(CoverageSummaryBase))))
         _summary_rebase(cursor, base_on=base_on)
-        _summary_add(cursor, signed=signed, params={})
+        _summary_add(cursor, cells=_CELLS_OF_SIGNED_ROWS.format(signed=signed), params={})
 
 
 def coverage_share_by_group(

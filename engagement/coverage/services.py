@@ -18,8 +18,10 @@ Definitions (the same in the dashboard and the worklist):
   recur, the current add-ons' (most frequent; it began with the earliest);
 - next due = (last delivery day, or the day the entitlement began) + cadence days;
 - overdue  = next due is before today;
-- planned in window = min(window, days entitled) / cadence; share delivered on time over the
-  window = Σ min(delivered, planned) / Σ planned.
+- planned in window = the deliveries due so far in the trailing window: window / cadence (rounded
+  to 3 places) once the entitlement is that old, before that the due days passed since it began,
+  i.e. whole cadence periods (0 until the first due day: nothing is owed before it is due);
+- share delivered on time over the window = Σ min(delivered, planned) / Σ planned.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def coverage_figures_for_accounts(
         for module_id, (cadence, is_add_on, since) in owed.items():
             days = delivered.get((account.pk, module_id), [])
             last = max(days, default=None)
-            days_entitled = min(window, max(0, (today - since).days))
+            periods_passed = max(0, (today - since).days) // cadence  # due days passed
             figures.append(
                 CoverageFigures(
                     account_id=account.pk,
@@ -161,9 +163,9 @@ def coverage_figures_for_accounts(
                     last_delivered_on=last,
                     next_due_on=due_date(last=last or since, cadence_days=cadence),
                     delivered_in_window=sum(1 for day in days if day > today - dt.timedelta(days=window)),
-                    planned_in_window=(Decimal(days_entitled) / Decimal(cadence)).quantize(
-                        Decimal("0.001"), rounding=ROUND_HALF_UP
-                    ),
+                    planned_in_window=min(
+                        Decimal(window) / Decimal(cadence), Decimal(periods_passed)
+                    ).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP),
                 )
             )
     return figures

@@ -21,7 +21,7 @@ class EntitlementCoverage(models.Model):
     entitled_since = models.DateField()
     last_delivered_on = models.DateField(null=True, blank=True)
     next_due_on = models.DateField()
-    # Deliveries and planned occurrences in the trailing window (settings.COVERAGE_WINDOW_DAYS),
+    # Deliveries, and deliveries due so far, in the trailing window (settings.COVERAGE_WINDOW_DAYS),
     # so "share delivered on time" per CSM or tier is one SUM over this table.
     delivered_in_window = models.PositiveIntegerField(default=0)
     planned_in_window = models.DecimalField(max_digits=8, decimal_places=3, default=0)

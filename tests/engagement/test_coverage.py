@@ -10,7 +10,11 @@ from django.urls import reverse
 
 from engagement.clock import due_date
 from engagement.coverage.selectors import coverage_for_account, coverage_share, coverage_share_for_period
-from engagement.coverage.services import coverage_recompute, module_delivery_record
+from engagement.coverage.services import (
+    coverage_figures_for_accounts,
+    coverage_recompute,
+    module_delivery_record,
+)
 from engagement.models import EntitlementCoverage, ModuleDelivery
 from tests.engagement.factories import tiered_account
 
@@ -62,21 +66,22 @@ def test_coverage_rows_match_the_hand_computation(portfolio) -> None:
     assert catch_up.planned_in_window == Decimal("3.000")
     new_catch_up = rows[(b.pk, "catch_up")]
     assert (new_catch_up.last_delivered_on, new_catch_up.next_due_on) == (None, dt.date(2026, 12, 31))
-    assert new_catch_up.planned_in_window == Decimal("0.350")  # 21 days entitled / 60
+    # 21 days entitled: neither is due yet (first due after 60 and 30 days), so none is planned.
+    assert new_catch_up.planned_in_window == Decimal("0.000")
     assert rows[(b.pk, "webinars")].next_due_on == dt.date(2026, 12, 1)
-    assert rows[(b.pk, "webinars")].planned_in_window == Decimal("0.700")
+    assert rows[(b.pk, "webinars")].planned_in_window == Decimal("0.000")
 
 
 def test_share_delivered_on_time_per_csm_and_per_tier(portfolio, frozen_now) -> None:
     by_csm = {row.key: row for row in coverage_share(group_by="csm", today=frozen_now.date())}
-    assert by_csm["alice"].planned == Decimal("5.05")
+    assert by_csm["alice"].planned == Decimal("4")  # account B owes nothing before its due days
     assert by_csm["alice"].delivered_on_time == Decimal("3")  # min(1,1) + min(2,3)
     assert by_csm["alice"].overdue == 1
-    assert round(by_csm["alice"].share, 4) == round(3 / 5.05, 4)
+    assert round(by_csm["alice"].share, 4) == 0.75
     assert "bob" not in by_csm
     by_tier = {row.key: row for row in coverage_share(group_by="tier", today=frozen_now.date())}
     assert by_tier["MM1"].share == 0.75
-    assert by_tier["MM2"].share == 0.0
+    assert by_tier["MM2"].share is None  # nothing due yet: not behind
 
 
 def test_share_over_a_chosen_period(portfolio, frozen_now) -> None:
@@ -167,3 +172,71 @@ def test_the_delivery_day_is_the_customers_day(alice, region, delivered_on, next
     assert delivery.delivered_on == delivered_on
     coverage_recompute(account_ids=[account.pk], today=dt.date(2026, 2, 10))
     assert EntitlementCoverage.objects.get(account=account, module__code="catch_up").next_due_on == next_due
+
+
+def stored_versions(account) -> dict[str, tuple]:
+    """Per module code: the row's physical version and figures, which change whenever it is written."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.code, c.xmin::text, c.ctid::text, c.computed_on, c.planned_in_window "
+            "FROM engagement_entitlementcoverage c JOIN playbooks_servicemodule m ON m.id = c.module_id "
+            "WHERE c.account_id = %s",
+            [account.pk],
+        )
+        return {code: rest for code, *rest in cursor.fetchall()}
+
+
+def test_planned_counts_the_due_days_passed_not_a_daily_fraction(alice, bob, frozen_now) -> None:
+    today = frozen_now.date()
+    young = tiered_account("MM1", csm=alice, tiered_on=today - dt.timedelta(days=10))  # QBR/90, catch-up/30
+    mature = tiered_account(
+        "MM2", csm=bob, tiered_on=today - dt.timedelta(days=200)
+    )  # catch-up/60, webinars/30
+
+    def planned(account, day: dt.date) -> dict[str, Decimal]:
+        coverage_recompute(today=day)
+        stored = {
+            r.module.code: r
+            for r in EntitlementCoverage.objects.filter(account=account).select_related("module")
+        }
+        # The Python definition gives what the rewrite stored.
+        expected = coverage_figures_for_accounts(accounts=[account], today=day)
+        assert {(f.module_id, f.planned_in_window, f.next_due_on) for f in expected} == {
+            (r.module_id, r.planned_in_window, r.next_due_on) for r in stored.values()
+        }
+        return {code: row.planned_in_window for code, row in stored.items()}
+
+    # Ten days in, the first catch-up is due in twenty days: nothing is owed, nobody is behind.
+    assert planned(young, today) == {"qbr": Decimal("0.000"), "catch_up": Decimal("0.000")}
+    young_share = {r.key: r for r in coverage_share(group_by="tier", today=today)}["MM1"]
+    assert (young_share.planned, young_share.overdue, young_share.share) == (Decimal(0), 0, None)
+    # Older than the window: the window's share of the cadence, as before.
+    assert planned(mature, today) == {"catch_up": Decimal("1.500"), "webinars": Decimal("3.000")}
+
+    # The next night: no due day passed, so the young account's rows are not written again.
+    before = stored_versions(young)
+    assert planned(young, today + dt.timedelta(days=1)) == {
+        "qbr": Decimal("0.000"),
+        "catch_up": Decimal("0.000"),
+    }
+    assert stored_versions(young) == before
+
+    # Day 30: the first catch-up fell due (and is overdue from the next day).
+    assert planned(young, today + dt.timedelta(days=20)) == {
+        "qbr": Decimal("0.000"),
+        "catch_up": Decimal("1.000"),
+    }
+    assert planned(young, today + dt.timedelta(days=49)) == {
+        "qbr": Decimal("0.000"),
+        "catch_up": Decimal("1.000"),
+    }
+    assert planned(young, today + dt.timedelta(days=50)) == {
+        "qbr": Decimal("0.000"),
+        "catch_up": Decimal("2.000"),
+    }
+    assert planned(young, today + dt.timedelta(days=190)) == {
+        "qbr": Decimal("1.000"),
+        "catch_up": Decimal("3.000"),
+    }

@@ -106,8 +106,8 @@ def stored_rows() -> dict[tuple[int, int], tuple]:
 
 def test_next_day_rewrites_that_change_rows_keep_the_summary_equal_to_a_recount(csms, frozen_now) -> None:
     accounts = generated_book(17, csms)
-    # Tiered within the window: its planned occurrences grow every day.
-    accounts.append(tiered_account("MM1", csm=csms[0], tiered_on=frozen_now.date() - dt.timedelta(days=20)))
+    # Tiered within the window: its first catch-up (every 30 days) falls due tomorrow.
+    accounts.append(tiered_account("MM1", csm=csms[0], tiered_on=frozen_now.date() - dt.timedelta(days=29)))
     coverage_recompute()
     today = frozen_now.date()
     recurring = [a for a in accounts if a.tier_code != "MM3"]
