@@ -339,8 +339,8 @@ def candidate_facts(plan: ChunkPlan, lower: int, upper: int, today: dt.date) -> 
         )
         total = rule_signals_sql.accounts_in_range(lower=lower, upper=upper)
         return ChunkCandidates(total, [AccountFacts(*row) for row in rows], signals, keys)
-    rows = (
+    chunk = (
         Account.objects.filter(id__gt=lower, id__lte=upper).order_by("id").values_list(*ACCOUNT_FACT_FIELDS)
     )
-    facts = [AccountFacts(*row) for row in rows]
+    facts = [AccountFacts(*row) for row in chunk]
     return ChunkCandidates(len(facts), facts)
