@@ -26,49 +26,49 @@ from ..models import (
 from ..sql import orm_subquery, render, table
 from .services import PRIORITY, RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING, WorklistPoints
 
-# The portfolio is read once, narrow (the columns the orders need); the reason rows of each of its
-# accounts are then found through that table's index by account (every table probed has one that
-# leads with the account), and all of them are grouped once by account, so the cost grows with the
-# portfolio and the rows of its accounts, never with a table's size. Only the page's rows are then
-# read whole from the account table, by primary key, with the proposal and the next open task their
-# inline actions act on and their last touch (a lookup per page row, through the account's index).
+# The portfolio is read once, narrow (the columns the orders need); the reason rows of its
+# accounts are then read once per table through that table's index by account, with the
+# portfolio's ids as an array (``account_id = ANY(ARRAY(...))``: one index descent per account),
+# and all of them are grouped once by account, so the cost grows with the portfolio and the rows of
+# its accounts, never with a table's size. Only the page's rows are then read whole from the
+# account table, by primary key, with the proposal and the next open task their inline actions act
+# on and their last touch (a lookup per page row, through the account's index).
 #
-# The probes are fenced (LATERAL ... OFFSET 0) so that the plan does not follow the statistics of
-# the probed tables: while a review runs, coverage, flags and proposals are written faster than
-# autovacuum analyses them, and a planner that believes a table holds no overdue row scans every
-# overdue row of the book (24,000 at a million accounts: 40 ms instead of 2) for each worklist.
+# The plan must not follow the statistics of the probed tables: while a review runs, coverage,
+# flags and proposals are written faster than autovacuum analyses them, and a planner that believes
+# a table holds no overdue row or no open flag scans every such row of the book (24,000 overdue
+# coverage rows at a million accounts: 40 ms instead of 2) for each worklist. So the only index
+# condition each table offers is the account (with the status only where an index leads with the
+# account or holds both): the day and the flag's status are filtered, never looked up ("+ 0",
+# "|| ''"). The array is not a join either: a join's plan follows the estimates (a hash of a whole
+# table, or a probe per account that a small table answers by scanning itself each time, 500
+# scans); the array's only alternative to the index is one scan of a table the planner knows to be
+# a few pages (its size is read at planning, not taken from the statistics).
 _WORKLIST = sql.SQL("""
     WITH a AS MATERIALIZED ({portfolio}),
     reason AS (
-      SELECT a.id AS account_id, 'coverage' AS source, c.next_due_on AS day, NULL::varchar AS kind,
+      SELECT c.account_id, 'coverage' AS source, c.next_due_on AS day, NULL::varchar AS kind,
              NULL::timestamptz AS at, NULL::bigint AS ref
-      FROM a CROSS JOIN LATERAL (
-        -- "+ 0": the day is filtered, never looked up in the index of due days, which a planner
-        -- misled by stale statistics would otherwise scan whole for each account.
-        SELECT c.next_due_on FROM {coverage} c
-        WHERE c.account_id = a.id AND c.next_due_on + 0 < %(today)s OFFSET 0) c
+      FROM {coverage} c
+      WHERE c.account_id = ANY(ARRAY(SELECT id FROM a)) AND c.next_due_on + 0 < %(today)s
       UNION ALL
-      SELECT a.id, 'flag', NULL, f.kind, f.raised_at, f.id
-      FROM a CROSS JOIN LATERAL (
-        SELECT f.kind, f.raised_at, f.id FROM {flag} f
-        WHERE f.account_id = a.id AND f.status = %(flag_open)s OFFSET 0) f
+      SELECT f.account_id, 'flag', NULL, f.kind, f.raised_at, f.id
+      FROM {flag} f
+      WHERE f.account_id = ANY(ARRAY(SELECT id FROM a)) AND f.status || '' = %(flag_open)s
       UNION ALL
-      SELECT a.id, 'task', t.due_on, NULL, NULL, NULL
-      FROM a CROSS JOIN LATERAL (
-        SELECT t.due_on FROM {task} t
-        WHERE t.account_id = a.id AND t.status = %(task_open)s
-          AND (t.snoozed_until IS NULL OR t.snoozed_until <= %(today)s) OFFSET 0) t
+      SELECT t.account_id, 'task', t.due_on, NULL, NULL, NULL
+      FROM {task} t
+      WHERE t.account_id = ANY(ARRAY(SELECT id FROM a)) AND t.status = %(task_open)s
+        AND (t.snoozed_until IS NULL OR t.snoozed_until <= %(today)s)
       UNION ALL
-      -- Commitments are logged one by one, never in bulk: their statistics keep up, and the
-      -- planner may hash a small table instead of probing it once per account.
       SELECT h.account_id, 'commitment', NULL, NULL, NULL, NULL
       FROM {commitment} h
-      WHERE h.account_id IN (SELECT id FROM a) AND h.status = %(commitment_exceeds_tier)s
+      WHERE h.account_id = ANY(ARRAY(SELECT id FROM a))
+        AND h.status || '' = %(commitment_exceeds_tier)s
       UNION ALL
-      SELECT a.id, 'proposal', NULL, NULL, NULL, NULL
-      FROM a CROSS JOIN LATERAL (
-        SELECT 1 FROM {change} x
-        WHERE x.account_id = a.id AND x.status = %(change_proposed)s OFFSET 0) x
+      SELECT x.account_id, 'proposal', NULL, NULL, NULL, NULL
+      FROM {change} x
+      WHERE x.account_id = ANY(ARRAY(SELECT id FROM a)) AND x.status || '' = %(change_proposed)s
     ),
     counted AS (
       SELECT r.account_id,
