@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from django.db import connection
+from django.db import connection, models
 from psycopg import sql
+
+from .models import Account
 
 
 def rows_copy(*, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -51,27 +53,6 @@ def accounts_stage_update(
         return cursor.rowcount
 
 
-# The writable columns of a synced account, in the order ``accounts_upsert`` takes each row, with
-# their types.
-UPSERT_COLUMNS = (
-    "external_id",
-    "name",
-    "domain",
-    "vertical",
-    "region",
-    "acv",
-    "lifecycle_stage",
-    "contract_start",
-    "renewal_date",
-    "csm_id",
-    "ae_id",
-)
-_UPSERT_TYPES = (
-    *("text", "text", "text", "text", "text", "numeric", "text"),
-    *("date", "date", "bigint", "bigint"),
-)
-
-
 def _json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """Rows as one JSON array of objects: a single parameter that PostgreSQL unpacks with
     ``json_to_recordset``. Binding a thousand rows as separate values (or as arrays quoted value
@@ -79,23 +60,33 @@ def _json_rows(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str)
 
 
-def accounts_upsert(*, crm_source: str, rows: Sequence[Sequence[Any]], now: dt.datetime) -> dict[str, int]:
+def _db_type(column: str) -> str:
+    field = cast("models.Field[Any, Any]", Account._meta.get_field(column))
+    return field.db_type(connection) or "text"
+
+
+def accounts_upsert(
+    *, crm_source: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], now: dt.datetime
+) -> dict[str, int]:
     """Insert or overwrite accounts by (``crm_source``, external id) in one statement; returns
-    their ids by external id. Each row holds every column of ``UPSERT_COLUMNS`` (the caller has
-    merged stored and incoming values and checked them); rows are written in the order given.
-    New accounts start without a tier or health. Mirrors no rule: it is ``bulk_create(...,
-    update_conflicts=True)`` without building a model instance and binding each value apart."""
+    their ids by external id. ``columns``: the account table's columns each row holds, in order,
+    ``external_id`` first (the caller has merged stored and incoming values and checked them);
+    rows are written in the order given. New accounts start without a tier or health. Mirrors no
+    rule: it is ``bulk_create(..., update_conflicts=True)`` without building a model instance and
+    binding each value apart."""
     if not rows:
         return {}
+    if columns[0] != "external_id":
+        raise ValueError("accounts_upsert matches rows by their external id: it must come first")
+    # Each column typed as the model's field is (``csm_id``: bigint, ``acv``: numeric(12, 2), ...).
     definitions = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(kind))
-        for column, kind in zip(UPSERT_COLUMNS, _UPSERT_TYPES, strict=True)
+        sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(_db_type(column))) for column in columns
     )
-    columns = sql.SQL(", ").join(sql.Identifier(column) for column in UPSERT_COLUMNS)
-    values = sql.SQL(", ").join(sql.Identifier("v", column) for column in UPSERT_COLUMNS)
+    names = sql.SQL(", ").join(sql.Identifier(column) for column in columns)
+    values = sql.SQL(", ").join(sql.Identifier("v", column) for column in columns)
     updates = sql.SQL(", ").join(
         sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(column))
-        for column in (*UPSERT_COLUMNS[1:], "updated_at")
+        for column in (*columns[1:], "updated_at")
     )
     statement = sql.SQL(
         """
@@ -108,8 +99,8 @@ def accounts_upsert(*, crm_source: str, rows: Sequence[Sequence[Any]], now: dt.d
         ON CONFLICT (crm_source, external_id) DO UPDATE SET {updates}
         RETURNING external_id, id
         """
-    ).format(columns=columns, values=values, definitions=definitions, updates=updates)
-    params: dict[str, Any] = {"crm_source": crm_source, "now": now, "rows": _json_rows(UPSERT_COLUMNS, rows)}
+    ).format(columns=names, values=values, definitions=definitions, updates=updates)
+    params: dict[str, Any] = {"crm_source": crm_source, "now": now, "rows": _json_rows(columns, rows)}
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return dict(cursor.fetchall())

@@ -45,8 +45,8 @@ Record = tuple[int, Mapping[str, Any]]
 CONTACT_FIELDS = ("name", "role", "is_champion", "is_executive", "time_zone")
 # Model attribute names of the editable fields: owners are written by id, not by object.
 _ACCOUNT_ATTNAMES = tuple(f"{name}_id" if name in OWNER_FIELDS else name for name in EDITABLE_FIELDS)
-# The upsert takes rows positionally: its column order and this module's must not drift apart.
-assert ("external_id", *_ACCOUNT_ATTNAMES) == queries.UPSERT_COLUMNS
+# What each row of the upsert holds, in order.
+_UPSERT_COLUMNS = ("external_id", *_ACCOUNT_ATTNAMES)
 
 
 def _plain(value: Any) -> Any:
@@ -147,7 +147,7 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
 
     roles_prefetch(users.values())
     username_by_id = {user.pk: user.username for user in users.values()}
-    # Rows of every writable column (``UPSERT_COLUMNS`` order), not model instances: building and
+    # Rows of every writable column (``_UPSERT_COLUMNS`` order), not model instances: building and
     # binding a thousand instances cost more than the statement that writes them.
     to_write: list[tuple[Any, ...]] = []
     created_ids: list[str] = []
@@ -221,7 +221,9 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
     # One key order for every writer: two syncs inserting the same new ids cannot deadlock.
     to_write.sort(key=lambda row: row[0])
     ids = {external_id: row["id"] for external_id, row in existing.items()}
-    ids.update(queries.accounts_upsert(crm_source=crm_source, rows=to_write, now=now))
+    ids.update(
+        queries.accounts_upsert(crm_source=crm_source, columns=_UPSERT_COLUMNS, rows=to_write, now=now)
+    )
     if history:
         queries.field_changes_insert(
             changes=[
