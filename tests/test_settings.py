@@ -203,3 +203,14 @@ def test_without_an_embedded_server_for_the_platform_run_says_in_one_line_what_t
     assert "ran" not in result.stdout
     assert result.stderr.strip().count("\n") == 0
     assert "DATABASE_URL=" in result.stderr and "docker-compose up -d db" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_applications_connections_run_without_jit() -> None:
+    """Every statement runs without PostgreSQL's JIT: ours are many and short, each cheaper than
+    its compilation (set on the connection, so a review chunk, a page and a bench baseline alike)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
