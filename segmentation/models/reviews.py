@@ -79,10 +79,11 @@ class TierReview(models.Model):
 class TierReviewChunk(models.Model):
     """One id range of a review (``lower < id <= upper``), planned when the review starts.
 
-    A worker claims a chunk by locking its row (``FOR UPDATE SKIP LOCKED``) and keeps the lock
-    while it evaluates; ``done_at`` commits with the chunk's tier writes and changes. So two
-    workers never evaluate the same chunk at once, a worker that dies releases its chunk with its
-    connection (the transaction rolls back), and a chunk is never applied twice.
+    A worker holds a chunk by a session advisory lock on its id (``queries.reviews``) while it
+    evaluates, and commits the chunk's writes in batches, each with its counters; ``done_at``
+    commits with the last. So two workers never evaluate the same chunk at once, a worker that
+    dies releases its chunk with its connection (its open batch rolls back), and the worker that
+    takes the chunk over skips what the committed batches evaluated: nothing is applied twice.
     """
 
     review = models.ForeignKey(TierReview, on_delete=models.CASCADE, related_name="chunks")

@@ -46,29 +46,42 @@ def tier_states_of(*, account_ids: Sequence[int]) -> dict[int, tuple[str, int, i
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
-def lock_for_write(*, account_ids: Sequence[int]) -> tuple[dt.datetime, set[int]]:
-    """Lock these accounts' rows until the transaction ends; return (this transaction's start,
-    the ids whose tier an evaluation begun later has written meanwhile).
+def lock_for_write(
+    *, account_ids: Sequence[int], read_at: dt.datetime | None = None
+) -> tuple[dt.datetime, set[int]]:
+    """Lock these accounts' rows until the transaction ends; return (the moment the evaluation's
+    facts are at least as fresh as, the ids whose tier an evaluation begun later has written
+    meanwhile).
 
     Two statements on purpose: the second takes its snapshot after the first has waited for the
     locks, so it sees what a concurrent evaluation of the same accounts committed. Locks are taken
     in id order, the order every evaluation takes them, so two evaluations cannot deadlock.
-    ``transaction_timestamp()`` is earlier than every read of the transaction: it is the moment
-    the evaluation's facts are at least as fresh as."""
+    ``read_at`` is when the facts were read, when that was in an earlier transaction (a review
+    chunk reads its candidates once and writes them in several); by default
+    ``transaction_timestamp()``, which is earlier than every read of the transaction."""
     ids = list(account_ids)
     lock = sql.SQL("SELECT id FROM {accounts} WHERE id = ANY(%(account_ids)s) ORDER BY id FOR UPDATE").format(
         accounts=sql.Identifier(Account._meta.db_table)
     )
     newer = sql.SQL(
-        "SELECT transaction_timestamp(), "
-        "COALESCE(array_agg(account_id) FILTER (WHERE evaluated_at > transaction_timestamp()), '{{}}') "
+        "WITH read AS (SELECT COALESCE(%(read_at)s::timestamptz, transaction_timestamp()) AS at) "
+        "SELECT (SELECT at FROM read), "
+        "COALESCE(array_agg(account_id) FILTER (WHERE evaluated_at > (SELECT at FROM read)), '{{}}') "
         "FROM {states} WHERE account_id = ANY(%(account_ids)s)"
     ).format(states=sql.Identifier(AccountTierState._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(lock, {"account_ids": ids})
-        cursor.execute(newer, {"account_ids": ids})
+        cursor.execute(newer, {"account_ids": ids, "read_at": read_at})
         started, superseded = cursor.fetchone()
     return started, set(superseded)
+
+
+def facts_read_at() -> dt.datetime:
+    """The current transaction's start: facts read in it are at least as fresh as this."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT transaction_timestamp()")
+        (started,) = cursor.fetchone()
+    return started
 
 
 def active_overrides_of(

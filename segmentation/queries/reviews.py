@@ -86,3 +86,27 @@ def review_candidates(
     # One row with NULL fields when nothing is a candidate (the LEFT JOIN keeps the count).
     candidates = sorted((row[1:] for row in rows if row[1] is not None), key=lambda row: row[0])
     return rows[0][0], candidates
+
+
+# The first key of the session advisory locks that hold review chunks (the second is the chunk's
+# id): a constant of this application, so no other advisory lock can collide with a chunk's.
+_CHUNK_LOCK_CLASS = 0x7C5E
+
+
+def _key(chunk_id: int) -> int:
+    # The lock's keys are 32-bit; ids that far apart never belong to the same review.
+    return chunk_id & 0x7FFFFFFF
+
+
+def review_chunk_try_hold(*, chunk_id: int) -> bool:
+    """Hold the chunk for this connection, unless another holds it: a session advisory lock, so it
+    outlives the chunk's transactions (a chunk commits its writes in batches) and is released
+    when the connection ends, a dead worker's included."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_CHUNK_LOCK_CLASS, _key(chunk_id)])
+        return bool(cursor.fetchone()[0])
+
+
+def review_chunk_release(*, chunk_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_CHUNK_LOCK_CLASS, _key(chunk_id)])

@@ -119,12 +119,15 @@ def evaluate_batch(
     by_id: int | None = None,
     signals: dict[int, dict[str, Any]] | None = None,
     evaluation_keys: dict[int, list[Any]] | None = None,
+    read_at: dt.datetime | None = None,
 ) -> BatchOutcome:
     """Evaluate ``facts`` under ``policy`` and write tiers, state, changes. Call inside a transaction.
 
     ``signals`` ({account id: {signal: value}}) are the accounts' signals when the caller computed
     them already (a review chunk, ``queries.rule_signals``), and ``evaluation_keys`` their keys
-    (``rule_inputs.evaluation_key``); otherwise they are read and computed here."""
+    (``rule_inputs.evaluation_key``); otherwise they are read and computed here. ``read_at`` is
+    when ``facts`` were read, when that was before this transaction began (a review chunk's
+    candidates); an evaluation that began later and wrote meanwhile wins over this one."""
     now = timezone.now()
     today = today or timezone.localdate()
     outcome = BatchOutcome(evaluated=len(facts))
@@ -242,7 +245,7 @@ def evaluate_batch(
     # Lock the batch's accounts for the writes, and leave out those an evaluation begun after
     # this one's reads has written meanwhile: its facts are newer, a stale outcome never
     # overwrites it (a review chunk that read an account before a sync changed it, say).
-    read_at, newer = evaluation_sql.lock_for_write(account_ids=ids)
+    read_at, newer = evaluation_sql.lock_for_write(account_ids=ids, read_at=read_at)
     if newer:
         outcome.overtaken_account_ids = sorted(newer)
         account_writes = [row for row in account_writes if row[0] not in newer]

@@ -1,12 +1,13 @@
 """Tier reviews: one run of the active policy over every account, in primary-key chunks that any
 number of workers evaluate at once.
 
-The first worker plans the chunks (``TierReviewChunk``); every worker then claims a chunk nobody
-holds (``FOR UPDATE SKIP LOCKED``), evaluates it and commits its tier writes, its TierChanges, the
-chunk's ``done_at`` and the review's counters together, until no chunk is left. A worker that
-dies releases its chunk with its connection, and the chunk is evaluated again by another; a chunk
-is never applied twice. The worker that commits the last chunk writes the summaries and closes
-the review. Only one review is open at a time (a partial unique constraint on ``is_open``).
+The first worker plans the chunks (``TierReviewChunk``); every worker then holds a chunk nobody
+holds (a session advisory lock on its id), evaluates it and commits its tier writes and
+TierChanges in batches, each with the chunk's and the review's counters, the chunk's ``done_at``
+with the last, until no chunk is left. A worker that dies releases its chunk with its
+connection, and another takes it over from its last committed batch; nothing is applied twice.
+The worker that commits the last chunk writes the summaries and closes the review. Only one
+review is open at a time (a partial unique constraint on ``is_open``).
 
 A chunk first asks SQL which accounts could change at all, and only those are evaluated in
 Python: under a policy without rules, those not evaluated since by this policy and engine at
@@ -47,10 +48,11 @@ from ..models import (
     TierReviewChunk,
 )
 from ..queries import bulk_writes as bulk_writes_sql
+from ..queries import evaluation as evaluation_sql
 from ..queries import reviews as reviews_sql
 from ..queries import rule_signals as rule_signals_sql
 from ..rule_inputs import compiles_to_sql
-from .evaluation import evaluate_batch
+from .evaluation import BatchOutcome, evaluate_batch
 from .summaries import review_summaries_write
 
 if TYPE_CHECKING:
@@ -61,8 +63,9 @@ logger = logging.getLogger(__name__)
 # Accounts per chunk. ACV-only chunks scan 50k accounts in one statement and evaluate the few
 # that may change (a few hundred ms per chunk); rule chunks aggregate 20k accounts' usage (about
 # 350k rows) in one statement; Python chunks hold 5k accounts and their usage rows (a few MB).
-# Candidates are evaluated at most CANDIDATE_BATCH at a time, so a chunk where everything
-# changes (a first review, a new policy) stays within ~100 MB.
+# Candidates are evaluated and committed at most CANDIDATE_BATCH at a time, so a chunk where
+# everything changes (a first review, a new policy) stays within ~100 MB and locks the accounts
+# it writes for about a second at a time.
 SQL_CHUNK_IDS = 50_000
 RULES_CHUNK_IDS = 10_000
 PYTHON_CHUNK_IDS = 5_000
@@ -236,50 +239,94 @@ def tier_review_run(*, review_id: int, today: dt.date | None = None) -> TierRevi
 
 
 def _run_next_chunk(review_id: int, plan: ChunkPlan, today: dt.date) -> int | None:
-    """Claim, evaluate and commit one chunk: the changes it proposed; None when no chunk is left
-    to claim."""
+    """Hold, evaluate and commit one chunk: the changes it proposed; None when no chunk is left
+    to hold."""
     reset_queries()  # with DEBUG on (embedded mode), a long review must not keep every query
-    with transaction.atomic():
-        chunk = (
-            TierReviewChunk.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(review_id=review_id, done_at__isnull=True, review__status=ReviewStatus.RUNNING)
-            .order_by("lower")
-            .first()
+    chunk = _hold_next_chunk(review_id)
+    if chunk is None:
+        return None
+    try:
+        return _run_chunk(review_id, chunk, plan, today)
+    finally:
+        reviews_sql.review_chunk_release(chunk_id=chunk.pk)
+
+
+def _hold_next_chunk(review_id: int) -> TierReviewChunk | None:
+    """The first chunk of the review that no worker holds or finished, now held by this one."""
+    waiting = list(
+        TierReviewChunk.objects.filter(
+            review_id=review_id, done_at__isnull=True, review__status=ReviewStatus.RUNNING
         )
-        if chunk is None:
-            return None
+        .order_by("lower")
+        .values_list("pk", flat=True)
+    )
+    for chunk_id in waiting:
+        if not reviews_sql.review_chunk_try_hold(chunk_id=chunk_id):
+            continue
+        # Another worker may have finished it between the read and the hold.
+        chunk = TierReviewChunk.objects.filter(pk=chunk_id, done_at__isnull=True).first()
+        if chunk is not None:
+            return chunk
+        reviews_sql.review_chunk_release(chunk_id=chunk_id)
+    return None
+
+
+def _run_chunk(review_id: int, chunk: TierReviewChunk, plan: ChunkPlan, today: dt.date) -> int:
+    """Evaluate a held chunk's candidates and commit them CANDIDATE_BATCH at a time, each batch
+    with its counters, ``done_at`` with the last: the accounts a batch writes stay locked for that
+    batch's writes only, not for the whole chunk (a sync or an override of one of them waits a
+    second, not the chunk's half-minute). A worker that takes over an interrupted chunk reads its
+    candidates again, and the pre-filter leaves out what the committed batches evaluated."""
+    with transaction.atomic():
+        read_at = evaluation_sql.facts_read_at()
         candidates = candidate_facts(plan, chunk.lower, chunk.upper, today)
-        total, facts = candidates.total, candidates.facts
-        applied = proposed = 0
-        for start in range(0, len(facts), CANDIDATE_BATCH):
+    facts = candidates.facts
+    batches = [facts[start : start + CANDIDATE_BATCH] for start in range(0, len(facts), CANDIDATE_BATCH)]
+    proposed = 0
+    for number, batch in enumerate(batches or [[]], start=1):
+        with transaction.atomic():
             outcome = evaluate_batch(
                 policy=plan.policy,
-                facts=facts[start : start + CANDIDATE_BATCH],
+                facts=batch,
                 source=ChangeSource.REVIEW,
                 review_id=review_id,
                 today=today,
                 signals=candidates.signals,
                 evaluation_keys=candidates.keys,
+                read_at=read_at,
             )
-            applied += outcome.applied
-            proposed += outcome.proposed
-        now = timezone.now()
-        TierReviewChunk.objects.filter(pk=chunk.pk).update(
-            done_at=now,
-            accounts_done=total,
-            evaluated=len(facts),
-            changes_applied=applied,
-            changes_proposed=proposed,
-        )
-        # Last, so the review's row stays locked only for the commit.
-        TierReview.objects.filter(pk=review_id).update(
-            last_account_id=Greatest(F("last_account_id"), chunk.upper),
-            accounts_done=F("accounts_done") + total,
-            changes_applied=F("changes_applied") + applied,
-            changes_proposed=F("changes_proposed") + proposed,
-            heartbeat_at=now,
-        )
+            last = number >= len(batches)
+            _count_batch(review_id, chunk, outcome, total=candidates.total if last else None)
+        proposed += outcome.proposed
     return proposed
+
+
+def _count_batch(review_id: int, chunk: TierReviewChunk, outcome: BatchOutcome, *, total: int | None) -> None:
+    """Add a committed batch to its chunk's and its review's counters; ``total`` (the accounts in
+    the chunk's range) with the chunk's last batch, which marks the chunk done."""
+    now = timezone.now()
+    chunk_done: dict[str, Any] = {} if total is None else {"done_at": now, "accounts_done": total}
+    TierReviewChunk.objects.filter(pk=chunk.pk).update(
+        evaluated=F("evaluated") + outcome.evaluated,
+        changes_applied=F("changes_applied") + outcome.applied,
+        changes_proposed=F("changes_proposed") + outcome.proposed,
+        **chunk_done,
+    )
+    review_done: dict[str, Any] = (
+        {}
+        if total is None
+        else {
+            "last_account_id": Greatest(F("last_account_id"), chunk.upper),
+            "accounts_done": F("accounts_done") + total,
+        }
+    )
+    # Last, so the review's row stays locked only for the commit.
+    TierReview.objects.filter(pk=review_id).update(
+        changes_applied=F("changes_applied") + outcome.applied,
+        changes_proposed=F("changes_proposed") + outcome.proposed,
+        heartbeat_at=now,
+        **review_done,
+    )
 
 
 def _finish_when_done(review_id: int, today: dt.date) -> TierReview | None:

@@ -1,8 +1,10 @@
 """Several workers on one review, for real: threads and a process against PostgreSQL.
 
-Each chunk is claimed under its row lock (``FOR UPDATE SKIP LOCKED``) held while it is evaluated,
-so concurrent workers never evaluate the same chunk; a worker killed in a chunk releases it with
-its connection, another worker finishes the review, and no account gets two changes.
+Each chunk is held under a session advisory lock while it is evaluated, so concurrent workers
+never evaluate the same chunk; a chunk commits its writes in batches, so the accounts of a
+committed batch are free while the next is evaluated; a worker killed in a chunk (before its
+first batch or between two) releases it with its connection, another worker finishes the
+review from the last committed batch, and no account gets two changes.
 """
 
 from __future__ import annotations
@@ -179,6 +181,121 @@ def test_a_worker_process_killed_in_a_chunk_releases_it_and_another_finishes_not
             break
         time.sleep(0.1)
     assert finished is not None
+    assert (finished.status, finished.accounts_done, finished.changes_applied) == ("finished", 12, 12)
+    assert _changes_per_account(review) == [1] * 12
+    assert [Account.objects.get(pk=a.pk).tier_code for a in accounts] == EXPECTED
+
+
+def test_a_committed_batch_frees_its_accounts_while_the_chunk_goes_on(monkeypatch):
+    accounts = _accounts()
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 100)  # one chunk for the 12 accounts
+    monkeypatch.setattr(reviews, "CANDIDATE_BATCH", 4)
+    review = _review()
+    real_evaluate = reviews.evaluate_batch
+    seen_from_outside: list[tuple[str, str]] = []
+
+    def evaluate_batch(**kwargs: Any) -> Any:
+        if kwargs["facts"] and kwargs["facts"][0].id == accounts[4].pk:  # the second batch
+            first = accounts[0].pk
+            outcome: list[Any] = []
+
+            def sync_meanwhile() -> None:
+                # What a sync of an account of the first batch does: lock it, without waiting.
+                try:
+                    with connections["default"].cursor() as cursor:
+                        cursor.execute("BEGIN")
+                        cursor.execute(
+                            "SELECT tier_code FROM accounts_account WHERE id = %s FOR UPDATE NOWAIT", [first]
+                        )
+                        outcome.append(("locked", cursor.fetchone()[0]))
+                        cursor.execute("ROLLBACK")
+                except Exception as exc:  # reported in the test's thread
+                    outcome.append(("blocked", type(exc).__name__))
+                finally:
+                    connections.close_all()
+
+            thread = threading.Thread(target=sync_meanwhile)
+            thread.start()
+            thread.join(timeout=30)
+            seen_from_outside.extend(outcome)
+        return real_evaluate(**kwargs)
+
+    monkeypatch.setattr(reviews, "evaluate_batch", evaluate_batch)
+    finished = reviews.tier_review_run(review_id=review.pk)
+
+    # The first batch's account was free and already held its new tier, committed.
+    assert seen_from_outside == [("locked", EXPECTED[0])]
+    assert finished is not None
+    chunk = TierReviewChunk.objects.get(review=review)
+    assert (chunk.accounts_done, chunk.evaluated, chunk.changes_applied) == (12, 12, 12)
+    assert (finished.accounts_done, finished.changes_applied) == (12, 12)
+    assert _changes_per_account(review) == [1] * 12
+
+
+CHILD_BETWEEN_BATCHES = """
+import sys, time
+import django
+django.setup()
+from segmentation.services import reviews
+reviews.SQL_CHUNK_IDS = 100
+reviews.CANDIDATE_BATCH = 4
+real = reviews.evaluate_batch
+calls = {"n": 0}
+def evaluate_batch(**kwargs):
+    calls["n"] += 1
+    if calls["n"] == 2:  # the first batch is committed; die before the second writes anything
+        print("holding", flush=True)
+        time.sleep(600)
+    return real(**kwargs)
+reviews.evaluate_batch = evaluate_batch
+reviews.tier_review_run(review_id=int(sys.argv[1]))
+"""
+
+
+def test_a_worker_killed_between_batches_leaves_the_rest_of_its_chunk_to_another(monkeypatch):
+    accounts = _accounts()
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 100)
+    monkeypatch.setattr(reviews, "CANDIDATE_BATCH", 4)
+    review = _review()
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "csplatform.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_BETWEEN_BATCHES, str(review.pk)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "holding"
+        # The first batch is committed with its counters; the chunk is held, not done.
+        chunk = TierReviewChunk.objects.get(review=review)
+        assert (chunk.done_at, chunk.evaluated, chunk.changes_applied) == (None, 4, 4)
+        assert [Account.objects.get(pk=a.pk).tier_code for a in accounts[:4]] == EXPECTED[:4]
+        assert reviews.tier_review_run(review_id=review.pk) is None  # held: this worker skips it
+
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    for _ in range(50):
+        finished = reviews.tier_review_run(review_id=review.pk)
+        if finished is not None:
+            break
+        time.sleep(0.1)
+    assert finished is not None
+    chunk.refresh_from_db()
+    # The taker-over evaluated only the 8 the dead worker had not committed.
+    assert (chunk.accounts_done, chunk.evaluated, chunk.changes_applied) == (12, 12, 12)
     assert (finished.status, finished.accounts_done, finished.changes_applied) == ("finished", 12, 12)
     assert _changes_per_account(review) == [1] * 12
     assert [Account.objects.get(pk=a.pk).tier_code for a in accounts] == EXPECTED
