@@ -1,5 +1,5 @@
 """The same rule review of 1,000,000 accounts (``bench_tier_review_1m_rules``) on two worker
-processes against one: the chunks are claimed with ``FOR UPDATE SKIP LOCKED``, so workers share
+processes against one: each chunk is held by one worker (a session advisory lock), so workers share
 a review without coordination.
 
 Measured: wall time from starting the worker processes (each runs the service loop of the
