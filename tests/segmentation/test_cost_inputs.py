@@ -249,13 +249,23 @@ def test_a_moved_window_counts_every_account_again(book):
 
 
 def test_an_account_deleted_with_its_usage_leaves_nothing_counted(book):
-    today, (busy, *_rest) = book
+    today, (busy, _edge, _quiet, usage_only, _untouched) = book
+    UsageSnapshotFactory(account=usage_only, period_start=today, support_tickets=6)
     cost_inputs_bring_current(today=today)
-    busy.delete()  # its usage and touchpoints go first: the triggers mark a row being deleted
+    # Their usage and touchpoints go first: the touchpoint triggers mark the row of an account
+    # being deleted, the usage triggers take its tickets off.
+    busy_id, usage_only_id = busy.pk, usage_only.pk
+    busy.delete()
+    usage_only.delete()
+    assert _stale() == {busy_id}
     cost_inputs_bring_current(today=today)
-    assert not AccountCostInputs.objects.filter(account_id=busy.pk).exists()
+    assert not AccountCostInputs.objects.filter(account_id=busy_id).exists()
+    # A row of zeros until the next full count, joined with no account meanwhile.
+    assert AccountCostInputs.objects.filter(account_id=usage_only_id, tickets=0, minutes=0).exists()
     assert _kept() == _live(today)
     _summaries_agree(today)
+    cost_inputs_bring_current(today=today + dt.timedelta(days=1))
+    assert not AccountCostInputs.objects.filter(account_id=usage_only_id).exists()
 
 
 # --- usage written while the inputs are counted (two connections) ----------------------------
