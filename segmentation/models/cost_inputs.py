@@ -8,12 +8,16 @@ class AccountCostInputs(models.Model):
     and support tickets of the year, kept so that a book's economics summary is one pass over
     this table instead of a year of touchpoints and usage.
 
-    Database triggers on the usage and touchpoint tables mark an account's row not ``current``
-    whenever those rows are written or deleted (whoever writes them: a sync, a service, a bulk
-    load); ``services.cost_inputs`` counts such rows again before they are read, and counts every
-    row again when the window has moved (``CostInputsWindow``, nightly). No database-level
-    foreign key: a trigger may mark an account that is being deleted, and such rows are ignored
-    (joined with the accounts) and removed at the next count.
+    Database triggers keep them whoever writes (a sync, a service, a bulk load). A statement that
+    writes or deletes usage adds to each account's ``tickets`` the difference it made within the
+    counted window (``CostInputsWindow``): usage is written for the whole book every week, and
+    the next read then has nothing to count. A statement that writes or deletes touchpoints marks
+    the accounts' rows not ``current``; ``services.cost_inputs`` counts such rows again in full
+    (minutes and tickets) before they are read, and counts every row again when the window has
+    moved (nightly). A missing row and a row of zeros both mean no inputs: a row whose usage all
+    went keeps its zeros until the next full count. No database-level foreign key: a trigger may
+    write the row of an account that is being deleted, and such rows are ignored (joined with
+    the accounts) and removed at the next full count.
     """
 
     account = models.OneToOneField(
@@ -25,7 +29,7 @@ class AccountCostInputs(models.Model):
     )
     minutes = models.BigIntegerField(default=0)
     tickets = models.BigIntegerField(default=0)
-    # False: a write touched this account's minutes or tickets since they were counted.
+    # False: a touchpoint write touched this account's minutes since they were counted.
     current = models.BooleanField(default=False)
 
     class Meta:

@@ -3,9 +3,12 @@ per account, from the usage table and the minutes SQL a higher app registers.
 
 Mirrors the ``tickets`` and ``minutes`` of ``queries.economics._COSTS`` (the same statements
 over the same window); tests/segmentation/test_cost_inputs.py holds the kept figures equal to
-them. Before counting, the kept table is locked against the triggers that mark rows (writers of
-usage and touchpoints wait for the count): the count's statement then sees every write whose
-mark it clears, so no write is lost between a count and its mark.
+them. Before counting, the kept table is locked EXCLUSIVE against the triggers that write it
+(segmentation's migrations 0014 and 0016, engagement's touchpoint triggers), whose statements
+take ROW EXCLUSIVE: a writer that got there first commits before the count, which sees its rows;
+a writer that waits adds its tickets' difference (or its mark) once the count committed, reading
+the window and the figures the count wrote in the same statement (READ COMMITTED takes that
+statement's snapshot after its locks). No write is counted twice or lost.
 """
 
 from __future__ import annotations
@@ -37,14 +40,15 @@ _COUNT = """
 
 
 def _lock(cursor: object) -> None:
-    # EXCLUSIVE conflicts with the ROW EXCLUSIVE lock of a marking trigger's INSERT.
+    # EXCLUSIVE conflicts with the ROW EXCLUSIVE lock of a trigger's INSERT (a mark or a delta).
     cursor.execute(  # type: ignore[attr-defined]
         sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(AccountCostInputs._meta.db_table))
     )
 
 
-# The marked rows' accounts as one array, built in the database: a week's usage marks every
-# account, and a million ids read into Python and sent back cost more memory than the review.
+# The marked rows' accounts as one array, built in the database: a bulk load of touchpoints may
+# mark every account, and a million ids read into Python and sent back cost more memory than the
+# review.
 _STALE_IDS = sql.SQL("ARRAY(SELECT account_id FROM {} WHERE NOT current)")
 
 

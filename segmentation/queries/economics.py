@@ -147,8 +147,11 @@ def kept_costed_quadrant_totals(
     brought up to date for ``today``'s window (``services.cost_inputs``): one pass over the kept
     rows joined with their accounts, instead of a year of usage and touchpoints.
 
-    Mirrors ``economics.annual_cost_to_serve`` and ``economics.quadrant_for`` as ``_COSTS`` does;
-    tests/segmentation/test_cost_inputs.py holds both equal."""
+    Mirrors ``economics.annual_cost_to_serve`` and ``economics.quadrant_for`` as ``_COSTS`` does.
+    The accounts it covers may differ from ``costed_quadrant_totals``' by accounts whose inputs
+    are zero (a row whose usage went keeps its zeros; usage of no tickets writes no row): those
+    cost nothing, and the caller places them as it places the accounts without a row.
+    tests/segmentation/test_cost_inputs.py holds the book's totals equal to the live ones."""
     statement = sql.SQL(
         "SELECT acv >= %(high_revenue)s, quadrant, COUNT(*), SUM(acv), SUM(cost) "
         "FROM ({costs}) q GROUP BY 1, 2"

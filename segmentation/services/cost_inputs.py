@@ -1,5 +1,6 @@
-"""The kept cost-to-serve inputs (``AccountCostInputs``): brought up to date before they are
-read, counted again in full once a day (the window moves) by the nightly job."""
+"""The kept cost-to-serve inputs (``AccountCostInputs``): the usage triggers keep the tickets as
+usage is written; the rows a touchpoint write marked are counted again before they are read, and
+every row is counted again in full once a day (the window moves) by the nightly job."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from ..queries import cost_inputs as cost_inputs_sql
 
 def cost_inputs_bring_current(*, today: dt.date | None = None) -> int:
     """Make the kept inputs those of ``today``'s cost window: every row counted again when the
-    window moved since the last count, else only the rows a write marked. Returns rows counted."""
+    window moved since the last count, else only the rows a (touchpoint) write marked. Returns rows
+    counted."""
     since = cost_window_start(today or timezone.localdate())
     with transaction.atomic():
         window, _ = CostInputsWindow.objects.select_for_update().get_or_create(pk=1)
