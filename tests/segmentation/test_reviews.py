@@ -372,3 +372,38 @@ def test_a_review_refreshes_the_tier_change_statistics_as_it_proposes(run_review
     assert review.changes_proposed == 5
     # Chunks of two accounts: refreshed once 3 proposals were written (4 then), with the 5 applied.
     assert estimated_changes() >= 9
+
+
+def test_tier_moves_count_each_account_from_its_first_change_to_its_last(db):
+    from segmentation.queries.summaries import tier_move_account_ids, tier_moves_since
+
+    twice, back_and_forth, once, proposed = (AccountFactory(acv=Decimal(v)) for v in (1, 2, 3, 4))
+
+    def change(account: Account, from_code: str, to_code: str, **extra: object) -> int:
+        fields = {"source": "event", "status": "applied", "applied_at": timezone.now(), **extra}
+        if fields["status"] != "applied":
+            fields["applied_at"] = None
+        return TierChange.objects.create(
+            account=account,
+            from_code=from_code,
+            to_code=to_code,
+            to_name=to_code,
+            to_rank=1,
+            explanation="moved",
+            **fields,
+        ).pk
+
+    before = change(once, "", "MM2", source="initial")  # the initial tiering is not a move
+    change(twice, "MM3", "MM2")
+    change(back_and_forth, "MM1", "ENT")
+    change(once, "MM2", "MM1")
+    change(twice, "MM2", "MM1")
+    change(proposed, "MM2", "ENT", status="proposed")  # not applied: not a move
+    last = change(back_and_forth, "ENT", "MM1")
+
+    moves = {(f, t): (n, acv) for f, t, n, acv in tier_moves_since(after_change_id=before)}
+    assert moves == {("MM3", "MM1"): (1, Decimal(1)), ("MM2", "MM1"): (1, Decimal(3))}
+    assert tier_move_account_ids(
+        after_change_id=before, upto_change_id=last, from_code="MM3", to_code="MM1"
+    ) == [twice.pk]
+    assert tier_moves_since(after_change_id=last) == []
