@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from csplatform import bounds
+from csplatform.forms import HiddenInput, Select, TextInput
 
 from .models import ChurnReason, LifecycleStage, RenewalOutcomeKind
 from .sorting import ACCOUNT_SORT_LABELS
@@ -28,22 +29,28 @@ class AccountFilterForm(forms.Form):
         label="Search",
         required=False,
         max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, domain or CRM id"}),
+        widget=TextInput(attrs={"type": "search", "placeholder": "Name, domain or CRM id"}),
     )
     # Drill-down links may name any tier code (one not in the list any more still filters).
-    tier = forms.RegexField(label="Tier", required=False, regex=r"^[A-Za-z0-9_-]{1,10}$", widget=forms.Select)
+    tier = forms.RegexField(label="Tier", required=False, regex=r"^[A-Za-z0-9_-]{1,10}$", widget=Select)
     lifecycle = forms.ChoiceField(
         label="Lifecycle",
         required=False,
         choices=[("", "Any stage"), (ACTIVE_BOOK, "Active (not churned)"), *LifecycleStage.choices],
+        widget=Select,
     )
     renewal_within = forms.TypedChoiceField(
-        label="Renewal", required=False, choices=RENEWAL_WINDOWS, coerce=int, empty_value=None
+        label="Renewal",
+        required=False,
+        choices=RENEWAL_WINDOWS,
+        coerce=int,
+        empty_value=None,
+        widget=Select,
     )
-    order = forms.ChoiceField(label="Order by", required=False, choices=ORDER_CHOICES)
-    csm = bounds.DATABASE_ID.form_field(required=False, widget=forms.HiddenInput)
-    ae = bounds.DATABASE_ID.form_field(required=False, widget=forms.HiddenInput)
-    page = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1, max_value=100_000)
+    order = forms.ChoiceField(label="Order by", required=False, choices=ORDER_CHOICES, widget=Select)
+    csm = bounds.DATABASE_ID.form_field(required=False, widget=HiddenInput)
+    ae = bounds.DATABASE_ID.form_field(required=False, widget=HiddenInput)
+    page = forms.IntegerField(required=False, widget=HiddenInput, min_value=1, max_value=100_000)
 
     def __init__(self, *args: Any, tier_choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,6 +6,7 @@ from django import forms
 
 from accounts.forms import AccountFilterForm
 from accounts.sorting import ACCOUNT_SORT_LABELS
+from csplatform.forms import Select
 from segmentation.models import HealthBand
 
 from ..models import FlagKind
@@ -22,8 +23,10 @@ WORKLIST_SORTABLE_COLUMNS = (PRIORITY, "name", "tier", "acv")
 
 
 class WorklistFilterForm(AccountFilterForm):
-    flag = forms.ChoiceField(label="Flag", required=False, choices=[("", "Any flag"), *FlagKind.choices])
-    health = forms.ChoiceField(
-        label="Health", required=False, choices=[("", "Any health"), *HealthBand.choices]
+    flag = forms.ChoiceField(
+        label="Flag", required=False, choices=[("", "Any flag"), *FlagKind.choices], widget=Select
     )
-    order = forms.ChoiceField(label="Order by", required=False, choices=WORKLIST_ORDER_CHOICES)
+    health = forms.ChoiceField(
+        label="Health", required=False, choices=[("", "Any health"), *HealthBand.choices], widget=Select
+    )
+    order = forms.ChoiceField(label="Order by", required=False, choices=WORKLIST_ORDER_CHOICES, widget=Select)
