@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from django import forms
 from django.utils.safestring import SafeString, mark_safe
 
 from .bulk import MAX_BULK_ROWS
+from .markup import escape_html as _escape
 
 
 class TickedIdsField(forms.Field):
@@ -46,13 +46,6 @@ class TickedIdsField(forms.Field):
 # two template includes, which cost the page more than its query. These widgets give the markup
 # of Django's own templates (``django/forms/widgets/select.html``, ``input.html``), escaped as
 # those templates escape it.
-
-
-def _escape(value: Any) -> str:
-    """``conditional_escape`` without its lazy-string wrapper."""
-    if hasattr(value, "__html__"):
-        return str(value.__html__())
-    return escape(str(value))
 
 
 def _attrs(attrs: dict[str, Any]) -> str:

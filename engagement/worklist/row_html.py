@@ -8,22 +8,14 @@ as the template's autoescaping did.
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
-
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
+
+from csplatform.markup import escape_html as _e
 
 from .selectors import WorklistRow
 
 PROPOSAL_EXPLANATION_CHARS = 110
-
-
-def _e(value: Any) -> str:
-    """``conditional_escape`` without its lazy-string wrapper (a few hundred calls a page)."""
-    if hasattr(value, "__html__"):
-        return str(value.__html__())
-    return escape(str(value))
 
 
 def _dialog_link(url: str, label: str) -> str:

@@ -53,6 +53,22 @@ def _review() -> TierReview:
     return TierReview.objects.create(policy=_active_policy(), accounts_total=len(ACVS))
 
 
+def _worker_process(script: str, review: TierReview) -> subprocess.Popen[str]:
+    """A worker process running ``script`` on the test's database, its stdout piped."""
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "csplatform.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(review.pk)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+
+
 def _changes_per_account(review: TierReview) -> list[int]:
     return list(
         TierChange.objects.filter(review=review)
@@ -148,18 +164,7 @@ def test_a_worker_process_killed_in_a_chunk_releases_it_and_another_finishes_not
     accounts = _accounts()
     monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 2)
     review = _review()
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "csplatform.settings",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(review.pk)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
+    child = _worker_process(CHILD, review)
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "holding"  # it committed one chunk, holds the second
@@ -257,22 +262,7 @@ def test_a_worker_killed_between_batches_leaves_the_rest_of_its_chunk_to_another
     monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 100)
     monkeypatch.setattr(reviews, "CANDIDATE_BATCH", 4)
     review = _review()
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "csplatform.settings",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD_BETWEEN_BATCHES, str(review.pk)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    child = _worker_process(CHILD_BETWEEN_BATCHES, review)
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "holding"
