@@ -63,13 +63,14 @@ logger = logging.getLogger(__name__)
 # Accounts per chunk. ACV-only chunks scan 50k accounts in one statement and evaluate the few
 # that may change (a few hundred ms per chunk); rule chunks aggregate 20k accounts' usage (about
 # 350k rows) in one statement; Python chunks hold 5k accounts and their usage rows (a few MB).
-# Candidates are evaluated and committed at most CANDIDATE_BATCH at a time, so a chunk where
-# everything changes (a first review, a new policy) stays within ~100 MB and locks the accounts
-# it writes for about a second at a time.
+# Candidates are evaluated and committed at most CANDIDATE_BATCH at a time: a chunk where
+# everything changes (a first review, a new policy) stays within ~100 MB, and the accounts a batch
+# writes are locked for a fraction of a second. (At 10,000 a batch held its accounts 2-3 s under
+# load, and half of the 50-record syncs of the load bench met one of them.)
 SQL_CHUNK_IDS = 50_000
 RULES_CHUNK_IDS = 10_000
 PYTHON_CHUNK_IDS = 5_000
-CANDIDATE_BATCH = 10_000
+CANDIDATE_BATCH = 2_500
 # A running review whose worker has not reported for this long is presumed dead.
 STALE_AFTER = dt.timedelta(minutes=10)
 # A review is resumed at most this many times; then it is marked failed.
