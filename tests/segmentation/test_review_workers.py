@@ -69,6 +69,17 @@ def _worker_process(script: str, review: TierReview) -> subprocess.Popen[str]:
     )
 
 
+def _finish_once_released(review: TierReview) -> TierReview:
+    """Run the review in this process until it finishes: PostgreSQL releases a killed worker's
+    chunk when it notices the connection is gone, a moment after the kill."""
+    for _ in range(50):
+        finished = reviews.tier_review_run(review_id=review.pk)
+        if finished is not None:
+            return finished
+        time.sleep(0.1)
+    raise AssertionError("the review did not finish after the worker was killed")
+
+
 def _changes_per_account(review: TierReview) -> list[int]:
     return list(
         TierChange.objects.filter(review=review)
@@ -180,12 +191,7 @@ def test_a_worker_process_killed_in_a_chunk_releases_it_and_another_finishes_not
         if child.poll() is None:
             child.kill()
     # PostgreSQL rolled the dead worker's transaction back and released its chunk.
-    for _ in range(50):
-        finished = reviews.tier_review_run(review_id=review.pk)
-        if finished is not None:
-            break
-        time.sleep(0.1)
-    assert finished is not None
+    finished = _finish_once_released(review)
     assert (finished.status, finished.accounts_done, finished.changes_applied) == ("finished", 12, 12)
     assert _changes_per_account(review) == [1] * 12
     assert [Account.objects.get(pk=a.pk).tier_code for a in accounts] == EXPECTED
@@ -277,12 +283,7 @@ def test_a_worker_killed_between_batches_leaves_the_rest_of_its_chunk_to_another
     finally:
         if child.poll() is None:
             child.kill()
-    for _ in range(50):
-        finished = reviews.tier_review_run(review_id=review.pk)
-        if finished is not None:
-            break
-        time.sleep(0.1)
-    assert finished is not None
+    finished = _finish_once_released(review)
     chunk.refresh_from_db()
     # The taker-over evaluated only the 8 the dead worker had not committed.
     assert (chunk.accounts_done, chunk.evaluated, chunk.changes_applied) == (12, 12, 12)
