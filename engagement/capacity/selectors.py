@@ -20,6 +20,7 @@ from playbooks.models import AccountAddOn, AddOnStatus
 from playbooks.selectors import entitlements_by_tier_code, entitlements_for_account
 
 from ..models import CsmPortfolioSummary, Task, TaskStatus
+from . import queries as capacity_sql
 
 
 @dataclass
@@ -51,6 +52,17 @@ def _hours(minutes: float) -> Decimal:
     return (Decimal(str(minutes)) / 60).quantize(Decimal("0.01"))
 
 
+def _weekly_minutes_per_account() -> tuple[dict[str, float], dict[tuple[str, int], float]]:
+    """CSM minutes per week one account needs: per tier code, and per tier code and module (what
+    an add-on for the module counts beyond). One query."""
+    by_tier = entitlements_by_tier_code()
+    per_tier = {code: sum(e.weekly_minutes for e in entitlements) for code, entitlements in by_tier.items()}
+    per_module = {
+        (code, e.module_id): e.weekly_minutes for code, entitlements in by_tier.items() for e in entitlements
+    }
+    return per_tier, per_module
+
+
 def csm_capacity(
     *, csm_ids: list[int] | None = None, today: dt.date | None = None, from_summary: bool = False
 ) -> list[CsmCapacity]:
@@ -70,11 +82,7 @@ def csm_capacity(
         csms = csms.filter(pk__in=csm_ids)
     csms_list = list(csms.distinct())
     ids = [u.pk for u in csms_list]
-    by_tier = entitlements_by_tier_code()
-    per_tier = {code: sum(e.weekly_minutes for e in entitlements) for code, entitlements in by_tier.items()}
-    per_module = {
-        (code, e.module_id): e.weekly_minutes for code, entitlements in by_tier.items() for e in entitlements
-    }
+    per_tier, per_module = _weekly_minutes_per_account()
     minutes: dict[int, float] = defaultdict(float)
     accounts: dict[int, int] = defaultdict(int)
     portfolio: Any
@@ -139,15 +147,28 @@ class TeamCapacity:
 
 
 def team_capacity(*, today: dt.date | None = None, shown: int = 25) -> TeamCapacity:
-    """Every CSM's capacity, from the portfolio summary (not a GROUP BY of the book), kept to the
-    ``shown`` most loaded (utilisation, then username) and counted: a team of thousands does not
-    turn a dashboard panel into thousands of bars."""
-    everyone = csm_capacity(today=today, from_summary=True)
-    ordered = sorted(everyone, key=lambda r: (-(r.utilisation or 0), r.csm.username))
+    """The ``shown`` most loaded CSMs (utilisation, then username), how many CSMs and how many over
+    capacity, exactly as ``csm_capacity(from_summary=True)`` says, without computing every CSM in
+    Python: the database ranks the team (``queries.team_load_narrowed``) and leaves to
+    ``csm_capacity`` only those it cannot settle beyond rounding, a few dozen of thousands."""
+    today = today or timezone.localdate()
+    per_tier, per_module = _weekly_minutes_per_account()
+    narrowed = capacity_sql.team_load_narrowed(
+        tier_minutes=per_tier, module_minutes=per_module, today=today, shown=shown
+    )
+    decided = {
+        row.csm.pk: row
+        for row in csm_capacity(
+            csm_ids=sorted({*narrowed.contenders, *narrowed.borderline}), today=today, from_summary=True
+        )
+    }
+    contenders = [decided[pk] for pk in narrowed.contenders if pk in decided]
+    ordered = sorted(contenders, key=lambda r: (-(r.utilisation or 0), r.csm.username))
     return TeamCapacity(
         most_loaded=ordered[:shown],
-        csms=len(everyone),
-        over_capacity=sum(1 for r in everyone if r.overloaded),
+        csms=narrowed.csms,
+        over_capacity=narrowed.clearly_over
+        + sum(1 for pk in narrowed.borderline if pk in decided and decided[pk].overloaded),
     )
 
 

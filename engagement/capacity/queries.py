@@ -1,0 +1,162 @@
+"""Every CSM's weekly load, approximately and set-based, to narrow the team panel to the CSMs that
+``csm_capacity`` must compute exactly.
+
+Mirrors ``engagement.capacity.selectors.csm_capacity(from_summary=True)`` (the definition in
+Python): required = Σ portfolio accounts × the tier's weekly entitled minutes + what approved
+add-ons add over the tier's cadence + open tasks due within 7 days. SQL because a team of
+thousands of CSMs read into Python (their users, four ``IN`` lists of thousands of ids) took most
+of a second per panel; the database ranks them in a few milliseconds.
+
+The figures here are not rounded the way the Python rule rounds (to the hundredth of an hour, per
+term, half to even), so they are only ever used with a margin (``ROUNDING_MARGIN_HOURS``): a CSM
+is left out of the panel, or counted over capacity, only when no rounding could change that; the
+CSMs near a boundary are handed to ``csm_capacity``, which decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.db import connection
+from psycopg import sql
+
+from accounts.models import Account
+from csplatform import roles
+from csplatform.models import User
+from playbooks.models import AccountAddOn, AddOnStatus, ServiceModule
+
+from ..models import CsmPortfolioSummary, Task, TaskStatus
+from ..sql import render, table
+
+# Two terms rounded to 0.01 h each (±0.005 h) plus float noise: the exact required hours lie
+# within this of the figure computed here.
+ROUNDING_MARGIN_HOURS = Decimal("0.02")
+
+# Named parameters: csm_group, tier_codes/tier_minutes (weekly entitled minutes per account of a
+# tier), module_tiers/module_ids/module_minutes (per tier and module), add_on_approved, today,
+# task_open, task_due_by, margin, shown.
+_LOAD = sql.SQL("""
+    WITH csm AS (
+        SELECT u.id, u.username, u.weekly_capacity_hours AS capacity
+        FROM {users} u
+        WHERE u.is_active AND EXISTS (
+            SELECT 1 FROM {user_groups} ug JOIN {groups} g ON g.id = ug.group_id
+            WHERE ug.user_id = u.id AND g.name = %(csm_group)s)
+    ),
+    tier_minutes AS (
+        SELECT * FROM unnest(%(tier_codes)s::text[], %(tier_minutes)s::float8[]) AS t(code, minutes)
+    ),
+    module_minutes AS (
+        SELECT * FROM unnest(%(module_tiers)s::text[], %(module_ids)s::bigint[],
+                             %(module_minutes)s::float8[]) AS m(code, module_id, minutes)
+    ),
+    portfolio AS (
+        SELECT s.csm_id, SUM(t.minutes * s.accounts) AS minutes
+        FROM {portfolios} s JOIN tier_minutes t ON t.code = s.tier_code
+        GROUP BY s.csm_id
+    ),
+    add_on AS (
+        -- An add-on replaces the tier's cadence for its module when it is more frequent.
+        SELECT a.csm_id,
+               SUM(GREATEST(0, sm.expected_minutes * 7.0 / ad.cadence_days - COALESCE(mm.minutes, 0)))
+                   AS minutes
+        FROM {add_ons} ad
+        JOIN {accounts} a ON a.id = ad.account_id
+        JOIN {modules} sm ON sm.id = ad.module_id
+        LEFT JOIN module_minutes mm ON mm.code = a.tier_code AND mm.module_id = ad.module_id
+        WHERE ad.status = %(add_on_approved)s AND ad.starts_on <= %(today)s AND ad.cadence_days IS NOT NULL
+          AND (ad.ends_on IS NULL OR ad.ends_on >= %(today)s) AND a.csm_id IN (SELECT id FROM csm)
+        GROUP BY a.csm_id
+    ),
+    task AS (
+        SELECT assignee_id AS csm_id, SUM(estimated_minutes) AS minutes
+        FROM {tasks}
+        WHERE status = %(task_open)s AND due_on <= %(task_due_by)s AND assignee_id IN (SELECT id FROM csm)
+        GROUP BY assignee_id
+    ),
+    load AS (
+        SELECT c.id, c.capacity,
+               CAST((COALESCE(p.minutes, 0) + COALESCE(ad.minutes, 0) + COALESCE(t.minutes, 0)) / 60.0
+                    AS numeric) AS required
+        FROM csm c
+        LEFT JOIN portfolio p ON p.csm_id = c.id
+        LEFT JOIN add_on ad ON ad.csm_id = c.id
+        LEFT JOIN task t ON t.csm_id = c.id
+    ),
+    bounds AS (
+        -- Utilisation could be anywhere between low and high once rounded; no capacity counts as
+        -- no utilisation (0), as in the Python rule.
+        SELECT id, capacity, required,
+               CASE WHEN capacity > 0 THEN (required - %(margin)s) / capacity ELSE 0 END AS low,
+               CASE WHEN capacity > 0 THEN (required + %(margin)s) / capacity ELSE 0 END AS high
+        FROM load
+    ),
+    threshold AS (
+        -- The shown-th highest lowest-possible utilisation: every CSM of the panel has at least it.
+        SELECT MIN(low) AS low FROM (SELECT low FROM bounds ORDER BY low DESC LIMIT %(shown)s) AS top
+    )
+    SELECT
+        (SELECT COUNT(*) FROM bounds),
+        (SELECT COUNT(*) FROM bounds WHERE required > capacity + %(margin)s),
+        (SELECT COALESCE(array_agg(id), '{{}}') FROM bounds WHERE ABS(required - capacity) <= %(margin)s),
+        (SELECT COALESCE(array_agg(id), '{{}}') FROM bounds
+         WHERE high >= (SELECT low FROM threshold) OR (SELECT COUNT(*) FROM bounds) <= %(shown)s)
+""").format(
+    users=table(User),
+    user_groups=sql.Identifier(User.groups.through._meta.db_table),
+    groups=table(Group),
+    portfolios=table(CsmPortfolioSummary),
+    add_ons=table(AccountAddOn),
+    accounts=table(Account),
+    modules=table(ServiceModule),
+    tasks=table(Task),
+)
+LOAD = render(_LOAD)
+
+
+@dataclass(frozen=True)
+class TeamLoadNarrowed:
+    """What the database settled about the team, and whom it left to the exact rule.
+
+    ``clearly_over``: CSMs over capacity whatever the rounding; ``borderline``: CSMs within the
+    margin of their capacity; ``contenders``: every CSM who could be among the ``shown`` most
+    loaded."""
+
+    csms: int
+    clearly_over: int
+    borderline: list[int]
+    contenders: list[int]
+
+
+def team_load_narrowed(
+    *,
+    tier_minutes: dict[str, float],
+    module_minutes: dict[tuple[str, int], float],
+    today: dt.date,
+    shown: int,
+) -> TeamLoadNarrowed:
+    """One statement over every active CSM: how many, how many clearly over capacity, and the ids
+    the exact rule must still decide (near capacity; possibly among the ``shown`` most loaded)."""
+    modules = list(module_minutes.items())
+    params: dict[str, Any] = {
+        "csm_group": roles.CSM,
+        "tier_codes": list(tier_minutes),
+        "tier_minutes": list(tier_minutes.values()),
+        "module_tiers": [code for (code, _), _ in modules],
+        "module_ids": [module_id for (_, module_id), _ in modules],
+        "module_minutes": [minutes for _, minutes in modules],
+        "add_on_approved": AddOnStatus.APPROVED,
+        "today": today,
+        "task_open": TaskStatus.OPEN,
+        "task_due_by": today + dt.timedelta(days=7),
+        "margin": ROUNDING_MARGIN_HOURS,
+        "shown": shown,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(LOAD, params)
+        csms, clearly_over, borderline, contenders = cursor.fetchone()
+    return TeamLoadNarrowed(csms, clearly_over, list(borderline), list(contenders))
