@@ -273,7 +273,11 @@ def account_update(
     """
     _check_fields(data)
     resolved = _resolve_owners(dict(data))
-    locked = Account.objects.select_for_update(of=("self",)).select_related("csm", "ae").get(pk=account.pk)
+    locked = (
+        Account.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("csm", "ae")
+        .get(pk=account.pk)
+    )
     if expected_version is not None and expected_version != account_version(locked):
         raise AccountConflict("The account changed since it was read.")
     _check_owner_roles(locked, resolved)

@@ -155,7 +155,11 @@ def _input_proposal_open(
 def _lock_pending(proposal: AccountInputProposal, by: User) -> AccountInputProposal:
     if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership decides changes to an account's tier inputs.")
-    locked = AccountInputProposal.objects.select_for_update().select_related("account").get(pk=proposal.pk)
+    locked = (
+        AccountInputProposal.objects.select_for_update(no_key=True)
+        .select_related("account")
+        .get(pk=proposal.pk)
+    )
     if locked.status != InputProposalStatus.PENDING:
         raise ValidationError({"status": [f"This proposal is already {locked.status}."]})
     if locked.requested_by_id == by.pk:

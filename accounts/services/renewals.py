@@ -113,7 +113,7 @@ def renewal_record(
         "note": note,
     }
     # Lock the account first, as account_update and the sync do: one lock order for every writer.
-    Account.objects.select_for_update(of=("self",)).filter(pk=account.pk).exists()
+    Account.objects.select_for_update(of=("self",), no_key=True).filter(pk=account.pk).exists()
     current = (
         RenewalOutcome.objects.select_for_update().filter(account=account, renewal_date=renewal_date).first()
     )
@@ -141,7 +141,7 @@ def renewals_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
     if account_ids:
         # Accounts before outcomes, in id order: the lock order of account_update and renewal_record.
         list(
-            Account.objects.select_for_update(of=("self",))
+            Account.objects.select_for_update(of=("self",), no_key=True)
             .filter(pk__in=account_ids.values())
             .order_by("pk")
             .values_list("pk", flat=True)

@@ -130,10 +130,11 @@ def accounts_sync(*, crm_source: str, records: Sequence[Record], actor: User | N
     )
     # Plain dicts, not models: a thousand model instances cost more than the query. Locked in id
     # order, the order of every other writer that locks several accounts (a review chunk, a
-    # renewal sync): two of them never wait on each other crosswise.
+    # renewal sync): two of them never wait on each other crosswise. ``no_key``: a transaction
+    # that merely references one of these accounts (a foreign-key check) does not wait for it.
     existing: dict[str, dict[str, Any]] = {
         row["external_id"]: row
-        for row in Account.objects.select_for_update(of=("self",))
+        for row in Account.objects.select_for_update(of=("self",), no_key=True)
         .filter(crm_source=crm_source, external_id__in=[data["external_id"] for _, data in unique])
         .order_by("id")
         .values(

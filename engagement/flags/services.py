@@ -271,7 +271,7 @@ def flags_expire(*, now: dt.datetime | None = None) -> int:
 
 @transaction.atomic
 def flag_resolve(*, by: User, flag: Flag, note: str = "") -> Flag:
-    locked = Flag.objects.select_for_update().select_related("account").get(pk=flag.pk)
+    locked = Flag.objects.select_for_update(no_key=True).select_related("account").get(pk=flag.pk)
     if not authorization.may_do_cs_work(by, locked.account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may resolve flags.")
     if locked.status != FlagStatus.OPEN:

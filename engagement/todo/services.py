@@ -102,7 +102,7 @@ def task_complete(*, by: User, task: Task, completed_at: dt.datetime | None = No
 @transaction.atomic
 def task_snooze(*, by: User, task: Task, until: dt.date, reason: str) -> Task:
     """Hide an open task from the worklist until ``until``; a reason is required."""
-    locked = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
+    locked = Task.objects.select_for_update(no_key=True).select_related("account").get(pk=task.pk)
     if not authorization.may_do_cs_work(by, locked.account, assignee_id=locked.assignee_id):
         raise PermissionDenied("Only the account's CSM, the assignee or CS Leadership may snooze tasks.")
     errors: dict[str, list[str]] = {}

@@ -55,14 +55,17 @@ def lock_for_write(
 
     Two statements on purpose: the second takes its snapshot after the first has waited for the
     locks, so it sees what a concurrent evaluation of the same accounts committed. Locks are taken
-    in id order, the order every evaluation takes them, so two evaluations cannot deadlock.
+    in id order, the order every evaluation takes them, so two evaluations cannot deadlock; and
+    ``FOR NO KEY UPDATE`` (what an UPDATE of non-key columns takes anyway), so a transaction that
+    only references these accounts (its foreign-key checks take ``FOR KEY SHARE``, in any order)
+    never waits for them and cannot deadlock with them either.
     ``read_at`` is when the facts were read, when that was in an earlier transaction (a review
     chunk reads its candidates once and writes them in several); by default
     ``transaction_timestamp()``, which is earlier than every read of the transaction."""
     ids = list(account_ids)
-    lock = sql.SQL("SELECT id FROM {accounts} WHERE id = ANY(%(account_ids)s) ORDER BY id FOR UPDATE").format(
-        accounts=sql.Identifier(Account._meta.db_table)
-    )
+    lock = sql.SQL(
+        "SELECT id FROM {accounts} WHERE id = ANY(%(account_ids)s) ORDER BY id FOR NO KEY UPDATE"
+    ).format(accounts=sql.Identifier(Account._meta.db_table))
     newer = sql.SQL(
         "WITH read AS (SELECT COALESCE(%(read_at)s::timestamptz, transaction_timestamp()) AS at) "
         "SELECT (SELECT at FROM read), "

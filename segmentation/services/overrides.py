@@ -80,7 +80,7 @@ def tier_override_request(
     """
     if not authorization.may_request_override(by):
         raise PermissionDenied("Only CSMs and CS Leadership may override a tier.")
-    account = Account.objects.select_for_update().get(pk=account.pk)
+    account = Account.objects.select_for_update(no_key=True).get(pk=account.pk)
     today = timezone.localdate()
     policy = active_policy_snapshot()
     errors: dict[str, list[str]] = {}
@@ -177,7 +177,7 @@ def tier_override_approve(*, override: TierOverride, by: User, note: str = "") -
     """CS Leadership approves a pending override; it takes effect at once."""
     if not authorization.may_decide_approvals(by):
         raise PermissionDenied("Only CS Leadership may approve an override.")
-    Account.objects.select_for_update().filter(pk=override.account_id).first()
+    Account.objects.select_for_update(no_key=True).filter(pk=override.account_id).first()
     override = _lock_pending(override)
     if override.expires_on <= timezone.localdate():
         raise ValidationError(

@@ -41,7 +41,7 @@ def _caused_by(change: TierChange, account: Account, user: User) -> bool:
 
 
 def _lock_open(change: TierChange, by: User) -> tuple[TierChange, Account]:
-    account = Account.objects.select_for_update().get(pk=change.account_id)
+    account = Account.objects.select_for_update(no_key=True).get(pk=change.account_id)
     if not authorization.may_do_cs_work(by, account):
         raise PermissionDenied("Only the account's CSM or CS Leadership may decide a tier proposal.")
     change = TierChange.objects.select_for_update().get(pk=change.pk)

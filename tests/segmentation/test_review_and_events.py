@@ -143,3 +143,66 @@ def test_a_sync_during_a_chunk_write_waits_for_its_commit_and_then_its_reevaluat
     changes = list(TierChange.objects.filter(account=account).order_by("id").values_list("source", "to_code"))
     assert changes[-2:] == [("review", "ENT"), ("event", "MM3")]
     assert AccountTierState.objects.get(account=account).evaluated_acv == Decimal(5000)
+
+
+def _pause_sync_holding_its_locks(
+    monkeypatch: pytest.MonkeyPatch, held: threading.Event, release: threading.Event
+):
+    from accounts.services import sync as sync_module
+
+    real = sync_module.roles_prefetch
+
+    def roles_prefetch(*args: Any, **kwargs: Any) -> Any:
+        held.set()  # called right after the sync locked its accounts
+        assert release.wait(WAIT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "roles_prefetch", roles_prefetch)
+    return lambda: _sync_acv(5000)
+
+
+def _pause_review_holding_its_locks(
+    monkeypatch: pytest.MonkeyPatch, held: threading.Event, release: threading.Event
+):
+    review = TierReview.objects.create(policy=_active_policy(), accounts_total=1)
+    real = reviews.evaluate_batch
+
+    def evaluate_batch(**kwargs: Any) -> Any:
+        outcome = real(**kwargs)
+        held.set()
+        assert release.wait(WAIT)
+        return outcome
+
+    monkeypatch.setattr(reviews, "evaluate_batch", evaluate_batch)
+    return lambda: reviews.tier_review_run(review_id=review.pk)
+
+
+@transactional
+@pytest.mark.parametrize("writer", [_pause_sync_holding_its_locks, _pause_review_holding_its_locks])
+def test_a_row_referencing_an_account_another_writer_holds_commits_without_waiting(monkeypatch, writer):
+    """Writers lock accounts ``FOR NO KEY UPDATE``: a transaction that only references an account
+    (its foreign-key check takes ``FOR KEY SHARE``) never waits for them. Under ``FOR UPDATE`` it
+    waited, and one that referenced several accounts out of id order deadlocked with a sync that
+    locked them in id order (the load bench's one error)."""
+    from django.db import connection, transaction
+
+    from tests.engagement.factories import TaskFactory
+
+    account = _tiered_account(20000)
+    Account.objects.filter(pk=account.pk).update(acv=Decimal(90000))
+    held, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    thread = _in_thread(writer(monkeypatch, held, release), errors)
+    try:
+        assert held.wait(WAIT)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '1s'")
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the reference now
+            task = TaskFactory(account=account)
+        assert thread.is_alive()  # the writer still holds the account
+    finally:
+        release.set()
+    thread.join(WAIT)
+    assert not thread.is_alive() and not errors, errors
+    assert task.account_id == account.pk and Account.objects.get(pk=account.pk).acv != Decimal(20000)
