@@ -76,13 +76,27 @@ def csm_capacity(
     ``csm_portfolio_refresh`` when portfolios change, and nightly) instead of grouping every
     CSM-owned account: dashboards over all CSMs use it, so their cost does not grow with the book.
     """
-    today = today or timezone.localdate()
+    return _csm_capacity(
+        csm_ids=csm_ids,
+        today=today or timezone.localdate(),
+        from_summary=from_summary,
+        minutes_per_account=None,
+    )
+
+
+def _csm_capacity(
+    *,
+    csm_ids: list[int] | None,
+    today: dt.date,
+    from_summary: bool,
+    minutes_per_account: tuple[dict[str, float], dict[tuple[str, int], float]] | None,
+) -> list[CsmCapacity]:
     csms = User.objects.filter(groups__name=roles.CSM, is_active=True).order_by("username")
     if csm_ids is not None:
         csms = csms.filter(pk__in=csm_ids)
     csms_list = list(csms.distinct())
     ids = [u.pk for u in csms_list]
-    per_tier, per_module = _weekly_minutes_per_account()
+    per_tier, per_module = minutes_per_account or _weekly_minutes_per_account()
     minutes: dict[int, float] = defaultdict(float)
     accounts: dict[int, int] = defaultdict(int)
     portfolio: Any
@@ -158,8 +172,11 @@ def team_capacity(*, today: dt.date | None = None, shown: int = 25) -> TeamCapac
     )
     decided = {
         row.csm.pk: row
-        for row in csm_capacity(
-            csm_ids=sorted({*narrowed.contenders, *narrowed.borderline}), today=today, from_summary=True
+        for row in _csm_capacity(
+            csm_ids=sorted({*narrowed.contenders, *narrowed.borderline}),
+            today=today,
+            from_summary=True,
+            minutes_per_account=(per_tier, per_module),
         )
     }
     contenders = [decided[pk] for pk in narrowed.contenders if pk in decided]

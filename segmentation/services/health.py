@@ -24,6 +24,7 @@ from ..engine import PolicySnapshot
 from ..health import Component, Scorecard, compute_health
 from ..health_signals import health_signal_labels, registered_health_signals
 from ..models import HealthScorecard, ScorecardStatus
+from ..queries.bulk_writes import batch_commit_without_flush_wait
 from ..queries.health import HealthRow, account_health_upsert, accounts_latest_health_update
 from ..rules import SIGNALS
 from ..signals import health_band_changed
@@ -150,6 +151,8 @@ def health_compute_book(*, today: dt.date | None = None) -> int:
         if not chunk:
             return done
         with transaction.atomic():
+            # A batch a database crash loses keeps the day before's health until the next run.
+            batch_commit_without_flush_wait()
             done += _compute_batch(account_ids=chunk, scorecard=scorecard, today=today)
         after = chunk[-1]
 

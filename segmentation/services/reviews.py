@@ -286,6 +286,7 @@ def _run_chunk(review_id: int, chunk: TierReviewChunk, plan: ChunkPlan, today: d
     proposed = 0
     for number, batch in enumerate(batches or [[]], start=1):
         with transaction.atomic():
+            bulk_writes_sql.batch_commit_without_flush_wait()
             outcome = evaluate_batch(
                 policy=plan.policy,
                 facts=batch,
