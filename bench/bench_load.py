@@ -16,7 +16,8 @@ side, queueing included) is named.
 Setup (not timed): ``ensure_accounts(n)`` and first tiers; leftovers of an interrupted run
 cleared (open reviews failed, the bench broker queue purged); 20 load CSMs with books of 200
 accounts each (the demo people own 125,000 accounts each at 1M, which is no CSM's book); a warm
-review so every account and the dashboard summaries are current, as in steady state; static files
+review so every account and the dashboard summaries are current, and what the nightly jobs keep
+(portfolio summary, settled renewal outcomes, planner statistics), as in steady state; static files
 collected; gunicorn (2 processes x 4 threads, production settings) and a Celery worker (2
 processes) on loopback; every 20th account's ACV moved across a threshold so the review has real
 work; the review started through the API as a CS leader just before the load begins.
@@ -42,7 +43,7 @@ from typing import Any
 import requests
 from django.db import connection
 
-from bench.common import Context, Result
+from bench.common import Context, Result, nightly_summaries_current
 
 ORDER = 90
 ACCOUNTS = int(os.environ.get("BENCH_LOAD_ACCOUNTS", "1000000"))
@@ -281,6 +282,7 @@ def run(ctx: Context) -> list[Result]:
     _clean_slate(env)
     config = _prepare_people_and_config(workdir)
     _warm_review()
+    nightly = nightly_summaries_current()
     moved = _move_every_nth_account()
     connection.close()  # the servers and the review need the rows; hold no locks or connections
 
@@ -382,7 +384,7 @@ def run(ctx: Context) -> list[Result]:
         _stop(web)
 
     out = json.loads((workdir / "out.json").read_text())
-    return _results(out, load_seconds, total, moved, review_during, review)
+    return _results(out, load_seconds, total, moved, review_during, review, nightly)
 
 
 def _results(
@@ -392,6 +394,7 @@ def _results(
     moved: int,
     during: dict[str, Any],
     review: dict[str, Any],
+    nightly: str,
 ) -> list[Result]:
     server_ms: dict[str, list[float]] = out["server_ms"]
     client_ms: dict[str, list[float]] = out.get("client_ms", {})
@@ -475,7 +478,8 @@ def _results(
     review_note = (
         f"review #{review['id']}{took}: {during['status']} at the end of the load "
         f"({during['accounts_done']:,}/{during['accounts_total']:,} accounts), then {review['status']}; "
-        f"{moved:,} accounts moved across a threshold, {review.get('changes_applied', 0):,} changes applied"
+        f"{moved:,} accounts moved across a threshold, {review.get('changes_applied', 0):,} changes applied; "
+        f"setup: {nightly}"
     )
     results.append(
         Result(

@@ -38,7 +38,7 @@ from typing import Any
 
 import requests
 
-from bench.common import Context, Result
+from bench.common import Context, Result, nightly_summaries_current
 
 ORDER = 95
 ACCOUNTS = int(os.environ.get("BENCH_PAGES_ACCOUNTS", "1000000"))
@@ -260,20 +260,7 @@ def run(ctx: Context) -> list[Result]:
     total = ensure_accounts(ACCOUNTS)
     csm, leader = _people()
     review_note = _finished_review()
-    from engagement.capacity.services import csm_portfolio_refresh
-
-    started = time.perf_counter()
-    csm_portfolio_refresh()
-    review_note += f", portfolio summary refreshed in {time.perf_counter() - started:.1f} s"
-    from engagement.retention.services import renewal_segments_settle
-
-    started = time.perf_counter()
-    settled = renewal_segments_settle()
-    review_note += f", {settled:,} renewal outcomes settled in {time.perf_counter() - started:.1f} s"
-    # A database just bulk-loaded has no planner statistics until autovacuum comes by; a
-    # production database has them, so measure with them.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    review_note += ", " + nightly_summaries_current()
     panels = _overview_urls()
     worklist_queries, overview_queries, overview_detail = _query_counts(csm, leader, panels)
     connection.close()

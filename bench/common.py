@@ -70,3 +70,26 @@ class Context:
         elapsed: list[float] = []
         yield lambda: elapsed[0] if elapsed else time.perf_counter() - started
         elapsed.append(time.perf_counter() - started)
+
+
+def nightly_summaries_current() -> str:
+    """Bring what the nightly jobs keep up to date, as in steady state (untimed): the CSM portfolio
+    summary (the bench bulk-creates accounts without signals), the renewal outcomes of ended days
+    settled into the retention and override day sums, and planner statistics (a database just
+    bulk-loaded has none until autovacuum comes by). Returns a note of what it took."""
+    import time
+
+    from django.db import connection
+
+    from engagement.capacity.services import csm_portfolio_refresh
+    from engagement.retention.services import renewal_segments_settle
+
+    started = time.perf_counter()
+    csm_portfolio_refresh()
+    note = f"portfolio summary refreshed in {time.perf_counter() - started:.1f} s"
+    started = time.perf_counter()
+    settled = renewal_segments_settle()
+    note += f", {settled:,} renewal outcomes settled in {time.perf_counter() - started:.1f} s"
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return note
