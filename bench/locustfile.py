@@ -10,7 +10,8 @@ What counts as a failure (``STATUS`` keys starting with ``error``): a request th
 timeout of ``REQUEST_TIMEOUT`` seconds included), any answer other than 2xx (a redirect to the
 sign-in form is a failure, not a page), and every request still running when the users were
 stopped (the run's end plus a stop timeout as long as ``REQUEST_TIMEOUT``: ``error:unfinished``),
-so a page that never answers within the run cannot vanish from the figures. Client-side times (queueing in gunicorn included) are kept too, for the slowest request.
+so a page that never answers within the run cannot vanish from the figures. Client-side times
+(queueing in gunicorn included) are kept too, for the slowest request.
 
 Production cookies are ``Secure``; the bench talks plain HTTP on loopback, so the session
 cookie is sent by hand.
