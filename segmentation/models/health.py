@@ -103,12 +103,17 @@ class HealthComponent(models.Model):
 class AccountHealth(models.Model):
     """An account's health on one day (one row a day: the history and the trend)."""
 
-    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="health_history")
+    # No index of its own, nor one on (account, -date): the unique (account, date) serves both,
+    # read backwards for the latest; each extra index was a write on a million rows a night.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="health_history", db_index=False
+    )
     date = models.DateField()
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=10, choices=HealthBand.choices)
     scorecard = models.ForeignKey(HealthScorecard, on_delete=models.PROTECT, related_name="+")
-    # Each component's value, points, weight and contribution, in scorecard order.
+    # [value, points] per component, in the scorecard's order; ``health.explanation_from_kept``
+    # gives back the whole explanation (signal, label, weight, contribution) with the scorecard.
     explanation = models.JSONField(default=list)
     summary = models.TextField(blank=True, default="")
     computed_at = models.DateTimeField(auto_now=True)
@@ -118,7 +123,6 @@ class AccountHealth(models.Model):
             models.UniqueConstraint(fields=["account", "date"], name="accounthealth_one_a_day"),
             models.CheckConstraint(condition=Q(score__lte=100), name="accounthealth_score_0_100"),
         ]
-        indexes = [models.Index(fields=["account", "-date"], name="accounthealth_account_latest")]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.date}: {self.score} ({self.band})"

@@ -26,7 +26,7 @@ class HealthRow:
     account_id: int
     score: int
     band: str
-    explanation: list[dict[str, Any]]
+    explanation: list[list[Any]]  # as ``health.explanation_kept`` keeps it
     summary: str
 
 

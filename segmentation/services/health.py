@@ -21,7 +21,7 @@ from accounts.selectors import active_book
 
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from ..engine import PolicySnapshot
-from ..health import Component, Scorecard, compute_health
+from ..health import Component, Scorecard, compute_health, explanation_kept
 from ..health_signals import health_signal_labels, registered_health_signals
 from ..models import HealthScorecard, ScorecardStatus
 from ..queries.bulk_writes import batch_commit_without_flush_wait
@@ -104,7 +104,11 @@ def _compute_batch(*, account_ids: Sequence[int], scorecard: Scorecard, today: d
     scored = []
     for account in facts:
         health = compute_health(scorecard, values[account.id])
-        scored.append(HealthRow(account.id, health.score, health.band, health.explanation, health.summary))
+        scored.append(
+            HealthRow(
+                account.id, health.score, health.band, explanation_kept(health.explanation), health.summary
+            )
+        )
     assert scorecard.id is not None
     account_health_upsert(rows=scored, date=today, scorecard_id=scorecard.id)
     accounts_latest_health_update(rows=scored, date=today)

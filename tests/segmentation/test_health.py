@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from accounts.models import Account
 from engagement.models import Flag, FlagKind, FlagStatus
 from segmentation.engine import condition_holds
-from segmentation.health import Component, Scorecard, compute_health
+from segmentation.health import Component, Scorecard, compute_health, explanation_from_kept
 from segmentation.models import AccountHealth, HealthScorecard, ScorecardStatus
 from segmentation.rules import validate_rules
 from segmentation.services.health import (
@@ -297,7 +297,28 @@ def test_health_is_written_to_the_history_and_the_account(flags_and_touch):
     assert (account.health_score, account.health_band, account.health_on) == (40, "watch", TODAY)
     row = AccountHealth.objects.get(account=account)
     assert (row.score, row.band, row.date, row.scorecard_id) == (40, "watch", TODAY, flags_and_touch.pk)
-    assert [c["value"] for c in row.explanation] == [1, 40]
+    # Kept as [value, points] per component; the scorecard gives back the rest.
+    assert row.explanation == [[1, 30], [40, 50]]
+    snapshot = active_scorecard_snapshot()
+    assert snapshot is not None
+    assert explanation_from_kept(snapshot, row.explanation) == [
+        {
+            "signal": "open_flags",
+            "label": "open flags",
+            "value": 1,
+            "points": 30,
+            "weight": 1.0,
+            "contribution": 15.0,
+        },
+        {
+            "signal": "days_since_last_touch",
+            "label": "days since the last touch",
+            "value": 40,
+            "points": 50,
+            "weight": 1.0,
+            "contribution": 25.0,
+        },
+    ]
     assert row.summary == "Health 40 (watch): 1 open flag (-35); no touch for 40 days (-25)."
 
 
@@ -404,7 +425,8 @@ def test_the_batch_writes_what_the_reference_computes(lena, accounts: list[Any],
         }
         for pk, health in expected.items():
             row = stored[pk]
-            assert (row.score, row.band, row.explanation, row.summary) == (
+            # The kept explanation gives back exactly what the reference explained.
+            assert (row.score, row.band, explanation_from_kept(reference, row.explanation), row.summary) == (
                 health.score,
                 health.band,
                 health.explanation,
