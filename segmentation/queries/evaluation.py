@@ -1,14 +1,15 @@
 """What one evaluation batch reads about its accounts, in one statement per kind.
 
-A batch holds up to 10,000 accounts. Each read sends their ids as one array parameter
-(``= ANY(%(account_ids)s)``) instead of an ``IN`` list of 10,000 bound values: cheaper to send,
-to compile in Django and to plan. None of these mirrors a rule; they only fetch.
+A batch holds up to 10,000 accounts. Each read sends their ids as one array literal
+(``= ANY(%(account_ids)s::bigint[])``, built by ``id_array``) instead of an ``IN`` list of 10,000
+bound values: cheaper to build, to send, to compile in Django and to plan. None of these mirrors a
+rule; they only fetch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,12 @@ from accounts.models import Account, UsageSnapshot
 from ..models import AccountTierState, ChangeStatus, OverrideStatus, TierChange, TierOverride
 
 
+def id_array(ids: Iterable[int]) -> str:
+    """The ids as one PostgreSQL array literal (``{1,2,3}``), for ``ANY(%(x)s::bigint[])``: joined
+    in C, where psycopg quotes a list element by element (0.8 s of a 19 s rules review)."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
 def _fetch(statement: sql.Composable, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
@@ -29,20 +36,22 @@ def _fetch(statement: sql.Composable, params: dict[str, Any]) -> list[tuple[Any,
 
 def account_facts_of(*, account_ids: Sequence[int], fields: Sequence[str]) -> list[tuple[Any, ...]]:
     """The accounts' ``fields`` (column names of the account table), in id order."""
-    statement = sql.SQL("SELECT {fields} FROM {accounts} WHERE id = ANY(%(account_ids)s) ORDER BY id").format(
+    statement = sql.SQL(
+        "SELECT {fields} FROM {accounts} WHERE id = ANY(%(account_ids)s::bigint[]) ORDER BY id"
+    ).format(
         fields=sql.SQL(", ").join(sql.Identifier(field) for field in fields),
         accounts=sql.Identifier(Account._meta.db_table),
     )
-    return _fetch(statement, {"account_ids": list(account_ids)})
+    return _fetch(statement, {"account_ids": id_array(account_ids)})
 
 
 def tier_states_of(*, account_ids: Sequence[int]) -> dict[int, tuple[str, int, int | None]]:
     """{account id: (policy tier code, pending downgrade reviews, last review id)}."""
     statement = sql.SQL(
         "SELECT account_id, policy_tier_code, pending_downgrade_reviews, last_review_id "
-        "FROM {states} WHERE account_id = ANY(%(account_ids)s)"
+        "FROM {states} WHERE account_id = ANY(%(account_ids)s::bigint[])"
     ).format(states=sql.Identifier(AccountTierState._meta.db_table))
-    rows = _fetch(statement, {"account_ids": list(account_ids)})
+    rows = _fetch(statement, {"account_ids": id_array(account_ids)})
     return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
@@ -62,15 +71,15 @@ def lock_for_write(
     ``read_at`` is when the facts were read, when that was in an earlier transaction (a review
     chunk reads its candidates once and writes them in several); by default
     ``transaction_timestamp()``, which is earlier than every read of the transaction."""
-    ids = list(account_ids)
+    ids = id_array(account_ids)
     lock = sql.SQL(
-        "SELECT id FROM {accounts} WHERE id = ANY(%(account_ids)s) ORDER BY id FOR NO KEY UPDATE"
+        "SELECT id FROM {accounts} WHERE id = ANY(%(account_ids)s::bigint[]) ORDER BY id FOR NO KEY UPDATE"
     ).format(accounts=sql.Identifier(Account._meta.db_table))
     newer = sql.SQL(
         "WITH read AS (SELECT COALESCE(%(read_at)s::timestamptz, transaction_timestamp()) AS at) "
         "SELECT (SELECT at FROM read), "
         "COALESCE(array_agg(account_id) FILTER (WHERE evaluated_at > (SELECT at FROM read)), '{{}}') "
-        "FROM {states} WHERE account_id = ANY(%(account_ids)s)"
+        "FROM {states} WHERE account_id = ANY(%(account_ids)s::bigint[])"
     ).format(states=sql.Identifier(AccountTierState._meta.db_table))
     with connection.cursor() as cursor:
         cursor.execute(lock, {"account_ids": ids})
@@ -95,21 +104,21 @@ def active_overrides_of(
     statement = sql.SQL(
         "SELECT o.id, o.account_id, o.tier_code, o.tier_name, o.tier_rank, u.username, o.expires_on, "
         "o.reason, o.note FROM {overrides} o JOIN {users} u ON u.id = o.requested_by_id "
-        "WHERE o.status = %(active)s AND o.account_id = ANY(%(account_ids)s)"
+        "WHERE o.status = %(active)s AND o.account_id = ANY(%(account_ids)s::bigint[])"
     ).format(
         overrides=sql.Identifier(TierOverride._meta.db_table),
         users=sql.Identifier(get_user_model()._meta.db_table),
     )
-    return _fetch(statement, {"active": OverrideStatus.ACTIVE.value, "account_ids": list(account_ids)})
+    return _fetch(statement, {"active": OverrideStatus.ACTIVE.value, "account_ids": id_array(account_ids)})
 
 
 def open_proposals_of(*, account_ids: Sequence[int]) -> dict[int, str]:
     """{account id: proposed tier code} of the accounts with an open proposal."""
     statement = sql.SQL(
         "SELECT account_id, to_code FROM {changes} "
-        "WHERE status = %(proposed)s AND account_id = ANY(%(account_ids)s)"
+        "WHERE status = %(proposed)s AND account_id = ANY(%(account_ids)s::bigint[])"
     ).format(changes=sql.Identifier(TierChange._meta.db_table))
-    rows = _fetch(statement, {"proposed": ChangeStatus.PROPOSED.value, "account_ids": list(account_ids)})
+    rows = _fetch(statement, {"proposed": ChangeStatus.PROPOSED.value, "account_ids": id_array(account_ids)})
     return {account_id: code for account_id, code in rows}
 
 
@@ -120,7 +129,7 @@ def usage_history_of(
     tickets)] of the usage periods starting on or after ``since``, by account then period."""
     statement = sql.SQL(
         "SELECT account_id, period_start, active_users, licensed_seats, feature_adoption, support_tickets "
-        "FROM {usage} WHERE account_id = ANY(%(account_ids)s) AND period_start >= %(since)s "
+        "FROM {usage} WHERE account_id = ANY(%(account_ids)s::bigint[]) AND period_start >= %(since)s "
         "ORDER BY account_id, period_start"
     ).format(usage=sql.Identifier(UsageSnapshot._meta.db_table))
-    return _fetch(statement, {"account_ids": list(account_ids), "since": since})
+    return _fetch(statement, {"account_ids": id_array(account_ids), "since": since})

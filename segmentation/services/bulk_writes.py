@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -106,6 +106,9 @@ class ChangeRow:
     pk: int | None = None
 
 
+STATE_FIELDS = fields(StateRow)
+
+
 class JsonCache:
     """Encodes each steps list once, though the state row and the change row both store it."""
 
@@ -149,7 +152,8 @@ def upsert_states(states: list[StateRow], json_cache: JsonCache | None = None) -
         return
     if not _streamed(states):
         AccountTierState.objects.bulk_create(
-            [AccountTierState(**asdict(state)) for state in states],
+            # Field by field, not ``asdict``: it deep-copies every steps list (0.4 s of a review).
+            [AccountTierState(**{f.name: getattr(state, f.name) for f in STATE_FIELDS}) for state in states],
             batch_size=VALUES_BATCH,
             update_conflicts=True,
             unique_fields=["account"],
