@@ -265,10 +265,13 @@ def run(ctx: Context) -> list[Result]:
         journey_services.enqueue = enqueue
         _cleanup()
 
-    assert scheduled["queued"] == count and sent["sent"] == count and delivered == count, (scheduled, sent)
-    rate = count / outbox_seconds
-    baseline = count / baseline_seconds
-    schedule_rate = count / schedule_seconds
+    # Earlier benches' accounts may have a few journey steps of their own due now: they are
+    # scheduled and sent with the bench's, and counted in the rates; the bench's own are all sent.
+    assert len(rows) == count and scheduled["queued"] >= count, (scheduled, sent)
+    assert sent["sent"] == scheduled["queued"] == delivered, (scheduled, sent, delivered)
+    rate = sent["sent"] / outbox_seconds
+    baseline = len(messages) / baseline_seconds
+    schedule_rate = scheduled["queued"] / schedule_seconds
     return [
         Result(
             "journey_dispatch",
@@ -278,7 +281,8 @@ def run(ctx: Context) -> list[Result]:
             goal=GOAL,
             higher_is_better=True,
             note=(
-                f"{count} due outbox rows claimed, sent and recorded in {outbox_seconds:.1f} s, "
+                f"{sent['sent']} due outbox rows ({count} of the bench's) claimed, sent and recorded "
+                f"in {outbox_seconds:.1f} s, "
                 f"{history:,} sent emails of a year already there ({outbox_before:,} in the outbox, "
                 f"{archived_before:,} archived by the nightly job); "
                 f"send_messages of the same messages on the same backend: {baseline:.0f}/s"
@@ -291,7 +295,7 @@ def run(ctx: Context) -> list[Result]:
             ratio=schedule_rate / baseline,
             higher_is_better=True,
             note=(
-                f"{count} due steps decided (window, cap, skip), rendered and queued "
+                f"{scheduled['queued']} due steps decided (window, cap, skip), rendered and queued "
                 f"in {schedule_seconds:.1f} s; "
                 "ratio to the same send_messages baseline"
             ),

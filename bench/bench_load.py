@@ -181,10 +181,19 @@ def _clean_slate(env: dict[str, str]) -> None:
 def _warm_review() -> None:
     """Bring every account and the dashboard summaries up to date (untimed), as in steady state."""
     from csplatform.celery import app
-    from segmentation.models import TierReview
+    from segmentation.models import PolicyStatus, TierPolicy, TierReview
     from segmentation.services.reviews import tier_review_start
 
-    if TierReview.objects.filter(status="finished", accounts_total__gte=ACCOUNTS).exists():
+    # Current only if the latest review finished under the active policy: after the rules
+    # benches (another policy), the load's review would otherwise move 200,000 accounts, four
+    # times the 50,000 it is given, and run through the whole load.
+    latest = TierReview.objects.order_by("-id").first()
+    if (
+        latest is not None
+        and latest.status == "finished"
+        and latest.accounts_total >= ACCOUNTS
+        and latest.policy_id == TierPolicy.objects.get(status=PolicyStatus.ACTIVE).pk
+    ):
         return
     app.conf.task_always_eager = True  # the review runs here, on commit
     try:

@@ -4,6 +4,7 @@ per CSM or per tier (from the materialised coverage table, or from the ledger fo
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -118,19 +119,14 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
     ]
 
 
-def coverage_shares_from_summary(*, today: dt.date) -> dict[str, list[CoverageShare]] | None:
-    """``coverage_share`` per tier and per CSM (keys "tier" and "csm"), read from
-    ``CoverageSummary`` (a few rows per tier and CSM, whatever the size of the book) in three
-    queries. None when ``today`` is before the summary's base day (it cannot tell which of the
-    due days it folded had passed by then): read ``coverage_share`` instead.
-
-    A test holds it equal to ``coverage_share`` over generated books, before and after changes.
-    """
+def _summary_rows(*, today: dt.date) -> list[dict[str, Any]] | None:
+    """The summary folded per dimension and key (three sums and the overdue counts as of
+    ``today``); None when ``today`` is before the summary's base day."""
     base = CoverageSummaryBase.objects.filter(pk=1).values_list("base_on", flat=True).first()
     if base is not None and today < base:
         return None
     overdue = Q(due_on__isnull=True) | Q(due_on__lt=today)
-    rows = list(
+    rows: Any = (
         CoverageSummary.objects.values("dimension", "key")
         .annotate(
             planned=Sum("planned"),
@@ -140,32 +136,95 @@ def coverage_shares_from_summary(*, today: dt.date) -> dict[str, list[CoverageSh
         )
         .order_by()
     )
-    csm_ids = {int(r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.CSM and r["key"]}
-    usernames = dict(User.objects.filter(pk__in=csm_ids).values_list("pk", "username")) if csm_ids else {}
+    return list(rows)
 
-    def share(row: Any, key: str) -> CoverageShare:
-        return CoverageShare(
-            key=key,
-            planned=Decimal(row["planned"] or 0),
-            delivered_on_time=Decimal(row["delivered"] or 0),
-            overdue=int(row["overdue"]),
-            overdue_accounts=int(row["overdue_accounts"]),
-        )
 
-    by_tier = sorted(
-        (share(r, r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.TIER),
+def _share(row: dict[str, Any], key: str) -> CoverageShare:
+    return CoverageShare(
+        key=key,
+        planned=Decimal(row["planned"] or 0),
+        delivered_on_time=Decimal(row["delivered"] or 0),
+        overdue=int(row["overdue"]),
+        overdue_accounts=int(row["overdue_accounts"]),
+    )
+
+
+def _usernames(csm_keys: Iterable[str]) -> dict[int, str]:
+    ids = {int(key) for key in csm_keys if key}
+    return dict(User.objects.filter(pk__in=ids).values_list("pk", "username")) if ids else {}
+
+
+def _tier_shares(rows: list[dict[str, Any]]) -> list[CoverageShare]:
+    return sorted(
+        (_share(r, r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.TIER),
         key=lambda s: s.key,
     )
+
+
+def coverage_shares_from_summary(*, today: dt.date) -> dict[str, list[CoverageShare]] | None:
+    """``coverage_share`` per tier and per CSM (keys "tier" and "csm"), read from
+    ``CoverageSummary`` (a few rows per tier and CSM, whatever the size of the book) in three
+    queries. None when ``today`` is before the summary's base day (it cannot tell which of the
+    due days it folded had passed by then): read ``coverage_share`` instead.
+
+    A test holds it equal to ``coverage_share`` over generated books, before and after changes.
+    """
+    rows = _summary_rows(today=today)
+    if rows is None:
+        return None
+    csm_rows = [r for r in rows if r["dimension"] == CoverageSummaryDimension.CSM]
+    usernames = _usernames(r["key"] for r in csm_rows)
     # As ``coverage_share`` orders them: by username, the accounts without a CSM last.
     by_csm = sorted(
-        (
-            share(r, usernames.get(int(r["key"]), "") if r["key"] else "")
-            for r in rows
-            if r["dimension"] == CoverageSummaryDimension.CSM
-        ),
+        (_share(r, usernames.get(int(r["key"]), "") if r["key"] else "") for r in csm_rows),
         key=lambda s: (s.key == "", s.key),
     )
-    return {"tier": by_tier, "csm": by_csm}
+    return {"tier": _tier_shares(rows), "csm": by_csm}
+
+
+@dataclass
+class PanelCoverage:
+    """The coverage panel: every tier, and of the CSMs (the accounts without one count as one)
+    the ``shown`` with the most accounts overdue, with how many there are and how many have any."""
+
+    by_tier: list[CoverageShare]
+    by_csm: list[CoverageShare]  # key: username ("" for the accounts without a CSM)
+    csms: int
+    csms_overdue: int
+
+
+def _most_overdue(shares: list[CoverageShare], shown: int) -> list[CoverageShare]:
+    """Most accounts overdue first, then the lowest on-time share, then the key."""
+    return sorted(shares, key=lambda s: (-s.overdue_accounts, s.share if s.share is not None else 2, s.key))[
+        :shown
+    ]
+
+
+def coverage_panel_shares(*, today: dt.date, csms_shown: int) -> PanelCoverage:
+    """The panel's figures from the summary (the live ``coverage_share`` when ``today`` is before
+    its base day). A team of thousands makes thousands of CSM rows: only ``csms_shown`` of them
+    are named and drawn, so the panel costs the summary's sums and not a row per CSM."""
+    rows = _summary_rows(today=today)
+    if rows is None:
+        live = coverage_share(group_by="csm", today=today)
+        return PanelCoverage(
+            by_tier=coverage_share(group_by="tier", today=today),
+            by_csm=_most_overdue(live, csms_shown),
+            csms=len(live),
+            csms_overdue=sum(1 for s in live if s.overdue_accounts),
+        )
+    csm_shares = [_share(r, r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.CSM]
+    # Ranked by user id first; the shown few get their usernames (keys of the drill-down).
+    shown = _most_overdue(csm_shares, csms_shown)
+    usernames = _usernames(s.key for s in shown)
+    for share in shown:
+        share.key = usernames.get(int(share.key), "") if share.key else ""
+    return PanelCoverage(
+        by_tier=_tier_shares(rows),
+        by_csm=shown,
+        csms=len(csm_shares),
+        csms_overdue=sum(1 for s in csm_shares if s.overdue_accounts),
+    )
 
 
 def overdue_account_ids(

@@ -21,13 +21,13 @@ from ..clock import local_today
 from .selectors import (
     CoverageShare,
     coverage_for_account,
-    coverage_share,
-    coverage_shares_from_summary,
+    coverage_panel_shares,
     overdue_account_ids,
 )
 
 SECTIONS = "engagement/account_sections.html"
 PANELS = "engagement/panels.html"
+PANEL_CSMS = 25
 
 
 @require_GET
@@ -40,12 +40,10 @@ def account_coverage(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 @require_GET
 @leaders_only
 def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
-    today = local_today()
-    # The summary kept by every coverage rewrite: a few rows per tier and CSM, not the book.
-    summary = coverage_shares_from_summary(today=today)
-    if summary is None:  # today is before the summary's base day (a clock moved back)
-        summary = {group: coverage_share(group_by=group, today=today) for group in ("tier", "csm")}
-    shares = {row.key: row for row in summary["tier"]}
+    # The summary kept by every coverage rewrite: a few rows per tier and CSM, not the book; of a
+    # team of thousands, the CSMs with the most accounts overdue.
+    coverage = coverage_panel_shares(today=local_today(), csms_shown=PANEL_CSMS)
+    shares = {row.key: row for row in coverage.by_tier}
     # Every tier of the active policy has a row: a digital tier has no recurring human
     # entitlement to be late on, and says so (its service is the journeys).
     tiers = list(Tier.objects.filter(policy__status=PolicyStatus.ACTIVE).order_by("rank"))
@@ -53,13 +51,18 @@ def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
         (tier, shares.pop(tier.code, None)) for tier in tiers
     ]
     by_tier += [(None, share) for share in shares.values()]  # accounts on a retired tier code
-    shares_by_csm = summary["csm"]
     # Rows are keyed by username (the drill-down's parameter); people read their names.
-    people = get_user_model().objects.filter(username__in=[r.key for r in shares_by_csm if r.key])
+    people = get_user_model().objects.filter(username__in=[r.key for r in coverage.by_csm if r.key])
     people = people.only("username", "first_name", "last_name")
     names = {person.username: person.display_name for person in people}
-    by_csm = [(names.get(r.key, r.key), r) for r in shares_by_csm]
-    return render_fragment(request, PANELS, "coverage", {"by_tier": by_tier, "by_csm": by_csm})
+    by_csm = [(names.get(r.key, r.key), r) for r in coverage.by_csm]
+    context = {
+        "by_tier": by_tier,
+        "by_csm": by_csm,
+        "csms": coverage.csms,
+        "csms_overdue": coverage.csms_overdue,
+    }
+    return render_fragment(request, PANELS, "coverage", context)
 
 
 @require_GET

@@ -213,3 +213,43 @@ def test_the_panel_reads_the_summary_in_as_many_queries_for_any_book_and_its_lin
         page = client.get(url.replace("&amp;", "&")).content.decode()
         total = re.search(r'data-total="(\d+)"', page)
         assert total is not None and int(total.group(1)) == int(shown.replace(",", "")), url
+
+
+def test_a_large_team_shows_the_csms_with_the_most_accounts_overdue_and_counts_the_rest(
+    lena, client, frozen_now, django_assert_max_num_queries
+) -> None:
+    """Thousands of CSMs made thousands of table rows (1.5 s a panel at 8,000): the panel names
+    the 25 with the most accounts overdue, and says how many there are."""
+    today = frozen_now.date()
+    past, future = today - dt.timedelta(days=3), today + dt.timedelta(days=20)
+
+    def team_of(size: int, start: int) -> None:
+        for number in range(start, start + size):
+            csm = UserFactory(username=f"team{number:02d}", role=roles.CSM)
+            # CSM n has n accounts overdue (none for the first), and ten on time.
+            for due_on, accounts in ((past, number), (future, 10)):
+                if accounts:
+                    CoverageSummary.objects.create(
+                        dimension="csm",
+                        key=str(csm.pk),
+                        due_on=due_on,
+                        entitlements=accounts,
+                        accounts=accounts,
+                        planned=accounts,
+                        delivered_on_time=0,
+                    )
+
+    client.force_login(lena)
+    team_of(5, 0)
+    with django_assert_max_num_queries(20) as small:
+        client.get("/overview/coverage/", headers={"HX-Request": "true"})
+    team_of(35, 5)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        html = client.get("/overview/coverage/", headers={"HX-Request": "true"}).content.decode()
+    assert "39 of 40 CSMs with accounts overdue; the 25 with the most shown." in html
+    table = html[html.index("<caption>By CSM</caption>") :]
+    assert table.count('<tr><th scope="row">') == 25
+    # Most overdue first; the 15 with the fewest are left out.
+    assert table.index("Team39 Example") < table.index("Team38 Example") < table.index("Team15 Example")
+    assert "Team14 Example" not in table and "Team00 Example" not in table
+    assert '?csm=team39" data-drilldown>39</a>' in table
