@@ -121,3 +121,40 @@ def test_the_command_exits_non_zero_on_a_failing_budget(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert "BENCH fake 5.000 s ratio=5.000 goal=3 FAIL" in done.stdout
+
+
+def _load_run(server_ms: dict[str, list[float]], status: dict[str, dict[str, int]]) -> dict[str, Result]:
+    from bench.load_figures import load_results
+
+    review = {"id": 1, "status": "finished", "changes_applied": 10}
+    during = {"status": "running", "accounts_done": 5, "accounts_total": 10}
+    out = {"server_ms": server_ms, "client_ms": {}, "status": status}
+    results = load_results(
+        out, users=2, load_seconds=10.0, total=10, moved=1, during=during, review=review, nightly=""
+    )
+    return {result.name: result for result in results}
+
+
+def test_the_load_run_fails_on_unfinished_requests_few_samples_and_slow_pages() -> None:
+    trivial = [1.0] * 40
+    figures = _load_run(
+        {
+            "trivial view": trivial,
+            "worklist": [10.0] * 40,
+            "account page": [30.0] * 40,
+            "api tier history": [5.0],
+        },
+        {
+            "trivial view": {"200": 40},
+            "worklist": {"200": 40, "error:unfinished": 1},
+            "account page": {"200": 39, "error:302": 1},
+        },
+    )
+    # An unfinished request and a redirect are two errors; the run fails on them.
+    assert figures["load_errors"].value == 2 and figures["load_errors"].passed is False
+    assert figures["load_p95_worklist"].ratio == 10.0 and figures["load_p95_worklist"].passed is True
+    assert figures["load_p95_account_page"].ratio == 30.0 and figures["load_p95_account_page"].passed is False
+    # One sample is no p95: the line fails instead of printing one.
+    assert figures["load_p95_api_tier_history"].unit == "samples"
+    assert figures["load_p95_api_tier_history"].passed is False
+    assert figures["load_throughput"].value == (40 + 41 + 40) / 10.0
