@@ -194,7 +194,8 @@ class PanelCoverage:
 
 
 def _most_overdue(shares: list[CoverageShare], shown: int) -> list[CoverageShare]:
-    """Most accounts overdue first, then the lowest on-time share, then the key."""
+    """Most accounts overdue first, then the lowest on-time share, then the key (the user id when
+    read from the summary, the username when read live: equal figures only change places)."""
     return sorted(shares, key=lambda s: (-s.overdue_accounts, s.share if s.share is not None else 2, s.key))[
         :shown
     ]

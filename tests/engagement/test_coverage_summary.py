@@ -13,7 +13,7 @@ from accounts.models import Account
 from accounts.services.accounts import account_update
 from csplatform import roles
 from engagement.coverage.queries import coverage_summary_rebuild
-from engagement.coverage.selectors import coverage_share, coverage_shares_from_summary
+from engagement.coverage.selectors import coverage_panel_shares, coverage_share, coverage_shares_from_summary
 from engagement.coverage.services import coverage_recompute, module_delivery_record
 from engagement.models import CoverageSummary, CoverageSummaryBase, EntitlementCoverage
 from tests.engagement.factories import TIER_NAMES, tiered_account
@@ -33,6 +33,19 @@ def assert_summary_agrees(today: dt.date) -> None:
         kept = {share.key: share for share in summary[group]}
         assert kept == live, f"{group} on {today}"
         assert [s.key for s in summary[group]] == sorted(kept, key=lambda k: (k == "", k))
+    # The panel's bounded CSM table, from the summary, shows what the live figures rank first
+    # (equal figures may come in another order: ids break ties there, usernames here).
+    live_csms = coverage_share(group_by="csm", today=today)
+    panel = coverage_panel_shares(today=today, csms_shown=2)
+    assert panel.by_tier == summary["tier"]
+    assert (panel.csms, panel.csms_overdue) == (
+        len(live_csms),
+        sum(1 for s in live_csms if s.overdue_accounts),
+    )
+    figures = sorted((-s.overdue_accounts, s.share if s.share is not None else 2) for s in live_csms)
+    assert [(-s.overdue_accounts, s.share if s.share is not None else 2) for s in panel.by_csm] == figures[:2]
+    by_username = {s.key: s for s in live_csms}
+    assert all(by_username[s.key] == s for s in panel.by_csm)
 
 
 def generated_book(seed: int, csms: list) -> list:
