@@ -229,7 +229,7 @@ def run(ctx: Context) -> list[Result]:
 
     from engagement.journeys import schedule as journey_services
     from engagement.journeys.sending import outbound_dispatch, outbound_message
-    from engagement.models import OutboundEmail, OutboundEmailArchive
+    from engagement.models import OutboundEmail, OutboundEmailArchive, OutboundStatus
 
     count = int(os.environ.get("BENCH_JOURNEY_EMAILS", "50000"))
     _cleanup()
@@ -267,8 +267,8 @@ def run(ctx: Context) -> list[Result]:
 
     # Earlier benches' accounts may have a few journey steps of their own due now: they are
     # scheduled and sent with the bench's, and counted in the rates; the bench's own are all sent.
-    assert len(rows) == count and scheduled["queued"] >= count, (scheduled, sent)
-    assert sent["sent"] == scheduled["queued"] == delivered, (scheduled, sent, delivered)
+    assert len(rows) == count and all(row.status == OutboundStatus.SENT for row in rows), (scheduled, sent)
+    assert scheduled["queued"] >= count and sent["sent"] == delivered >= count, (scheduled, sent, delivered)
     rate = sent["sent"] / outbox_seconds
     baseline = len(messages) / baseline_seconds
     schedule_rate = scheduled["queued"] / schedule_seconds
