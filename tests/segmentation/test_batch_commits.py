@@ -63,6 +63,7 @@ def test_a_nightly_health_batch_commits_without_waiting_for_the_flush(monkeypatc
 def test_an_event_driven_health_recompute_keeps_the_servers_setting(monkeypatch, lena) -> None:
     _activate_scorecard(lena)
     account = AccountFactory()
+    servers_setting = _synchronous_commit()
     seen = _recording(monkeypatch, health, "_compute_batch")
     assert health.health_compute_accounts(account_ids=[account.pk]) == 1
-    assert seen == ["on"]
+    assert seen == [servers_setting]
