@@ -1,7 +1,7 @@
 """Small helpers shared by the capabilities' ``queries`` modules: composing identifiers, naming ORM
 parameters. This module holds no SQL statement.
 
-The engagement app's hand-written SQL lives only in the ``queries.py`` module of a capability
+The engagement app's hand-written SQL lives only in the ``queries`` module (or package) of a capability
 package. Each function is named for what it reads or writes, takes keyword-only arguments and sends
 named parameters (``%(name)s``); identifiers go through ``psycopg.sql``. Its docstring says which
 Python rule it mirrors and why it is SQL; a test checks that both agree (tests/engagement/

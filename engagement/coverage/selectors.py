@@ -26,6 +26,7 @@ from ..models import (
     ModuleDelivery,
 )
 from .queries import coverage_share_by_group
+from .queries.panel import PanelRow, coverage_panel_figures
 
 
 @dataclass
@@ -122,8 +123,7 @@ def coverage_share(*, group_by: str, today: dt.date | None = None) -> list[Cover
 def _summary_rows(*, today: dt.date) -> list[dict[str, Any]] | None:
     """The summary folded per dimension and key (three sums and the overdue counts as of
     ``today``); None when ``today`` is before the summary's base day."""
-    base = CoverageSummaryBase.objects.filter(pk=1).values_list("base_on", flat=True).first()
-    if base is not None and today < base:
+    if _before_summary_base(today):
         return None
     overdue = Q(due_on__isnull=True) | Q(due_on__lt=today)
     rows: Any = (
@@ -137,6 +137,13 @@ def _summary_rows(*, today: dt.date) -> list[dict[str, Any]] | None:
         .order_by()
     )
     return list(rows)
+
+
+def _before_summary_base(today: dt.date) -> bool:
+    """Whether ``today`` is before the summary's base day: it cannot tell which of the due days it
+    folded had passed by then."""
+    base = CoverageSummaryBase.objects.filter(pk=1).values_list("base_on", flat=True).first()
+    return base is not None and today < base
 
 
 def _share(row: dict[str, Any], key: str) -> CoverageShare:
@@ -203,10 +210,10 @@ def _most_overdue(shares: list[CoverageShare], shown: int) -> list[CoverageShare
 
 def coverage_panel_shares(*, today: dt.date, csms_shown: int) -> PanelCoverage:
     """The panel's figures from the summary (the live ``coverage_share`` when ``today`` is before
-    its base day). A team of thousands makes thousands of CSM rows: only ``csms_shown`` of them
-    are named and drawn, so the panel costs the summary's sums and not a row per CSM."""
-    rows = _summary_rows(today=today)
-    if rows is None:
+    its base day). A team of thousands makes thousands of CSM rows, of which only ``csms_shown``
+    are named and drawn; the database folds and ranks them (``queries.panel``), so only those
+    reach Python."""
+    if _before_summary_base(today):
         live = coverage_share(group_by="csm", today=today)
         return PanelCoverage(
             by_tier=coverage_share(group_by="tier", today=today),
@@ -214,17 +221,22 @@ def coverage_panel_shares(*, today: dt.date, csms_shown: int) -> PanelCoverage:
             csms=len(live),
             csms_overdue=sum(1 for s in live if s.overdue_accounts),
         )
-    csm_shares = [_share(r, r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.CSM]
-    # Ranked by user id first; the shown few get their usernames (keys of the drill-down).
-    shown = _most_overdue(csm_shares, csms_shown)
-    usernames = _usernames(s.key for s in shown)
-    for share in shown:
-        share.key = usernames.get(int(share.key), "") if share.key else ""
+    figures = coverage_panel_figures(today=today, shown=csms_shown)
     return PanelCoverage(
-        by_tier=_tier_shares(rows),
-        by_csm=shown,
-        csms=len(csm_shares),
-        csms_overdue=sum(1 for s in csm_shares if s.overdue_accounts),
+        by_tier=[_panel_share(row) for row in figures.tiers],
+        by_csm=[_panel_share(row) for row in figures.most_overdue_csms],
+        csms=figures.csms,
+        csms_overdue=figures.csms_overdue,
+    )
+
+
+def _panel_share(row: PanelRow) -> CoverageShare:
+    return CoverageShare(
+        key=row.key,
+        planned=row.planned,
+        delivered_on_time=row.delivered_on_time,
+        overdue=row.overdue,
+        overdue_accounts=row.overdue_accounts,
     )
 
 

@@ -13,9 +13,21 @@ from accounts.models import Account
 from accounts.services.accounts import account_update
 from csplatform import roles
 from engagement.coverage.queries import coverage_summary_rebuild
-from engagement.coverage.selectors import coverage_panel_shares, coverage_share, coverage_shares_from_summary
+from engagement.coverage.selectors import (
+    _most_overdue,
+    _share,
+    _summary_rows,
+    coverage_panel_shares,
+    coverage_share,
+    coverage_shares_from_summary,
+)
 from engagement.coverage.services import coverage_recompute, module_delivery_record
-from engagement.models import CoverageSummary, CoverageSummaryBase, EntitlementCoverage
+from engagement.models import (
+    CoverageSummary,
+    CoverageSummaryBase,
+    CoverageSummaryDimension,
+    EntitlementCoverage,
+)
 from tests.engagement.factories import TIER_NAMES, tiered_account
 from tests.factories import UserFactory
 
@@ -266,3 +278,30 @@ def test_a_large_team_shows_the_csms_with_the_most_accounts_overdue_and_counts_t
     assert table.index("Team39 Example") < table.index("Team38 Example") < table.index("Team15 Example")
     assert "Team14 Example" not in table and "Team00 Example" not in table
     assert '?csm=team39" data-drilldown>39</a>' in table
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_panel_ranks_the_csms_in_the_database_as_the_python_rule_ranks_them(seed, frozen_now) -> None:
+    # Usernames in the reverse order of the ids, so a ranking by name would show.
+    team = [UserFactory(username=f"csm-{9 - n}", role=roles.CSM) for n in range(9)]
+    generated_book(seed, team)
+    generated_book(seed + 100, team[:3])  # some CSMs with much more overdue than others
+    today = frozen_now.date()
+    for days in (0, 9, 31, 95):
+        day = today + dt.timedelta(days=days)
+        rows = _summary_rows(today=day)
+        assert rows is not None
+        folded = [_share(r, r["key"]) for r in rows if r["dimension"] == CoverageSummaryDimension.CSM]
+        names = {str(user.pk): user.username for user in team}
+        for shown in range(1, len(folded) + 2):
+            expected = [
+                (names.get(s.key, ""), s.planned, s.delivered_on_time, s.overdue, s.overdue_accounts)
+                for s in _most_overdue(folded, shown)
+            ]
+            panel = coverage_panel_shares(today=day, csms_shown=shown)
+            assert [
+                (s.key, s.planned, s.delivered_on_time, s.overdue, s.overdue_accounts) for s in panel.by_csm
+            ] == expected, f"{shown} shown on {day}"
+            overdue = sum(1 for s in folded if s.overdue_accounts)
+            assert (panel.csms, panel.csms_overdue) == (len(folded), overdue)
+        assert len({s.overdue_accounts for s in folded}) > 1, "the book ranks CSMs apart"

@@ -23,15 +23,15 @@ from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus, TierEntitlement
 from segmentation.models import Tier
 
-from ..clock import local_today
-from ..models import (
+from ...clock import local_today
+from ...models import (
     CoverageSummary,
     CoverageSummaryBase,
     CoverageSummaryDimension,
     EntitlementCoverage,
     ModuleDelivery,
 )
-from ..sql import render, table
+from ...sql import render, table
 
 # Named parameters of ``_CURRENT``: policy_id, today, window_start, window_days, churned_stage (a
 # churned account is owed nothing: it has left the active book) and the scope's. Planned: the
