@@ -10,6 +10,9 @@ add now. Each coverage row remembers the tier and CSM it is counted under (``cou
 before today. So the entitlements are counted per next due day (``due_on``), and the accounts per
 the earliest next due day of their entitlements; days before ``CoverageSummaryBase.base_on`` are
 folded into one bucket (``due_on`` NULL), which every day from the base on counts as overdue.
+The planned and on-time deliveries do not depend on the day, so they are all kept in that NULL
+bucket, which every tier and CSM with a row has: the panel reads the NULL bucket and the days
+overdue on its day, a few rows per tier and CSM, not every due day of the coming year.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ class CoverageSummaryDimension(models.TextChoices):
 
 class CoverageSummary(models.Model):
     """For one tier (``key``: its code) or one CSM (``key``: the user id; '' for accounts without a
-    CSM) and one next due day: the entitlements due that day, the accounts whose earliest due day
-    it is, and the planned and on-time deliveries of those entitlements in the window."""
+    CSM) and one next due day: the entitlements due that day and the accounts whose earliest due day
+    it is; the NULL bucket also holds the planned and on-time deliveries of all of them in the
+    window."""
 
     dimension = models.CharField(max_length=8, choices=CoverageSummaryDimension.choices)
     key = models.CharField(max_length=40, blank=True)

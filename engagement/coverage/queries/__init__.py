@@ -190,9 +190,13 @@ _SUMMARY_REBASE = [
     sql.SQL("UPDATE {base} SET base_on = %(base_on)s WHERE id = 1 AND base_on < %(base_on)s"),
 ]
 # What coverage rows add to the summary, per tier and per CSM and due-day bucket: entitlements by
-# their next due day, accounts by the earliest next due day of their entitlements. ``cells``: CTEs
-# ending in ``cells`` (tier, csm, due_on and the four sums); ``writes``: CTEs run before (none when
-# the summary is rebuilt).
+# their next due day, accounts by the earliest next due day of their entitlements. The planned and
+# on-time deliveries do not depend on the day anyone reads them, so they are all kept in the NULL
+# bucket (``part.by_day`` false), which every tier and CSM with a row has: the panel then folds
+# only the buckets overdue on its day, a few rows per tier and CSM, instead of every due day of
+# the coming year. ``cells``: CTEs ending
+# in ``cells`` (tier, csm, due_on and the four sums); ``writes``: CTEs run before (none when the
+# summary is rebuilt).
 _SUMMARY_DELTA = sql.SQL("""
     WITH {writes}
     base AS (SELECT base_on FROM {base} WHERE id = 1),
@@ -200,13 +204,20 @@ _SUMMARY_DELTA = sql.SQL("""
     INSERT INTO {summary} AS s (dimension, key, due_on, entitlements, accounts, planned, delivered_on_time)
     SELECT d.dimension,
            CASE d.dimension WHEN %(tier_dimension)s THEN cells.tier ELSE COALESCE(cells.csm::text, '') END,
-           CASE WHEN cells.due_on < base.base_on THEN NULL ELSE cells.due_on END,
-           SUM(cells.entitlements), SUM(cells.accounts), SUM(cells.planned), SUM(cells.on_time)
+           CASE WHEN NOT part.by_day OR cells.due_on < base.base_on THEN NULL ELSE cells.due_on END,
+           SUM(CASE WHEN part.by_day THEN cells.entitlements ELSE 0 END),
+           SUM(CASE WHEN part.by_day THEN cells.accounts ELSE 0 END),
+           SUM(CASE WHEN part.by_day THEN 0 ELSE cells.planned END),
+           SUM(CASE WHEN part.by_day THEN 0 ELSE cells.on_time END)
     FROM cells CROSS JOIN base
     CROSS JOIN (VALUES (%(tier_dimension)s), (%(csm_dimension)s)) AS d (dimension)
+    CROSS JOIN (VALUES (TRUE), (FALSE)) AS part (by_day)
     GROUP BY 1, 2, 3
-    HAVING SUM(cells.entitlements) <> 0 OR SUM(cells.accounts) <> 0
-        OR SUM(cells.planned) <> 0 OR SUM(cells.on_time) <> 0
+    HAVING bool_or(NOT part.by_day)
+        OR SUM(CASE WHEN part.by_day THEN cells.entitlements ELSE 0 END) <> 0
+        OR SUM(CASE WHEN part.by_day THEN cells.accounts ELSE 0 END) <> 0
+        OR SUM(CASE WHEN part.by_day THEN 0 ELSE cells.planned END) <> 0
+        OR SUM(CASE WHEN part.by_day THEN 0 ELSE cells.on_time END) <> 0
     ON CONFLICT (dimension, key, due_on) DO UPDATE SET {add}""")
 # The cells of ``signed`` (coverage rows with a sign: +1 counted from now on, -1 no longer).
 _CELLS_OF_SIGNED_ROWS = sql.SQL("""
@@ -259,9 +270,15 @@ _SIGNED_ROWS = sql.SQL("""
                {planned_in_window} AS planned,
                LEAST({delivered_in_window}::numeric, {planned_in_window}) AS on_time, {sign} AS sign
         FROM {rows} c WHERE {scope}""")
-_SUMMARY_PRUNE = sql.SQL(
-    "DELETE FROM {summary} WHERE entitlements = 0 AND accounts = 0 AND planned = 0 AND delivered_on_time = 0"
-)
+# Rows that count nothing, except a NULL bucket whose tier or CSM still counts on another day:
+# every tier and CSM in the summary keeps its NULL bucket, so the panel finds it there.
+_SUMMARY_PRUNE = sql.SQL("""
+    DELETE FROM {summary} s
+    WHERE s.entitlements = 0 AND s.accounts = 0 AND s.planned = 0 AND s.delivered_on_time = 0
+      AND (s.due_on IS NOT NULL OR NOT EXISTS (
+          SELECT 1 FROM {summary} o
+          WHERE o.dimension = s.dimension AND o.key = s.key AND o.due_on IS NOT NULL
+            AND (o.entitlements <> 0 OR o.accounts <> 0)))""")
 _SUMMARY_ADD = sql.SQL(
     "entitlements = s.entitlements + EXCLUDED.entitlements, accounts = s.accounts + EXCLUDED.accounts, "
     "planned = s.planned + EXCLUDED.planned, "

@@ -30,10 +30,11 @@ from ...sql import render, table
 _PANEL = sql.SQL("""
     WITH folded AS (
         SELECT dimension, key, SUM(planned) AS planned, SUM(delivered_on_time) AS delivered,
-               COALESCE(SUM(entitlements) FILTER (WHERE due_on IS NULL OR due_on < %(today)s), 0) AS overdue,
-               COALESCE(SUM(accounts) FILTER (WHERE due_on IS NULL OR due_on < %(today)s), 0)
-                   AS overdue_accounts
+               SUM(entitlements) AS overdue, SUM(accounts) AS overdue_accounts
         FROM {summary}
+        -- The buckets overdue today, and the NULL bucket, which holds every planned and on-time
+        -- delivery (``_SUMMARY_DELTA``): the buckets of days to come hold only counts not yet due.
+        WHERE due_on IS NULL OR due_on < %(today)s
         GROUP BY dimension, key
     ),
     csm AS (
@@ -46,6 +47,11 @@ _PANEL = sql.SQL("""
                                        ELSE 2 END,
                                   key COLLATE "C") AS place
         FROM csm
+        -- Only the CSMs with at least the shown-th most accounts overdue can be shown: the share,
+        -- a division at 28 places, is computed for them alone.
+        WHERE overdue_accounts >= COALESCE(
+            (SELECT overdue_accounts FROM csm ORDER BY overdue_accounts DESC OFFSET %(shown)s - 1 LIMIT 1),
+            0)
         ORDER BY place
         LIMIT %(shown)s
     )
