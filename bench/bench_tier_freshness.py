@@ -5,11 +5,11 @@ Real Celery workers run on Redis (``CELERY_BROKER_URL``) as the Procfile starts 
 (``bench.workers``: the default worker, which the review's chunk tasks fill, and the interactive
 worker, which consumes the event re-evaluations' queue). A full review of every account
 (1,000,000 on the bench database) is started first, with every 20th account's ACV moved across
-a threshold so it has real work; while it runs, this
-process pushes 50 ACV changes, one at a time, through ``POST /api/v1/accounts/sync/`` as an
-integration user and polls ``GET /api/v1/accounts/{id}/`` until the account shows its new tier.
-``BENCH_FRESHNESS_ACCOUNTS`` shrinks the book while developing.
-When the review ends before the 50 changes are done, another one is started (the ACVs moved
+a threshold so it has real work; once its workers have committed a batch (so the changes meet
+its writes, not only its planning), this process pushes 50 ACV changes, one at a time, through
+``POST /api/v1/accounts/sync/`` as an integration user and polls ``GET /api/v1/accounts/{id}/``
+until the account shows its new tier. ``BENCH_FRESHNESS_ACCOUNTS`` shrinks the book while
+developing. When the review ends before the 50 changes are done, another one is started (the ACVs moved
 back), so every change is measured with a review running; the note says how many were. The
 figure is the 95th percentile of the 50 waits. Goal: 2 seconds.
 
@@ -110,6 +110,26 @@ def _review_running(review_id: int) -> bool:
     return TierReview.objects.filter(pk=review_id, status__in=("queued", "running")).exists()
 
 
+def _review_writing(review_id: int) -> bool:
+    """Whether a chunk of the review has committed a batch (its counters commit with it)."""
+    from django.db.models import Q
+
+    from segmentation.models import TierReviewChunk
+
+    committed = Q(done_at__isnull=False) | Q(evaluated__gt=0) | Q(changes_applied__gt=0)
+    return TierReviewChunk.objects.filter(committed, review_id=review_id).exists()
+
+
+def _accounts_reviewed(review_ids: list[int]) -> int:
+    """Accounts in the reviews' finished chunks."""
+    from django.db.models import Sum
+
+    from segmentation.models import TierReviewChunk
+
+    done = TierReviewChunk.objects.filter(review_id__in=review_ids, done_at__isnull=False)
+    return done.aggregate(n=Sum("accounts_done"))["n"] or 0
+
+
 def run(ctx: Context) -> list[Result]:
     from accounts.models import Account
     from accounts.seeding import ensure_accounts
@@ -137,10 +157,13 @@ def run(ctx: Context) -> list[Result]:
         syncs: list[float] = []
         reviews = [_start_review()]
         deadline = time.perf_counter() + TIMEOUT_SECONDS
-        while not TierReview.objects.filter(pk=reviews[-1], status="running").exists():
+        # Until the review writes: "running" covers its planning too, which the syncs could
+        # otherwise fill (seen: 50 changes done before its first chunk committed).
+        while not _review_writing(reviews[-1]):
             if time.perf_counter() > deadline:
-                raise RuntimeError("the worker did not start the review within a minute")
+                raise RuntimeError("the workers did not commit a batch of the review within a minute")
             time.sleep(0.2)
+        reviewed_before = _accounts_reviewed(reviews)
         during = 0
         for index, external_id in enumerate(external_ids):
             if not _review_running(reviews[-1]):
@@ -153,8 +176,7 @@ def run(ctx: Context) -> list[Result]:
                 raise RuntimeError(f"change {index} was not visible after {TIMEOUT_SECONDS} s")
             waits.append(time.perf_counter() - started)
             during += _review_running(reviews[-1])
-        done = TierReview.objects.filter(pk__in=reviews).values_list("accounts_done", flat=True)
-        reviewed = sum(done)
+        reviewed = _accounts_reviewed(reviews) - reviewed_before
     finally:
         TierReview.objects.filter(is_open=True).update(
             status="failed", is_open=None, error="Stopped at the end of the freshness benchmark."
@@ -173,7 +195,7 @@ def run(ctx: Context) -> list[Result]:
                 f"{CHANGES} ACV changes via sync, Procfile workers ({bench_workers.describe()}) on "
                 f"{settings.CELERY_BROKER_URL.split('@')[-1]}; a full review of {total:,} accounts running "
                 f"during {during} of them (review(s) #{', #'.join(map(str, reviews))}, "
-                f"{reviewed:,} accounts reviewed meanwhile); "
+                f"{reviewed:,} accounts reviewed by them during the changes); "
                 f"median {statistics.median(waits):.2f} s, max {max(waits):.2f} s; "
                 f"sync request alone median {sync_median:.3f} s (x{p95 / sync_median:.1f})"
             ),
