@@ -25,8 +25,8 @@ from ..models import (
     EntitlementCoverage,
     ModuleDelivery,
 )
-from .queries import coverage_share_by_group
 from .queries.panel import PanelRow, coverage_panel_figures
+from .queries.period import coverage_share_by_group
 
 
 @dataclass

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from django.db import connection, transaction
 from psycopg import sql
 
 from accounts.models import Account
 from accounts.selectors import CHURNED_STAGE
-from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus, TierEntitlement
 from segmentation.models import Tier
 
@@ -476,37 +474,3 @@ def coverage_summary_rebuild(*, base_on: dt.date) -> None:
         cursor.execute(render(sql.SQL("DELETE FROM {}").format(table(CoverageSummaryBase))))
         _summary_rebase(cursor, base_on=base_on)
         _summary_add(cursor, cells=_CELLS_OF_SIGNED_ROWS.format(signed=signed), params={})
-
-
-def coverage_share_by_group(
-    *, policy_id: int, start: dt.date, end: dt.date, group_by: Literal["csm", "tier"]
-) -> list[tuple[str | None, Decimal, Decimal, int]]:
-    """(CSM username or tier code, planned, delivered on time, overdue) from ``start`` to ``end``
-    inclusive, straight from the delivery ledger (the figures ``coverage_rewrite`` would store as
-    of ``end`` with a window of the period's length), for accounts with a CSM when grouped by CSM.
-
-    Mirrors ``engagement.coverage.selectors.coverage_share`` (the same sums over the stored table). SQL
-    because the figures are computed for a period the table does not hold, then summed, in one
-    query."""
-    window_days = (end - start).days + 1
-    params = _params(policy_id=policy_id, today=end, window_days=window_days, account_ids=None, id_range=None)
-    key = sql.Identifier("u", "username") if group_by == "csm" else sql.Identifier("a", "tier_code")
-    query = sql.SQL("""
-        SELECT {key} AS key, SUM(c.planned_in_window) AS planned,
-               SUM(LEAST(c.delivered_in_window, c.planned_in_window)) AS delivered,
-               COUNT(*) FILTER (WHERE c.next_due_on < %(today)s) AS overdue
-        FROM ({current}) c
-        JOIN {accounts} a ON a.id = c.account_id
-        LEFT JOIN {users} u ON u.id = a.csm_id
-        WHERE {with_csm}
-        GROUP BY {key} ORDER BY {key}
-    """).format(
-        key=key,
-        current=_current(account_ids=None, id_range=None),
-        accounts=table(Account),
-        users=table(User),
-        with_csm=sql.SQL("a.csm_id IS NOT NULL" if group_by == "csm" else "TRUE"),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(render(query), params)
-        return list(cursor.fetchall())
