@@ -198,6 +198,15 @@ class PanelCoverage:
     by_csm: list[CoverageShare]  # key: username ("" for the accounts without a CSM)
     csms: int
     csms_overdue: int
+    names: dict[str, str]  # the shown CSMs' display names by username
+
+
+def _display_names(shares: list[CoverageShare]) -> dict[str, str]:
+    """Display names by username of the CSMs of ``shares`` (keyed by username: the drill-down's
+    parameter; people read names)."""
+    usernames = [share.key for share in shares if share.key]
+    people = User.objects.filter(username__in=usernames).only("username", "first_name", "last_name")
+    return {person.username: person.display_name for person in people}
 
 
 def _most_overdue(shares: list[CoverageShare], shown: int) -> list[CoverageShare]:
@@ -215,18 +224,22 @@ def coverage_panel_shares(*, today: dt.date, csms_shown: int) -> PanelCoverage:
     reach Python."""
     if _before_summary_base(today):
         live = coverage_share(group_by="csm", today=today)
+        shown = _most_overdue(live, csms_shown)
         return PanelCoverage(
             by_tier=coverage_share(group_by="tier", today=today),
-            by_csm=_most_overdue(live, csms_shown),
+            by_csm=shown,
             csms=len(live),
             csms_overdue=sum(1 for s in live if s.overdue_accounts),
+            names=_display_names(shown),
         )
     figures = coverage_panel_figures(today=today, shown=csms_shown)
+    shown = [_panel_share(row) for row in figures.most_overdue_csms]
     return PanelCoverage(
         by_tier=[_panel_share(row) for row in figures.tiers],
-        by_csm=[_panel_share(row) for row in figures.most_overdue_csms],
+        by_csm=shown,
         csms=figures.csms,
         csms_overdue=figures.csms_overdue,
+        names=_display_names(shown),
     )
 
 

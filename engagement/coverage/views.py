@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
@@ -51,11 +50,7 @@ def coverage_panel(request: HtmxHttpRequest) -> HttpResponse:
         (tier, shares.pop(tier.code, None)) for tier in tiers
     ]
     by_tier += [(None, share) for share in shares.values()]  # accounts on a retired tier code
-    # Rows are keyed by username (the drill-down's parameter); people read their names.
-    people = get_user_model().objects.filter(username__in=[r.key for r in coverage.by_csm if r.key])
-    people = people.only("username", "first_name", "last_name")
-    names = {person.username: person.display_name for person in people}
-    by_csm = [(names.get(r.key, r.key), r) for r in coverage.by_csm]
+    by_csm = [(coverage.names.get(r.key, r.key), r) for r in coverage.by_csm]
     context = {
         "by_tier": by_tier,
         "by_csm": by_csm,
