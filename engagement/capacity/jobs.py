@@ -9,5 +9,8 @@ from . import services as capacity
 
 @shared_task(name="engagement.csm_portfolio_refresh")
 def csm_portfolio_refresh(*, account_ids: list[int], reassigned: bool = False) -> None:
-    """The capacity summary of the CSMs owning these accounts (every CSM after a reassignment)."""
+    """The capacity summary of the CSMs owning these accounts (every CSM after a reassignment),
+    and the kept open-task minutes folded."""
     capacity.csm_portfolio_refresh_accounts(account_ids=account_ids, reassigned=reassigned)
+    # Portfolio changes come with tasks (a review's playbooks): fold the minutes they appended.
+    capacity.csm_task_load_compact()

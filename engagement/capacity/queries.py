@@ -3,7 +3,8 @@
 
 Mirrors ``engagement.capacity.selectors.csm_capacity(from_summary=True)`` (the definition in
 Python): required = Σ portfolio accounts × the tier's weekly entitled minutes + what approved
-add-ons add over the tier's cadence + open tasks due within 7 days. SQL because a team of
+add-ons add over the tier's cadence + open tasks due within 7 days (from the minutes the task
+table's triggers keep per assignee and due day, ``CsmTaskLoad``). SQL because a team of
 thousands of CSMs read into Python (their users, four ``IN`` lists of thousands of ids) took most
 of a second per panel; the database ranks them in a few milliseconds.
 
@@ -28,7 +29,7 @@ from csplatform import roles
 from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus, ServiceModule
 
-from ..models import CsmPortfolioSummary, Task, TaskStatus
+from ..models import CsmPortfolioSummary, CsmTaskLoad
 from ..sql import render, table
 
 # Two terms rounded to 0.01 h each (±0.005 h) plus float noise: the exact required hours lie
@@ -37,7 +38,7 @@ ROUNDING_MARGIN_HOURS = 0.02
 
 # Named parameters: csm_group, tier_codes/tier_minutes (weekly entitled minutes per account of a
 # tier), module_tiers/module_ids/module_minutes (per tier and module), add_on_approved, today,
-# task_open, task_due_by, margin, shown.
+# task_due_by, margin, shown.
 _LOAD = sql.SQL("""
     WITH csm AS (
         SELECT u.id, u.username, u.weekly_capacity_hours AS capacity
@@ -72,11 +73,11 @@ _LOAD = sql.SQL("""
         GROUP BY a.csm_id
     ),
     task AS (
-        -- Everyone's, grouped before the join: a few thousand groups instead of a semi-join of
-        -- every open task against the team.
-        SELECT assignee_id AS csm_id, CAST(SUM(estimated_minutes) AS float8) AS minutes
-        FROM {tasks}
-        WHERE status = %(task_open)s AND due_on <= %(task_due_by)s
+        -- The kept open-task minutes (``CsmTaskLoad``), not the task table: about one folded row
+        -- per CSM instead of every open task due this week.
+        SELECT assignee_id AS csm_id, CAST(SUM(minutes) AS float8) AS minutes
+        FROM {task_load}
+        WHERE due_on <= %(task_due_by)s
         GROUP BY assignee_id
     ),
     load AS (
@@ -115,7 +116,7 @@ _LOAD = sql.SQL("""
     add_ons=table(AccountAddOn),
     accounts=table(Account),
     modules=table(ServiceModule),
-    tasks=table(Task),
+    task_load=table(CsmTaskLoad),
 )
 LOAD = render(_LOAD)
 
@@ -153,7 +154,6 @@ def team_load_narrowed(
         "module_minutes": [minutes for _, minutes in modules],
         "add_on_approved": AddOnStatus.APPROVED,
         "today": today,
-        "task_open": TaskStatus.OPEN,
         "task_due_by": today + dt.timedelta(days=7),
         "margin": ROUNDING_MARGIN_HOURS,
         "shown": shown,
@@ -162,3 +162,29 @@ def team_load_narrowed(
         cursor.execute(LOAD, params)
         csms, clearly_over, borderline, contenders = cursor.fetchone()
     return TeamLoadNarrowed(csms, clearly_over, list(borderline), list(contenders))
+
+
+# Folds the appended rows into one per assignee and due day, the days up to ``fold_to`` into one
+# row dated ``fold_to``. The DELETE sees the rows committed when it starts; a writer appending
+# meanwhile keeps its row, so nothing is counted twice or lost.
+_COMPACT = sql.SQL("""
+    WITH folded AS (
+        DELETE FROM {task_load} RETURNING assignee_id, due_on, minutes
+    )
+    INSERT INTO {task_load} (assignee_id, due_on, minutes)
+    SELECT assignee_id, GREATEST(due_on, %(fold_to)s), SUM(minutes)
+    FROM folded
+    GROUP BY assignee_id, GREATEST(due_on, %(fold_to)s)
+    HAVING SUM(minutes) <> 0
+""").format(task_load=table(CsmTaskLoad))
+COMPACT = render(_COMPACT)
+
+
+def csm_task_load_compact(*, fold_to: dt.date) -> int:
+    """Fold the kept open-task minutes; returns the rows that remain.
+
+    ``fold_to`` must be on or before the horizon of every later reader (their day + 7), so a
+    folded row still counts wherever its tasks would: the service passes its own day + 7."""
+    with connection.cursor() as cursor:
+        cursor.execute(COMPACT, {"fold_to": fold_to})
+        return cursor.rowcount

@@ -1,6 +1,9 @@
-"""The per-CSM portfolio summary that capacity dashboards read instead of grouping every account."""
+"""The per-CSM portfolio summary and the kept open-task minutes that capacity dashboards read
+instead of grouping every account and task."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.db import transaction
 from django.db.models import Count
@@ -9,7 +12,9 @@ from django.utils import timezone
 from accounts.models import Account
 from accounts.selectors import active_book
 
+from ..clock import local_today
 from ..models import CsmPortfolioSummary
+from . import queries as capacity_sql
 
 
 @transaction.atomic
@@ -53,3 +58,12 @@ def csm_portfolio_refresh_accounts(*, account_ids: list[int], reassigned: bool =
         .distinct()
     )
     return csm_portfolio_refresh(csm_ids=csm_ids)
+
+
+def csm_task_load_compact(*, today: dt.date | None = None) -> int:
+    """Fold the open-task minutes the task table's triggers appended (``CsmTaskLoad``): one row per
+    assignee and due day, every day up to a week ahead in one. Safe to run at any time and twice;
+    run nightly and after portfolio changes (a review's playbooks add tasks by the thousand).
+    Returns the rows that remain."""
+    today = today or local_today()
+    return capacity_sql.csm_task_load_compact(fold_to=today + dt.timedelta(days=7))

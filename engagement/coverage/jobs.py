@@ -24,3 +24,4 @@ def coverage_nightly() -> None:
         return
     coverage.coverage_recompute()
     capacity.csm_portfolio_refresh()
+    capacity.csm_task_load_compact()

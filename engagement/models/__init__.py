@@ -1,6 +1,6 @@
 """Models of the engagement app, one module per sub-domain; each is imported here."""
 
-from .capacity import CsmPortfolioSummary
+from .capacity import CsmPortfolioSummary, CsmTaskLoad
 from .commitments import CommitmentStatus, HandoffCommitment
 from .coverage import EntitlementCoverage
 from .coverage_summary import CoverageSummary, CoverageSummaryBase, CoverageSummaryDimension
@@ -42,6 +42,7 @@ __all__ = [
     "CoverageSummaryBase",
     "CoverageSummaryDimension",
     "CsmPortfolioSummary",
+    "CsmTaskLoad",
     "DeliverySource",
     "DigestFrequency",
     "EmailEvent",

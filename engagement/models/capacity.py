@@ -22,3 +22,27 @@ class CsmPortfolioSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.csm_id} {self.tier_code or '—'}: {self.accounts}"
+
+
+class CsmTaskLoad(models.Model):
+    """Minutes of open tasks per assignee and due day, kept by the database itself, so the team
+    capacity panel never sums the task table.
+
+    Statement-level triggers on the task table (migration 0024) append, for every statement that
+    inserts, updates or deletes tasks, the minutes each (assignee, due day) of open tasks gained or
+    lost. Whoever writes tasks (a playbook run, a completion, a bulk cancel, a reassignment, a
+    user's deletion setting assignees to NULL) keeps the sums exact, and concurrent writers only
+    append rows, so they never wait on each other here. ``csm_task_load_compact`` folds the rows
+    into one per assignee and day, and the days up to a week ahead of its day into one row dated a
+    week ahead: the panel (open tasks due within 7 days, overdue included) then reads about one row
+    per CSM. A folded row is dated on or before every later reader's horizon, so it still counts
+    where each of its tasks would."""
+
+    # No foreign key: rows of a deleted user only ever sum to nothing, and a constraint would
+    # make the triggers' appends wait on the user table.
+    assignee_id = models.BigIntegerField()
+    due_on = models.DateField()
+    minutes = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.assignee_id} {self.due_on}: {self.minutes:+d}"
