@@ -2,9 +2,10 @@
 ``csm_capacity`` must compute exactly.
 
 Mirrors ``engagement.capacity.selectors.csm_capacity(from_summary=True)`` (the definition in
-Python): required = Σ portfolio accounts × the tier's weekly entitled minutes + what approved
-add-ons add over the tier's cadence + open tasks due within 7 days (from the minutes the task
-table's triggers keep per assignee and due day, ``CsmTaskLoad``). SQL because a team of
+Python): required = Σ portfolio accounts × the tier's weekly entitled minutes (one row per CSM
+kept with the portfolio summary, ``CsmPortfolioLoad``) + what approved add-ons add over the tier's
+cadence + open tasks due within 7 days (from the minutes the task table's triggers keep per
+assignee and due day, ``CsmTaskLoad``). SQL because a team of
 thousands of CSMs read into Python (their users, four ``IN`` lists of thousands of ids) took most
 of a second per panel; the database ranks them in a few milliseconds.
 
@@ -29,7 +30,7 @@ from csplatform import roles
 from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus, ServiceModule
 
-from ..models import CsmPortfolioSummary, CsmTaskLoad
+from ..models import CsmPortfolioLoad, CsmPortfolioSummary, CsmTaskLoad
 from ..sql import render, table
 
 # Two terms rounded to 0.01 h each (±0.005 h) plus float noise: the exact required hours lie
@@ -37,15 +38,14 @@ from ..sql import render, table
 ROUNDING_MARGIN_HOURS = 0.02
 
 # Named parameters: csm_group, tier_codes/tier_minutes (weekly entitled minutes per account of a
-# tier), module_tiers/module_ids/module_minutes (per tier and module), add_on_approved, today,
-# task_due_by, margin, shown.
+# tier), entitlements_key (their fingerprint), module_tiers/module_ids/module_minutes (per tier and
+# module), add_on_approved, today, task_due_by, margin, shown.
 _LOAD = sql.SQL("""
     WITH csm AS (
-        SELECT u.id, u.username, u.weekly_capacity_hours AS capacity
-        FROM {users} u
-        WHERE u.is_active AND EXISTS (
-            SELECT 1 FROM {user_groups} ug JOIN {groups} g ON g.id = ug.group_id
-            WHERE ug.user_id = u.id AND g.name = %(csm_group)s)
+        -- A user is in a group at most once: a join, not a semi-join.
+        SELECT u.id, u.weekly_capacity_hours AS capacity
+        FROM {users} u JOIN {user_groups} ug ON ug.user_id = u.id
+        WHERE u.is_active AND ug.group_id = (SELECT g.id FROM {groups} g WHERE g.name = %(csm_group)s)
     ),
     tier_minutes AS (
         SELECT * FROM unnest(%(tier_codes)s::text[], %(tier_minutes)s::float8[]) AS t(code, minutes)
@@ -54,9 +54,22 @@ _LOAD = sql.SQL("""
         SELECT * FROM unnest(%(module_tiers)s::text[], %(module_ids)s::bigint[],
                              %(module_minutes)s::float8[]) AS m(code, module_id, minutes)
     ),
+    stale AS (
+        -- Whether any kept portfolio row was computed under other entitlements than today's.
+        SELECT EXISTS (
+            SELECT 1 FROM {portfolio_loads} WHERE entitlements_key <> %(entitlements_key)s
+        ) AS stale
+    ),
     portfolio AS (
+        -- One kept row per CSM (``CsmPortfolioLoad``, written with the summary); the summary
+        -- folded per CSM only when the entitlements changed since it was written.
+        SELECT csm_id, weekly_minutes AS minutes
+        FROM {portfolio_loads}
+        WHERE NOT (SELECT stale FROM stale)
+        UNION ALL
         SELECT s.csm_id, SUM(t.minutes * s.accounts) AS minutes
         FROM {portfolios} s JOIN tier_minutes t ON t.code = s.tier_code
+        WHERE (SELECT stale FROM stale)
         GROUP BY s.csm_id
     ),
     add_on AS (
@@ -102,17 +115,23 @@ _LOAD = sql.SQL("""
         -- The shown-th highest lowest-possible utilisation: every CSM of the panel has at least it.
         SELECT MIN(low) AS low FROM (SELECT low FROM bounds ORDER BY low DESC LIMIT %(shown)s) AS top
     )
-    SELECT
-        (SELECT COUNT(*) FROM bounds),
-        (SELECT COUNT(*) FROM bounds WHERE required > capacity + %(margin)s),
-        (SELECT COALESCE(array_agg(id), '{{}}') FROM bounds WHERE ABS(required - capacity) <= %(margin)s),
+    SELECT team.csms, team.over, team.borderline,
         (SELECT COALESCE(array_agg(id), '{{}}') FROM bounds
-         WHERE high >= (SELECT low FROM threshold) OR (SELECT COUNT(*) FROM bounds) <= %(shown)s)
+         WHERE high >= (SELECT low FROM threshold) OR team.csms <= %(shown)s)
+    FROM (
+        -- The counts in one pass over the team.
+        SELECT COUNT(*) AS csms,
+               COUNT(*) FILTER (WHERE required > capacity + %(margin)s) AS over,
+               COALESCE(array_agg(id) FILTER (WHERE ABS(required - capacity) <= %(margin)s), '{{}}')
+                   AS borderline
+        FROM bounds
+    ) team
 """).format(
     users=table(User),
     user_groups=sql.Identifier(User.groups.through._meta.db_table),
     groups=table(Group),
     portfolios=table(CsmPortfolioSummary),
+    portfolio_loads=table(CsmPortfolioLoad),
     add_ons=table(AccountAddOn),
     accounts=table(Account),
     modules=table(ServiceModule),
@@ -138,6 +157,7 @@ class TeamLoadNarrowed:
 def team_load_narrowed(
     *,
     tier_minutes: dict[str, float],
+    entitlements_key: str,
     module_minutes: dict[tuple[str, int], float],
     today: dt.date,
     shown: int,
@@ -149,6 +169,7 @@ def team_load_narrowed(
         "csm_group": roles.CSM,
         "tier_codes": list(tier_minutes),
         "tier_minutes": list(tier_minutes.values()),
+        "entitlements_key": entitlements_key,
         "module_tiers": [code for (code, _), _ in modules],
         "module_ids": [module_id for (_, module_id), _ in modules],
         "module_minutes": [minutes for _, minutes in modules],

@@ -4,6 +4,8 @@ has room for one more account."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,7 +54,7 @@ def _hours(minutes: float) -> Decimal:
     return (Decimal(str(minutes)) / 60).quantize(Decimal("0.01"))
 
 
-def _weekly_minutes_per_account() -> tuple[dict[str, float], dict[tuple[str, int], float]]:
+def weekly_minutes_per_account() -> tuple[dict[str, float], dict[tuple[str, int], float]]:
     """CSM minutes per week one account needs: per tier code, and per tier code and module (what
     an add-on for the module counts beyond). One query."""
     by_tier = entitlements_by_tier_code()
@@ -61,6 +63,13 @@ def _weekly_minutes_per_account() -> tuple[dict[str, float], dict[tuple[str, int
         (code, e.module_id): e.weekly_minutes for code, entitlements in by_tier.items() for e in entitlements
     }
     return per_tier, per_module
+
+
+def entitlements_key(per_tier: dict[str, float]) -> str:
+    """A fingerprint of the minutes per account of each tier: a ``CsmPortfolioLoad`` row holds
+    minutes computed under the entitlements whose key it stores."""
+    canonical = json.dumps(sorted(per_tier.items()), separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def csm_capacity(
@@ -96,7 +105,7 @@ def _csm_capacity(
         csms = csms.filter(pk__in=csm_ids)
     csms_list = list(csms.distinct())
     ids = [u.pk for u in csms_list]
-    per_tier, per_module = minutes_per_account or _weekly_minutes_per_account()
+    per_tier, per_module = minutes_per_account or weekly_minutes_per_account()
     minutes: dict[int, float] = defaultdict(float)
     accounts: dict[int, int] = defaultdict(int)
     portfolio: Any
@@ -166,9 +175,13 @@ def team_capacity(*, today: dt.date | None = None, shown: int = 25) -> TeamCapac
     Python: the database ranks the team (``queries.team_load_narrowed``) and leaves to
     ``csm_capacity`` only those it cannot settle beyond rounding, a few dozen of thousands."""
     today = today or timezone.localdate()
-    per_tier, per_module = _weekly_minutes_per_account()
+    per_tier, per_module = weekly_minutes_per_account()
     narrowed = capacity_sql.team_load_narrowed(
-        tier_minutes=per_tier, module_minutes=per_module, today=today, shown=shown
+        tier_minutes=per_tier,
+        entitlements_key=entitlements_key(per_tier),
+        module_minutes=per_module,
+        today=today,
+        shown=shown,
     )
     decided = {
         row.csm.pk: row

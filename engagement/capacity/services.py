@@ -4,6 +4,7 @@ instead of grouping every account and task."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import Count
@@ -13,13 +14,15 @@ from accounts.models import Account
 from accounts.selectors import active_book
 
 from ..clock import local_today
-from ..models import CsmPortfolioSummary
+from ..models import CsmPortfolioLoad, CsmPortfolioSummary
 from . import queries as capacity_sql
+from .selectors import entitlements_key, weekly_minutes_per_account
 
 
 @transaction.atomic
 def csm_portfolio_refresh(*, csm_ids: list[int] | None = None) -> int:
-    """Rewrite the summary rows of ``csm_ids`` (every CSM when None) from the accounts table.
+    """Rewrite the summary rows of ``csm_ids`` (every CSM when None) from the accounts table, and
+    each CSM's entitled minutes per week over them (``CsmPortfolioLoad``).
 
     One grouped read of the CSMs' accounts (the ``csm`` index for a few CSMs); safe to run twice.
     Returns the number of summary rows written.
@@ -41,8 +44,28 @@ def csm_portfolio_refresh(*, csm_ids: list[int] | None = None) -> int:
         .annotate(n=Count("pk"))
         .values_list("csm_id", "tier_code", "n")
     ]
+    # Each CSM's entitled minutes under today's entitlements, written with the rows they sum.
+    per_tier, _ = weekly_minutes_per_account()
+    minutes: dict[int, float] = defaultdict(float)
+    for row in rows:
+        minutes[row.csm_id] += per_tier.get(row.tier_code, 0.0) * row.accounts
+    key = entitlements_key(per_tier)
+    loads = [
+        CsmPortfolioLoad(csm_id=csm_id, weekly_minutes=total, entitlements_key=key, refreshed_at=now)
+        for csm_id, total in minutes.items()
+    ]
     summaries.delete()
     CsmPortfolioSummary.objects.bulk_create(rows, batch_size=1000)
+    # Upserted, not deleted and recreated: two refreshes of the same CSM never collide on its row.
+    gone = CsmPortfolioLoad.objects.exclude(csm_id__in=list(minutes))
+    (gone if csm_ids is None else gone.filter(csm_id__in=csm_ids)).delete()
+    CsmPortfolioLoad.objects.bulk_create(
+        loads,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["csm"],
+        update_fields=["weekly_minutes", "entitlements_key", "refreshed_at"],
+    )
     return len(rows)
 
 

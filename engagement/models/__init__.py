@@ -1,6 +1,6 @@
 """Models of the engagement app, one module per sub-domain; each is imported here."""
 
-from .capacity import CsmPortfolioSummary, CsmTaskLoad
+from .capacity import CsmPortfolioLoad, CsmPortfolioSummary, CsmTaskLoad
 from .commitments import CommitmentStatus, HandoffCommitment
 from .coverage import EntitlementCoverage
 from .coverage_summary import CoverageSummary, CoverageSummaryBase, CoverageSummaryDimension
@@ -41,6 +41,7 @@ __all__ = [
     "CoverageSummary",
     "CoverageSummaryBase",
     "CoverageSummaryDimension",
+    "CsmPortfolioLoad",
     "CsmPortfolioSummary",
     "CsmTaskLoad",
     "DeliverySource",

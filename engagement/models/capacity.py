@@ -24,6 +24,24 @@ class CsmPortfolioSummary(models.Model):
         return f"{self.csm_id} {self.tier_code or '—'}: {self.accounts}"
 
 
+class CsmPortfolioLoad(models.Model):
+    """A CSM's entitled minutes per week over their whole portfolio, written with their
+    ``CsmPortfolioSummary`` rows (every CSM with summary rows has one) under the tier entitlements
+    of that moment, which ``entitlements_key`` fingerprints. The team capacity panel reads one row
+    per CSM instead of folding every (CSM, tier) row; when the entitlements have changed since,
+    the keys differ and it folds the summary again until the next refresh."""
+
+    csm = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    weekly_minutes = models.FloatField()
+    entitlements_key = models.CharField(max_length=64)
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.csm_id}: {self.weekly_minutes:.0f} min/week"
+
+
 class CsmTaskLoad(models.Model):
     """Minutes of open tasks per assignee and due day, kept by the database itself, so the team
     capacity panel never sums the task table.

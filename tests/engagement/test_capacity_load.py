@@ -155,6 +155,11 @@ def test_generated_writes_and_folds_keep_the_kept_minutes_equal_to_the_tasks(ste
         account = AccountFactory(csm=csms[0])
         folded_on = TODAY
         for kind, who, offset, value in steps:
+            if kind == "fold":
+                folded_on += dt.timedelta(days=who)
+                csm_task_load_compact(today=folded_on)
+                _assert_agree(from_day=folded_on)
+                continue
             due_on = TODAY + dt.timedelta(days=offset)
             mine = Task.objects.filter(assignee=csms[who], due_on__lte=due_on)
             if kind == "create":
@@ -163,11 +168,8 @@ def test_generated_writes_and_folds_keep_the_kept_minutes_equal_to_the_tasks(ste
                 mine.filter(status=TaskStatus.OPEN).update(status=value)
             elif kind == "move":
                 mine.update(assignee=csms[value])
-            elif kind == "reopen":
-                mine.update(status=TaskStatus.OPEN)
             else:
-                folded_on += dt.timedelta(days=who)
-                csm_task_load_compact(today=folded_on)
+                mine.update(status=TaskStatus.OPEN)
             _assert_agree(from_day=folded_on)
     finally:
         transaction.savepoint_rollback(sid)
