@@ -186,23 +186,34 @@ def team_load_narrowed(
 
 
 # Folds the appended rows into one per assignee and due day, the days up to ``fold_to`` into one
-# row dated ``fold_to``. The DELETE sees the rows committed when it starts; a writer appending
-# meanwhile keeps its row, so nothing is counted twice or lost.
+# row dated ``fold_to``. Only the groups that need it are rewritten (several rows, or a row dated
+# before ``fold_to``, or nothing left): a fold writes what was appended since the last one, not the
+# whole table, which would leave a dead copy of it behind on every run. The DELETE sees the rows
+# committed when it starts; a writer appending meanwhile keeps its row, and a row another fold
+# deleted first is not returned here: nothing is counted twice or lost.
 _COMPACT = sql.SQL("""
-    WITH folded AS (
-        DELETE FROM {task_load} RETURNING assignee_id, due_on, minutes
+    WITH loose AS (
+        SELECT assignee_id, GREATEST(due_on, %(fold_to)s) AS day
+        FROM {task_load}
+        GROUP BY assignee_id, GREATEST(due_on, %(fold_to)s)
+        HAVING COUNT(*) > 1 OR bool_or(due_on < %(fold_to)s) OR SUM(minutes) = 0
+    ),
+    folded AS (
+        DELETE FROM {task_load} l USING loose
+        WHERE l.assignee_id = loose.assignee_id AND GREATEST(l.due_on, %(fold_to)s) = loose.day
+        RETURNING l.assignee_id, loose.day, l.minutes
     )
     INSERT INTO {task_load} (assignee_id, due_on, minutes)
-    SELECT assignee_id, GREATEST(due_on, %(fold_to)s), SUM(minutes)
+    SELECT assignee_id, day, SUM(minutes)
     FROM folded
-    GROUP BY assignee_id, GREATEST(due_on, %(fold_to)s)
+    GROUP BY assignee_id, day
     HAVING SUM(minutes) <> 0
 """).format(task_load=table(CsmTaskLoad))
 COMPACT = render(_COMPACT)
 
 
 def csm_task_load_compact(*, fold_to: dt.date) -> int:
-    """Fold the kept open-task minutes; returns the rows that remain.
+    """Fold the kept open-task minutes; returns the rows written (the folded groups).
 
     ``fold_to`` must be on or before the horizon of every later reader (their day + 7), so a
     folded row still counts wherever its tasks would: the service passes its own day + 7."""

@@ -87,6 +87,6 @@ def csm_task_load_compact(*, today: dt.date | None = None) -> int:
     """Fold the open-task minutes the task table's triggers appended (``CsmTaskLoad``): one row per
     assignee and due day, every day up to a week ahead in one. Safe to run at any time and twice;
     run nightly and after portfolio changes (a review's playbooks add tasks by the thousand).
-    Returns the rows that remain."""
+    Rewrites only what was appended since the last fold. Returns the rows it wrote."""
     today = today or local_today()
     return capacity_sql.csm_task_load_compact(fold_to=today + dt.timedelta(days=7))

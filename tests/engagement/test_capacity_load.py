@@ -112,19 +112,25 @@ def test_folding_keeps_the_sums_and_leaves_about_one_row_per_csm(alice, bob, fro
     TaskFactory(account=account, assignee=alice, estimated_minutes=50, due_on=today + dt.timedelta(days=30))
     assert CsmTaskLoad.objects.count() == 2 * 28 + 1
 
-    remaining = csm_task_load_compact(today=today)
+    month_ahead = CsmTaskLoad.objects.get(due_on=today + dt.timedelta(days=30))
 
-    # Every day up to a week ahead folded into one row per CSM; the task due in a month keeps its own.
-    assert remaining == CsmTaskLoad.objects.count() == 3
+    written = csm_task_load_compact(today=today)
+
+    # Every day up to a week ahead folded into one row per CSM; the task due in a month keeps its
+    # own row, untouched (a fold rewrites only what needs folding).
+    assert written == 2 and CsmTaskLoad.objects.count() == 3
+    assert CsmTaskLoad.objects.get(due_on=today + dt.timedelta(days=30)) == month_ahead
     _assert_agree(from_day=today)
     # Tasks folded away still leave the load when they are done, on a later day too.
     Task.objects.filter(assignee=alice, due_on=today - dt.timedelta(days=20)).update(status=TaskStatus.DONE)
     later = today + dt.timedelta(days=3)
     _assert_agree(from_day=later)
-    assert csm_task_load_compact(today=later) == 3
+    assert csm_task_load_compact(today=later) == 2  # both folded rows move to the later horizon
+    assert CsmTaskLoad.objects.count() == 3
     _assert_agree(from_day=later)
-    # Twice is the same as once.
-    assert csm_task_load_compact(today=later) == 3
+    # Twice is the same as once, and the second writes nothing.
+    assert csm_task_load_compact(today=later) == 0
+    assert CsmTaskLoad.objects.count() == 3
     _assert_agree(from_day=later)
 
 
