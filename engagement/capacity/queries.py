@@ -32,6 +32,7 @@ from playbooks.models import AccountAddOn, AddOnStatus, ServiceModule
 
 from ..models import CsmPortfolioLoad, CsmPortfolioSummary, CsmTaskLoad
 from ..sql import render, table
+from . import TASKS_DUE_WITHIN
 
 # Two terms rounded to 0.01 h each (±0.005 h) plus float noise: the exact required hours lie
 # within this of the figure computed here.
@@ -175,7 +176,7 @@ def team_load_narrowed(
         "module_minutes": [minutes for _, minutes in modules],
         "add_on_approved": AddOnStatus.APPROVED,
         "today": today,
-        "task_due_by": today + dt.timedelta(days=7),
+        "task_due_by": today + TASKS_DUE_WITHIN,
         "margin": ROUNDING_MARGIN_HOURS,
         "shown": shown,
     }

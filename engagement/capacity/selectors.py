@@ -21,7 +21,9 @@ from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus
 from playbooks.selectors import entitlements_by_tier_code, entitlements_for_account
 
+from ..clock import local_today
 from ..models import CsmPortfolioSummary, Task, TaskStatus
+from . import TASKS_DUE_WITHIN
 from . import queries as capacity_sql
 
 
@@ -141,9 +143,7 @@ def _csm_capacity(
         # An add-on replaces the tier's cadence for its module when it is more frequent.
         minutes[csm_id] += max(0.0, expected * 7 / cadence - per_module.get((tier_code, module_id), 0.0))
     task_minutes = dict(
-        Task.objects.filter(
-            assignee_id__in=ids, status=TaskStatus.OPEN, due_on__lte=today + dt.timedelta(days=7)
-        )
+        Task.objects.filter(assignee_id__in=ids, status=TaskStatus.OPEN, due_on__lte=today + TASKS_DUE_WITHIN)
         .values("assignee_id")
         .annotate(m=Sum("estimated_minutes"))
         .values_list("assignee_id", "m")
@@ -174,7 +174,7 @@ def team_capacity(*, today: dt.date | None = None, shown: int = 25) -> TeamCapac
     capacity, exactly as ``csm_capacity(from_summary=True)`` says, without computing every CSM in
     Python: the database ranks the team (``queries.team_load_narrowed``) and leaves to
     ``csm_capacity`` only those it cannot settle beyond rounding, a few dozen of thousands."""
-    today = today or timezone.localdate()
+    today = today or local_today()
     per_tier, per_module = weekly_minutes_per_account()
     narrowed = capacity_sql.team_load_narrowed(
         tier_minutes=per_tier,

@@ -15,6 +15,7 @@ from accounts.selectors import active_book
 
 from ..clock import local_today
 from ..models import CsmPortfolioLoad, CsmPortfolioSummary
+from . import TASKS_DUE_WITHIN
 from . import queries as capacity_sql
 from .selectors import entitlements_key, weekly_minutes_per_account
 
@@ -89,4 +90,4 @@ def csm_task_load_compact(*, today: dt.date | None = None) -> int:
     run nightly and after portfolio changes (a review's playbooks add tasks by the thousand).
     Rewrites only what was appended since the last fold. Returns the rows it wrote."""
     today = today or local_today()
-    return capacity_sql.csm_task_load_compact(fold_to=today + dt.timedelta(days=7))
+    return capacity_sql.csm_task_load_compact(fold_to=today + TASKS_DUE_WITHIN)
