@@ -221,3 +221,32 @@ def csm_task_load_compact(*, fold_to: dt.date) -> int:
     with connection.cursor() as cursor:
         cursor.execute(COMPACT, {"fold_to": fold_to})
         return cursor.rowcount
+
+
+# --- One refresh of a CSM's portfolio summary at a time ------------------------------------------
+# A refresh deletes the CSM's summary rows and inserts them again. A second refresh of the same CSM
+# begun meanwhile would not see the first one's new rows (they were not committed when its DELETE
+# began), and its INSERT would then fail on the summary's unique (CSM, tier). Transaction-scoped
+# advisory locks make it wait for the first one to commit: a refresh of every CSM takes the
+# refreshes' lock alone; a refresh of some CSMs shares it and takes one lock per CSM, in id order
+# so that two of them never wait for each other in a cycle. Ids beyond 31 bits share a lock with
+# another id, which only makes their refreshes wait for each other.
+_REFRESH_EVERYONE = sql.SQL("SELECT pg_advisory_xact_lock(hashtext('engagement.csm_portfolio_refresh'))")
+_REFRESH_SOME = [
+    sql.SQL("SELECT pg_advisory_xact_lock_shared(hashtext('engagement.csm_portfolio_refresh'))"),
+    sql.SQL(
+        "SELECT pg_advisory_xact_lock(hashtext('engagement.csm_portfolio'), (csm_id & 2147483647)::int) "
+        "FROM (SELECT DISTINCT csm_id FROM unnest(%(csm_ids)s::bigint[]) AS csm_id ORDER BY csm_id) ids"
+    ),
+]
+
+
+def csm_portfolio_refresh_lock(*, csm_ids: list[int] | None) -> None:
+    """Wait until no other transaction refreshes the summary of ``csm_ids`` (every CSM when None),
+    and keep them from starting until this transaction ends. Call inside a transaction."""
+    with connection.cursor() as cursor:
+        if csm_ids is None:
+            cursor.execute(_REFRESH_EVERYONE)
+            return
+        for statement in _REFRESH_SOME:
+            cursor.execute(statement, {"csm_ids": csm_ids})

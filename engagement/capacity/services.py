@@ -26,15 +26,19 @@ def csm_portfolio_refresh(*, csm_ids: list[int] | None = None) -> int:
     each CSM's entitled minutes per week over them (``CsmPortfolioLoad``).
 
     One grouped read of the CSMs' accounts (the ``csm`` index for a few CSMs); safe to run twice.
-    Returns the number of summary rows written.
+    Returns the number of summary rows written. A refresh of the same CSMs begun meanwhile in
+    another transaction is waited for, and then replaced.
     """
+    if csm_ids is not None and not csm_ids:
+        return 0
+    # Before the first read: the rows read and deleted below are then the ones the other
+    # refresh committed.
+    capacity_sql.csm_portfolio_refresh_lock(csm_ids=csm_ids)
     accounts = active_book()
     summaries = CsmPortfolioSummary.objects.all()
     if csm_ids is None:
         accounts = accounts.filter(csm__isnull=False)
     else:
-        if not csm_ids:
-            return 0
         accounts = accounts.filter(csm_id__in=csm_ids)
         summaries = summaries.filter(csm_id__in=csm_ids)
     now = timezone.now()

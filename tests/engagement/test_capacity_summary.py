@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from accounts.services.accounts import account_create, account_update
-from engagement.capacity.selectors import csm_capacity
+from engagement.capacity.selectors import csm_capacity, weekly_minutes_per_account
 from engagement.capacity.services import csm_portfolio_refresh
 from engagement.coverage.jobs import coverage_nightly
-from engagement.models import CsmPortfolioSummary
+from engagement.models import CsmPortfolioLoad, CsmPortfolioSummary
 from tests.engagement.factories import tiered_account
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +103,79 @@ def test_a_large_team_shows_its_most_loaded_csms_and_counts_the_rest(lena, clien
     assert "2 of 30 CSMs over capacity; the 25 most loaded shown." in html
     # Most loaded first, in the chart and in the table.
     assert html.index("Csm29 Example") < html.index("Csm03 Example") < html.index("Csm00 Example")
+
+
+# --- two refreshes at once (two connections) ---------------------------------------------------
+
+
+class _Session(threading.Thread):
+    """``work`` on a connection of its own (Django's connections are per thread)."""
+
+    def __init__(self, work: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self.work, self.error = work, None
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except BaseException as error:  # reported by finish() in the test's thread
+            self.error = error
+        finally:
+            connection.close()
+
+    def finish(self) -> None:
+        self.join(timeout=60)
+        assert not self.is_alive()
+        if self.error:
+            raise self.error
+
+
+def _someone_waits() -> None:
+    """Return once another session waits for a lock (fail after 20 s)."""
+    deadline = time.monotonic() + 20
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # The activity view is read once per transaction unless its snapshot is cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid())"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no session waited")
+
+
+concurrent = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@concurrent
+@pytest.mark.parametrize(
+    "first, second",
+    [([True], [True]), ([True], None), (None, [True]), (None, None)],
+    ids=["csm and csm", "csm then everyone", "everyone then csm", "everyone and everyone"],
+)
+def test_two_refreshes_of_the_same_csm_at_once_both_succeed_and_the_later_wins(alice, bob, first, second):
+    """The second refresh waits for the first and then sees its rows: it replaces them instead of
+    failing on the summary's unique (CSM, tier) when it inserts its own."""
+    tiered_account("ENT", csm=alice)
+    tiered_account("MM1", csm=bob)
+    csm_portfolio_refresh()
+
+    def ids(which: list[bool] | None) -> list[int] | None:
+        return None if which is None else [alice.pk]
+
+    with transaction.atomic():
+        csm_portfolio_refresh(csm_ids=ids(first))  # its rows are written, not yet committed
+        second_refresh = _Session(lambda: csm_portfolio_refresh(csm_ids=ids(second)))
+        second_refresh.start()
+        _someone_waits()
+        # What the second one must count as well, committed with the first.
+        tiered_account("ENT", csm=alice)
+    second_refresh.finish()
+    assert _summary() == {("alice", "ENT"): 2, ("bob", "MM1"): 1}
+    per_tier, _ = weekly_minutes_per_account()
+    assert {load.csm_id: load.weekly_minutes for load in CsmPortfolioLoad.objects.all()} == pytest.approx(
+        {alice.pk: 2 * per_tier["ENT"], bob.pk: per_tier["MM1"]}
+    )
