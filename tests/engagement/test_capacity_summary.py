@@ -113,7 +113,8 @@ class _Session(threading.Thread):
 
     def __init__(self, work: Callable[[], object]) -> None:
         super().__init__(daemon=True)
-        self.work, self.error = work, None
+        self.work = work
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
