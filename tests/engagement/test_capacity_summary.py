@@ -157,7 +157,9 @@ concurrent = pytest.mark.django_db(transaction=True, serialized_rollback=True)
     [([True], [True]), ([True], None), (None, [True]), (None, None)],
     ids=["csm and csm", "csm then everyone", "everyone then csm", "everyone and everyone"],
 )
-def test_two_refreshes_of_the_same_csm_at_once_both_succeed_and_the_later_wins(alice, bob, first, second):
+def test_two_refreshes_of_the_same_csm_at_once_both_succeed_and_the_later_wins(
+    migration_data, alice, bob, first, second
+):
     """The second refresh waits for the first and then sees its rows: it replaces them instead of
     failing on the summary's unique (CSM, tier) when it inserts its own."""
     tiered_account("ENT", csm=alice)
