@@ -48,7 +48,7 @@ BACKOFF_MAX = dt.timedelta(hours=1)
 # A row claimed longer ago than this and still ``sending`` was left by a crashed sender.
 STUCK_AFTER = dt.timedelta(minutes=10)
 # Rows claimed per conditional update. A crash strands at most this many rows for review per
-# sender; 50 keeps that small while the claim and the record cost 3 queries per 50 emails.
+# sender; 100 keeps that small while the claim and the record cost 3 queries per 100 emails.
 DEFAULT_SEND_BATCH_SIZE = 100
 
 
