@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -17,6 +15,7 @@ from engagement.capacity.services import csm_portfolio_refresh
 from engagement.coverage.jobs import coverage_nightly
 from engagement.models import CsmPortfolioLoad, CsmPortfolioSummary
 from tests.engagement.factories import tiered_account
+from tests.sessions import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -108,29 +107,6 @@ def test_a_large_team_shows_its_most_loaded_csms_and_counts_the_rest(lena, clien
 # --- two refreshes at once (two connections) ---------------------------------------------------
 
 
-class _Session(threading.Thread):
-    """``work`` on a connection of its own (Django's connections are per thread)."""
-
-    def __init__(self, work: Callable[[], object]) -> None:
-        super().__init__(daemon=True)
-        self.work = work
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.work()
-        except BaseException as error:  # reported by finish() in the test's thread
-            self.error = error
-        finally:
-            connection.close()
-
-    def finish(self) -> None:
-        self.join(timeout=60)
-        assert not self.is_alive()
-        if self.error:
-            raise self.error
-
-
 def _someone_waits() -> None:
     """Return once another session waits for a lock (fail after 20 s)."""
     deadline = time.monotonic() + 20
@@ -171,7 +147,7 @@ def test_two_refreshes_of_the_same_csm_at_once_both_succeed_and_the_later_wins(
 
     with transaction.atomic():
         csm_portfolio_refresh(csm_ids=ids(first))  # its rows are written, not yet committed
-        second_refresh = _Session(lambda: csm_portfolio_refresh(csm_ids=ids(second)))
+        second_refresh = Session(lambda: csm_portfolio_refresh(csm_ids=ids(second)))
         second_refresh.start()
         _someone_waits()
         # What the second one must count as well, committed with the first.

@@ -11,7 +11,6 @@ import datetime as dt
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -30,6 +29,7 @@ from segmentation.queries import economics as economics_sql
 from segmentation.services import economics as economics_services
 from segmentation.services.cost_inputs import cost_inputs_bring_current
 from tests.factories import AccountFactory, UsageSnapshotFactory, UserFactory
+from tests.sessions import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -286,28 +286,6 @@ def _someone_waits_for_the_kept_table() -> None:
     raise AssertionError("no session waited for the kept table")
 
 
-class _Session(threading.Thread):
-    """``work`` on a connection of its own (Django's connections are per thread)."""
-
-    def __init__(self, work: Callable[[], None]) -> None:
-        super().__init__(daemon=True)
-        self.work, self.error = work, None
-
-    def run(self) -> None:
-        try:
-            self.work()
-        except BaseException as error:  # reported by finish() in the test's thread
-            self.error = error
-        finally:
-            connection.close()
-
-    def finish(self) -> None:
-        self.join(timeout=60)
-        assert not self.is_alive()
-        if self.error:
-            raise self.error
-
-
 def _usage_across_the_window_edge(today: dt.date, usage_only: Account, untouched: Account) -> None:
     """One statement: a row on the first day of today's window (out of tomorrow's) and one today."""
     UsageSnapshot.objects.bulk_create(
@@ -340,7 +318,7 @@ def test_usage_written_during_a_count_waits_for_it_and_adds_to_its_figures(book,
         return n
 
     monkeypatch.setattr(cost_inputs_sql, count_name, count_then_hold)
-    counting = _Session(lambda: cost_inputs_bring_current(today=day))
+    counting = Session(lambda: cost_inputs_bring_current(today=day))
     counting.start()
     assert counted.wait(20)
     _usage_across_the_window_edge(today, usage_only, untouched)  # returns once the count committed
@@ -372,7 +350,7 @@ def test_a_count_waits_for_usage_being_written_and_sees_it(book, moved):
             written.set()
             _someone_waits_for_the_kept_table()  # the count, until this commits
 
-    writing = _Session(write_then_hold)
+    writing = Session(write_then_hold)
     writing.start()
     assert written.wait(20)
     cost_inputs_bring_current(today=day)  # returns once the writer committed
