@@ -16,8 +16,9 @@ side, queueing included) is named.
 Setup (not timed): ``ensure_accounts(n)`` and first tiers; leftovers of an interrupted run
 cleared (open reviews failed, the bench broker queue purged); 20 load CSMs with books of 200
 accounts each (the demo people own 125,000 accounts each at 1M, which is no CSM's book); a warm
-review so every account and the dashboard summaries are current, and what the nightly jobs keep
-(portfolio summary, settled renewal outcomes, planner statistics), as in steady state; static files
+review in the bench process so every account is current (its follow-up tasks dropped), then what
+the nightly jobs keep (coverage, portfolio summary, folded task load, settled renewal outcomes,
+planner statistics), as in steady state; static files
 collected; gunicorn (2 processes x 4 threads, production settings) and a Celery worker (2
 processes) on loopback; every 20th account's ACV moved across a threshold so the review has real
 work; the review started through the API as a CS leader just before the load begins.
@@ -158,9 +159,11 @@ def _clean_slate(env: dict[str, str]) -> None:
 
 def _warm_review() -> None:
     """Bring every account and the dashboard summaries up to date (untimed), as in steady state."""
-    from csplatform.celery import app
+    from csplatform import dispatch
+    from csplatform.models import PendingDispatch
+    from engagement.coverage.services import coverage_recompute
     from segmentation.models import PolicyStatus, TierPolicy, TierReview
-    from segmentation.services.reviews import tier_review_start
+    from segmentation.services.reviews import tier_review_run, tier_review_start
 
     # Current only if the latest review finished under the active policy: after the rules
     # benches (another policy), the load's review would otherwise move 200,000 accounts, four
@@ -173,11 +176,21 @@ def _warm_review() -> None:
         and latest.policy_id == TierPolicy.objects.get(status=PolicyStatus.ACTIVE).pk
     ):
         return
-    app.conf.task_always_eager = True  # the review runs here, on commit
+    # The review runs here, in one process, as a worker would. What it hands to other tasks (each
+    # chunk's follow-ups: portfolio, coverage, playbooks, webhooks) stays in the outbox and is
+    # dropped: run eagerly, each chunk's portfolio refresh recounts the demo people's 125,000
+    # accounts, and the warm-up took over 40 minutes. The nightly jobs that follow
+    # (``nightly_summaries_current``, coverage) bring the summaries current once instead.
+    before = PendingDispatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    publish_many = dispatch.publish_many
+    dispatch.publish_many = lambda pending_ids: True  # type: ignore[assignment]
     try:
-        tier_review_start()
+        review = tier_review_start()
+        tier_review_run(review_id=review.pk)
     finally:
-        app.conf.task_always_eager = False
+        dispatch.publish_many = publish_many  # type: ignore[assignment]
+    PendingDispatch.objects.filter(id__gt=before).delete()
+    coverage_recompute()
 
 
 def _server_env(workdir: Path) -> dict[str, str]:
