@@ -22,7 +22,7 @@ from playbooks.models import AccountAddOn, AddOnStatus
 from playbooks.selectors import entitlements_by_tier_code, entitlements_for_account
 
 from ..clock import local_today
-from ..models import CsmPortfolioSummary, Task, TaskStatus
+from ..models import CsmPortfolioSummary, CsmTaskLoad, Task, TaskStatus
 from . import TASKS_DUE_WITHIN
 from . import queries as capacity_sql
 
@@ -85,7 +85,9 @@ def csm_capacity(
 
     ``from_summary`` reads the accounts per CSM and tier from ``CsmPortfolioSummary`` (kept by
     ``csm_portfolio_refresh`` when portfolios change, and nightly) instead of grouping every
-    CSM-owned account: dashboards over all CSMs use it, so their cost does not grow with the book.
+    CSM-owned account, and the open tasks' minutes from ``CsmTaskLoad`` (kept by the task table's
+    triggers) instead of summing the task table: dashboards over all CSMs use it, so their cost
+    does not grow with the book.
     """
     return _csm_capacity(
         csm_ids=csm_ids,
@@ -142,12 +144,25 @@ def _csm_capacity(
         assert cadence  # filtered above
         # An add-on replaces the tier's cadence for its module when it is more frequent.
         minutes[csm_id] += max(0.0, expected * 7 / cadence - per_module.get((tier_code, module_id), 0.0))
-    task_minutes = dict(
-        Task.objects.filter(assignee_id__in=ids, status=TaskStatus.OPEN, due_on__lte=today + TASKS_DUE_WITHIN)
-        .values("assignee_id")
-        .annotate(m=Sum("estimated_minutes"))
-        .values_list("assignee_id", "m")
-    )
+    task_minutes: dict[int, int]
+    if from_summary:
+        # The kept minutes of open tasks (exact, kept by the task table's triggers): a few rows per
+        # CSM, where the task table holds every open task of a large book.
+        task_minutes = dict(
+            CsmTaskLoad.objects.filter(assignee_id__in=ids, due_on__lte=today + TASKS_DUE_WITHIN)
+            .values("assignee_id")
+            .annotate(m=Sum("minutes"))
+            .values_list("assignee_id", "m")
+        )
+    else:
+        task_minutes = dict(
+            Task.objects.filter(
+                assignee_id__in=ids, status=TaskStatus.OPEN, due_on__lte=today + TASKS_DUE_WITHIN
+            )
+            .values("assignee_id")
+            .annotate(m=Sum("estimated_minutes"))
+            .values_list("assignee_id", "m")
+        )
     return [
         CsmCapacity(
             csm=user,

@@ -44,6 +44,10 @@ def _reference(shown: int) -> tuple[list[tuple[str, float | None]], int, int]:
     )
 
 
+def _figures(rows: list) -> dict[str, tuple]:
+    return {r.csm.username: (r.accounts, r.entitlement_hours, r.task_hours) for r in rows}
+
+
 def _panel(shown: int) -> tuple[list[tuple[str, float | None]], int, int]:
     team = team_capacity(today=TODAY, shown=shown)
     return [(r.csm.username, r.utilisation) for r in team.most_loaded], team.csms, team.over_capacity
@@ -107,6 +111,9 @@ def test_the_panel_agrees_with_every_csm_computed_in_python(plans, shown, db) ->
         # The summary and each CSM's kept minutes, as the refresh after portfolio changes writes them.
         csm_portfolio_refresh()
         assert _panel(shown) == _reference(shown)
+        # What the kept rows say (portfolio summary, the triggers' task minutes) is what the
+        # accounts and the task table say.
+        assert _figures(csm_capacity(today=TODAY, from_summary=True)) == _figures(csm_capacity(today=TODAY))
     finally:
         transaction.savepoint_rollback(sid)
 
