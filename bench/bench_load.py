@@ -45,7 +45,7 @@ import requests
 from django.db import connection
 
 from bench.bench_tier_review import move_every_nth_account
-from bench.common import Context, Result, nightly_summaries_current
+from bench.common import Context, Result, follow_ups_dropped, nightly_summaries_current
 from bench.load_figures import load_results
 
 ORDER = 90
@@ -159,8 +159,6 @@ def _clean_slate(env: dict[str, str]) -> None:
 
 def _warm_review() -> None:
     """Bring every account and the dashboard summaries up to date (untimed), as in steady state."""
-    from csplatform import dispatch
-    from csplatform.models import PendingDispatch
     from engagement.coverage.services import coverage_recompute
     from segmentation.models import PolicyStatus, TierPolicy, TierReview
     from segmentation.services.reviews import tier_review_run, tier_review_start
@@ -181,15 +179,9 @@ def _warm_review() -> None:
     # dropped: run eagerly, each chunk's portfolio refresh recounts the demo people's 125,000
     # accounts, and the warm-up took over 40 minutes. The nightly jobs that follow
     # (``nightly_summaries_current``, coverage) bring the summaries current once instead.
-    before = PendingDispatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    publish_many = dispatch.publish_many
-    dispatch.publish_many = lambda pending_ids: True  # type: ignore[assignment]
-    try:
+    with follow_ups_dropped():
         review = tier_review_start()
         tier_review_run(review_id=review.pk)
-    finally:
-        dispatch.publish_many = publish_many  # type: ignore[assignment]
-    PendingDispatch.objects.filter(id__gt=before).delete()
     coverage_recompute()
 
 

@@ -115,20 +115,16 @@ def child() -> None:
     django.setup()
     from django.conf import settings
 
-    from bench.common import Context
-    from csplatform import dispatch
-    from csplatform.models import PendingDispatch
+    from bench.common import Context, follow_ups_dropped
     from segmentation.models import TierReview
     from segmentation.services.reviews import tier_review_run, tier_review_start
 
     settings.DEBUG = False  # as in production: no query log kept in memory
-    dispatch.publish = lambda pending_id: True  # keep enqueued work in the outbox, unpublished
-    before = PendingDispatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    started = time.perf_counter()
-    review = tier_review_start()
-    tier_review_run(review_id=review.pk)
-    elapsed = time.perf_counter() - started
-    PendingDispatch.objects.filter(id__gt=before).delete()
+    with follow_ups_dropped():
+        started = time.perf_counter()
+        review = tier_review_start()
+        tier_review_run(review_id=review.pk)
+        elapsed = time.perf_counter() - started
     review = TierReview.objects.get(pk=review.pk)
     print(
         json.dumps(

@@ -72,6 +72,26 @@ class Context:
         elapsed.append(time.perf_counter() - started)
 
 
+@contextmanager
+def follow_ups_dropped() -> Iterator[None]:
+    """Run work in the bench process as a worker would, without what it hands to other tasks: every
+    task enqueued inside stays in the outbox, unpublished, and is deleted on the way out. For a
+    review run here: the higher apps' reactions to its changes are not the review's, and their own
+    benches measure them."""
+    from csplatform import dispatch
+    from csplatform.models import PendingDispatch
+
+    before = PendingDispatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    # Each transaction's rows are published together after its commit, through ``publish_many``.
+    publish_many = dispatch.publish_many
+    dispatch.publish_many = lambda pending_ids: True  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        dispatch.publish_many = publish_many  # type: ignore[assignment]
+        PendingDispatch.objects.filter(id__gt=before).delete()
+
+
 def nightly_summaries_current() -> str:
     """Bring what the nightly jobs keep up to date, as in steady state (untimed): the CSM portfolio
     summary (the bench bulk-creates accounts without signals) and the folded task load, the

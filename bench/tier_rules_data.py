@@ -233,18 +233,11 @@ def raw_sql_baseline(policy_id: int, today: dt.date, parts: int = 1) -> float:
 def start_review_for_workers() -> int:
     """Queue a review as ``tier_review_start`` does; its tasks stay out of the broker (the bench's
     worker processes take the review instead). Returns its id."""
-    from csplatform import dispatch
-    from csplatform.models import PendingDispatch
+    from bench.common import follow_ups_dropped
     from segmentation.services.reviews import tier_review_start
 
-    before = PendingDispatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    publish = dispatch.publish
-    dispatch.publish = lambda pending_id: True
-    try:
+    with follow_ups_dropped():
         review = tier_review_start()
-    finally:
-        dispatch.publish = publish
-    PendingDispatch.objects.filter(id__gt=before).delete()
     return review.pk
 
 
@@ -302,16 +295,16 @@ def worker(review_id: int) -> None:
     django.setup()
     from django.conf import settings
 
-    from bench.common import Context
-    from csplatform import dispatch
+    from bench.common import Context, follow_ups_dropped
     from segmentation.services.reviews import tier_review_run
 
     settings.DEBUG = False
-    # Work the review hands to other apps' tasks stays in the outbox (see bench_tier_review).
-    dispatch.publish = lambda pending_id: True
-    started = time.perf_counter()
-    tier_review_run(review_id=review_id, today=timezone.localdate())
-    print(json.dumps({"seconds": time.perf_counter() - started, "rss_mb": Context.peak_rss_mb()}))
+    # Work the review hands to other apps' tasks is dropped (see bench_tier_review).
+    with follow_ups_dropped():
+        started = time.perf_counter()
+        tier_review_run(review_id=review_id, today=timezone.localdate())
+        seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "rss_mb": Context.peak_rss_mb()}))
 
 
 if __name__ == "__main__" and "--worker" in sys.argv:

@@ -158,3 +158,48 @@ def test_the_load_run_fails_on_unfinished_requests_few_samples_and_slow_pages() 
     assert figures["load_p95_api_tier_history"].unit == "samples"
     assert figures["load_p95_api_tier_history"].passed is False
     assert figures["load_throughput"].value == (40 + 41 + 40) / 10.0
+
+
+def _raise_past_enterprise(django_capture_on_commit_callbacks: Any) -> tuple[Any, int]:
+    """An MM1 account's ACV raised past the Enterprise threshold: its re-evaluation is enqueued in
+    the change's transaction and published on commit. Returns the account and the outbox rows
+    the change left."""
+    from decimal import Decimal
+
+    from django.db import transaction
+
+    from accounts.services.accounts import account_update
+    from csplatform.models import PendingDispatch
+    from tests.engagement.factories import tiered_account
+
+    account = tiered_account("MM1")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        account_update(account=account, actor=None, source="bench", data={"acv": Decimal("90000")})
+    return account, PendingDispatch.objects.count()
+
+
+def test_work_enqueued_with_follow_ups_dropped_is_neither_run_nor_kept(
+    db, django_capture_on_commit_callbacks
+) -> None:
+    from bench.common import follow_ups_dropped
+    from segmentation.models import TierChange
+
+    with follow_ups_dropped():
+        account, left = _raise_past_enterprise(django_capture_on_commit_callbacks)
+        assert left > 0  # enqueued, and not published
+    from csplatform.models import PendingDispatch
+
+    assert not PendingDispatch.objects.exists()
+    assert not TierChange.objects.filter(account=account).exists()
+    account.refresh_from_db()
+    assert account.tier_code == "MM1"
+
+
+def test_without_it_the_same_change_is_published_and_runs(db, django_capture_on_commit_callbacks) -> None:
+    from segmentation.models import TierChange
+
+    account, left = _raise_past_enterprise(django_capture_on_commit_callbacks)
+    assert left == 0
+    assert TierChange.objects.filter(account=account).exists()
+    account.refresh_from_db()
+    assert account.tier_code == "ENT"
