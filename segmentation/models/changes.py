@@ -106,7 +106,10 @@ class TierChange(models.Model):
         ]
         indexes = [
             models.Index(fields=["account", "-id"], name="tierchange_account_recent"),
-            models.Index(fields=["status", "account"], name="tierchange_status"),
+            # No index by status: the open proposals are read through the partial unique index of
+            # ``tierchange_one_open_proposal`` (a few rows, by account), the applied history through
+            # ``tierchange_applied_by_account``; one on (status, account) held every change of the
+            # book and tempted the worklist's plan into reading every proposal of the book.
             models.Index(fields=["applied_at"], name="tierchange_applied_at"),
             # "Which tier did the account hold on day D?" (retention by tier, one look-up per
             # renewal): the latest applied change before D, read from the index alone.
