@@ -43,7 +43,9 @@ from .services import PRIORITY, RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING
 # "|| ''"). The array is not a join either: a join's plan follows the estimates (a hash of a whole
 # table, or a probe per account that a small table answers by scanning itself each time, 500
 # scans); the array's only alternative to the index is one scan of a table the planner knows to be
-# a few pages (its size is read at planning, not taken from the statistics).
+# a few pages (its size is read at planning, not taken from the statistics). Proposals are the
+# exception: their partial unique index (``tierchange_one_open_proposal``) holds the account and
+# nothing else, so the status picks that index (a page or two), not the account's whole history.
 _WORKLIST = sql.SQL("""
     WITH a AS MATERIALIZED ({portfolio}),
     reason AS (
@@ -68,7 +70,7 @@ _WORKLIST = sql.SQL("""
       UNION ALL
       SELECT x.account_id, 'proposal', NULL, NULL, NULL, NULL
       FROM {change} x
-      WHERE x.account_id = ANY(ARRAY(SELECT id FROM a)) AND x.status || '' = %(change_proposed)s
+      WHERE x.account_id = ANY(ARRAY(SELECT id FROM a)) AND x.status = %(change_proposed)s
     ),
     counted AS (
       SELECT r.account_id,
@@ -132,6 +134,7 @@ _WORKLIST = sql.SQL("""
            nt.id AS task_id, nt.title AS task_title, nt.due_on AS task_due_on,
            nt.snoozed_until AS task_snoozed_until,
            (SELECT MAX(tp.occurred_at) FROM {touchpoint} tp WHERE tp.account_id = page.id) AS last_touch_at
+           {portfolio_tiers}
     FROM page
     JOIN {account} acc ON acc.id = page.id
     -- What the page's rows offer inline: the proposal to accept or dispute, the next open task.
@@ -157,13 +160,25 @@ _PRIORITY_REVERSED = sql.SQL(
     """s.score, CASE WHEN s.tier_rank > 0 THEN s.tier_rank ELSE 99 END DESC, s.name COLLATE "C" DESC,"""
     """ s.id DESC"""
 )
-# The portfolio's columns the scores and every order read.
-_NARROW = (
-    "id",
-    "name",
-    "renewal_date",
-    "tier_rank",
-    *sorted({c.field for cs in ACCOUNT_SORTS.values() for c in cs}),
+# The tiers the portfolio holds (``worklist_tiers``' rows), read once from the materialised portfolio
+# (the statement's InitPlan) rather than by a query of their own.
+_PORTFOLIO_TIERS = sql.SQL(""", (
+           SELECT COALESCE(json_agg(json_build_array(t.tier_code, t.tier_name, t.tier_rank)), '[]')
+           FROM (SELECT DISTINCT tier_code, tier_name, tier_rank FROM a WHERE tier_code <> '') t
+         ) AS portfolio_tiers""")
+# The portfolio's columns the scores, every order and the portfolio's tiers read.
+_NARROW = tuple(
+    dict.fromkeys(
+        (
+            "id",
+            "name",
+            "renewal_date",
+            "tier_rank",
+            "tier_code",
+            "tier_name",
+            *sorted({c.field for cs in ACCOUNT_SORTS.values() for c in cs}),
+        )
+    )
 )
 
 
@@ -193,6 +208,7 @@ def worklist_scored_accounts(
     needs_attention: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    with_tiers: bool = False,
 ) -> list[Any]:
     """The portfolio's accounts in ``order`` (most urgent first by default), each carrying
     ``score``, ``attention``, the counts behind its reasons (``overdue_entitlements``,
@@ -201,7 +217,8 @@ def worklist_scored_accounts(
     accounts the list holds across its pages; and for the inline actions, the latest proposal
     waiting (``proposal_id``, ``proposal_explanation``), the next open task by due day, snoozed
     or not (``task_id``, ``task_title``, ``task_due_on``, ``task_snoozed_until``) and
-    ``last_touch_at``.
+    ``last_touch_at``. With ``with_tiers`` each also carries ``portfolio_tiers``, the distinct
+    ``[tier_code, tier_name, tier_rank]`` of the whole portfolio (not only the page's).
 
     Mirrors ``engagement.worklist.services.worklist_score_parts``: the score is the sum of
     its parts' points, with the same ``points`` passed here as named parameters. SQL because the
@@ -227,6 +244,7 @@ def worklist_scored_accounts(
         touchpoint=table(Touchpoint),
         portfolio=portfolio_fragment,
         order=_order_by(order),
+        portfolio_tiers=_PORTFOLIO_TIERS if with_tiers else sql.SQL(""),
     )
     params: dict[str, Any] = {
         **points.as_params(),

@@ -8,7 +8,7 @@ their inline actions need (``worklist_rows``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,7 @@ def worklist_accounts(
     offset: int = 0,
     needs_attention: bool = False,
     today: dt.date | None = None,
+    with_tiers: bool = False,
     **filters: Any,
 ) -> list[Any]:
     """The portfolio (``worklist_portfolio``'s filters) in ``order`` (most urgent first unless
@@ -108,7 +109,30 @@ def worklist_accounts(
         needs_attention=needs_attention,
         limit=limit,
         offset=offset,
+        with_tiers=with_tiers,
     )
+
+
+# The filters that narrow the page but not the tier filter's choices (``worklist_tiers`` offers
+# every tier of the portfolio searched and flag-filtered, whatever tier, stage, renewal window or
+# health band is picked).
+_PAGE_ONLY_FILTERS = ("tier_code", "no_tier", "lifecycle", "renewal_within", "health_band")
+
+
+def worklist_page_and_tiers(
+    *, order: str = PRIORITY, limit: int, offset: int = 0, **filters: Any
+) -> tuple[list[Any], list[tuple[str, str]]]:
+    """The page of ``worklist_accounts`` and the tier choices of ``worklist_tiers`` for the same
+    filters. When no filter narrows the page beyond the tiers' portfolio and the page has a row,
+    the tiers come with the page (one query); otherwise they are read on their own."""
+    with_tiers = not any(filters.get(name) for name in _PAGE_ONLY_FILTERS)
+    accounts = worklist_accounts(order=order, limit=limit, offset=offset, with_tiers=with_tiers, **filters)
+    if with_tiers and accounts:
+        return accounts, _tier_choices(accounts[0].portfolio_tiers)
+    tiers = worklist_tiers(
+        csm=filters.get("csm"), flag_kind=filters.get("flag_kind"), search=filters.get("search")
+    )
+    return accounts, tiers
 
 
 def worklist_entries(accounts: Iterable[Any], *, today: dt.date | None = None) -> list[WorklistEntry]:
@@ -129,6 +153,11 @@ def worklist_tiers(
         .values_list("tier_code", "tier_name", "tier_rank")
         .distinct()
     )
+    return _tier_choices(rows)
+
+
+def _tier_choices(rows: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
+    """(code, name) per tier code, highest rank first, from distinct (code, name, rank) rows."""
     seen: dict[str, tuple[int, str]] = {}
     for code, name, rank in sorted(rows, key=lambda r: (r[2] or 99, r[0], r[1])):
         seen.setdefault(code, (rank or 99, name))

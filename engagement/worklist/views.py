@@ -34,9 +34,9 @@ from .selectors import (
     WORKLIST_PAGE_SIZE,
     worklist_accounts,
     worklist_entries,
+    worklist_page_and_tiers,
     worklist_portfolio,
     worklist_rows,
-    worklist_tiers,
 )
 from .services import PRIORITY
 
@@ -62,7 +62,6 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     form = WorklistFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else {}
     csm = _worklist_csm(request, filters)
-    form.set_tier_choices(worklist_tiers(csm=csm, flag_kind=filters.get("flag"), search=filters.get("q")))
     tier = filters.get("tier")
     renewal_within = filters.get("renewal_within")
     filter_args: dict[str, Any] = {
@@ -81,7 +80,8 @@ def worklist(request: HtmxHttpRequest) -> HttpResponse:
     size = WORKLIST_PAGE_SIZE
     start = (page_number - 1) * size
     # The database orders and pages, and counts the list with the page: only its rows are built.
-    accounts = worklist_accounts(order=order, limit=size, offset=start, **filter_args)
+    accounts, tiers = worklist_page_and_tiers(order=order, limit=size, offset=start, **filter_args)
+    form.set_tier_choices(tiers)
     # Past the last page (no row to carry the total), the count alone.
     total = accounts[0].total if accounts else worklist_portfolio(**filter_args).count() if start else 0
     entries = worklist_entries(accounts, today=today)

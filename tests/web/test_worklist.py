@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from engagement.models import Flag, FlagKind
+from engagement.worklist.selectors import worklist_tiers
 from tests.factories import AccountFactory
 from tests.security.html_checks import inline_script_problems
 
@@ -222,3 +224,42 @@ def test_snooze_needs_a_reason_and_a_future_day(alice, signed_in, htmx_headers):
 def test_other_csms_task_is_404(alice, bob, signed_in):
     task = _task(AccountFactory(csm=bob))
     assert signed_in(alice).post(f"/tasks/{task.id}/complete/").status_code == 404
+
+
+def _tier_options(html: str) -> list[str]:
+    select = re.search(r'<select name="tier"[^>]*>(.*?)</select>', html, re.S)
+    assert select, "the tier filter is on the page"
+    return re.findall(r'<option value="([^"]*)"', select.group(1))
+
+
+def test_the_tier_filter_offers_every_tier_of_the_portfolio_whatever_narrows_the_page(alice, bob, signed_in):
+    """The tier choices come with the page's rows when the page shows the whole (searched)
+    portfolio, and from their own query otherwise: both give the same choices."""
+    AccountFactory(name="Big One", csm=alice, tier_code="ENT", tier_name="Enterprise", tier_rank=1)
+    AccountFactory(
+        name="Mid One",
+        csm=alice,
+        tier_code="MM1",
+        tier_name="Mid-Market 1",
+        tier_rank=2,
+        lifecycle_stage="mature",
+    )
+    AccountFactory(name="Fresh One", csm=alice, tier_code="", tier_name="", tier_rank=0)
+    AccountFactory(name="Not Hers", csm=bob, tier_code="SMB", tier_name="Small", tier_rank=3)
+    # A full first page in name order, and a tier held only by an account on the second.
+    AccountFactory.create_batch(25, csm=alice, tier_code="MM1", tier_name="Mid-Market 1", tier_rank=2)
+    AccountFactory(name="Zeta Last", csm=alice, tier_code="MM3", tier_name="Mid-Market 3", tier_rank=4)
+    everything = ["", "ENT", "MM1", "MM3", "none"]
+    cases = {
+        "/worklist/": everything,  # with the rows
+        "/worklist/?order=name": everything,  # MM3 is not on this page, but in the portfolio
+        "/worklist/?lifecycle=mature": everything,  # the page narrowed, the choices not
+        "/worklist/?tier=MM1": everything,
+        "/worklist/?page=40": everything,  # past the last page: no row to carry them
+        "/worklist/?q=Big": ["", "ENT", "none"],  # a search narrows both
+    }
+    for url, expected in cases.items():
+        response = signed_in(alice).get(url)
+        assert response.status_code == 200, url
+        assert _tier_options(response.content.decode()) == expected, url
+    assert [code for code, _ in worklist_tiers(csm=alice)] == ["ENT", "MM1", "MM3"]
