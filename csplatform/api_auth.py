@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from . import authorization
+from . import authorization, roles
 from .models import ApiToken, User, hash_token_key
 
 if TYPE_CHECKING:
@@ -20,11 +20,15 @@ class HashedTokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> tuple[User, ApiToken]:
         try:
-            token = ApiToken.objects.select_related("user").get(
-                key_hash=hash_token_key(key), revoked_at__isnull=True
+            # The token's person with their roles, in one query (every API call checks a role).
+            token = (
+                ApiToken.objects.select_related("user")
+                .annotate(role_name_list=roles.role_names_aggregate("user__groups"))
+                .get(key_hash=hash_token_key(key), revoked_at__isnull=True)
             )
         except ApiToken.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+        roles.remember_role_names(token.user, token.role_name_list)
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive or deleted.")
         now = timezone.now()

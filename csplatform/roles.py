@@ -3,7 +3,10 @@ role allows is decided in ``csplatform.authorization``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+from django.contrib.postgres.aggregates import ArrayAgg
 
 if TYPE_CHECKING:
     from .models import AnyUser
@@ -26,6 +29,18 @@ def role_names(user: AnyUser | None) -> frozenset[str]:
         # A per-request cache on the user object (not a model field).
         setattr(user, "_role_names", cached)  # noqa: B010
     return cached
+
+
+def role_names_aggregate(groups_path: str = "groups") -> ArrayAgg:
+    """An annotation of the user's role names (``<groups_path>__name``), for reading them with the
+    user in one query; pass the result to ``remember_role_names``."""
+    return ArrayAgg(f"{groups_path}__name", distinct=True)
+
+
+def remember_role_names(user: AnyUser, names: Iterable[str | None]) -> None:
+    """Keep role names read with the user (``role_names_aggregate``; a user without a group reads
+    as ``[None]``) as ``role_names``' per-request cache."""
+    setattr(user, "_role_names", frozenset(name for name in names if name))  # noqa: B010
 
 
 def has_role(user: AnyUser, *roles: str) -> bool:

@@ -139,7 +139,7 @@ def test_the_account_list_counts_in_a_fixed_number_of_queries(alice, signed_in, 
     client = signed_in(alice)
     AccountFactory.create_batch(3, csm=alice)
     client.get("/accounts/")
-    with django_assert_num_queries(7) as few:
+    with django_assert_num_queries(6) as few:
         client.get("/accounts/", {"lifecycle": "active"})
     AccountFactory.create_batch(60, csm=alice)
     with django_assert_num_queries(len(few.captured_queries)):

@@ -158,9 +158,9 @@ def test_the_worklist_reads_the_same_queries_whatever_the_portfolio_size(
         _flag(account)
     client = signed_in(alice)
     client.get("/")  # per-process caches
-    # Session, user, roles, the page (scores, counts, rows' actions, the tiers of the filter), the
-    # saved views.
-    with django_assert_num_queries(5):
+    # Session, the person with their roles, the page (scores, counts, rows' actions, the tiers of the
+    # filter), the saved views.
+    with django_assert_num_queries(4):
         response = client.get("/", {"order": "-priority"})
     assert response.status_code == 200
     assert response.content.decode().count('id="worklist-row-') == min(size, 25)
