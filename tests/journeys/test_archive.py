@@ -223,10 +223,10 @@ def test_pages_show_archived_emails_in_a_fixed_number_of_queries(
 
 
 # The same as with an empty archive: every list reads the outbox and its archive in one query.
-ACCOUNT_JOURNEYS_QUERIES = 16
-TIMELINE_QUERIES = 14
-RESULTS_QUERIES = 13
-LIST_QUERIES = 9
+ACCOUNT_JOURNEYS_QUERIES = 15
+TIMELINE_QUERIES = 13
+RESULTS_QUERIES = 12
+LIST_QUERIES = 8
 
 
 def test_deleting_an_account_deletes_its_archived_emails(account, contact, journey):
