@@ -48,6 +48,12 @@ class CoverageSummary(models.Model):
                 nulls_distinct=False,
             )
         ]
+        indexes = [
+            # The panel reads the NULL bucket and the days already overdue: with 8,000 CSMs a tenth
+            # of the rows, which a scan of the whole table (every due day of the coming year) read
+            # ten times over.
+            models.Index(fields=["due_on"], name="coverage_summary_due_on"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dimension} {self.key or '—'} {self.due_on or 'before base'}: {self.entitlements}"

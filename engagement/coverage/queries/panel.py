@@ -28,35 +28,43 @@ from ...sql import render, table
 # compares strings. The share is divided at 28 decimal places, as Python's Decimal context divides,
 # before it becomes a float, so that two CSMs compare alike in both.
 _PANEL = sql.SQL("""
-    WITH folded AS (
-        SELECT dimension, key, SUM(planned) AS planned, SUM(delivered_on_time) AS delivered,
-               SUM(entitlements) AS overdue, SUM(accounts) AS overdue_accounts
+    WITH csm AS (
+        -- Every CSM's counts overdue: the buckets overdue today, and the NULL bucket, which holds
+        -- every planned and on-time delivery (``_SUMMARY_DELTA``); the buckets of days to come hold
+        -- only counts not yet due. Counts only: the deliveries are summed below for the few CSMs
+        -- who can be shown (numeric sums over thousands of CSMs were most of the statement).
+        SELECT key, SUM(entitlements) AS overdue, SUM(accounts) AS overdue_accounts
         FROM {summary}
-        -- The buckets overdue today, and the NULL bucket, which holds every planned and on-time
-        -- delivery (``_SUMMARY_DELTA``): the buckets of days to come hold only counts not yet due.
-        WHERE due_on IS NULL OR due_on < %(today)s
-        GROUP BY dimension, key
+        WHERE dimension = %(csm)s AND (due_on IS NULL OR due_on < %(today)s)
+        GROUP BY key
     ),
-    csm AS (
-        SELECT * FROM folded WHERE dimension = %(csm)s
-    ),
-    shown AS (
-        SELECT key, planned, delivered, overdue, overdue_accounts,
-               row_number() OVER (ORDER BY overdue_accounts DESC,
-                                  CASE WHEN planned <> 0 THEN CAST(round(delivered, 28) / planned AS float8)
-                                       ELSE 2 END,
-                                  key COLLATE "C") AS place
-        FROM csm
-        -- Only the CSMs with at least the shown-th most accounts overdue can be shown: the share,
-        -- a division at 28 places, is computed for them alone.
+    candidates AS (
+        -- Only the CSMs with at least the shown-th most accounts overdue can be shown.
+        SELECT * FROM csm
         WHERE overdue_accounts >= COALESCE(
             (SELECT overdue_accounts FROM csm ORDER BY overdue_accounts DESC OFFSET %(shown)s - 1 LIMIT 1),
             0)
+    ),
+    shown AS (
+        SELECT c.key, d.planned, d.delivered, c.overdue, c.overdue_accounts,
+               row_number() OVER (ORDER BY c.overdue_accounts DESC,
+                                  CASE WHEN d.planned <> 0
+                                       THEN CAST(round(d.delivered, 28) / d.planned AS float8)
+                                       ELSE 2 END,
+                                  c.key COLLATE "C") AS place
+        FROM candidates c
+        CROSS JOIN LATERAL (
+            SELECT SUM(s.planned) AS planned, SUM(s.delivered_on_time) AS delivered
+            FROM {summary} s
+            WHERE s.dimension = %(csm)s AND s.key = c.key AND (s.due_on IS NULL OR s.due_on < %(today)s)
+        ) d
         ORDER BY place
         LIMIT %(shown)s
     )
-    SELECT 'tier', key, planned, delivered, overdue, overdue_accounts, NULL, 0
-    FROM folded WHERE dimension = %(tier)s
+    SELECT 'tier', key, SUM(planned), SUM(delivered_on_time), SUM(entitlements), SUM(accounts), NULL, 0
+    FROM {summary}
+    WHERE dimension = %(tier)s AND (due_on IS NULL OR due_on < %(today)s)
+    GROUP BY key
     UNION ALL
     SELECT 'csm', s.key, s.planned, s.delivered, s.overdue, s.overdue_accounts, u.username, s.place
     FROM shown s LEFT JOIN {users} u ON u.id = CAST(NULLIF(s.key, '') AS bigint)
