@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Account
@@ -104,10 +104,14 @@ def _csm_capacity(
     from_summary: bool,
     minutes_per_account: tuple[dict[str, float], dict[tuple[str, int], float]] | None,
 ) -> list[CsmCapacity]:
-    csms = User.objects.filter(groups__name=roles.CSM, is_active=True).order_by("username")
+    # Membership as a semi-join (a join needs DISTINCT over every column of the user rows), of
+    # the asked CSMs' memberships only (not a hash of the whole team's).
+    memberships = User.groups.through.objects.filter(user_id=OuterRef("pk"), group__name=roles.CSM)
+    csms = User.objects.filter(is_active=True).order_by("username")
     if csm_ids is not None:
+        memberships = memberships.filter(user_id__in=csm_ids)
         csms = csms.filter(pk__in=csm_ids)
-    csms_list = list(csms.distinct())
+    csms_list = list(csms.filter(Exists(memberships)))
     ids = [u.pk for u in csms_list]
     per_tier, per_module = minutes_per_account or weekly_minutes_per_account()
     minutes: dict[int, float] = defaultdict(float)
