@@ -25,13 +25,14 @@ PANEL_CSMS = 25
 def capacity_panel(request: HtmxHttpRequest) -> HttpResponse:
     team = team_capacity(today=local_today(), shown=PANEL_CSMS)
     rows = team.most_loaded
+    accounts_url = reverse("accounts:list")
     chart = {
         "type": "bar",
         "horizontal": True,
         "labels": [r.csm.display_name for r in rows],
         "xLabel": "% of weekly capacity",
         # A bar opens the CSM's accounts: the table's drill-down.
-        "links": [f"{reverse('accounts:list')}?csm={r.csm.pk}&lifecycle=active" for r in rows],
+        "links": [f"{accounts_url}?csm={r.csm.pk}&lifecycle=active" for r in rows],
         "datasets": [
             {"label": "Utilisation %", "data": [round(100 * (r.utilisation or 0)) for r in rows]},
         ],
