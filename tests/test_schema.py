@@ -13,6 +13,7 @@ from django.db import IntegrityError, connection, transaction
 
 from segmentation.models import TierChange
 from tests.factories import AccountFactory
+from tests.segmentation.factories import TierChangeFactory
 
 
 def _names_in_database() -> set[str]:
@@ -35,25 +36,13 @@ def test_every_declared_constraint_and_index_exists_in_the_database(db):
     assert sorted(d for d in declared if d[1] not in present) == []
 
 
-def _proposal(account) -> TierChange:
-    return TierChange.objects.create(
-        account=account,
-        to_code="ENT",
-        to_name="Enterprise",
-        to_rank=1,
-        explanation="ACV up.",
-        source="review",
-        status="proposed",
-    )
-
-
 def test_an_account_holds_one_open_proposal_at_most(db):
     account, other = AccountFactory(), AccountFactory()
-    first = _proposal(account)
+    first = TierChangeFactory(account=account)
     with pytest.raises(IntegrityError), transaction.atomic():
-        _proposal(account)
+        TierChangeFactory(account=account)
     # Decided or superseded proposals are history: a new one may open, and other accounts are free.
     TierChange.objects.filter(pk=first.pk).update(status="superseded")
-    _proposal(account)
-    _proposal(other)
+    TierChangeFactory(account=account)
+    TierChangeFactory(account=other)
     assert TierChange.objects.filter(status="proposed").count() == 2

@@ -37,9 +37,9 @@ from engagement.worklist.selectors import worklist_accounts, worklist_entries
 from engagement.worklist.services import worklist_score_parts
 from playbooks.models import AccountAddOn, ServiceModule
 from playbooks.selectors import entitlements_for_account
-from segmentation.models import TierChange
 from tests.engagement.factories import CommitmentFactory, FlagFactory, TaskFactory, tiered_account
 from tests.factories import AccountFactory, UserFactory
+from tests.segmentation.factories import TierChangeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -131,15 +131,7 @@ def store_worklist_state(state: WorklistState, *, csm: object) -> Account:
     for n, (kind, status) in enumerate(state.flags.items()):
         FlagFactory(account=account, kind=kind, status=status, raised_at=NOON - dt.timedelta(hours=10 - n))
     if state.pending_proposal:
-        TierChange.objects.create(
-            account=account,
-            to_code="ENT",
-            to_name="Enterprise",
-            to_rank=1,
-            explanation="ACV up.",
-            source="review",
-            status="proposed",
-        )
+        TierChangeFactory(account=account)
     for status in state.commitments:
         CommitmentFactory(account=account, status=status)
     for task in state.tasks:

@@ -1,4 +1,4 @@
-"""Factories for segmentation: policies with tiers, and overrides."""
+"""Factories for segmentation: policies with tiers, tier changes, and overrides."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from segmentation.models import PolicyStatus, Tier, TierPolicy
+import factory
+from factory.django import DjangoModelFactory
+
+from segmentation.models import ChangeStatus, PolicyStatus, Tier, TierChange, TierPolicy
+from tests.factories import AccountFactory
 
 DEFAULT_TIERS = [
     ("ENT", "Enterprise", 1, "high", Decimal("70000")),
@@ -43,3 +47,19 @@ def set_active_rules(rules: list[dict[str, Any]], **fields: Any) -> TierPolicy:
 
 def days(n: int) -> dt.timedelta:
     return dt.timedelta(days=n)
+
+
+class TierChangeFactory(DjangoModelFactory):
+    """A review's proposal to move an account to Enterprise (pass ``status``/``applied_at`` for an
+    applied change)."""
+
+    class Meta:
+        model = TierChange
+
+    account = factory.SubFactory(AccountFactory)
+    to_code = "ENT"
+    to_name = "Enterprise"
+    to_rank = 1
+    explanation = "ACV up."
+    source = "review"
+    status = ChangeStatus.PROPOSED
