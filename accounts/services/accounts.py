@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from csplatform import authorization, bounds
+from csplatform import authorization, bounds, roles
 from csplatform.errors import ConcurrentChange
 from csplatform.models import User
 
@@ -104,7 +104,7 @@ def roles_prefetch(users: Iterable[User]) -> None:
     for user_id, group_name in memberships:
         names[user_id].add(group_name)
     for pk, user in pending.items():
-        setattr(user, "_role_names", frozenset(names[pk]))  # noqa: B010 (the roles module's cache)
+        roles.remember_role_names(user, names[pk])
 
 
 def owner_role_error(field: str, user: User | None) -> list[str]:

@@ -47,7 +47,11 @@ def test_a_person_without_any_role_holds_none():
     nobody.groups.clear()
     client = Client()
     client.force_login(nobody)
-    assert client.get("/worklist/").status_code == 403
+    response = client.get("/worklist/")
+    assert response.status_code == 403
+    # The membership's outer join gives [None] for no group: that is no role, not a role "None".
+    assert response.wsgi_request.user.pk == nobody.pk
+    assert roles.role_names(response.wsgi_request.user) == frozenset()
 
 
 def test_an_api_token_reads_its_person_with_their_roles_and_a_removed_role_applies_at_once(
