@@ -38,7 +38,7 @@ from typing import Any
 
 import requests
 
-from bench.common import Context, Result, nightly_summaries_current
+from bench.common import Context, Result, nightly_summaries_current, portfolio_taken_back
 
 ORDER = 95
 ACCOUNTS = int(os.environ.get("BENCH_PAGES_ACCOUNTS", "1000000"))
@@ -75,10 +75,7 @@ def _people() -> tuple[Any, Any]:
     for user in (csm, leader):
         user.set_password(PASSWORD)
         user.save()
-    # The portfolio survives between runs; another bench may have handed some of it to someone
-    # else (a sync, a reassignment): those come back, the missing ones are created.
-    Account.objects.filter(crm_source=SOURCE).exclude(csm=csm).update(csm=csm)
-    present = set(Account.objects.filter(crm_source=SOURCE).values_list("external_id", flat=True))
+    present = portfolio_taken_back(csm, crm_source=SOURCE)
     if len(present) < PORTFOLIO:
         now = timezone.now()
         accounts = Account.objects.bulk_create(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from bench.common import Context, Result
+from bench.common import Context, Result, portfolio_taken_back
 
 ORDER = 60
 GOAL_QUERIES = 10
@@ -28,12 +28,7 @@ def _portfolio(username: str, size: int):  # type: ignore[no-untyped-def]
 
     csm, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@bench.example"})
     csm.groups.add(Group.objects.get(name=roles.CSM))
-    # The portfolio survives between runs; another bench may have handed some of it to someone
-    # else (the digest bench spreads the whole book over its people): those come back, and only
-    # the missing accounts are created.
-    mine = Account.objects.filter(crm_source=SOURCE, external_id__startswith=f"{username}-")
-    mine.exclude(csm=csm).update(csm=csm)
-    present = set(mine.values_list("external_id", flat=True))
+    present = portfolio_taken_back(csm, crm_source=SOURCE, external_id_prefix=f"{username}-")
     if len(present) >= size:
         return csm
     now = timezone.now()

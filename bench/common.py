@@ -117,3 +117,15 @@ def nightly_summaries_current() -> str:
         cursor.execute("VACUUM engagement_csmtaskload")
         cursor.execute("ANALYZE")
     return note
+
+
+def portfolio_taken_back(csm: Any, *, crm_source: str, external_id_prefix: str = "") -> set[str]:
+    """A bench CSM's portfolio survives between runs, but another bench may have handed some of it
+    to someone else (a sync, a reassignment; the digest bench spreads the whole book over its
+    people): give those accounts back to ``csm`` and return the external ids present, so the
+    caller creates only the missing ones."""
+    from accounts.models import Account
+
+    mine = Account.objects.filter(crm_source=crm_source, external_id__startswith=external_id_prefix)
+    mine.exclude(csm=csm).update(csm=csm)
+    return set(mine.values_list("external_id", flat=True))

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from accounts.models import Account
 from bench import __main__ as harness
-from bench.common import BenchError, Result
+from bench.common import BenchError, Result, portfolio_taken_back
+from tests.factories import AccountFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -203,3 +205,20 @@ def test_without_it_the_same_change_is_published_and_runs(db, django_capture_on_
     assert TierChange.objects.filter(account=account).exists()
     account.refresh_from_db()
     assert account.tier_code == "ENT"
+
+
+@pytest.mark.django_db
+def test_a_bench_takes_back_its_portfolio_and_leaves_other_accounts_alone(alice, bob):
+    for n in range(3):
+        AccountFactory(crm_source="bench-x", external_id=f"csm-a-{n}", csm=alice)
+    AccountFactory(crm_source="bench-x", external_id="csm-b-0", csm=bob)  # another bench CSM's
+    AccountFactory(crm_source="salesforce", external_id="csm-a-9", csm=bob)  # not a bench account
+    # Another bench handed one of them to someone else.
+    Account.objects.filter(external_id="csm-a-1").update(csm=bob)
+
+    present = portfolio_taken_back(alice, crm_source="bench-x", external_id_prefix="csm-a-")
+
+    assert present == {"csm-a-0", "csm-a-1", "csm-a-2"}
+    assert set(Account.objects.filter(csm=alice).values_list("external_id", flat=True)) == present
+    others = set(Account.objects.filter(csm=bob).values_list("external_id", flat=True))
+    assert others == {"csm-b-0", "csm-a-9"}
