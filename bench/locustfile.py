@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 import gevent
+import gevent.pool
 from locust import HttpUser, between, events, task
 from locust.exception import StopUser
 
@@ -46,6 +47,8 @@ CLIENT_MS: dict[str, list[float]] = defaultdict(list)
 IN_FLIGHT: dict[str, int] = defaultdict(int)
 TIMING = re.compile(r"app;dur=([0-9.]+)")
 REQUEST_TIMEOUT = 30
+# Connections a browser opens to one host (HTTP/1.1): how many panels load at once.
+BROWSER_CONNECTIONS = 6
 STOPPING = False
 # Answers that are the expected outcome of a request that is not a page (signing in redirects).
 EXPECTED = {"sign in": {"302"}}
@@ -154,7 +157,9 @@ class Csm(SignedInUser):
 
 
 class Leader(SignedInUser):
-    """A leader opens the overview, whose every panel then loads (as the browser does)."""
+    """A leader opens the overview, whose every panel then loads as the browser loads them: all
+    at once on the page's load (``hx-trigger="load"``), at most six at a time, as many as a browser
+    opens to one host over HTTP/1.1."""
 
     weight = 5
     role = "leader"
@@ -162,8 +167,10 @@ class Leader(SignedInUser):
     @task
     def overview(self) -> None:
         self.page("/", "leadership overview")
+        panels = gevent.pool.Pool(BROWSER_CONNECTIONS)
         for panel in CONFIG["panels"]:
-            self.page(panel, f"panel {panel}", **{"HX-Request": "true"})
+            panels.spawn(self.page, panel, f"panel {panel}", **{"HX-Request": "true"})
+        panels.join(raise_error=True)
 
 
 class ApiClient(HttpUser):

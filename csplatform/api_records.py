@@ -105,14 +105,21 @@ def _decimal_parser(field: fields.DecimalField) -> Parser | None:
         return None
     low = limits.get(django_validators.MinValueValidator)
     high = limits.get(django_validators.MaxValueValidator)
-    # Exactly the field's places: DRF's quantize leaves such a value as it is.
-    pattern = re.compile(rf"[0-9]{{1,{field.max_digits}}}\.[0-9]{{{places}}}" if places else r"[0-9]{1,30}")
+    # Exactly the field's places, which DRF's quantize leaves as they are, or none (a whole
+    # number, as CRMs send amounts): quantized here by appending the zeros, as DRF would.
+    pattern = re.compile(
+        rf"[0-9]{{1,{field.max_digits}}}(\.[0-9]{{{places}}})?" if places else r"[0-9]{1,30}"
+    )
     whole_digits = field.max_digits - places
+    zeros = "." + "0" * places
 
     def parse(value: Any) -> Any:
-        if type(value) is not str or not pattern.fullmatch(value):
+        if type(value) is not str:
             return SLOW
-        number = Decimal(value)
+        match = pattern.fullmatch(value)
+        if match is None:
+            return SLOW
+        number = Decimal(value if not places or match.group(1) else value + zeros)
         if len(number.as_tuple().digits) - places > whole_digits:
             return SLOW
         if (low is not None and number < low) or (high is not None and number > high):

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import PendingDispatch
+from .queries import commit_without_flush_wait
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,21 @@ def publish_many(pending_ids: list[int]) -> bool:
                     sent.append(row.pk)
     finally:
         if sent:
-            PendingDispatch.objects.filter(pk__in=sent).delete()
+            _forget(sent)
     return len(sent) == len(rows)
+
+
+def _forget(pending_ids: list[int]) -> None:
+    """Remove published rows. The commit does not wait for the disk: a removal lost in a crash
+    only publishes its tasks again, which they allow, and the request that enqueued them does not
+    wait a second flush. Inside a caller's transaction the removal is simply part of it: that
+    commit is the caller's, and may carry writes that must reach the disk."""
+    if transaction.get_connection().in_atomic_block:
+        PendingDispatch.objects.filter(pk__in=pending_ids).delete()
+        return
+    with transaction.atomic():
+        commit_without_flush_wait()
+        PendingDispatch.objects.filter(pk__in=pending_ids).delete()
 
 
 def _send(row: PendingDispatch) -> bool:

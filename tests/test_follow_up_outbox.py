@@ -136,3 +136,63 @@ def test_a_rolled_back_change_leaves_no_outbox_row_and_no_follow_up(migration_da
     assert (account.acv, account.tier_code) == (Decimal("62000.00"), "MM1")
     assert not TierChange.objects.filter(account=account).exists()
     assert not PlaybookRun.objects.filter(account=account).exists()
+
+
+def _synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.fixture
+def broker_sends(monkeypatch):
+    """Publishing as in production (not eager), with what reaches the broker recorded."""
+    from csplatform.celery import app as celery_app
+
+    sent: list[tuple[str, dict]] = []
+    # The autouse fixture turns eager mode on for each test and off again after it.
+    celery_app.conf.task_always_eager = False
+    monkeypatch.setattr(
+        celery_app, "send_task", lambda name, kwargs=None, **options: sent.append((name, kwargs))
+    )
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_published_rows_are_removed_by_a_commit_that_does_not_wait_for_the_disk(broker_sends, monkeypatch):
+    from csplatform import dispatch
+
+    settings_seen: list[str] = []
+    real = dispatch.commit_without_flush_wait
+
+    def spy() -> None:
+        real()
+        settings_seen.append(_synchronous_commit())
+
+    monkeypatch.setattr(dispatch, "commit_without_flush_wait", spy)
+    with transaction.atomic():
+        dispatch.enqueue("segmentation.reevaluate_accounts", account_ids=[1, 2])
+        dispatch.enqueue("segmentation.compute_health_accounts", account_ids=[1, 2])
+        # The change's own commit waits for the disk as always.
+        assert _synchronous_commit() == "on"
+
+    assert broker_sends == [
+        ("segmentation.reevaluate_accounts", {"account_ids": [1, 2]}),
+        ("segmentation.compute_health_accounts", {"account_ids": [1, 2]}),
+    ]
+    assert not PendingDispatch.objects.exists()
+    # One removal, in its own transaction, which alone did without the flush.
+    assert settings_seen == ["off"]
+    assert _synchronous_commit() == "on"
+
+
+@pytest.mark.django_db
+def test_a_publish_inside_a_callers_transaction_leaves_its_commit_durable(broker_sends):
+    from csplatform.dispatch import publish_many
+
+    rows = [PendingDispatch.objects.create(task_name="engagement.flags_detect", kwargs={"account_ids": [3]})]
+    assert publish_many([row.pk for row in rows]) is True
+
+    assert broker_sends == [("engagement.flags_detect", {"account_ids": [3]})]
+    assert not PendingDispatch.objects.exists()
+    assert _synchronous_commit() == "on"

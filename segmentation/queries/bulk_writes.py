@@ -165,16 +165,3 @@ def tier_changes_analyze() -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(TierChange._meta.db_table)))
-
-
-def batch_commit_without_flush_wait() -> None:
-    """For the rest of the current transaction, ``synchronous_commit = off``: its COMMIT returns
-    before the WAL reaches the disk (within ``wal_writer_delay``, 200 ms by default).
-
-    For the batches of a tier review and of the nightly health run only. Each commits its writes
-    together with its progress, so a crash loses whole batches, never part of one, and at most
-    the last few hundred milliseconds of them; the run then evaluates those again when it resumes.
-    Waiting for the flush cost 18 ms per commit, a tenth of a review of a million accounts."""
-    if connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")

@@ -18,13 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.selectors import active_book
+from csplatform.queries import commit_without_flush_wait
 
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts, signals_for
 from ..engine import PolicySnapshot
 from ..health import Component, Scorecard, compute_health, explanation_kept
 from ..health_signals import health_signal_labels, registered_health_signals
 from ..models import HealthScorecard, ScorecardStatus
-from ..queries.bulk_writes import batch_commit_without_flush_wait
 from ..queries.health import HealthRow, account_health_upsert, accounts_latest_health_update
 from ..rules import SIGNALS
 from ..signals import health_band_changed
@@ -156,7 +156,7 @@ def health_compute_book(*, today: dt.date | None = None) -> int:
             return done
         with transaction.atomic():
             # A batch a database crash loses keeps the day before's health until the next run.
-            batch_commit_without_flush_wait()
+            commit_without_flush_wait()
             done += _compute_batch(account_ids=chunk, scorecard=scorecard, today=today)
         after = chunk[-1]
 

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from csplatform.dispatch import enqueue
+from csplatform.queries import commit_without_flush_wait
 
 from ..account_metrics import ACCOUNT_FACT_FIELDS, AccountFacts
 from ..engine import PolicySnapshot
@@ -286,7 +287,7 @@ def _run_chunk(review_id: int, chunk: TierReviewChunk, plan: ChunkPlan, today: d
     proposed = 0
     for number, batch in enumerate(batches or [[]], start=1):
         with transaction.atomic():
-            bulk_writes_sql.batch_commit_without_flush_wait()
+            commit_without_flush_wait()
             outcome = evaluate_batch(
                 policy=plan.policy,
                 facts=batch,

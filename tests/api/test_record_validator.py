@@ -17,6 +17,11 @@ AWKWARD_MONEY = [
     "0",
     "1.5",
     "62000.00",
+    "62000",
+    "0000062000",
+    "99999999999",
+    "999999999999",
+    "1234567890123",
     "062000.00",
     "9999999999.99",
     "10000000000.00",
@@ -75,6 +80,8 @@ def _agree(serializer: serializers.Serializer, record: dict[str, Any]) -> None:
         assert expected[0] == "valid", (record, expected)
         assert fast == expected[1]
         assert [type(v) for v in fast.values()] == [type(v) for v in expected[1].values()]
+        # The same spelling too: 62000 is quantized to 62000.00 by both.
+        assert [str(v) for v in fast.values()] == [str(v) for v in expected[1].values()]
         assert list(fast) == list(expected[1])
     assert _answer(validator.validate, record) == expected
 
@@ -117,3 +124,12 @@ def test_each_awkward_value_agrees_field_by_field() -> None:
     for name in ACCOUNT_FIELDS:
         for value in [*AWKWARD_TEXT, *AWKWARD_MONEY, *AWKWARD_DATES, *OTHER]:
             _agree(AccountRecordSerializer(), {**base, name: value})
+
+
+def test_a_whole_number_amount_takes_the_fast_path_quantized() -> None:
+    # CRMs send amounts as whole numbers; DRF quantizes them to the field's places.
+    record = {"external_id": "X-1", "acv": "62000"}
+    serializer = AccountRecordSerializer()
+    fast = RecordValidator(serializer)._fast(record)
+    assert fast is not None
+    assert str(fast["acv"]) == "62000.00" == str(serializer.run_validation(record)["acv"])
