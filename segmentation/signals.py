@@ -23,6 +23,12 @@ tier_changed = Signal()
 #         review_id: int | None
 tier_changes_applied = Signal()
 
+# A tier review finished: every chunk committed, its summaries written. Sent once, inside the
+# transaction that closes the review. For follow-ups that are cheaper once per review than once per
+# committed batch (a summary over whole portfolios, say).
+# kwargs: review_id: int
+review_finished = Signal()
+
 # A tier override became effective (approved, or needing no approval).
 # kwargs: account_id: int, override_id: int, tier_code: str
 override_applied = Signal()

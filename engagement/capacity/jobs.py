@@ -1,4 +1,4 @@
-"""Celery job that keeps the per-CSM portfolio summary. Thin, safe to run twice; the name is stored."""
+"""Celery jobs that keep the per-CSM portfolio summary. Thin, safe to run twice; the name is stored."""
 
 from __future__ import annotations
 
@@ -13,4 +13,12 @@ def csm_portfolio_refresh(*, account_ids: list[int], reassigned: bool = False) -
     and the kept open-task minutes folded."""
     capacity.csm_portfolio_refresh_accounts(account_ids=account_ids, reassigned=reassigned)
     # Portfolio changes come with tasks (a review's playbooks): fold the minutes they appended.
+    capacity.csm_task_load_compact()
+
+
+@shared_task(name="engagement.csm_portfolio_refresh_everyone")
+def csm_portfolio_refresh_everyone() -> None:
+    """The capacity summary of every CSM (after a tier review), and the kept open-task minutes
+    folded (its playbooks add tasks by the thousand)."""
+    capacity.csm_portfolio_refresh()
     capacity.csm_task_load_compact()

@@ -53,6 +53,7 @@ from ..queries import evaluation as evaluation_sql
 from ..queries import reviews as reviews_sql
 from ..queries import rule_signals as rule_signals_sql
 from ..rule_inputs import compiles_to_sql
+from ..signals import review_finished
 from .evaluation import BatchOutcome, evaluate_batch
 from .summaries import review_summaries_write
 
@@ -353,6 +354,7 @@ def _finish_when_done(review_id: int, today: dt.date) -> TierReview | None:
             heartbeat_at=now,
             last_change_id=TierChange.objects.aggregate(top=Max("id"))["top"] or 0,
         )
+        review_finished.send(sender=TierReview, review_id=review_id)
     return TierReview.objects.get(pk=review_id)
 
 

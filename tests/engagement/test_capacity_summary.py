@@ -158,3 +158,33 @@ def test_two_refreshes_of_the_same_csm_at_once_both_succeed_and_the_later_wins(
     assert {load.csm_id: load.weekly_minutes for load in CsmPortfolioLoad.objects.all()} == pytest.approx(
         {alice.pk: 2 * per_tier["ENT"], bob.pk: per_tier["MM1"]}
     )
+
+
+def test_a_review_refreshes_every_portfolio_once_when_it_finishes_not_per_batch(
+    alice, bob, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from engagement.capacity import services as capacity_services
+    from segmentation.models import TierReview
+    from segmentation.services import reviews
+
+    for csm in (alice, bob, alice, bob):
+        tiered_account("MM3", csm=csm, acv=Decimal("80000"))  # the review moves each one to ENT
+    csm_portfolio_refresh()
+    assert _summary() == {("alice", "MM3"): 2, ("bob", "MM3"): 2}
+    refreshed: list[list[int] | None] = []
+    real_refresh = capacity_services.csm_portfolio_refresh
+
+    def spy(*, csm_ids: list[int] | None = None) -> int:
+        refreshed.append(csm_ids)
+        return real_refresh(csm_ids=csm_ids)
+
+    monkeypatch.setattr(capacity_services, "csm_portfolio_refresh", spy)
+    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 1)  # four chunks, each committing its own change
+    with django_capture_on_commit_callbacks(execute=True):
+        review = reviews.tier_review_start()
+
+    review.refresh_from_db()
+    assert (review.status, review.changes_applied) == ("finished", 4)
+    assert TierReview.objects.get(pk=review.pk).chunks.count() == 4
+    assert refreshed == [None]  # every CSM, once
+    assert _summary() == {("alice", "ENT"): 2, ("bob", "ENT"): 2}
