@@ -11,14 +11,11 @@ from . import services as capacity
 def csm_portfolio_refresh(*, account_ids: list[int], reassigned: bool = False) -> None:
     """The capacity summary of the CSMs owning these accounts (every CSM after a reassignment),
     and the kept open-task minutes folded."""
-    capacity.csm_portfolio_refresh_accounts(account_ids=account_ids, reassigned=reassigned)
-    # Portfolio changes come with tasks (a review's playbooks): fold the minutes they appended.
-    capacity.csm_task_load_compact()
+    capacity.csm_portfolios_follow_up(account_ids=account_ids, reassigned=reassigned)
 
 
 @shared_task(name="engagement.csm_portfolio_refresh_everyone")
 def csm_portfolio_refresh_everyone() -> None:
     """The capacity summary of every CSM (after a tier review), and the kept open-task minutes
     folded (its playbooks add tasks by the thousand)."""
-    capacity.csm_portfolio_refresh()
-    capacity.csm_task_load_compact()
+    capacity.csm_portfolios_follow_up()

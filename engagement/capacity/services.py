@@ -88,6 +88,20 @@ def csm_portfolio_refresh_accounts(*, account_ids: list[int], reassigned: bool =
     return csm_portfolio_refresh(csm_ids=csm_ids)
 
 
+def csm_portfolios_follow_up(*, account_ids: list[int] | None = None, reassigned: bool = False) -> int:
+    """What follows a portfolio change: the summary of the CSMs owning ``account_ids`` (every CSM
+    when None or after a reassignment), then the kept open-task minutes folded, since portfolio
+    changes come with tasks (a review's playbooks add them by the thousand). Returns the summary
+    rows written."""
+    written = (
+        csm_portfolio_refresh()
+        if account_ids is None
+        else csm_portfolio_refresh_accounts(account_ids=account_ids, reassigned=reassigned)
+    )
+    csm_task_load_compact()
+    return written
+
+
 def csm_task_load_compact(*, today: dt.date | None = None) -> int:
     """Fold the open-task minutes the task table's triggers appended (``CsmTaskLoad``): one row per
     assignee and due day, every day up to a week ahead in one. Safe to run at any time and twice;

@@ -164,7 +164,6 @@ def test_a_review_refreshes_every_portfolio_once_when_it_finishes_not_per_batch(
     alice, bob, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
     from engagement.capacity import services as capacity_services
-    from segmentation.models import TierReview
     from segmentation.services import reviews
 
     for csm in (alice, bob, alice, bob):
@@ -185,6 +184,6 @@ def test_a_review_refreshes_every_portfolio_once_when_it_finishes_not_per_batch(
 
     review.refresh_from_db()
     assert (review.status, review.changes_applied) == ("finished", 4)
-    assert TierReview.objects.get(pk=review.pk).chunks.count() == 4
+    assert review.chunks.count() == 4
     assert refreshed == [None]  # every CSM, once
     assert _summary() == {("alice", "ENT"): 2, ("bob", "ENT"): 2}
