@@ -32,5 +32,5 @@ RUN DEBUG=false \
 USER csplatform
 EXPOSE 8000
 
-CMD ["gunicorn", "csplatform.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", \
-     "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+# Workers, threads, keep-alive and timeouts: gunicorn.conf.py (WEB_CONCURRENCY sets the processes).
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "csplatform.wsgi"]

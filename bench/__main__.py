@@ -28,11 +28,16 @@ def _ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def _selects(part: str, name: str, names: set[str]) -> bool:
+def _selects(part: str, name: str, names: set[str], declared: dict[str, tuple[str, ...]]) -> bool:
     """``--only tier_review`` runs bench_tier_review alone, not bench_tier_review_1m_rules too;
+    ``--only tier_review_1m`` (the name of a BENCH line a module declares in ``BENCHES``) runs
+    the module that prints it, not the modules whose names merely contain it;
     ``--only health`` runs every module whose name contains it."""
     if f"bench_{part}" in names:
         return name == f"bench_{part}"
+    printed_by = {module for module, benches in declared.items() if part in benches}
+    if printed_by:
+        return name in printed_by
     return part in name
 
 
@@ -60,13 +65,13 @@ def discover(only: list[str] | None) -> list[ModuleType]:
     import bench
 
     names = {info.name for info in pkgutil.iter_modules(bench.__path__) if info.name.startswith("bench_")}
-    modules = []
-    for info in pkgutil.iter_modules(bench.__path__):
-        if info.name not in names:
-            continue
-        if only and not any(_selects(part, info.name, names) for part in only):
-            continue
-        modules.append(importlib.import_module(f"bench.{info.name}"))
+    loaded = {name: importlib.import_module(f"bench.{name}") for name in sorted(names)}
+    declared = {name: tuple(getattr(module, "BENCHES", ())) for name, module in loaded.items()}
+    modules = [
+        module
+        for name, module in loaded.items()
+        if not only or any(_selects(part, name, names, declared) for part in only)
+    ]
     modules.sort(key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
     return modules
 

@@ -278,18 +278,15 @@ def run(ctx: Context) -> list[Result]:
     web = _start(
         [
             str(VENV_BIN / "gunicorn"),
-            "csplatform.wsgi:application",
+            # The production server's settings (workers, worker class), on loopback.
+            "--config",
+            str(BASE_DIR / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
             "--timeout",
             "120",
             "--no-control-socket",
+            "csplatform.wsgi:application",
         ],
         env,
         workdir / "gunicorn.log",

@@ -275,7 +275,10 @@ def run(ctx: Context) -> list[Result]:
     server = subprocess.Popen(
         [
             str(VENV_BIN / "gunicorn"),
-            "csplatform.wsgi:application",
+            # The production server's settings, with one process of one thread: the figures are
+            # the time of one request alone.
+            "--config",
+            str(BASE_DIR / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -284,6 +287,7 @@ def run(ctx: Context) -> list[Result]:
             "1",
             "--timeout",
             "300",
+            "csplatform.wsgi:application",
         ],
         cwd=BASE_DIR,
         env=env,

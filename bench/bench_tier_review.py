@@ -32,6 +32,8 @@ from django.db import connection, transaction
 from bench.common import Context, Result
 
 ORDER = 40
+# The BENCH lines this module prints: ``--only tier_review_1m`` selects it alone.
+BENCHES = ("tier_review_1m", "tier_review_1m_peak_rss")
 ACCOUNTS = int(os.environ.get("BENCH_TIER_ACCOUNTS", "1000000"))
 GOAL_RATIO = 3.0
 GOAL_RSS_MB = 300.0

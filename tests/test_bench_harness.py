@@ -98,6 +98,15 @@ def test_only_selects_modules_by_name_in_order() -> None:
     assert orders == sorted(orders)
 
 
+def test_only_selects_the_module_that_prints_a_bench_line() -> None:
+    """``tier_review_1m`` names a BENCH line of bench_tier_review and is a part of the names of
+    the rules and scaling modules: the module printing it is the one meant."""
+    assert [m.__name__ for m in harness.discover(["tier_review_1m"])] == ["bench.bench_tier_review"]
+    assert [m.__name__ for m in harness.discover(["tier_review_1m_rules"])] == [
+        "bench.bench_tier_review_1m_rules"
+    ]
+
+
 def test_only_matching_nothing_fails(without_setup: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert harness.main(["--only", "no_such_bench"]) == 2
     assert "no bench module matches no_such_bench" in capsys.readouterr().out
