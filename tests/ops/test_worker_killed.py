@@ -2,7 +2,7 @@
 
 Real processes on a private Redis and PostgreSQL. 100,000 accounts without a tier make a review
 of two 50,000-account chunks; a chunk commits its tier writes, TierChanges and counters together
-in batches of 2,500 accounts, and marks itself done with its last batch. The worker is killed
+in batches of ``CANDIDATE_BATCH`` accounts, and marks itself done with its last batch. The worker is killed
 once a chunk is done, most likely part-way through the next one; PostgreSQL releases the chunk
 it held, and the batches it committed stay.
 A second worker receives the review's messages again (late acknowledgement: Redis redelivers an
@@ -21,6 +21,7 @@ import signal
 
 import pytest
 
+from segmentation.services.reviews import CANDIDATE_BATCH
 from tests.ops.servers import app_env, manage, start_worker, wait_until
 
 pytestmark = pytest.mark.slow
@@ -101,7 +102,7 @@ def test_a_review_whose_worker_was_killed_resumes_and_applies_nothing_twice(
     # have committed some batches, never a part of one.
     assert after_kill["changes"] == after_kill["applied"]
     assert after_kill["done"] <= after_kill["applied"] < after_kill["total"]
-    assert (after_kill["applied"] - after_kill["done"]) % 2_500 == 0
+    assert (after_kill["applied"] - after_kill["done"]) % CANDIDATE_BATCH == 0
 
     # Nothing moves while no worker runs; ten minutes later the review counts as stale.
     manage(env, "shell", "-c", AGE_HEARTBEAT.format(review_id=review_id))
