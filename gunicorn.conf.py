@@ -16,12 +16,24 @@ from __future__ import annotations
 
 import os
 
+
+def _positive(name: str, default: int) -> int:
+    """A whole number of at least 1 from the environment; anything else stops the server with the
+    variable named, instead of a bare ``ValueError`` from ``int``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1, not {raw!r}.")
+    return int(raw)
+
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # One process per core; WEB_CONCURRENCY sets it for another machine.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = _positive("WEB_CONCURRENCY", 2)
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = _positive("WEB_THREADS", 4)
 keepalive = 75
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+timeout = _positive("GUNICORN_TIMEOUT", 60)
 accesslog = "-"
 forwarded_allow_ips = "*"

@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
+from engagement.journeys.sending import outbound_dispatch
 from engagement.models import OutboundEmail, OutboundStatus
 from engagement.models.outbox import OutboundQueueEntry
 
@@ -83,8 +85,6 @@ def test_one_statement_moving_rows_to_every_status_moves_each_entry() -> None:
 
 
 def test_a_claim_and_its_result_through_the_sender_leave_nothing_queued() -> None:
-    from engagement.journeys.sending import outbound_dispatch
-
     OutboundEmailFactory.create_batch(3)
     assert len(_queue()) == 3
 
@@ -94,9 +94,8 @@ def test_a_claim_and_its_result_through_the_sender_leave_nothing_queued() -> Non
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {OutboundStatus.SENT}
 
 
-def _case(status_by_id: dict[int, str]):  # type: ignore[no-untyped-def]
-    from django.db.models import Case, CharField, Value, When
-
+def _case(status_by_id: dict[int, str]) -> Case:
+    """One ``CASE`` giving each row its own status in a single ``UPDATE``."""
     return Case(
         *(When(pk=pk, then=Value(status)) for pk, status in status_by_id.items()),
         output_field=CharField(),

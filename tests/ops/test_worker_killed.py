@@ -2,9 +2,9 @@
 
 Real processes on a private Redis and PostgreSQL. 100,000 accounts without a tier make a review
 of two 50,000-account chunks; a chunk commits its tier writes, TierChanges and counters together
-in batches of ``CANDIDATE_BATCH`` accounts, and marks itself done with its last batch. The worker is killed
-once a chunk is done, most likely part-way through the next one; PostgreSQL releases the chunk
-it held, and the batches it committed stay.
+in batches of ``CANDIDATE_BATCH`` accounts, and marks itself done with its last batch. The worker
+is killed once a chunk is done, most likely part-way through the next one; PostgreSQL releases the
+chunk it held, and the batches it committed stay.
 A second worker receives the review's messages again (late acknowledgement: Redis redelivers an
 unacknowledged message after the visibility timeout, 5 s here) and evaluates the chunk not yet
 done; the ten minutes without a heartbeat are simulated by moving the heartbeat back, so the
