@@ -421,7 +421,7 @@ JOURNEY_WEEKLY_CAP = env.int("JOURNEY_WEEKLY_CAP", default=2)
 JOURNEY_LINKS = env.dict("JOURNEY_LINKS", default={})
 JOURNEY_UNSUBSCRIBE_MAX_AGE_DAYS = env.int("JOURNEY_UNSUBSCRIBE_MAX_AGE_DAYS", default=400)
 # Emails claimed per sender round trip; a crashed sender leaves at most this many for review.
-JOURNEY_SEND_BATCH_SIZE = env.int("JOURNEY_SEND_BATCH_SIZE", default=100)
+JOURNEY_SEND_BATCH_SIZE = env.int("JOURNEY_SEND_BATCH_SIZE", default=250)
 
 # --- Outbound webhooks (Standard Webhooks) -----------------------------------------------------------
 # Endpoints whose host resolves to a private, loopback or link-local address are refused (on

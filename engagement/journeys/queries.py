@@ -67,19 +67,20 @@ _PICK = sql.SQL("""
 """)
 # Only rows still pending move. The contact's opt-out is checked on the chosen rows: a row of a
 # contact who unsubscribed or bounced meanwhile is claimed as cancelled, so it cannot block the
-# queue.
-_REFUSED = sql.SQL(
-    "EXISTS (SELECT 1 FROM {contacts} c WHERE c.id = {outbox}.contact_id"
-    " AND (c.unsubscribed_at IS NOT NULL OR c.email_opt_out OR c.bounced_at IS NOT NULL))"
-)
+# queue. The contact is joined once per row (every row has one) and its refusal read by both
+# CASEs; an EXISTS per CASE looked the contact up twice.
 _CLAIM = sql.SQL("""
-    UPDATE {outbox} SET
-        status = CASE WHEN {refused} THEN %(cancelled)s ELSE %(sending)s END,
-        detail = CASE WHEN {refused} THEN %(refused_detail)s ELSE detail END,
-        claim_token = %(claim_token)s, claimed_at = %(now)s, attempts = attempts + 1
-    WHERE status = %(pending)s AND id = ANY(%(ids)s)
-    RETURNING id, enrolment_id, step_id, journey_id, account_id, contact_id, to_email, to_name, subject,
-              body_text, body_html, module_code, attempts, status
+    UPDATE {outbox} AS o SET
+        status = CASE WHEN c.refused THEN %(cancelled)s ELSE %(sending)s END,
+        detail = CASE WHEN c.refused THEN %(refused_detail)s ELSE o.detail END,
+        claim_token = %(claim_token)s, claimed_at = %(now)s, attempts = o.attempts + 1
+    FROM (
+        SELECT id, (unsubscribed_at IS NOT NULL OR email_opt_out OR bounced_at IS NOT NULL) AS refused
+        FROM {contacts}
+    ) AS c
+    WHERE o.status = %(pending)s AND o.id = ANY(%(ids)s) AND c.id = o.contact_id
+    RETURNING o.id, o.enrolment_id, o.step_id, o.journey_id, o.account_id, o.contact_id, o.to_email,
+              o.to_name, o.subject, o.body_text, o.body_html, o.module_code, o.attempts, o.status
 """)
 _FORGET = sql.SQL("DELETE FROM {queue} WHERE outbound_id = ANY(%(ids)s)")
 # The pick must read the waiting index in id order and stop after ``limit`` entries. The queue is
@@ -110,7 +111,7 @@ def outbound_claim_due(*, limit: int, now: dt.datetime, after_id: int = 0) -> li
         "journey_settings": table(JourneySettings),
         "journeys": table(Journey),
         "outbox": outbox,
-        "refused": _REFUSED.format(contacts=contacts, outbox=outbox),
+        "contacts": contacts,
     }
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         cursor.execute(

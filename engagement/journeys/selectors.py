@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.urls import reverse
 
 from playbooks.models import Journey, JourneyStep
@@ -141,6 +141,23 @@ def stuck_for_review() -> QuerySet[OutboundEmail]:
     return (
         outbound_stuck().select_related("journey", "step", "account", "contact").order_by("claimed_at", "id")
     )
+
+
+def stuck_batches_for_review() -> list[dict[str, Any]]:
+    """The interrupted claims: per claim token, when it was claimed, how many of its emails are
+    still stuck and of how many journeys, oldest first (one crashed sender, one batch)."""
+    batches = (
+        outbound_stuck()
+        .filter(claim_token__isnull=False)
+        .values("claim_token")
+        .annotate(
+            claimed_at=Min("claimed_at"),
+            emails=Count("id"),
+            journeys=Count("journey_id", distinct=True),
+        )
+        .order_by("claimed_at", "claim_token")
+    )
+    return [dict(batch) for batch in batches]
 
 
 def journey_events_for_account(account_id: int, limit: int = 50) -> list[dict[str, Any]]:

@@ -11,6 +11,9 @@ urlpatterns = [
     path("journeys/settings/", views.settings_update, name="settings"),
     path("journeys/review/", views.review_list, name="review"),
     path("journeys/review/<int:outbound_id>/", views.review_resolve, name="review-resolve"),
+    path(
+        "journeys/review/batches/<uuid:claim_token>/", views.review_resolve_batch, name="review-resolve-batch"
+    ),
     path("journeys/new/", views.journey_new, name="new"),
     path("journeys/<int:journey_id>/", views.journey_detail, name="detail"),
     path("journeys/<int:journey_id>/pause/", views.journey_pause_view, name="pause"),

@@ -7,6 +7,7 @@ edits journeys and settings; a CSM sees journeys and acts on the accounts they o
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from csp.decorators import csp_replace, csp_update
@@ -48,9 +49,10 @@ from .selectors import (
     journey_results,
     journeys_overview,
     outbound_for_account,
+    stuck_batches_for_review,
     stuck_for_review,
 )
-from .sending import REVIEW_ACTIONS, outbound_review_resolve
+from .sending import REVIEW_ACTIONS, outbound_review_resolve, outbound_review_resolve_batch
 from .services import (
     contact_problem,
     contact_unsubscribe,
@@ -326,11 +328,26 @@ def journey_results_view(request: HtmxHttpRequest, journey_id: int) -> HttpRespo
     return render(request, "journeys/results.html", context)
 
 
+def _review_page(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse:
+    context = {
+        "rows": stuck_for_review()[:500],
+        "batches": stuck_batches_for_review(),
+        "actions": REVIEW_ACTIONS,
+    }
+    return render(request, "journeys/review.html", context, status=status)
+
+
+def _refused(request: HtmxHttpRequest, exc: ValidationError) -> HttpResponse:
+    """The review page again, 422, with what was wrong and in which field; nothing was changed."""
+    for field, errors in exc.message_dict.items():
+        messages.error(request, f"{field}: {' '.join(errors)}")
+    return _review_page(request, status=422)
+
+
 @require_GET
 @leaders_only
 def review_list(request: HtmxHttpRequest) -> HttpResponse:
-    context = {"rows": stuck_for_review()[:500], "actions": REVIEW_ACTIONS}
-    return render(request, "journeys/review.html", context)
+    return _review_page(request)
 
 
 @require_POST
@@ -342,9 +359,24 @@ def review_resolve(request: HtmxHttpRequest, outbound_id: int) -> HttpResponse:
             user=authorization.signed_in(request.user), outbound=row, action=request.POST.get("action", "")
         )
     except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, f"Email to {row.to_email} resolved.")
+        return _refused(request, exc)
+    messages.success(request, f"Email to {row.to_email} resolved.")
+    return redirect("journeys:review")
+
+
+@require_POST
+@leaders_only
+def review_resolve_batch(request: HtmxHttpRequest, claim_token: uuid.UUID) -> HttpResponse:
+    """One decision for every email still stuck from one interrupted claim."""
+    try:
+        resolved = outbound_review_resolve_batch(
+            user=authorization.signed_in(request.user),
+            claim_token=claim_token,
+            action=request.POST.get("action", ""),
+        )
+    except ValidationError as exc:
+        return _refused(request, exc)
+    messages.success(request, f"{resolved} interrupted email(s) resolved.")
     return redirect("journeys:review")
 
 

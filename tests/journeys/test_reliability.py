@@ -217,6 +217,10 @@ def test_every_contact_gets_each_due_step_at_most_once_and_no_row_is_lost_when_w
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "csplatform.settings",
+        # Claims of 100: each kill strands up to a claim per sender, and three kills must leave
+        # rows pending among 4,000 (at the default of 250, two kills stranded 1,000 and the
+        # senders drained the rest before the third).
+        "JOURNEY_SEND_BATCH_SIZE": "100",
     }
     worker = Worker(env, tmp_path / "worker.log")
 

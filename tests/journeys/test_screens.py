@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import uuid
 
 import pytest
 import time_machine
@@ -208,6 +209,79 @@ def test_the_review_list_and_its_decisions(client, lena):
         client.post(reverse("journeys:review-resolve", args=[stuck.pk]), {"action": "give_up"})
     stuck.refresh_from_db()
     assert stuck.status == OutboundStatus.FAILED and stuck.reviewed_by == lena
+
+
+def _interrupted(token: uuid.UUID, claimed_at: dt.datetime, count: int) -> list[OutboundEmail]:
+    return [
+        OutboundEmailFactory(status=OutboundStatus.SENDING, claim_token=token, claimed_at=claimed_at)
+        for _ in range(count)
+    ]
+
+
+def test_an_interrupted_batch_is_resolved_with_one_decision(client, lena):
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    crashed_at = now - STUCK_AFTER - dt.timedelta(hours=1)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    batch = _interrupted(first, crashed_at, 3)
+    other = _interrupted(second, crashed_at + dt.timedelta(minutes=5), 2)
+    client.force_login(lena)
+    with time_machine.travel(now, tick=False):
+        page = client.get(reverse("journeys:review"))
+        assert [(b["claim_token"], b["emails"]) for b in page.context["batches"]] == [(first, 3), (second, 2)]
+        assert "All were delivered" in page.content.decode()
+        response = client.post(
+            reverse("journeys:review-resolve-batch", args=[first]), {"action": "delivered"}, follow=True
+        )
+    assert "3 interrupted email(s) resolved." in response.content.decode()
+    for row in batch:
+        row.refresh_from_db()
+        assert row.status == OutboundStatus.SENT and row.sent_at == crashed_at
+        assert row.reviewed_by == lena and row.claim_token is None and "Confirmed delivered" in row.detail
+    # The other batch waits for its own decision.
+    assert {r.status for r in OutboundEmail.objects.filter(pk__in=[r.pk for r in other])} == {
+        OutboundStatus.SENDING
+    }
+    with time_machine.travel(now, tick=False):
+        client.post(reverse("journeys:review-resolve-batch", args=[second]), {"action": "resend"})
+    assert {r.status for r in OutboundEmail.objects.filter(pk__in=[r.pk for r in other])} == {
+        OutboundStatus.PENDING
+    }
+
+
+def test_a_batch_decision_that_cannot_apply_names_the_field_and_changes_nothing(client, lena, bob):
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    token = uuid.uuid4()
+    batch = _interrupted(token, now - STUCK_AFTER - dt.timedelta(hours=1), 2)
+    url = reverse("journeys:review-resolve-batch", args=[token])
+    client.force_login(lena)
+    with time_machine.travel(now, tick=False):
+        refused = client.post(url, {"action": "explode"})
+        unknown = client.post(
+            reverse("journeys:review-resolve-batch", args=[uuid.uuid4()]), {"action": "give_up"}
+        )
+        client.force_login(bob)
+        forbidden = client.post(url, {"action": "give_up"})
+    assert refused.status_code == 422 and "action: Choose one of" in refused.content.decode()
+    assert unknown.status_code == 422
+    assert "claim_token: No email of this batch is waiting for review." in unknown.content.decode()
+    assert forbidden.status_code == 403
+    for row in batch:
+        row.refresh_from_db()
+        assert row.status == OutboundStatus.SENDING and row.claim_token == token and row.reviewed_by is None
+
+
+def test_a_batch_claimed_too_recently_is_not_offered_nor_resolved(client, lena):
+    """A sender may still be sending a batch claimed a minute ago: it is not stuck yet."""
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    token = uuid.uuid4()
+    (row,) = _interrupted(token, now - dt.timedelta(minutes=1), 1)
+    client.force_login(lena)
+    with time_machine.travel(now, tick=False):
+        assert client.get(reverse("journeys:review")).context["batches"] == []
+        response = client.post(reverse("journeys:review-resolve-batch", args=[token]), {"action": "give_up"})
+    assert response.status_code == 422
+    row.refresh_from_db()
+    assert row.status == OutboundStatus.SENDING
 
 
 def test_the_account_csm_enrols_by_hand_and_stops_an_enrolment(client, alice, account, contact, journey):
