@@ -29,6 +29,13 @@ tier_changes_applied = Signal()
 # kwargs: review_id: int
 review_finished = Signal()
 
+# A tier review failed: a worker stopped it with an error, or it was given up after its workers
+# stopped reporting too often. The batches it committed stand, so a follow-up kept for
+# ``review_finished`` (the summary over whole portfolios) must run now instead of waiting for the
+# next review. Sent once, when the review is marked failed.
+# kwargs: review_id: int
+review_failed = Signal()
+
 # A tier override became effective (approved, or needing no approval).
 # kwargs: account_id: int, override_id: int, tier_code: str
 override_applied = Signal()

@@ -19,7 +19,7 @@ from django.dispatch import receiver
 
 from accounts.signals import accounts_changed
 from csplatform.dispatch import enqueue
-from segmentation.signals import review_finished, tier_changed, tier_changes_applied
+from segmentation.signals import review_failed, review_finished, tier_changed, tier_changes_applied
 
 from . import jobs
 
@@ -37,7 +37,9 @@ def on_tier_changes_applied(sender: Any, *, account_ids: list[int], source: str,
 
 
 @receiver(review_finished, dispatch_uid="engagement.capacity.review_finished")
-def on_review_finished(sender: Any, *, review_id: int, **kwargs: Any) -> None:
+@receiver(review_failed, dispatch_uid="engagement.capacity.review_failed")
+def on_review_ended(sender: Any, *, review_id: int, **kwargs: Any) -> None:
+    # A failed review's committed batches stand: their portfolios are refreshed all the same.
     enqueue(jobs.csm_portfolio_refresh_everyone)
 
 

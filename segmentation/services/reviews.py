@@ -53,7 +53,7 @@ from ..queries import evaluation as evaluation_sql
 from ..queries import reviews as reviews_sql
 from ..queries import rule_signals as rule_signals_sql
 from ..rule_inputs import compiles_to_sql
-from ..signals import review_finished
+from ..signals import review_failed, review_finished
 from .evaluation import BatchOutcome, evaluate_batch
 from .summaries import review_summaries_write
 
@@ -159,9 +159,13 @@ def tier_review_recover_stale(*, now: dt.datetime | None = None) -> TierReview |
 
 
 def _fail(review_id: int, error: str) -> None:
-    TierReview.objects.filter(pk=review_id, is_open=True).update(
-        status=ReviewStatus.FAILED, is_open=None, finished_at=timezone.now(), error=error[:4000]
-    )
+    """Mark the review failed, once: the worker that marks it tells the follow-ups."""
+    with transaction.atomic():
+        failed = TierReview.objects.filter(pk=review_id, is_open=True).update(
+            status=ReviewStatus.FAILED, is_open=None, finished_at=timezone.now(), error=error[:4000]
+        )
+        if failed:
+            review_failed.send(sender=TierReview, review_id=review_id)
 
 
 @dataclass

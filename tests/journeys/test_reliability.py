@@ -114,6 +114,9 @@ class Worker:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env, self.log = env, log
         self.process: subprocess.Popen[bytes] | None = None
+        # Every process started, so that ``stop`` leaves none behind: a worker still running after
+        # the test would go on consuming the test broker and spoil the next run.
+        self.started: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
         command = [
@@ -140,6 +143,7 @@ class Worker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        self.started.append(self.process)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -147,14 +151,15 @@ class Worker:
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        for process in self.started:
+            if process.poll() is not None:
+                continue
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
 
 
 def _broker(tmp_path: Path) -> tuple[str, dict[str, Any]]:

@@ -206,7 +206,13 @@ def test_the_review_list_and_its_decisions(client, lena):
     with time_machine.travel(now, tick=False):
         page = client.get(reverse("journeys:review"))
         assert list(page.context["rows"]) == [stuck]
+        refused = client.post(reverse("journeys:review-resolve", args=[stuck.pk]), {"action": "maybe"})
+        stuck.refresh_from_db()
+        assert refused.status_code == 422 and "action: Choose one of" in refused.content.decode()
+        assert stuck.status == OutboundStatus.SENDING and stuck.reviewed_by is None
         client.post(reverse("journeys:review-resolve", args=[stuck.pk]), {"action": "give_up"})
+        again = client.post(reverse("journeys:review-resolve", args=[stuck.pk]), {"action": "resend"})
+    assert again.status_code == 422 and "no longer waiting for review" in again.content.decode()
     stuck.refresh_from_db()
     assert stuck.status == OutboundStatus.FAILED and stuck.reviewed_by == lena
 
