@@ -339,7 +339,8 @@ def _review_page(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse
 
 def _refused(request: HtmxHttpRequest, exc: ValidationError) -> HttpResponse:
     """The review page again, 422, with what was wrong and in which field; nothing was changed."""
-    for field, errors in exc.message_dict.items():
+    by_field = exc.message_dict if hasattr(exc, "error_dict") else {"decision": exc.messages}
+    for field, errors in by_field.items():
         messages.error(request, f"{field}: {' '.join(errors)}")
     return _review_page(request, status=422)
 

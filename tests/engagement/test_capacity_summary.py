@@ -160,14 +160,15 @@ def test_two_refreshes_of_the_same_csm_at_once_both_succeed_and_the_later_wins(
     )
 
 
-def test_a_review_refreshes_every_portfolio_once_when_it_finishes_not_per_batch(
-    alice, bob, monkeypatch, django_capture_on_commit_callbacks
-) -> None:
+@pytest.fixture
+def refreshes(alice, bob, monkeypatch) -> list[list[int] | None]:
+    """Four MM3 accounts the review moves to ENT, two per CSM, their summary current; returns the
+    ``csm_ids`` of every portfolio refresh from then on (None: every CSM)."""
     from engagement.capacity import services as capacity_services
     from segmentation.services import reviews
 
     for csm in (alice, bob, alice, bob):
-        tiered_account("MM3", csm=csm, acv=Decimal("80000"))  # the review moves each one to ENT
+        tiered_account("MM3", csm=csm, acv=Decimal("80000"))
     csm_portfolio_refresh()
     assert _summary() == {("alice", "MM3"): 2, ("bob", "MM3"): 2}
     refreshed: list[list[int] | None] = []
@@ -179,31 +180,28 @@ def test_a_review_refreshes_every_portfolio_once_when_it_finishes_not_per_batch(
 
     monkeypatch.setattr(capacity_services, "csm_portfolio_refresh", spy)
     monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 1)  # four chunks, each committing its own change
+    return refreshed
+
+
+def test_a_review_refreshes_every_portfolio_once_when_it_finishes_not_per_batch(
+    refreshes, django_capture_on_commit_callbacks
+) -> None:
+    from segmentation.services import reviews
+
     with django_capture_on_commit_callbacks(execute=True):
         review = reviews.tier_review_start()
 
     review.refresh_from_db()
     assert (review.status, review.changes_applied) == ("finished", 4)
     assert review.chunks.count() == 4
-    assert refreshed == [None]  # every CSM, once
+    assert refreshes == [None]  # every CSM, once
     assert _summary() == {("alice", "ENT"): 2, ("bob", "ENT"): 2}
 
 
 def test_a_review_that_fails_still_refreshes_the_portfolios_its_committed_batches_changed(
-    alice, bob, monkeypatch, django_capture_on_commit_callbacks
+    refreshes, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
-    from engagement.capacity import services as capacity_services
     from segmentation.services import evaluation, reviews
-
-    for csm in (alice, bob, alice, bob):
-        tiered_account("MM3", csm=csm, acv=Decimal("80000"))  # the review moves each one to ENT
-    csm_portfolio_refresh()
-    refreshed: list[list[int] | None] = []
-    real_refresh = capacity_services.csm_portfolio_refresh
-
-    def spy(*, csm_ids: list[int] | None = None) -> int:
-        refreshed.append(csm_ids)
-        return real_refresh(csm_ids=csm_ids)
 
     batches = 0
     real_batch = reviews.evaluate_batch
@@ -215,8 +213,6 @@ def test_a_review_that_fails_still_refreshes_the_portfolios_its_committed_batche
             raise RuntimeError("the database went away")
         return real_batch(**kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(capacity_services, "csm_portfolio_refresh", spy)
-    monkeypatch.setattr(reviews, "SQL_CHUNK_IDS", 1)  # four chunks, each committing its own change
     monkeypatch.setattr(reviews, "evaluate_batch", second_batch_fails)
     with django_capture_on_commit_callbacks(execute=False):
         review = reviews.tier_review_start()  # its task is not run: this test runs it below
@@ -225,5 +221,5 @@ def test_a_review_that_fails_still_refreshes_the_portfolios_its_committed_batche
 
     review.refresh_from_db()
     assert (review.status, review.changes_applied) == ("failed", 1)
-    assert refreshed == [None]  # every CSM, once, without waiting for the next review
+    assert refreshes == [None]  # every CSM, once, without waiting for the next review
     assert sum(n for (_, code), n in _summary().items() if code == "ENT") == 1

@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
@@ -252,6 +254,25 @@ def test_an_interrupted_batch_is_resolved_with_one_decision(client, lena):
     assert {r.status for r in OutboundEmail.objects.filter(pk__in=[r.pk for r in other])} == {
         OutboundStatus.PENDING
     }
+
+
+def test_the_review_page_reads_as_many_queries_whatever_the_number_of_batches(client, lena):
+    now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+    crashed_at = now - STUCK_AFTER - dt.timedelta(hours=1)
+    client.force_login(lena)
+
+    def page_queries() -> tuple[int, int]:
+        with time_machine.travel(now, tick=False), CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("journeys:review"))
+        return len(page.context["batches"]), len(captured.captured_queries)
+
+    _interrupted(uuid.uuid4(), crashed_at, 2)
+    one, few = page_queries()
+    for minutes in range(1, 4):
+        _interrupted(uuid.uuid4(), crashed_at + dt.timedelta(minutes=minutes), 2)
+    four, many = page_queries()
+    assert (one, four) == (1, 4)
+    assert many == few == 4, (few, many)  # session, user, the batches, the rows
 
 
 def test_a_batch_decision_that_cannot_apply_names_the_field_and_changes_nothing(client, lena, bob):
