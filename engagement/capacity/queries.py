@@ -2,12 +2,13 @@
 ``csm_capacity`` must compute exactly.
 
 Mirrors ``engagement.capacity.selectors.csm_capacity(from_summary=True)`` (the definition in
-Python): required = Σ portfolio accounts × the tier's weekly entitled minutes (one row per CSM
-kept with the portfolio summary, ``CsmPortfolioLoad``) + what approved add-ons add over the tier's
-cadence + open tasks due within 7 days (from the minutes the task table's triggers keep per
-assignee and due day, ``CsmTaskLoad``). SQL because a team of
-thousands of CSMs read into Python (their users, four ``IN`` lists of thousands of ids) took most
-of a second per panel; the database ranks them in a few milliseconds.
+Python), over the team as the database keeps it: ``CsmPortfolioLoad``, one row per CSM with their
+capacity (kept by triggers) and their portfolio's entitled minutes (kept with the portfolio
+summary). required = Σ portfolio accounts × the tier's weekly entitled minutes + what approved
+add-ons add over the tier's cadence + open tasks due within 7 days (from the minutes the task
+table's triggers keep per assignee and due day, ``CsmTaskLoad``). SQL because a team of thousands
+of CSMs read into Python (their users, four ``IN`` lists of thousands of ids) took most of a
+second per panel; the database ranks them in a few milliseconds.
 
 The figures here are not rounded the way the Python rule rounds (to the hundredth of an hour, per
 term, half to even), so they are only ever used with a margin (``ROUNDING_MARGIN_HOURS``): a CSM
@@ -21,13 +22,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import Group
 from django.db import connection
 from psycopg import sql
 
 from accounts.models import Account
-from csplatform import roles
-from csplatform.models import User
 from playbooks.models import AccountAddOn, AddOnStatus, ServiceModule
 
 from ..models import CsmPortfolioLoad, CsmPortfolioSummary, CsmTaskLoad
@@ -38,17 +36,11 @@ from . import TASKS_DUE_WITHIN
 # within this of the figure computed here.
 ROUNDING_MARGIN_HOURS = 0.02
 
-# Named parameters: csm_group, tier_codes/tier_minutes (weekly entitled minutes per account of a
+# Named parameters: tier_codes/tier_minutes (weekly entitled minutes per account of a
 # tier), entitlements_key (their fingerprint), module_tiers/module_ids/module_minutes (per tier and
 # module), add_on_approved, today, task_due_by, margin, shown.
 _LOAD = sql.SQL("""
-    WITH csm AS (
-        -- A user is in a group at most once: a join, not a semi-join.
-        SELECT u.id, u.weekly_capacity_hours AS capacity
-        FROM {users} u JOIN {user_groups} ug ON ug.user_id = u.id
-        WHERE u.is_active AND ug.group_id = (SELECT g.id FROM {groups} g WHERE g.name = %(csm_group)s)
-    ),
-    tier_minutes AS (
+    WITH tier_minutes AS (
         SELECT * FROM unnest(%(tier_codes)s::text[], %(tier_minutes)s::float8[]) AS t(code, minutes)
     ),
     module_minutes AS (
@@ -61,56 +53,60 @@ _LOAD = sql.SQL("""
             SELECT 1 FROM {portfolio_loads} WHERE entitlements_key <> %(entitlements_key)s
         ) AS stale
     ),
-    portfolio AS (
-        -- One kept row per CSM (``CsmPortfolioLoad``, written with the summary); the summary
-        -- folded per CSM only when the entitlements changed since it was written.
-        SELECT csm_id, weekly_minutes AS minutes
-        FROM {portfolio_loads}
-        WHERE NOT (SELECT stale FROM stale)
-        UNION ALL
+    folded AS (
+        -- The summary folded per CSM: read only when the entitlements changed since the kept
+        -- portfolio rows (``CsmPortfolioLoad``) were written.
         SELECT s.csm_id, SUM(t.minutes * s.accounts) AS minutes
         FROM {portfolios} s JOIN tier_minutes t ON t.code = s.tier_code
         WHERE (SELECT stale FROM stale)
         GROUP BY s.csm_id
     ),
-    add_on AS (
-        -- An add-on replaces the tier's cadence for its module when it is more frequent.
-        SELECT a.csm_id,
-               SUM(GREATEST(0, sm.expected_minutes * 7.0 / ad.cadence_days - COALESCE(mm.minutes, 0)))::float8
-                   AS minutes
-        FROM {add_ons} ad
-        JOIN {accounts} a ON a.id = ad.account_id
-        JOIN {modules} sm ON sm.id = ad.module_id
-        LEFT JOIN module_minutes mm ON mm.code = a.tier_code AND mm.module_id = ad.module_id
-        WHERE ad.status = %(add_on_approved)s AND ad.starts_on <= %(today)s AND ad.cadence_days IS NOT NULL
-          AND (ad.ends_on IS NULL OR ad.ends_on >= %(today)s) AND a.csm_id IN (SELECT id FROM csm)
-        GROUP BY a.csm_id
+    extra AS (
+        -- What each CSM's kept portfolio minutes leave out, summed per CSM: a few hundred rows to
+        -- join with the team, where a join per term cost more than the rest of the statement.
+        SELECT csm_id, SUM(minutes) AS minutes
+        FROM (
+            -- An add-on replaces the tier's cadence for its module when it is more frequent.
+            SELECT a.csm_id,
+                   CAST(GREATEST(0, sm.expected_minutes * 7.0 / ad.cadence_days - COALESCE(mm.minutes, 0))
+                        AS float8) AS minutes
+            FROM {add_ons} ad
+            JOIN {accounts} a ON a.id = ad.account_id
+            JOIN {modules} sm ON sm.id = ad.module_id
+            LEFT JOIN module_minutes mm ON mm.code = a.tier_code AND mm.module_id = ad.module_id
+            WHERE ad.status = %(add_on_approved)s AND ad.starts_on <= %(today)s
+              AND ad.cadence_days IS NOT NULL AND (ad.ends_on IS NULL OR ad.ends_on >= %(today)s)
+              AND a.csm_id IS NOT NULL
+            UNION ALL
+            -- The kept open-task minutes (``CsmTaskLoad``), not the task table: about one folded
+            -- row per CSM instead of every open task due this week.
+            SELECT assignee_id, CAST(minutes AS float8) FROM {task_load} WHERE due_on <= %(task_due_by)s
+            UNION ALL
+            -- When the entitlements changed since the kept minutes were written: the summary
+            -- folded under today's instead of them.
+            SELECT csm_id, minutes FROM folded
+            UNION ALL
+            SELECT csm_id, -weekly_minutes FROM {portfolio_loads}
+            WHERE (SELECT stale FROM stale) AND capacity_hours IS NOT NULL
+        ) AS terms
+        GROUP BY csm_id
     ),
-    task AS (
-        -- The kept open-task minutes (``CsmTaskLoad``), not the task table: about one folded row
-        -- per CSM instead of every open task due this week.
-        SELECT assignee_id AS csm_id, CAST(SUM(minutes) AS float8) AS minutes
-        FROM {task_load}
-        WHERE due_on <= %(task_due_by)s
-        GROUP BY assignee_id
-    ),
-    load AS (
-        -- In floating point: the margin covers its error, and numeric arithmetic on every CSM
-        -- cost more than the rest of the statement.
-        SELECT c.id, CAST(c.capacity AS float8) AS capacity,
-               (COALESCE(p.minutes, 0) + COALESCE(ad.minutes, 0) + COALESCE(t.minutes, 0)) / 60.0 AS required
-        FROM csm c
-        LEFT JOIN portfolio p ON p.csm_id = c.id
-        LEFT JOIN add_on ad ON ad.csm_id = c.id
-        LEFT JOIN task t ON t.csm_id = c.id
-    ),
-    bounds AS (
+    bounds AS MATERIALIZED (
+        -- One pass over the team as the database keeps it: a kept row per CSM, with a capacity
+        -- while they are an active CSM (joining every user with their groups, and then with their
+        -- portfolio rows, was most of this statement). In floating point: the margin covers its
+        -- error, and numeric arithmetic on every CSM cost more than the rest of the statement.
         -- Utilisation could be anywhere between low and high once rounded; no capacity counts as
         -- no utilisation (0), as in the Python rule.
         SELECT id, capacity, required,
                CASE WHEN capacity > 0 THEN (required - %(margin)s) / capacity ELSE 0 END AS low,
                CASE WHEN capacity > 0 THEN (required + %(margin)s) / capacity ELSE 0 END AS high
-        FROM load
+        FROM (
+            SELECT p.csm_id AS id, CAST(p.capacity_hours AS float8) AS capacity,
+                   (p.weekly_minutes + COALESCE(e.minutes, 0)) / 60.0 AS required
+            FROM {portfolio_loads} p LEFT JOIN extra e ON e.csm_id = p.csm_id
+            WHERE p.capacity_hours IS NOT NULL
+        ) AS load
     ),
     threshold AS (
         -- The shown-th highest lowest-possible utilisation: every CSM of the panel has at least it.
@@ -128,9 +124,6 @@ _LOAD = sql.SQL("""
         FROM bounds
     ) team
 """).format(
-    users=table(User),
-    user_groups=sql.Identifier(User.groups.through._meta.db_table),
-    groups=table(Group),
     portfolios=table(CsmPortfolioSummary),
     portfolio_loads=table(CsmPortfolioLoad),
     add_ons=table(AccountAddOn),
@@ -167,7 +160,6 @@ def team_load_narrowed(
     the exact rule must still decide (near capacity; possibly among the ``shown`` most loaded)."""
     modules = list(module_minutes.items())
     params: dict[str, Any] = {
-        "csm_group": roles.CSM,
         "tier_codes": list(tier_minutes),
         "tier_minutes": list(tier_minutes.values()),
         "entitlements_key": entitlements_key,

@@ -23,7 +23,8 @@ from .selectors import entitlements_key, weekly_minutes_per_account
 @transaction.atomic
 def csm_portfolio_refresh(*, csm_ids: list[int] | None = None) -> int:
     """Rewrite the summary rows of ``csm_ids`` (every CSM when None) from the accounts table, and
-    each CSM's entitled minutes per week over them (``CsmPortfolioLoad``).
+    each CSM's entitled minutes per week over them (``CsmPortfolioLoad.weekly_minutes``; 0 for a
+    CSM left with no account).
 
     One grouped read of the CSMs' accounts (the ``csm`` index for a few CSMs); safe to run twice.
     Returns the number of summary rows written. A refresh of the same CSMs begun meanwhile in
@@ -61,9 +62,13 @@ def csm_portfolio_refresh(*, csm_ids: list[int] | None = None) -> int:
     ]
     summaries.delete()
     CsmPortfolioSummary.objects.bulk_create(rows, batch_size=1000)
-    # Upserted, not deleted and recreated: two refreshes of the same CSM never collide on its row.
+    # Upserted, and emptied rather than deleted: two refreshes of the same CSM never collide on
+    # its row, and the row's capacity, which the database keeps in it, stays (this writes only
+    # the portfolio's columns).
     gone = CsmPortfolioLoad.objects.exclude(csm_id__in=list(minutes))
-    (gone if csm_ids is None else gone.filter(csm_id__in=csm_ids)).delete()
+    (gone if csm_ids is None else gone.filter(csm_id__in=csm_ids)).update(
+        weekly_minutes=0, entitlements_key=key, refreshed_at=now
+    )
     CsmPortfolioLoad.objects.bulk_create(
         loads,
         batch_size=1000,

@@ -25,18 +25,29 @@ class CsmPortfolioSummary(models.Model):
 
 
 class CsmPortfolioLoad(models.Model):
-    """A CSM's entitled minutes per week over their whole portfolio, written with their
-    ``CsmPortfolioSummary`` rows (every CSM with summary rows has one) under the tier entitlements
-    of that moment, which ``entitlements_key`` fingerprints. The team capacity panel reads one row
-    per CSM instead of folding every (CSM, tier) row; when the entitlements have changed since,
-    the keys differ and it folds the summary again until the next refresh."""
+    """One row per CSM that the team capacity panel reads whole, instead of joining every user
+    with their groups and folding every (CSM, tier) summary row. Two writers keep it, each its own
+    columns of the row (an upsert each, so neither waits on nor undoes the other):
+
+    - ``weekly_minutes``: the entitled minutes per week over the portfolio, written with the CSM's
+      ``CsmPortfolioSummary`` rows under the tier entitlements of that moment, which
+      ``entitlements_key`` fingerprints (NULL: no portfolio written yet, 0 minutes under any).
+      When the entitlements have changed since, the keys differ and the panel folds the summary
+      again until the next refresh.
+    - ``capacity_hours``: the user's weekly capacity while they are an active user of the CSM
+      group, NULL otherwise, kept by the database itself: statement-level triggers (migration
+      0027) on the user, user-group and group tables re-derive it for the users a statement
+      touched (for everyone when a group is renamed or removed), whoever writes: the admin, a bulk
+      update, a deletion. ``csm_capacity`` reads the users themselves; a test holds the two
+      definitions equal (tests/engagement/test_capacity_team_kept.py)."""
 
     csm = models.OneToOneField(
         settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
     )
-    weekly_minutes = models.FloatField()
-    entitlements_key = models.CharField(max_length=64)
+    weekly_minutes = models.FloatField(default=0)
+    entitlements_key = models.CharField(max_length=64, null=True, blank=True)
     refreshed_at = models.DateTimeField()
+    capacity_hours = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.csm_id}: {self.weekly_minutes:.0f} min/week"
