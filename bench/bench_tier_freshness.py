@@ -120,14 +120,17 @@ def _review_writing(review_id: int) -> bool:
     return TierReviewChunk.objects.filter(committed, review_id=review_id).exists()
 
 
-def _accounts_reviewed(review_ids: list[int]) -> int:
-    """Accounts in the reviews' finished chunks."""
+def _review_progress(review_ids: list[int]) -> tuple[int, int]:
+    """(accounts in the reviews' finished chunks, changes their committed batches applied): a
+    chunk of 50,000 accounts commits its changes a batch at a time, so the second shows the
+    review writing while no chunk has finished yet."""
     from django.db.models import Sum
 
     from segmentation.models import TierReviewChunk
 
-    done = TierReviewChunk.objects.filter(review_id__in=review_ids, done_at__isnull=False)
-    return done.aggregate(n=Sum("accounts_done"))["n"] or 0
+    chunks = TierReviewChunk.objects.filter(review_id__in=review_ids)
+    done = chunks.filter(done_at__isnull=False).aggregate(n=Sum("accounts_done"))["n"] or 0
+    return done, chunks.aggregate(n=Sum("changes_applied"))["n"] or 0
 
 
 def run(ctx: Context) -> list[Result]:
@@ -163,7 +166,7 @@ def run(ctx: Context) -> list[Result]:
             if time.perf_counter() > deadline:
                 raise RuntimeError("the workers did not commit a batch of the review within a minute")
             time.sleep(0.2)
-        reviewed_before = _accounts_reviewed(reviews)
+        reviewed_before, applied_before = _review_progress(reviews)
         during = 0
         for index, external_id in enumerate(external_ids):
             if not _review_running(reviews[-1]):
@@ -176,7 +179,8 @@ def run(ctx: Context) -> list[Result]:
                 raise RuntimeError(f"change {index} was not visible after {TIMEOUT_SECONDS} s")
             waits.append(time.perf_counter() - started)
             during += _review_running(reviews[-1])
-        reviewed = _accounts_reviewed(reviews) - reviewed_before
+        reviewed, applied = _review_progress(reviews)
+        reviewed, applied = reviewed - reviewed_before, applied - applied_before
     finally:
         TierReview.objects.filter(is_open=True).update(
             status="failed", is_open=None, error="Stopped at the end of the freshness benchmark."
@@ -195,7 +199,8 @@ def run(ctx: Context) -> list[Result]:
                 f"{CHANGES} ACV changes via sync, Procfile workers ({bench_workers.describe()}) on "
                 f"{settings.CELERY_BROKER_URL.split('@')[-1]}; a full review of {total:,} accounts running "
                 f"during {during} of them (review(s) #{', #'.join(map(str, reviews))}, "
-                f"{reviewed:,} accounts reviewed by them during the changes); "
+                f"during the changes they finished chunks of {reviewed:,} accounts and applied "
+                f"{applied:,} tier changes); "
                 f"median {statistics.median(waits):.2f} s, max {max(waits):.2f} s; "
                 f"sync request alone median {sync_median:.3f} s (x{p95 / sync_median:.1f})"
             ),
