@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import ConcurrentChange
+from .errors import ConcurrentChange, errors_by_field
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +64,7 @@ def _as_api_exception(exc: Exception) -> Exception:
 
 def _validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
     """Django's errors in DRF's shape: by field, or under ``non_field_errors`` when they have none."""
-    if hasattr(exc, "error_dict"):
-        return exc.message_dict
-    return {api_settings.NON_FIELD_ERRORS_KEY: exc.messages}
+    return errors_by_field(exc, without_field=api_settings.NON_FIELD_ERRORS_KEY)
 
 
 # --- OpenAPI: the error responses every operation can give (API.md, "Errors") --------------------

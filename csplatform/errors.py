@@ -7,6 +7,8 @@ all of them in one place (``csplatform.api_errors``); page views answer them the
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 
 class ConcurrentChange(Exception):
     """The request acted on something that changed meanwhile: the API answers 409.
@@ -16,3 +18,11 @@ class ConcurrentChange(Exception):
     """
 
     public_message = "This was changed by someone else at the same time; reload and retry."
+
+
+def errors_by_field(exc: ValidationError, *, without_field: str) -> dict[str, list[str]]:
+    """A ``ValidationError``'s messages by field; those raised without a field under
+    ``without_field`` (the API's ``non_field_errors``, a page's name for the whole decision)."""
+    if hasattr(exc, "error_dict"):
+        return exc.message_dict
+    return {without_field: exc.messages}

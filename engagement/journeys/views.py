@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Account, Contact
 from csplatform import authorization, bounds
+from csplatform.errors import errors_by_field
 from csplatform.htmx import (
     HtmxHttpRequest,
     add_service_errors,
@@ -339,8 +340,7 @@ def _review_page(request: HtmxHttpRequest, *, status: int = 200) -> HttpResponse
 
 def _refused(request: HtmxHttpRequest, exc: ValidationError) -> HttpResponse:
     """The review page again, 422, with what was wrong and in which field; nothing was changed."""
-    by_field = exc.message_dict if hasattr(exc, "error_dict") else {"decision": exc.messages}
-    for field, errors in by_field.items():
+    for field, errors in errors_by_field(exc, without_field="decision").items():
         messages.error(request, f"{field}: {' '.join(errors)}")
     return _review_page(request, status=422)
 

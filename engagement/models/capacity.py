@@ -26,8 +26,9 @@ class CsmPortfolioSummary(models.Model):
 
 class CsmPortfolioLoad(models.Model):
     """One row per CSM that the team capacity panel reads whole, instead of joining every user
-    with their groups and folding every (CSM, tier) summary row. Two writers keep it, each its own
-    columns of the row (an upsert each, so neither waits on nor undoes the other):
+    with their groups and folding every (CSM, tier) summary row. Two writers keep it, each writing
+    only its own columns of the row: two writes to one row take turns on its lock, and neither
+    undoes the other's columns.
 
     - ``weekly_minutes``: the entitled minutes per week over the portfolio, written with the CSM's
       ``CsmPortfolioSummary`` rows under the tier entitlements of that moment, which

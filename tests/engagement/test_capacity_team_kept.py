@@ -75,15 +75,23 @@ def test_each_kind_of_write_keeps_the_team_exact() -> None:
 def test_a_sign_in_writes_nothing_to_the_team() -> None:
     csm = UserFactory(username="quiet", role=roles.CSM)
     before = CsmPortfolioLoad.objects.get(pk=csm.pk)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT xmin::text FROM engagement_csmportfolioload WHERE csm_id = %s", [csm.pk])
-        (version,) = cursor.fetchone()
+
+    def row_version() -> tuple[str, str]:
+        # xmin: the transaction that wrote the row; xmax: one that locked it (even a sync that
+        # finds nothing to change locks the row it compares), '0' when none did.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT xmin::text, xmax::text FROM engagement_csmportfolioload WHERE csm_id = %s",
+                [csm.pk],
+            )
+            return cursor.fetchone()
+
+    version = row_version()
+    assert version[1] == "0"
     csm.last_login = csm.date_joined
     csm.save()
     User.objects.filter(pk=csm.pk).update(first_name="Q")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT xmin::text FROM engagement_csmportfolioload WHERE csm_id = %s", [csm.pk])
-        assert cursor.fetchone() == (version,)
+    assert row_version() == version
     assert CsmPortfolioLoad.objects.get(pk=csm.pk).capacity_hours == before.capacity_hours
 
 
@@ -168,7 +176,8 @@ def test_concurrent_writes_to_one_user_leave_the_team_exact() -> None:
     assert joined.wait(timeout=10)
     second = threading.Thread(target=change_capacity)
     second.start()
-    second.join(timeout=1)  # it waits for the first transaction's lock on the user
+    second.join(timeout=1)
+    assert second.is_alive()  # it waits for the first transaction's lock on the user
     release.set()
     first.join(timeout=10)
     second.join(timeout=10)
