@@ -30,9 +30,10 @@ from .services import PRIORITY, RENEWAL_SOON_DAYS, RISK_FLAGS, TIER_RANK_CEILING
 # accounts are then read once per table through that table's index by account, with the
 # portfolio's ids as an array (``account_id = ANY(ARRAY(...))``: one index descent per account),
 # and all of them are grouped once by account, so the cost grows with the portfolio and the rows of
-# its accounts, never with a table's size. Only the page's rows are then read whole from the
-# account table, by primary key, with the proposal and the next open task their inline actions act
-# on and their last touch (a lookup per page row, through the account's index).
+# its accounts, never with a table's size. Only the page's rows are then read from the account
+# table (the columns a row shows, ``WORKLIST_ROW_COLUMNS``), by primary key, with the proposal and
+# the next open task their inline actions act on and their last touch (a lookup per page row,
+# through the account's index).
 #
 # The plan must not follow the statistics of the probed tables: while a review runs, coverage,
 # flags and proposals are written faster than autovacuum analyses them, and a planner that believes
@@ -127,7 +128,7 @@ _WORKLIST = sql.SQL("""
       ORDER BY position
       LIMIT %(limit)s OFFSET %(offset)s
     )
-    SELECT acc.*, page.score, page.attention, page.overdue_entitlements, page.oldest_due,
+    SELECT {row_columns}, page.score, page.attention, page.overdue_entitlements, page.oldest_due,
            page.flag_points, page.flag_kinds, page.overdue_tasks, page.open_tasks,
            page.pending_commitments, page.pending_proposal, page.total,
            px.id AS proposal_id, px.explanation AS proposal_explanation,
@@ -150,6 +151,26 @@ _WORKLIST = sql.SQL("""
     ) nt ON TRUE
     ORDER BY page.position
 """)
+
+# The account columns a row, its reasons and the API's entry show: only these are read whole for
+# the page (an account's explanation, CRM keys and timestamps are not shown, and reading and
+# converting every column of 25 rows cost more than a millisecond of the page). Any other field
+# is deferred by ``raw()``: reading it costs a query, which the worklist's query-count tests catch.
+WORKLIST_ROW_COLUMNS = (
+    "id",
+    "name",
+    "acv",
+    "lifecycle_stage",
+    "renewal_date",
+    "csm_id",
+    "tier_code",
+    "tier_name",
+    "tier_rank",
+    "tier_source",
+    "health_score",
+    "health_band",
+)
+_ROW_COLUMNS = sql.SQL(", ").join(sql.Identifier("acc", column) for column in WORKLIST_ROW_COLUMNS)
 
 # The worklist's own order, most urgent first: score, tier (none last), name in code-point order
 # (as Python sorts), id; "-priority" is the same order reversed.
@@ -243,6 +264,7 @@ def worklist_scored_accounts(
         account=table(Account),
         touchpoint=table(Touchpoint),
         portfolio=portfolio_fragment,
+        row_columns=_ROW_COLUMNS,
         order=_order_by(order),
         portfolio_tiers=_PORTFOLIO_TIERS if with_tiers else sql.SQL(""),
     )
