@@ -231,3 +231,47 @@ def test_a_bench_takes_back_its_portfolio_and_leaves_other_accounts_alone(alice,
     assert set(Account.objects.filter(csm=alice).values_list("external_id", flat=True)) == present
     others = set(Account.objects.filter(csm=bob).values_list("external_id", flat=True))
     assert others == {"csm-b-0", "csm-a-9"}
+
+
+def _dead_rows(cursor: Any, table: str) -> int:
+    cursor.execute("SELECT pg_stat_force_next_flush()")  # this backend's counts, now
+    cursor.execute("SELECT pg_stat_clear_snapshot()")
+    cursor.execute("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = %s", [table])
+    return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_benches_vacuum_exactly_the_tables_autovacuum_would() -> None:
+    """The bench machine runs PostgreSQL without autovacuum; the benches vacuum, untimed, the tables
+    past autovacuum's own threshold (50 + 20% of the live rows by default), and no other."""
+    from django.db import connection
+
+    from bench.common import vacuum_as_autovacuum_would
+
+    past, below = "bench_probe_past_threshold", "bench_probe_below_threshold"
+    own_factor = "bench_probe_own_scale_factor"
+    with connection.cursor() as cursor:
+        try:
+            for table, rows, deleted in ((past, 300, 300), (below, 300, 60), (own_factor, 1000, 100)):
+                cursor.execute(f"CREATE TABLE {table} (n int)")
+                cursor.execute(f"INSERT INTO {table} SELECT generate_series(1, %s)", [rows])
+                cursor.execute(f"DELETE FROM {table} WHERE n <= %s", [deleted])
+            # A table's own scale factor (as a migration sets it) replaces the server's.
+            cursor.execute(f"ALTER TABLE {own_factor} SET (autovacuum_vacuum_scale_factor = 0.01)")
+            # past: 300 dead > 50 + 0.2 x 0. below: 60 dead, more than either part of the
+            # threshold alone (50; 0.2 x 240 = 48) but not their sum (98). own_factor: 100 dead,
+            # below 50 + 0.2 x 900 = 230 by the server's factor, past 50 + 0.01 x 900 = 59 by its own.
+            assert _dead_rows(cursor, past) == 300
+            assert _dead_rows(cursor, below) == 60
+            assert _dead_rows(cursor, own_factor) == 100
+
+            vacuumed = vacuum_as_autovacuum_would()
+
+            assert past in vacuumed
+            assert own_factor in vacuumed
+            assert below not in vacuumed
+            assert _dead_rows(cursor, past) == 0
+            assert _dead_rows(cursor, own_factor) == 0
+            assert _dead_rows(cursor, below) == 60
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {past}, {below}, {own_factor}")
