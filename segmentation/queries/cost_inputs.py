@@ -14,6 +14,7 @@ statement's snapshot after its locks). No write is counted twice or lost.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from django.db import connection
 from psycopg import sql
@@ -27,10 +28,10 @@ _NO_MINUTES = "SELECT NULL::bigint AS account_id, 0 AS minutes WHERE false"
 
 _COUNT = """
     WITH tickets AS (
-        SELECT account_id, SUM(support_tickets) AS n FROM {usage}
-        WHERE period_start >= %(since)s {usage_filter} GROUP BY account_id
+        SELECT u.account_id, SUM(u.support_tickets) AS n FROM {tickets_from}
+        WHERE u.period_start >= %(since)s {tickets_filter} GROUP BY u.account_id
     ),
-    minutes AS (SELECT * FROM ({minutes}) registered {minutes_filter})
+    minutes AS ({minutes})
     INSERT INTO {kept} (account_id, minutes, tickets, current)
     SELECT COALESCE(t.account_id, m.account_id), COALESCE(m.minutes, 0), COALESCE(t.n, 0), true
     FROM tickets t FULL JOIN minutes m ON m.account_id = t.account_id
@@ -46,22 +47,45 @@ def _lock(cursor: object) -> None:
     )
 
 
-# The marked rows' accounts as one array, built in the database: a bulk load of touchpoints may
-# mark every account, and a million ids read into Python and sent back cost more memory than the
-# review.
-_STALE_IDS = sql.SQL("ARRAY(SELECT account_id FROM {} WHERE NOT current)")
+# Up to this many marked accounts are counted with their ids sent as one constant array: an index
+# look-up per account in the usage and touchpoint tables, and, wherever the planner filters with
+# it instead, a hashed membership test. More are joined with the kept table's marked rows: a bulk
+# load of touchpoints may mark every account, a million ids read into Python and sent back cost
+# more memory than the review, and an array built in the database (``ARRAY(SELECT ...)``) is
+# searched element by element for every row a filter or a lossy bitmap rechecks (800,000 marked
+# accounts over 26 million usage rows: the tickets alone ran past 11 minutes, against 15 s joined).
+STALE_AS_ARRAY_MAX = 50_000
 
 
-def _count(*, since: dt.date, stale_only: bool) -> sql.Composed:
+def _count(accounts: Literal["all", "marked"] | list[int]) -> sql.Composed:
+    """The count of every account (``"all"``), of the marked accounts joined as rows
+    (``"marked"``), or of the accounts of a list of ids (the ``stale`` parameter)."""
     kept = sql.Identifier(AccountCostInputs._meta.db_table)
-    ids = _STALE_IDS.format(kept)
-    return sql.SQL(_COUNT).format(
-        usage=sql.Identifier(UsageSnapshot._meta.db_table),
-        kept=kept,
-        minutes=sql.SQL(economics.minutes_sql() or _NO_MINUTES),
-        usage_filter=sql.SQL("AND account_id = ANY({})").format(ids) if stale_only else sql.SQL(""),
+    usage = sql.Identifier(UsageSnapshot._meta.db_table)
+    registered = sql.SQL(economics.minutes_sql() or _NO_MINUTES)
+    minutes: sql.Composable
+    if accounts == "all":
+        tickets_from, tickets_filter, minutes = sql.SQL("{} u").format(usage), sql.SQL(""), registered
+    elif accounts == "marked":
+        tickets_from = sql.SQL("{kept} s JOIN {usage} u ON u.account_id = s.account_id").format(
+            kept=kept, usage=usage
+        )
+        tickets_filter = sql.SQL("AND NOT s.current")
+        # The registered SELECT is grouped: the join reads all of it once, which a count of a
+        # large part of the book reads anyway.
+        minutes = sql.SQL(
+            "SELECT r.* FROM ({registered}) r JOIN {kept} s ON s.account_id = r.account_id "
+            "WHERE NOT s.current"
+        ).format(registered=registered, kept=kept)
+    else:
+        tickets_from = sql.SQL("{} u").format(usage)
+        tickets_filter = sql.SQL("AND u.account_id = ANY(%(stale)s::bigint[])")
         # A condition on the grouped column is pushed into the registered SELECT by the planner.
-        minutes_filter=sql.SQL("WHERE account_id = ANY({})").format(ids) if stale_only else sql.SQL(""),
+        minutes = sql.SQL("SELECT * FROM ({}) r WHERE r.account_id = ANY(%(stale)s::bigint[])").format(
+            registered
+        )
+    return sql.SQL(_COUNT).format(
+        kept=kept, tickets_from=tickets_from, tickets_filter=tickets_filter, minutes=minutes
     )
 
 
@@ -72,7 +96,7 @@ def cost_inputs_count_all(*, since: dt.date) -> int:
     with connection.cursor() as cursor:
         _lock(cursor)
         cursor.execute(sql.SQL("DELETE FROM {}").format(table))
-        cursor.execute(_count(since=since, stale_only=False), {"since": since})
+        cursor.execute(_count("all"), {"since": since})
         return int(cursor.rowcount)
 
 
@@ -82,13 +106,20 @@ def cost_inputs_count_stale(*, since: dt.date) -> int:
     table = sql.Identifier(AccountCostInputs._meta.db_table)
     with connection.cursor() as cursor:
         _lock(cursor)
-        cursor.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE NOT current)").format(table))
-        if not cursor.fetchone()[0]:
+        cursor.execute(
+            sql.SQL("SELECT account_id FROM {} WHERE NOT current LIMIT %s").format(table),
+            [STALE_AS_ARRAY_MAX + 1],
+        )
+        marked = [row[0] for row in cursor.fetchall()]
+        if not marked:
             return 0
         # The marked accounts with activity in the window are counted (their rows become current);
         # the lock keeps new marks out until the commit, so what is still marked after the count
         # is an account whose activity all went: it keeps no row.
-        cursor.execute(_count(since=since, stale_only=True), {"since": since})
+        if len(marked) > STALE_AS_ARRAY_MAX:
+            cursor.execute(_count("marked"), {"since": since})
+        else:
+            cursor.execute(_count(marked), {"since": since, "stale": marked})
         counted = int(cursor.rowcount)
         cursor.execute(sql.SQL("DELETE FROM {} WHERE NOT current").format(table))
         return counted + int(cursor.rowcount)

@@ -16,6 +16,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -130,13 +131,25 @@ def test_kept_inputs_and_summary_equal_the_live_count(book):
     assert sum(n for _, n, _, _ in totals) == Account.objects.count()
 
 
-def test_touchpoint_writes_by_any_path_mark_the_account_and_are_counted_before_a_read(book):
+@pytest.fixture(params=["ids", "joined"])
+def marked_form(request, monkeypatch):
+    """How marked accounts are counted: by their ids, or joined as rows (past STALE_AS_ARRAY_MAX);
+    returns what the count's statement says in that form."""
+    if request.param == "joined":
+        monkeypatch.setattr(cost_inputs_sql, "STALE_AS_ARRAY_MAX", 0)
+        return "AND NOT s.current"
+    return "ANY("
+
+
+def test_touchpoint_writes_by_any_path_mark_the_account_and_are_counted_before_a_read(book, marked_form):
     today, (busy, edge, quiet, _usage_only, untouched) = book
     cost_inputs_bring_current(today=today)
 
     def recounted(marked: set[int]) -> None:
         assert _stale() == marked
-        assert cost_inputs_bring_current(today=today) == len(marked)
+        with CaptureQueriesContext(connection) as statements:
+            assert cost_inputs_bring_current(today=today) == len(marked)
+        assert any(marked_form in q["sql"] and "INSERT INTO" in q["sql"] for q in statements.captured_queries)
         assert _kept() == _live(today)
         _summaries_agree(today)
 
