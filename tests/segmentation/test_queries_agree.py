@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -376,74 +377,89 @@ rates_in_cents = st.decimals(min_value=0, max_value=300, places=2, allow_nan=Fal
     high_cost=st.sampled_from([Decimal("0"), Decimal("1000"), Decimal("5000"), Decimal("12345.67")]),
 )
 def test_cost_to_serve_and_quadrants_in_sql_agree_with_the_python_rule(
-    db, monkeypatch, settings, served, hourly, ticket, high_cost
+    db, monkeypatch, served, hourly, ticket, high_cost
 ):
-    settings.CSM_HOURLY_COST = float(hourly)
-    settings.SUPPORT_TICKET_COST = float(ticket)
-    settings.ECONOMICS_HIGH_COST_TO_SERVE = float(high_cost)
-    rates = CostRates.from_settings()
-    today = timezone.localdate()
-    with transaction.atomic():
-        expected: dict[int, tuple[Decimal, str]] = {}
-        minutes: list[tuple[int, int]] = []
-        for one in served:
-            start = today - dt.timedelta(days=one.days_served)
-            account = AccountFactory(acv=one.acv, contract_start=start if one.has_contract_start else None)
-            if not one.has_contract_start:
-                created = dt.datetime.combine(start, dt.time(12), tzinfo=dt.UTC)
-                Account.objects.filter(pk=account.pk).update(created_at=created)
-            for week, tickets in enumerate(one.tickets_in_window):
-                UsageSnapshotFactory(
-                    account=account, period_start=today - dt.timedelta(days=7 * week), support_tickets=tickets
+    # One override per example, undone at its end. pytest-django's ``settings`` fixture lives as
+    # long as the test, so it stacked a layer per example: hundreds while hypothesis shrinks a
+    # failure, until a settings lookup overflowed the stack and hid the failure being shrunk.
+    with override_settings(
+        CSM_HOURLY_COST=float(hourly),
+        SUPPORT_TICKET_COST=float(ticket),
+        ECONOMICS_HIGH_COST_TO_SERVE=float(high_cost),
+    ):
+        rates = CostRates.from_settings()
+        today = timezone.localdate()
+        with transaction.atomic():
+            expected: dict[int, tuple[Decimal, str]] = {}
+            minutes: list[tuple[int, int]] = []
+            for one in served:
+                start = today - dt.timedelta(days=one.days_served)
+                # A start up to 30 days ahead needs its renewal after it: the factory's fixed
+                # renewal date came before such a start once today passed 2 December 2026.
+                account = AccountFactory(
+                    acv=one.acv,
+                    contract_start=start if one.has_contract_start else None,
+                    renewal_date=start + dt.timedelta(days=365),
                 )
-            UsageSnapshotFactory(
-                account=account,
-                period_start=today - dt.timedelta(days=400),
-                support_tickets=one.tickets_before_window,
+                if not one.has_contract_start:
+                    created = dt.datetime.combine(start, dt.time(12), tzinfo=dt.UTC)
+                    Account.objects.filter(pk=account.pk).update(created_at=created)
+                for week, tickets in enumerate(one.tickets_in_window):
+                    UsageSnapshotFactory(
+                        account=account,
+                        period_start=today - dt.timedelta(days=7 * week),
+                        support_tickets=tickets,
+                    )
+                UsageSnapshotFactory(
+                    account=account,
+                    period_start=today - dt.timedelta(days=400),
+                    support_tickets=one.tickets_before_window,
+                )
+                if one.minutes:
+                    minutes.append((account.pk, one.minutes))
+                cost = annual_cost_to_serve(
+                    minutes=one.minutes,
+                    tickets=sum(one.tickets_in_window),
+                    served_since=start,
+                    today=today,
+                    rates=rates,
+                )
+                expected[account.pk] = (cost, quadrant_for(acv=one.acv, cost=cost, rates=rates).value)
+            values = ", ".join(f"({pk}, {n})" for pk, n in minutes)
+            monkeypatch.setattr(
+                "segmentation.economics._minutes_sql",
+                f"SELECT account_id, minutes FROM (VALUES {values}) m (account_id, minutes) "
+                "WHERE %(since)s IS NOT NULL"
+                if minutes
+                else None,
             )
-            if one.minutes:
-                minutes.append((account.pk, one.minutes))
-            cost = annual_cost_to_serve(
-                minutes=one.minutes,
-                tickets=sum(one.tickets_in_window),
-                served_since=start,
-                today=today,
-                rates=rates,
-            )
-            expected[account.pk] = (cost, quadrant_for(acv=one.acv, cost=cost, rates=rates).value)
-        values = ", ".join(f"({pk}, {n})" for pk, n in minutes)
-        monkeypatch.setattr(
-            "segmentation.economics._minutes_sql",
-            f"SELECT account_id, minutes FROM (VALUES {values}) m (account_id, minutes) "
-            "WHERE %(since)s IS NOT NULL"
-            if minutes
-            else None,
-        )
 
-        in_sql = {
-            pk: (cost, quadrant)
-            for pk, _, cost, quadrant in economics_sql.account_costs(
-                account_ids=list(expected), today=today, rates=rates
-            )
-        }
-        assert set(in_sql) == set(expected)
-        for pk, (cost, quadrant) in expected.items():
-            assert abs(in_sql[pk][0] - cost) < Decimal("1e-9")
-            assert in_cents(in_sql[pk][0]) == in_cents(cost)
-            assert in_sql[pk][1] == quadrant
-            one_account = economics_services.account_cost_to_serve(account_id=pk, today=today)
-            assert (one_account["cost_to_serve"], one_account["quadrant"]) == (in_cents(cost), quadrant)
+            in_sql = {
+                pk: (cost, quadrant)
+                for pk, _, cost, quadrant in economics_sql.account_costs(
+                    account_ids=list(expected), today=today, rates=rates
+                )
+            }
+            assert set(in_sql) == set(expected)
+            for pk, (cost, quadrant) in expected.items():
+                assert abs(in_sql[pk][0] - cost) < Decimal("1e-9")
+                assert in_cents(in_sql[pk][0]) == in_cents(cost)
+                assert in_sql[pk][1] == quadrant
+                one_account = economics_services.account_cost_to_serve(account_id=pk, today=today)
+                assert (one_account["cost_to_serve"], one_account["quadrant"]) == (in_cents(cost), quadrant)
 
-        for quadrant in {q for _, q in expected.values()}:
-            assert set(
-                economics_sql.account_ids_in_quadrant(quadrant=quadrant, today=today, rates=rates, limit=100)
-            ) == {pk for pk, (_, q) in expected.items() if q == quadrant}
+            for quadrant in {q for _, q in expected.values()}:
+                assert set(
+                    economics_sql.account_ids_in_quadrant(
+                        quadrant=quadrant, today=today, rates=rates, limit=100
+                    )
+                ) == {pk for pk, (_, q) in expected.items() if q == quadrant}
 
-        totals = {q: (n, acv, cost) for q, n, acv, cost in economics_services.quadrant_totals(today)}
-        acv_of = {pk: acv for pk, acv in Account.objects.filter(id__in=expected).values_list("id", "acv")}
-        for quadrant in {q for _, q in expected.values()}:
-            members = [pk for pk, (_, q) in expected.items() if q == quadrant]
-            n, acv, cost = totals[quadrant]
-            assert (n, acv) == (len(members), sum(acv_of[pk] for pk in members))
-            assert abs(cost - sum(expected[pk][0] for pk in members)) <= CENT * len(members)
-        transaction.set_rollback(True)
+            totals = {q: (n, acv, cost) for q, n, acv, cost in economics_services.quadrant_totals(today)}
+            acv_of = {pk: acv for pk, acv in Account.objects.filter(id__in=expected).values_list("id", "acv")}
+            for quadrant in {q for _, q in expected.values()}:
+                members = [pk for pk, (_, q) in expected.items() if q == quadrant]
+                n, acv, cost = totals[quadrant]
+                assert (n, acv) == (len(members), sum(acv_of[pk] for pk in members))
+                assert abs(cost - sum(expected[pk][0] for pk in members)) <= CENT * len(members)
+            transaction.set_rollback(True)
