@@ -128,18 +128,26 @@ def nightly_summaries_current() -> str:
 
 
 # The tables autovacuum would vacuum now, by its own rule: more dead rows than
-# autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor x live rows, the table's own scale
-# factor where a migration set one. The settings are read from the server, so the rule is the one
-# PostgreSQL applies there when autovacuum is on.
+# autovacuum_vacuum_threshold + autovacuum_vacuum_scale_factor x live rows, each read from the
+# table's own storage parameters where a migration set them and from the server otherwise, so the
+# rule is the one PostgreSQL applies there when autovacuum is on (a table with autovacuum_enabled
+# off is left alone, as autovacuum leaves it).
 _PAST_AUTOVACUUM_THRESHOLD = """
-    SELECT s.relname
-    FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-    WHERE s.n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8
-        + COALESCE(
-            (SELECT split_part(o, '=', 2)::float8 FROM unnest(c.reloptions) AS o
-             WHERE starts_with(o, 'autovacuum_vacuum_scale_factor=')),
-            current_setting('autovacuum_vacuum_scale_factor')::float8) * s.n_live_tup
-    ORDER BY s.relname
+    WITH tables AS (
+        SELECT s.schemaname, s.relname, s.n_dead_tup, s.n_live_tup,
+               (SELECT split_part(o, '=', 2) FROM unnest(c.reloptions) AS o
+                WHERE starts_with(o, 'autovacuum_vacuum_threshold=')) AS own_threshold,
+               (SELECT split_part(o, '=', 2) FROM unnest(c.reloptions) AS o
+                WHERE starts_with(o, 'autovacuum_vacuum_scale_factor=')) AS own_scale_factor,
+               (SELECT split_part(o, '=', 2) FROM unnest(c.reloptions) AS o
+                WHERE starts_with(o, 'autovacuum_enabled=')) AS own_enabled
+        FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+    )
+    SELECT schemaname, relname FROM tables
+    WHERE COALESCE(own_enabled::boolean, true)
+      AND n_dead_tup > COALESCE(own_threshold, current_setting('autovacuum_vacuum_threshold'))::float8
+          + COALESCE(own_scale_factor, current_setting('autovacuum_vacuum_scale_factor'))::float8 * n_live_tup
+    ORDER BY relname
 """
 
 
@@ -154,13 +162,14 @@ def vacuum_as_autovacuum_would() -> list[str]:
     plain VACUUM: it frees the dead rows, it does not rewrite or shrink the table), untimed, before
     the measurement. The baseline is measured on the same database."""
     from django.db import connection
+    from psycopg import sql
 
     with connection.cursor() as cursor:
         cursor.execute(_PAST_AUTOVACUUM_THRESHOLD)
-        tables = [row[0] for row in cursor.fetchall()]
-        for name in tables:
-            cursor.execute(f'VACUUM (ANALYZE) "{name}"')
-    return tables
+        tables = cursor.fetchall()
+        for schema, name in tables:
+            cursor.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(schema, name)))
+    return [name for _, name in tables]
 
 
 def portfolio_taken_back(csm: Any, *, crm_source: str, external_id_prefix: str = "") -> set[str]:

@@ -249,29 +249,45 @@ def test_the_benches_vacuum_exactly_the_tables_autovacuum_would() -> None:
     from bench.common import vacuum_as_autovacuum_would
 
     past, below = "bench_probe_past_threshold", "bench_probe_below_threshold"
-    own_factor = "bench_probe_own_scale_factor"
+    own_factor, own_threshold = "bench_probe_own_scale_factor", "bench_probe_own_threshold"
+    switched_off = "bench_probe_autovacuum_off"
+    probes = (past, below, own_factor, own_threshold, switched_off)
     with connection.cursor() as cursor:
         try:
-            for table, rows, deleted in ((past, 300, 300), (below, 300, 60), (own_factor, 1000, 100)):
+            for table, rows, deleted in (
+                (past, 300, 300),
+                (below, 300, 60),
+                (own_factor, 1000, 100),
+                (own_threshold, 100, 30),
+                (switched_off, 300, 300),
+            ):
                 cursor.execute(f"CREATE TABLE {table} (n int)")
                 cursor.execute(f"INSERT INTO {table} SELECT generate_series(1, %s)", [rows])
                 cursor.execute(f"DELETE FROM {table} WHERE n <= %s", [deleted])
             # A table's own scale factor (as a migration sets it) replaces the server's.
             cursor.execute(f"ALTER TABLE {own_factor} SET (autovacuum_vacuum_scale_factor = 0.01)")
+            cursor.execute(f"ALTER TABLE {own_threshold} SET (autovacuum_vacuum_threshold = 10)")
+            cursor.execute(f"ALTER TABLE {switched_off} SET (autovacuum_enabled = false)")
             # past: 300 dead > 50 + 0.2 x 0. below: 60 dead, more than either part of the
             # threshold alone (50; 0.2 x 240 = 48) but not their sum (98). own_factor: 100 dead,
             # below 50 + 0.2 x 900 = 230 by the server's factor, past 50 + 0.01 x 900 = 59 by its own.
+            # own_threshold: 30 dead, below 50 + 0.2 x 70 = 64, past its own 10 + 14 = 24.
+            # switched_off: past any threshold, but autovacuum never visits it.
             assert _dead_rows(cursor, past) == 300
             assert _dead_rows(cursor, below) == 60
             assert _dead_rows(cursor, own_factor) == 100
+            assert _dead_rows(cursor, own_threshold) == 30
+            assert _dead_rows(cursor, switched_off) == 300
 
             vacuumed = vacuum_as_autovacuum_would()
 
-            assert past in vacuumed
-            assert own_factor in vacuumed
+            assert {past, own_factor, own_threshold} <= set(vacuumed)
             assert below not in vacuumed
+            assert switched_off not in vacuumed
             assert _dead_rows(cursor, past) == 0
             assert _dead_rows(cursor, own_factor) == 0
+            assert _dead_rows(cursor, own_threshold) == 0
+            assert _dead_rows(cursor, switched_off) == 300
             assert _dead_rows(cursor, below) == 60
         finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {past}, {below}, {own_factor}")
+            cursor.execute(f"DROP TABLE IF EXISTS {', '.join(probes)}")
