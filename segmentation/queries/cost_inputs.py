@@ -14,7 +14,7 @@ statement's snapshot after its locks). No write is counted twice or lost.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import connection
 from psycopg import sql
@@ -57,9 +57,12 @@ def _lock(cursor: object) -> None:
 STALE_AS_ARRAY_MAX = 50_000
 
 
-def _count(accounts: Literal["all", "marked"] | list[int]) -> sql.Composed:
-    """The count of every account (``"all"``), of the marked accounts joined as rows
-    (``"marked"``), or of the accounts of a list of ids (the ``stale`` parameter)."""
+def _count(
+    accounts: Literal["all", "marked"] | list[int], *, since: dt.date
+) -> tuple[sql.Composed, dict[str, Any]]:
+    """The count, and its parameters, of every account (``"all"``), of the marked accounts joined
+    as rows (``"marked"``), or of the accounts of a list of ids."""
+    params: dict[str, Any] = {"since": since}
     kept = sql.Identifier(AccountCostInputs._meta.db_table)
     usage = sql.Identifier(UsageSnapshot._meta.db_table)
     registered = sql.SQL(economics.minutes_sql() or _NO_MINUTES)
@@ -79,14 +82,16 @@ def _count(accounts: Literal["all", "marked"] | list[int]) -> sql.Composed:
         ).format(registered=registered, kept=kept)
     else:
         tickets_from = sql.SQL("{} u").format(usage)
+        params["stale"] = accounts
         tickets_filter = sql.SQL("AND u.account_id = ANY(%(stale)s::bigint[])")
         # A condition on the grouped column is pushed into the registered SELECT by the planner.
         minutes = sql.SQL("SELECT * FROM ({}) r WHERE r.account_id = ANY(%(stale)s::bigint[])").format(
             registered
         )
-    return sql.SQL(_COUNT).format(
+    statement = sql.SQL(_COUNT).format(
         kept=kept, tickets_from=tickets_from, tickets_filter=tickets_filter, minutes=minutes
     )
+    return statement, params
 
 
 def cost_inputs_count_all(*, since: dt.date) -> int:
@@ -96,7 +101,7 @@ def cost_inputs_count_all(*, since: dt.date) -> int:
     with connection.cursor() as cursor:
         _lock(cursor)
         cursor.execute(sql.SQL("DELETE FROM {}").format(table))
-        cursor.execute(_count("all"), {"since": since})
+        cursor.execute(*_count("all", since=since))
         return int(cursor.rowcount)
 
 
@@ -116,10 +121,7 @@ def cost_inputs_count_stale(*, since: dt.date) -> int:
         # The marked accounts with activity in the window are counted (their rows become current);
         # the lock keeps new marks out until the commit, so what is still marked after the count
         # is an account whose activity all went: it keeps no row.
-        if len(marked) > STALE_AS_ARRAY_MAX:
-            cursor.execute(_count("marked"), {"since": since})
-        else:
-            cursor.execute(_count(marked), {"since": since, "stale": marked})
+        cursor.execute(*_count("marked" if len(marked) > STALE_AS_ARRAY_MAX else marked, since=since))
         counted = int(cursor.rowcount)
         cursor.execute(sql.SQL("DELETE FROM {} WHERE NOT current").format(table))
         return counted + int(cursor.rowcount)
