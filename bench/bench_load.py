@@ -140,12 +140,10 @@ def _panel_urls() -> list[str]:
 
 def _clean_slate(env: dict[str, str]) -> None:
     """Leftovers of an earlier (interrupted) run must not queue ahead of this one's work."""
+    from bench.common import reviews_left_open_failed
     from csplatform.models import PendingDispatch
-    from segmentation.models import TierReview
 
-    TierReview.objects.filter(is_open=True).update(
-        status="failed", is_open=None, error="Abandoned by an interrupted benchmark run."
-    )
+    reviews_left_open_failed()
     PendingDispatch.objects.all().delete()
     subprocess.run(
         [str(VENV_BIN / "celery"), "-A", "csplatform", "purge", "-f"],

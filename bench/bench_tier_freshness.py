@@ -88,12 +88,10 @@ def _start_review() -> int:
     """Move every 20th account across a threshold and queue a full review (published on commit)."""
     from django.db import connection, transaction
 
-    from segmentation.models import TierReview
+    from bench.common import reviews_left_open_failed
     from segmentation.services.reviews import tier_review_start
 
-    TierReview.objects.filter(is_open=True).update(
-        status="failed", is_open=None, error="Abandoned by an interrupted benchmark run."
-    )
+    reviews_left_open_failed()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(

@@ -10,6 +10,14 @@ ACV-threshold tiers (``UPDATE ... SET tier = CASE ... WHERE tier IS DISTINCT FRO
 rolled back. That is the practical floor: it explains nothing and keeps no history. Goal: the
 review takes at most 3x as long.
 
+Reference, no budget (``tier_review_1m_history_floor``): the history a review keeps for each
+account that moves (its tier and a one-line explanation, a TierChange, its AccountTierState),
+written by hand-written set-based SQL in one transaction, the deferred foreign-key checks fired
+as a commit would, rolled back. It evaluates nothing in Python and explains little, so it is the
+floor of any review that keeps this history; its ratio says how much of the budget the writes
+alone take. It runs after the timed review, on the same moved ACVs (moved again inside its own
+transaction), so the timed review's tables are as before.
+
 Setup (not timed): ``ensure_accounts(n)``, an untimed review so every account is current, then
 every 20th account's ACV is moved across thresholds (beyond the hysteresis band), then the
 tables are vacuumed as autovacuum would have done since the last nightly review. The untimed
@@ -29,11 +37,11 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from bench.common import Context, Result, vacuum_as_autovacuum_would
+from bench.common import Context, Result, reviews_left_open_failed, vacuum_as_autovacuum_would
 
 ORDER = 40
 # The BENCH lines this module prints: ``--only tier_review_1m`` selects it alone.
-BENCHES = ("tier_review_1m", "tier_review_1m_peak_rss")
+BENCHES = ("tier_review_1m", "tier_review_1m_peak_rss", "tier_review_1m_history_floor")
 ACCOUNTS = int(os.environ.get("BENCH_TIER_ACCOUNTS", "1000000"))
 GOAL_RATIO = 3.0
 GOAL_RSS_MB = 300.0
@@ -68,6 +76,85 @@ def raw_sql_baseline() -> float:
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
     return elapsed
+
+
+# The columns a review writes, from the moved accounts (``moved``: id, acv, the old tier and the
+# new): what ``services.bulk_writes`` writes per account that changes tier, in hand-written SQL.
+_HISTORY_STATEMENTS = (
+    """
+    UPDATE accounts_account a SET tier_code = m.code, tier_name = m.name, tier_rank = m.rank,
+           tier_source = 'policy', tier_explanation = m.explanation, tier_updated_at = now()
+    FROM moved m WHERE a.id = m.id
+    """,
+    """
+    INSERT INTO segmentation_tierchange (account_id, policy_id, review_id, from_code, from_name,
+        from_rank, to_code, to_name, to_rank, explanation, steps, source, status, created_at,
+        applied_at, decision_note)
+    SELECT id, %(policy)s, %(review)s, old_code, old_name, old_rank, code, name, rank, explanation,
+           steps, 'review', 'applied', now(), now(), ''
+    FROM moved ORDER BY id
+    """,
+    """
+    INSERT INTO segmentation_accounttierstate (account_id, policy_id, policy_tier_code,
+        policy_tier_rank, pending_downgrade_reviews, last_review_id, steps, flags, evaluated_at,
+        evaluated_with, evaluated_acv, tier_written_at, evaluated_signals)
+    SELECT id, %(policy)s, code, rank, 0, %(review)s, steps, '[]', now(), %(fingerprint)s, acv,
+           now(), '[]'
+    FROM moved
+    ON CONFLICT (account_id) DO UPDATE SET policy_id = EXCLUDED.policy_id,
+        policy_tier_code = EXCLUDED.policy_tier_code, policy_tier_rank = EXCLUDED.policy_tier_rank,
+        pending_downgrade_reviews = EXCLUDED.pending_downgrade_reviews,
+        last_review_id = EXCLUDED.last_review_id, steps = EXCLUDED.steps, flags = EXCLUDED.flags,
+        evaluated_at = EXCLUDED.evaluated_at, evaluated_with = EXCLUDED.evaluated_with,
+        evaluated_acv = EXCLUDED.evaluated_acv, tier_written_at = EXCLUDED.tier_written_at,
+        evaluated_signals = EXCLUDED.evaluated_signals
+    """,
+    # What the commit would do: the deferred foreign-key checks of the rows written.
+    "SET CONSTRAINTS ALL IMMEDIATE",
+)
+
+
+def history_sql_baseline() -> tuple[float, int, list[int]]:
+    """(seconds, accounts moved, rows each history statement wrote): the history a review keeps
+    for the accounts whose ACV tier differs, written by hand-written SQL; every 20th account's ACV
+    is moved first (untimed) in the same transaction, and all of it is rolled back."""
+    from segmentation.models import ReviewStatus, TierPolicy, TierReview
+
+    code_case, code_params = _tier_case("code")
+    name_case, name_params = _tier_case("name")
+    rank_case, rank_params = _tier_case("rank")
+    # An explanation sentence and steps of the size the engine writes (about 35 and 170 characters).
+    moved = (
+        f"CREATE TEMP TABLE moved ON COMMIT DROP AS "
+        f"SELECT id, acv, tier_code AS old_code, tier_name AS old_name, tier_rank AS old_rank, "
+        f"{code_case} AS code, {name_case} AS name, {rank_case} AS rank FROM accounts_account "
+        f"WHERE tier_code IS DISTINCT FROM {code_case}"
+    )
+    columns = "ALTER TABLE moved ADD COLUMN explanation text, ADD COLUMN steps jsonb"
+    described = (
+        "UPDATE moved SET explanation = name || ': ACV ' || acv || ' meets its threshold', "
+        "steps = jsonb_build_array(jsonb_build_object('kind', 'acv', 'tier', code, 'acv', acv, "
+        "'text', 'ACV ' || acv || ' is at or above the threshold of ' || name), "
+        "jsonb_build_object('kind', 'hysteresis', 'held', false))"
+    )
+    with transaction.atomic():
+        move_every_nth_account()
+        policy = TierPolicy.objects.get(status="active")
+        review = TierReview.objects.create(policy=policy, status=ReviewStatus.FINISHED, is_open=None)
+        params = {"policy": policy.pk, "review": review.pk, "fingerprint": "history-floor"}
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(moved, [*code_params, *name_params, *rank_params, *code_params])
+            accounts = cursor.rowcount
+            cursor.execute(columns)
+            cursor.execute(described)
+            written = []
+            for statement in _HISTORY_STATEMENTS:
+                cursor.execute(statement, params)
+                written.append(cursor.rowcount)
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed, accounts, written[:3]
 
 
 def move_every_nth_account() -> int:
@@ -148,6 +235,7 @@ def run(ctx: Context) -> list[Result]:
     from accounts.seeding import ensure_accounts
 
     total = ensure_accounts(ACCOUNTS)
+    reviews_left_open_failed()
     warm = run_review_in_child()  # brings every account up to date (slow only the first time)
     moved = move_every_nth_account()
     vacuum_between_nightly_reviews()
@@ -156,6 +244,10 @@ def run(ctx: Context) -> list[Result]:
     if review["status"] != "finished":
         raise RuntimeError(f"the review ended {review['status']}")
     seconds = review["seconds"]
+    # After the timed review, so that its tables are as in every earlier run; the dead rows the
+    # two rolled-back runs leave are vacuumed as autovacuum would.
+    history, history_accounts, _ = min(history_sql_baseline(), history_sql_baseline())
+    vacuum_as_autovacuum_would()
     return [
         Result(
             name="tier_review_1m",
@@ -175,6 +267,17 @@ def run(ctx: Context) -> list[Result]:
             unit="MB",
             goal=GOAL_RSS_MB,
             note="peak RSS of the process that ran the review",
+        ),
+        Result(
+            name="tier_review_1m_history_floor",
+            value=history,
+            unit="s",
+            ratio=history / baseline,
+            note=(
+                f"reference: hand-written SQL writing the tier, a TierChange and a tier state for "
+                f"each of {history_accounts:,} moved accounts, deferred checks included, rolled "
+                f"back; ratio to the one-UPDATE baseline; the review takes {seconds / history:.2f}x this"
+            ),
         ),
     ]
 

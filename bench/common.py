@@ -72,6 +72,18 @@ class Context:
         elapsed.append(time.perf_counter() - started)
 
 
+def reviews_left_open_failed() -> int:
+    """Mark failed any review an interrupted bench run left open: one review is open at a time,
+    so a bench killed mid-review would otherwise make every later review bench stop at
+    ``ReviewInProgress`` (the service resumes a stale review only after ten minutes). Returns how
+    many there were. The bench database is the benches' own: no worker is running them."""
+    from segmentation.models import ReviewStatus, TierReview
+
+    return TierReview.objects.filter(is_open=True).update(
+        status=ReviewStatus.FAILED, is_open=None, error="Abandoned by an interrupted benchmark run."
+    )
+
+
 @contextmanager
 def follow_ups_dropped() -> Iterator[None]:
     """Run work in the bench process as a worker would, without what it hands to other tasks: every

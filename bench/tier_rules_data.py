@@ -237,9 +237,10 @@ def raw_sql_baseline(policy_id: int, today: dt.date, parts: int = 1) -> float:
 def start_review_for_workers() -> int:
     """Queue a review as ``tier_review_start`` does; its tasks stay out of the broker (the bench's
     worker processes take the review instead). Returns its id."""
-    from bench.common import follow_ups_dropped
+    from bench.common import follow_ups_dropped, reviews_left_open_failed
     from segmentation.services.reviews import tier_review_start
 
+    reviews_left_open_failed()
     with follow_ups_dropped():
         review = tier_review_start()
     return review.pk

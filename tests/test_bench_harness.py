@@ -291,3 +291,53 @@ def test_the_benches_vacuum_exactly_the_tables_autovacuum_would() -> None:
             assert _dead_rows(cursor, below) == 60
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {', '.join(probes)}")
+
+
+def test_the_history_floor_writes_a_review_s_history_for_every_moved_account_and_keeps_none(db) -> None:
+    """The reference beside ``tier_review_1m``: hand-written SQL that writes, for each account whose
+    moved ACV changes its tier, the tier, a TierChange and a tier state, then rolls all of it back
+    (the moved ACVs with it)."""
+    from decimal import Decimal
+
+    from bench.bench_tier_review import EVERY_NTH_CHANGES, history_sql_baseline
+    from segmentation.models import AccountTierState, TierChange, TierReview
+    from tests.engagement.factories import tiered_account
+
+    accounts = [tiered_account("MM2", acv=Decimal("20000.00")) for _ in range(2 * EVERY_NTH_CHANGES)]
+    moved = [a.pk for a in accounts if a.pk % EVERY_NTH_CHANGES == 0]
+    assert len(moved) == 2
+    reviews_before = TierReview.objects.count()
+
+    seconds, accounts_moved, written = history_sql_baseline()
+
+    assert seconds > 0
+    assert accounts_moved == 2
+    assert written == [2, 2, 2]  # tiers, TierChanges, tier states
+    assert TierChange.objects.count() == 0
+    assert AccountTierState.objects.count() == 0
+    assert TierReview.objects.count() == reviews_before
+    kept = Account.objects.filter(pk__in=moved).values_list("acv", "tier_code")
+    assert set(kept) == {(Decimal("20000.00"), "MM2")}
+
+
+def test_a_review_an_interrupted_bench_left_open_no_longer_blocks_the_next_one(db) -> None:
+    """A bench killed mid-review leaves its review running; the next review bench fails it first
+    instead of stopping at ReviewInProgress, and leaves finished reviews as they are."""
+    from bench.common import reviews_left_open_failed
+    from segmentation.models import ReviewStatus, TierPolicy, TierReview
+    from segmentation.services.reviews import ReviewInProgress, tier_review_start
+
+    policy = TierPolicy.objects.get(status="active")
+    finished = TierReview.objects.create(policy=policy, status=ReviewStatus.FINISHED, is_open=None)
+    left_open = TierReview.objects.create(policy=policy, status=ReviewStatus.RUNNING)
+    with pytest.raises(ReviewInProgress):
+        tier_review_start()
+
+    assert reviews_left_open_failed() == 1
+
+    left_open.refresh_from_db()
+    finished.refresh_from_db()
+    assert (left_open.status, left_open.is_open) == (ReviewStatus.FAILED, None)
+    assert "interrupted benchmark" in left_open.error
+    assert finished.status == ReviewStatus.FINISHED
+    assert tier_review_start().status == ReviewStatus.QUEUED
